@@ -1,0 +1,25 @@
+import type { BackoffDef, IntensityDef } from '../config/types.js';
+
+/** Delay before the next restart after `quickFailures` consecutive short-lived incarnations. */
+export function nextBackoffDelay(b: BackoffDef, quickFailures: number): number {
+  const raw = b.initialMs * b.factor ** quickFailures;
+  return Math.min(b.maxMs, Math.round(raw));
+}
+
+/** An incarnation that lived at least resetAfter was stable: the backoff starts over. */
+export function wasStable(b: BackoffDef, uptimeMs: number | null): boolean {
+  return uptimeMs !== null && uptimeMs >= b.resetAfterMs;
+}
+
+/**
+ * OTP-style restart intensity, counting every restart (PM2 #2584 and supervisor #405 are
+ * about limits that count only "unstable" ones): returns the restart times that still
+ * count including this one, or null when this restart would exceed the limit.
+ */
+export function admitRestart(limit: IntensityDef, recent: readonly number[], now: number): number[] | null {
+  const windowStart = now - limit.withinMs;
+  const kept = recent.filter((t) => t > windowStart);
+  if (kept.length >= limit.count) return null;
+  kept.push(now);
+  return kept;
+}

@@ -1,0 +1,237 @@
+import type { CheckDef } from '../config/types.js';
+import type { CheckStarted, CheckStartFailed, TimerKey } from '../events/types.js';
+import {
+  addProc,
+  armTimer,
+  beginStop,
+  type Ctx,
+  cancelTimer,
+  dropCheck,
+  effect,
+  ignore,
+  putCheck,
+  record,
+  replaceProc,
+  stopTimerOf,
+} from './context.js';
+import { restartNow } from './services.js';
+import type { CheckEntry, CheckStatus } from './state.js';
+
+export function newCheckStatus(
+  name: string,
+  def: CheckDef,
+  defGen: number,
+  carried?: CheckStatus,
+): CheckStatus {
+  return {
+    name,
+    def,
+    defGen,
+    removed: false,
+    run: carried?.run ?? 0,
+    inFlight: carried?.inFlight ?? null,
+    healthy: null,
+    successes: 0,
+    failures: 0,
+    lastResult: null,
+    timer: null,
+  };
+}
+
+function intervalTimer(ctx: Ctx, chk: CheckStatus): TimerKey {
+  return { kind: 'check-interval', name: chk.name, gen: ctx.s.gen, run: chk.run + 1 };
+}
+
+/** Run the check now if no run of it is in flight, else skip; either way arm the next interval. */
+export function runOrSkip(ctx: Ctx, chk: CheckStatus): void {
+  if (chk.inFlight) {
+    // keepalived: a script is not started again while the previous run is running or being killed.
+    record(ctx, {
+      type: 'check-skipped',
+      name: chk.name,
+      run: chk.run + 1,
+      reason: `run ${chk.inFlight.run} is still in flight`,
+    });
+    const timer = intervalTimer(ctx, chk);
+    putCheck(ctx, { ...chk, timer });
+    armTimer(ctx, timer, ctx.time + chk.def.intervalMs);
+    return;
+  }
+  const run = chk.run + 1;
+  const gen = ctx.s.gen;
+  const { timeoutMs, killAfterMs, intervalMs } = chk.def;
+  const next: CheckStatus = {
+    ...chk,
+    run,
+    inFlight: { run, gen, pid: null, timeoutMs, killAfterMs },
+    timer: null,
+  };
+  const timer = intervalTimer(ctx, next);
+  putCheck(ctx, { ...next, timer });
+  record(ctx, { type: 'check-run-requested', name: chk.name, gen, run });
+  effect(ctx, { do: 'run-check', name: chk.name, gen, run, command: chk.def.command });
+  armTimer(ctx, timer, ctx.time + intervalMs);
+}
+
+export function onCheckStarted(ctx: Ctx, ev: CheckStarted): void {
+  const chk = ctx.s.checks.get(ev.name);
+  const flight = chk?.inFlight;
+  const current =
+    flight !== null &&
+    flight !== undefined &&
+    flight.run === ev.run &&
+    flight.gen === ev.gen &&
+    flight.pid === null;
+  const timeoutMs = current ? flight.timeoutMs : 0;
+  const entry: CheckEntry = {
+    kind: 'check',
+    pid: ev.pid,
+    name: ev.name,
+    gen: ev.gen,
+    run: ev.run,
+    instance: ctx.s.instance,
+    startedAt: ctx.time,
+    startTime: ev.startTime,
+    deadline: ctx.time + timeoutMs,
+    killAfterMs: current ? flight.killAfterMs : 1000,
+    timedOut: false,
+    stopping: null,
+  };
+  addProc(ctx, entry);
+  if (!current || !chk) {
+    ignore(
+      ctx,
+      `check-started for ${ev.name} run ${ev.run} (gen ${ev.gen}) that the registry is not waiting for; stopping it`,
+    );
+    beginStop(ctx, entry, 'SIGTERM', entry.killAfterMs);
+    return;
+  }
+  putCheck(ctx, { ...chk, inFlight: { ...flight, pid: ev.pid } });
+  if (ctx.s.phase === 'stopping') {
+    beginStop(ctx, entry, 'SIGTERM', entry.killAfterMs);
+    return;
+  }
+  // The timeout is armed from the entry, not the config: a reload cannot make this run forgettable.
+  armTimer(ctx, timeoutTimerOf(entry), entry.deadline);
+}
+
+export function timeoutTimerOf(entry: CheckEntry): TimerKey {
+  return { kind: 'check-timeout', name: entry.name, gen: entry.gen, run: entry.run, pid: entry.pid };
+}
+
+export function onCheckStartFailed(ctx: Ctx, ev: CheckStartFailed): void {
+  const chk = ctx.s.checks.get(ev.name);
+  const flight = chk?.inFlight;
+  if (!chk || !flight || flight.run !== ev.run || flight.gen !== ev.gen || flight.pid !== null) {
+    ignore(ctx, `check-start-failed for ${ev.name} run ${ev.run} that the registry is not waiting for`);
+    return;
+  }
+  finishRun(ctx, chk, {
+    run: ev.run,
+    gen: ev.gen,
+    pid: null,
+    code: null,
+    signal: null,
+    timedOut: false,
+    durationMs: 0,
+  });
+}
+
+/** The check's deadline passed while its script still runs: SIGTERM to its group, SIGKILL later. */
+export function onCheckTimeout(ctx: Ctx, entry: CheckEntry): void {
+  const timedOut: CheckEntry = { ...entry, timedOut: true };
+  replaceProc(ctx, timedOut);
+  record(ctx, { type: 'check-timed-out', name: entry.name, gen: entry.gen, run: entry.run, pid: entry.pid });
+  if (!entry.stopping) beginStop(ctx, timedOut, 'SIGTERM', entry.killAfterMs);
+}
+
+/**
+ * The script of a check run exited. Exactly one outcome per run, with the real exit status,
+ * whether or not its timeout fired first (keepalived #2468: an exit racing a queued timeout).
+ */
+export function onCheckExit(ctx: Ctx, entry: CheckEntry, code: number | null, signal: string | null): void {
+  if (entry.stopping) cancelTimer(ctx, stopTimerOf(entry));
+  else if (!entry.timedOut) cancelTimer(ctx, timeoutTimerOf(entry));
+  const chk = ctx.s.checks.get(entry.name);
+  const result = {
+    run: entry.run,
+    gen: entry.gen,
+    pid: entry.pid,
+    code,
+    signal,
+    timedOut: entry.timedOut,
+    durationMs: ctx.time - entry.startedAt,
+  };
+  if (!chk || chk.inFlight?.pid !== entry.pid || chk.inFlight.run !== entry.run) {
+    record(ctx, {
+      type: 'check-finished',
+      name: entry.name,
+      ...result,
+      ok: !entry.timedOut && code === 0,
+      stale: true,
+    });
+    return;
+  }
+  finishRun(ctx, chk, result);
+}
+
+interface RunOutcome {
+  readonly run: number;
+  readonly gen: number;
+  readonly pid: number | null;
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly timedOut: boolean;
+  readonly durationMs: number;
+}
+
+function finishRun(ctx: Ctx, chk: CheckStatus, r: RunOutcome): void {
+  const ok = !r.timedOut && r.code === 0;
+  // A run started under a definition that a reload has since removed or changed is not counted.
+  const stale = chk.removed || r.gen < chk.defGen || ctx.s.phase === 'stopping';
+  record(ctx, { type: 'check-finished', name: chk.name, ...r, ok, stale });
+  const done: CheckStatus = { ...chk, inFlight: null };
+  if (chk.removed) {
+    dropCheck(ctx, chk.name);
+    return;
+  }
+  if (stale) {
+    putCheck(ctx, done);
+    return;
+  }
+  const lastResult = {
+    run: r.run,
+    ok,
+    code: r.code,
+    signal: r.signal,
+    timedOut: r.timedOut,
+    durationMs: r.durationMs,
+    time: ctx.time,
+  };
+  const successes = ok ? done.successes + 1 : 0;
+  const failures = ok ? 0 : done.failures + 1;
+  let healthy = done.healthy;
+  if (ok && healthy !== true && successes >= chk.def.rise) healthy = true;
+  if (!ok && healthy !== false && failures >= chk.def.fall) healthy = false;
+  putCheck(ctx, { ...done, successes, failures, healthy, lastResult });
+  if (healthy === done.healthy || healthy === null) return;
+  record(ctx, { type: 'check-health-changed', name: chk.name, healthy });
+  if (healthy === false && chk.def.restarts !== null) {
+    const svc = ctx.s.services.get(chk.def.restarts);
+    if (svc && svc.desired === 'up') restartNow(ctx, svc, 'check-failed');
+  }
+}
+
+/** Kill every check run in flight (supervisor stopping). */
+export function stopCheckRuns(ctx: Ctx): void {
+  for (const chk of ctx.s.checks.values()) {
+    cancelTimer(ctx, chk.timer);
+    if (chk.timer) putCheck(ctx, { ...chk, timer: null });
+    const pid = chk.inFlight?.pid;
+    const entry = pid == null ? undefined : ctx.s.procs.get(pid);
+    if (entry?.kind === 'check' && !entry.stopping) {
+      if (!entry.timedOut) cancelTimer(ctx, timeoutTimerOf(entry));
+      beginStop(ctx, entry, 'SIGTERM', entry.killAfterMs);
+    }
+  }
+}

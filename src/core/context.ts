@@ -1,0 +1,110 @@
+import type { DecisionRecord, Event, Pid, TimerKey } from '../events/types.js';
+import type { Effect } from './effects.js';
+import type { CheckStatus, Entry, ServiceStatus, State } from './state.js';
+
+/**
+ * The working copy of one fold step: the state's fields as local variables plus what the
+ * step decided. Each update replaces a persistent map with a new version; the state the
+ * step started from is never touched.
+ */
+export interface Ctx {
+  s: { -readonly [K in keyof State]: State[K] };
+  readonly event: Event;
+  readonly time: number;
+  readonly effects: Effect[];
+  readonly records: DecisionRecord[];
+}
+
+export function effect(ctx: Ctx, e: Effect): void {
+  ctx.effects.push(e);
+}
+
+export function record(ctx: Ctx, r: DecisionRecord): void {
+  ctx.records.push(r);
+}
+
+/** The input was harmless but changed nothing: say so, with the reason. */
+export function ignore(ctx: Ctx, reason: string): void {
+  ctx.records.push({ type: 'event-ignored', ref: ctx.event.seq, reason });
+}
+
+export function putService(ctx: Ctx, svc: ServiceStatus): void {
+  ctx.s.services = ctx.s.services.set(svc.name, svc);
+}
+
+export function dropService(ctx: Ctx, name: string): void {
+  ctx.s.services = ctx.s.services.remove(name).map;
+}
+
+export function putCheck(ctx: Ctx, chk: CheckStatus): void {
+  ctx.s.checks = ctx.s.checks.set(chk.name, chk);
+}
+
+export function dropCheck(ctx: Ctx, name: string): void {
+  ctx.s.checks = ctx.s.checks.remove(name).map;
+}
+
+/** Adds a process; a PID already present must belong to a process whose exit we missed. */
+export function addProc(ctx: Ctx, entry: Entry): void {
+  const res = ctx.s.procs.insert(entry.pid, entry);
+  if (res.ok) {
+    ctx.s.procs = res.map;
+    return;
+  }
+  // The kernel reuses a PID only after its process is gone, so the old entry is dead.
+  ignore(
+    ctx,
+    `pid ${entry.pid} was still registered to ${res.existing.kind} ${res.existing.name}; that process is gone (PID reused)`,
+  );
+  ctx.s.procs = ctx.s.procs.set(entry.pid, entry);
+}
+
+export function replaceProc(ctx: Ctx, entry: Entry): void {
+  ctx.s.procs = ctx.s.procs.update(entry.pid, entry);
+}
+
+export function removeProc(ctx: Ctx, pid: Pid): void {
+  ctx.s.procs = ctx.s.procs.remove(pid).map;
+}
+
+export function armTimer(ctx: Ctx, timer: TimerKey, at: number): void {
+  ctx.effects.push({ do: 'arm-timer', timer, at });
+}
+
+export function cancelTimer(ctx: Ctx, timer: TimerKey | null): void {
+  if (timer) ctx.effects.push({ do: 'cancel-timer', timer });
+}
+
+/** Send the stop signal to a process group and arm the SIGKILL that follows its timeout. */
+export function beginStop(ctx: Ctx, entry: Entry, signal: string, timeoutMs: number): Entry {
+  const killAt = ctx.time + timeoutMs;
+  const stopped: Entry = { ...entry, stopping: { signal, since: ctx.time, killAt } };
+  replaceProc(ctx, stopped);
+  effect(ctx, { do: 'signal-group', pid: entry.pid, signal });
+  armTimer(ctx, stopTimerOf(entry), killAt);
+  return stopped;
+}
+
+export function stopTimerOf(entry: Entry): TimerKey {
+  return {
+    kind: 'stop-timeout',
+    pid: entry.pid,
+    name: entry.name,
+    gen: entry.gen,
+    serial: entry.kind === 'service' ? entry.incarnation : entry.run,
+  };
+}
+
+export function sameTimer(a: TimerKey | null, b: TimerKey): boolean {
+  if (a === null || a.kind !== b.kind || a.name !== b.name || a.gen !== b.gen) return false;
+  switch (b.kind) {
+    case 'backoff':
+      return (a as typeof b).incarnation === b.incarnation;
+    case 'check-interval':
+      return (a as typeof b).run === b.run;
+    case 'check-timeout':
+      return (a as typeof b).run === b.run && (a as typeof b).pid === b.pid;
+    case 'stop-timeout':
+      return (a as typeof b).serial === b.serial && (a as typeof b).pid === b.pid;
+  }
+}

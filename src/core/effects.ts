@@ -1,0 +1,31 @@
+import type { Gen, Pid, TimerKey } from '../events/types.js';
+
+/** What the shell must do. Plain data; each outcome comes back as an event. */
+export type Effect =
+  | {
+      readonly do: 'spawn';
+      readonly name: string;
+      readonly gen: Gen;
+      readonly incarnation: number;
+      readonly command: readonly string[];
+      readonly cwd: string | null;
+      readonly env: Readonly<Record<string, string>>;
+    }
+  | {
+      readonly do: 'run-check';
+      readonly name: string;
+      readonly gen: Gen;
+      readonly run: number;
+      readonly command: readonly string[];
+    }
+  | { readonly do: 'signal-group'; readonly pid: Pid; readonly signal: string }
+  | { readonly do: 'write-pidfile'; readonly path: string; readonly pid: Pid }
+  | { readonly do: 'remove-pidfile'; readonly path: string; readonly ifPid: Pid }
+  | { readonly do: 'arm-timer'; readonly timer: TimerKey; readonly at: number }
+  | { readonly do: 'cancel-timer'; readonly timer: TimerKey }
+  | { readonly do: 'load-config' }
+  | { readonly do: 'reap-orphan'; readonly pid: Pid; readonly startTime: number | null }
+  /** Every process is gone after a stop: the supervisor may exit. */
+  | { readonly do: 'exit' };
+
+export type EffectKind = Effect['do'];

@@ -1,0 +1,126 @@
+import { castDraft, produce } from 'immer';
+import type { NormalizedConfig } from '../config/types.js';
+import type { ConfigLoaded, Diff, ReloadFailed, ReloadRequested } from '../events/types.js';
+import { newCheckStatus, runOrSkip } from './checks.js';
+import { type Ctx, cancelTimer, dropCheck, effect, ignore, putCheck, record } from './context.js';
+import { bringDown, newServiceStatus, requestSpawn, restartNow } from './services.js';
+
+/** Names added, removed, changed and unchanged between two definition maps; definitions compare by value. */
+export function diffDefs(
+  before: Readonly<Record<string, unknown>>,
+  after: Readonly<Record<string, unknown>>,
+): Diff {
+  const added: string[] = [];
+  const removed: string[] = [];
+  const changed: string[] = [];
+  const unchanged: string[] = [];
+  for (const name of Object.keys(after)) {
+    if (!Object.hasOwn(before, name)) added.push(name);
+    else if (JSON.stringify(before[name]) === JSON.stringify(after[name])) unchanged.push(name);
+    else changed.push(name);
+  }
+  for (const name of Object.keys(before)) if (!Object.hasOwn(after, name)) removed.push(name);
+  return {
+    added: added.sort(),
+    removed: removed.sort(),
+    changed: changed.sort(),
+    unchanged: unchanged.sort(),
+  };
+}
+
+export function onReloadRequested(ctx: Ctx, ev: ReloadRequested): void {
+  if (ctx.s.phase !== 'running')
+    return ignore(ctx, `reload requested while the supervisor is ${ctx.s.phase}`);
+  if (ctx.s.reload !== 'idle') {
+    // A storm of requests collapses: at most one more load after the one under way.
+    ctx.s.reload = 'loading-again';
+    record(ctx, { type: 'reload-coalesced', source: ev.source });
+    return;
+  }
+  ctx.s.reload = 'loading';
+  effect(ctx, { do: 'load-config' });
+}
+
+export function onReloadFailed(ctx: Ctx, _ev: ReloadFailed): void {
+  // The running generation stays untouched; the reason is in the event itself.
+  settleReload(ctx);
+}
+
+function settleReload(ctx: Ctx): void {
+  if (ctx.s.reload === 'loading-again') {
+    ctx.s.reload = 'loading';
+    effect(ctx, { do: 'load-config' });
+  } else {
+    ctx.s.reload = 'idle';
+  }
+}
+
+export function onConfigLoaded(ctx: Ctx, ev: ConfigLoaded): void {
+  const phase = ctx.s.phase;
+  if (phase === 'stopping' || phase === 'stopped')
+    return ignore(ctx, `config for gen ${ev.gen} loaded while the supervisor is ${phase}`);
+  if (ev.gen !== ctx.s.gen + 1)
+    return ignore(ctx, `config-loaded names gen ${ev.gen}, but the next generation is ${ctx.s.gen + 1}`);
+  const before = ctx.s.config;
+  ctx.s.gen = ev.gen;
+  ctx.s.config = ev.config;
+  if (before === null) {
+    ctx.s.phase = 'running';
+    for (const [name, def] of Object.entries(ev.config.services))
+      requestSpawn(ctx, newServiceStatus(name, def, ev.gen), 'start');
+    for (const [name, def] of Object.entries(ev.config.checks))
+      runOrSkip(ctx, newCheckStatus(name, def, ev.gen));
+    return;
+  }
+  applyReload(ctx, before, ev.config, ev.gen);
+  settleReload(ctx);
+}
+
+/** Generation N+1 in one step: the diff decides what each service and check does next. */
+function applyReload(ctx: Ctx, before: NormalizedConfig, after: NormalizedConfig, gen: number): void {
+  const services = diffDefs(before.services, after.services);
+  const checks = diffDefs(before.checks, after.checks);
+  record(ctx, { type: 'reload-applied', gen, services, checks });
+
+  for (const name of services.removed) {
+    const svc = ctx.s.services.get(name);
+    if (svc) bringDown(ctx, svc, 'removed', 'reload-removed');
+  }
+  for (const name of [...services.added, ...services.changed]) {
+    const def = after.services[name];
+    if (!def) continue;
+    const svc = ctx.s.services.get(name);
+    if (!svc) {
+      requestSpawn(ctx, newServiceStatus(name, def, gen), 'reload');
+      continue;
+    }
+    // A new definition starts its restart history afresh; a removed one still draining comes back.
+    const next = produce(svc, (d) => {
+      d.def = castDraft(def);
+      d.defGen = gen;
+      d.restarts = 0;
+      d.recentRestarts = [];
+      d.quickFailures = 0;
+      if (d.desired === 'removed') d.desired = 'up';
+    });
+    if (next.desired === 'up') restartNow(ctx, next, 'reload');
+    else ctx.s.services = ctx.s.services.set(name, next);
+  }
+
+  for (const name of checks.removed) {
+    const chk = ctx.s.checks.get(name);
+    if (!chk) continue;
+    cancelTimer(ctx, chk.timer);
+    // A run still in flight stays in the tree and is still killed on timeout; its status waits for it.
+    if (chk.inFlight) putCheck(ctx, { ...chk, removed: true, timer: null });
+    else dropCheck(ctx, name);
+  }
+  for (const name of [...checks.added, ...checks.changed]) {
+    const def = after.checks[name];
+    if (!def) continue;
+    const old = ctx.s.checks.get(name);
+    if (old) cancelTimer(ctx, old.timer);
+    // Counters carry over only for an identical definition (unchanged checks are not touched).
+    runOrSkip(ctx, newCheckStatus(name, def, gen, old));
+  }
+}

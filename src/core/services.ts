@@ -1,0 +1,297 @@
+import type { ServiceDef } from '../config/types.js';
+import type { Spawned, SpawnFailed, SpawnRequested, StopBegun } from '../events/types.js';
+import { admitRestart, nextBackoffDelay, wasStable } from './backoff.js';
+import {
+  addProc,
+  armTimer,
+  beginStop,
+  type Ctx,
+  cancelTimer,
+  dropService,
+  effect,
+  ignore,
+  putService,
+  record,
+  stopTimerOf,
+} from './context.js';
+import type { ExitInfo, ServiceEntry, ServiceStatus } from './state.js';
+
+export function newServiceStatus(name: string, def: ServiceDef, defGen: number): ServiceStatus {
+  return {
+    name,
+    def,
+    defGen,
+    desired: 'up',
+    phase: 'stopped',
+    pid: null,
+    incarnation: 0,
+    spawnGen: 0,
+    restartAfterExit: null,
+    restarts: 0,
+    recentRestarts: [],
+    quickFailures: 0,
+    startedAt: null,
+    lastExit: null,
+    pidFilePid: null,
+    timer: null,
+    reason: null,
+  };
+}
+
+/** Ask the shell for a new incarnation under the current generation. */
+export function requestSpawn(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequested['reason']): ServiceStatus {
+  const incarnation = svc.incarnation + 1;
+  const gen = ctx.s.gen;
+  const next: ServiceStatus = {
+    ...svc,
+    phase: 'starting',
+    incarnation,
+    spawnGen: gen,
+    restartAfterExit: null,
+    timer: null,
+    reason: null,
+  };
+  putService(ctx, next);
+  record(ctx, { type: 'spawn-requested', name: svc.name, gen, incarnation, reason });
+  const { command, cwd, env } = svc.def;
+  effect(ctx, { do: 'spawn', name: svc.name, gen, incarnation, command, cwd, env });
+  return next;
+}
+
+export function onSpawned(ctx: Ctx, ev: Spawned): void {
+  const svc = ctx.s.services.get(ev.name);
+  const current =
+    svc !== undefined &&
+    svc.phase === 'starting' &&
+    svc.incarnation === ev.incarnation &&
+    svc.spawnGen === ev.gen;
+  const def = svc?.def;
+  const entry: ServiceEntry = {
+    kind: 'service',
+    pid: ev.pid,
+    name: ev.name,
+    gen: ev.gen,
+    incarnation: ev.incarnation,
+    instance: ctx.s.instance,
+    startedAt: ctx.time,
+    startTime: ev.startTime,
+    pidFile: current && def ? def.pidFile : null,
+    stopSignal: def?.stopSignal ?? 'SIGTERM',
+    stopTimeoutMs: def?.stopTimeoutMs ?? 5000,
+    stopping: null,
+  };
+  // A live process is always registered, wanted or not: it must be tracked until it exits.
+  addProc(ctx, entry);
+  if (!current || !svc) {
+    ignore(
+      ctx,
+      `spawned ${ev.name}#${ev.incarnation} (gen ${ev.gen}) is not the incarnation the registry waits for; stopping it`,
+    );
+    stopService(ctx, entry, 'unwanted');
+    return;
+  }
+  const running: ServiceStatus = {
+    ...svc,
+    phase: 'running',
+    pid: ev.pid,
+    startedAt: ctx.time,
+    pidFilePid: ev.pid,
+  };
+  putService(ctx, running);
+  // keepalived #2460: the PID file is a projection of the registry, rewritten whole per incarnation.
+  effect(ctx, { do: 'write-pidfile', path: svc.def.pidFile, pid: ev.pid });
+  if (svc.desired !== 'up' || ctx.s.phase === 'stopping') {
+    stopCurrent(
+      ctx,
+      running,
+      svc.desired === 'removed'
+        ? 'reload-removed'
+        : ctx.s.phase === 'stopping'
+          ? 'supervisor-stopping'
+          : 'requested',
+    );
+  } else if (svc.restartAfterExit) {
+    stopCurrent(ctx, running, svc.restartAfterExit === 'check-failed' ? 'check-failed' : 'reload-changed');
+  }
+}
+
+export function onSpawnFailed(ctx: Ctx, ev: SpawnFailed): void {
+  const svc = ctx.s.services.get(ev.name);
+  if (svc?.phase !== 'starting' || svc.incarnation !== ev.incarnation || svc.spawnGen !== ev.gen) {
+    ignore(
+      ctx,
+      `spawn-failed for ${ev.name}#${ev.incarnation} (gen ${ev.gen}) that the registry is not waiting for`,
+    );
+    return;
+  }
+  incarnationEnded(ctx, svc, { pid: null, code: null, signal: null, error: ev.error, time: ctx.time });
+}
+
+/** Exit of a service process: it leaves the tree here, exactly once. */
+export function onServiceExit(
+  ctx: Ctx,
+  entry: ServiceEntry,
+  code: number | null,
+  signal: string | null,
+): void {
+  if (entry.stopping) cancelTimer(ctx, stopTimerOf(entry));
+  const svc = ctx.s.services.get(entry.name);
+  if (!svc || svc.pid !== entry.pid || svc.incarnation !== entry.incarnation) {
+    // An unwanted process (not the current incarnation) that we had stopped.
+    if (entry.pidFile) effect(ctx, { do: 'remove-pidfile', path: entry.pidFile, ifPid: entry.pid });
+    return;
+  }
+  incarnationEnded(ctx, svc, { pid: entry.pid, code, signal, error: null, time: ctx.time });
+}
+
+function incarnationEnded(ctx: Ctx, svc: ServiceStatus, exit: ExitInfo): void {
+  let s: ServiceStatus = { ...svc, pid: null, lastExit: exit };
+  if (svc.pidFilePid !== null && svc.pidFilePid === exit.pid) {
+    // Removed at once, not after the backoff (keepalived leaves a dead PID there for up to 60 s),
+    // and only if the file still names this PID.
+    effect(ctx, { do: 'remove-pidfile', path: svc.def.pidFile, ifPid: svc.pidFilePid });
+    s = { ...s, pidFilePid: null };
+  }
+  const uptime = svc.startedAt !== null && exit.pid !== null ? exit.time - svc.startedAt : null;
+  if (svc.desired === 'removed') {
+    dropService(ctx, svc.name);
+    return;
+  }
+  if (svc.desired === 'down' || ctx.s.phase === 'stopping') {
+    putService(ctx, {
+      ...s,
+      phase: 'stopped',
+      reason: ctx.s.phase === 'stopping' ? 'supervisor stopping' : 'stop requested',
+    });
+    return;
+  }
+  if (svc.restartAfterExit === 'reload' || svc.restartAfterExit === 'requested') {
+    requestSpawn(ctx, s, svc.restartAfterExit === 'reload' ? 'reload' : 'requested');
+    return;
+  }
+  if (svc.restartAfterExit === 'check-failed') {
+    const admitted = admitRestart(svc.def.maxRestarts, svc.recentRestarts, ctx.time);
+    if (!admitted) return giveUp(ctx, s);
+    requestSpawn(ctx, { ...s, restarts: s.restarts + 1, recentRestarts: admitted }, 'restart');
+    return;
+  }
+  if (exit.code !== null && svc.def.fatalExitCodes.includes(exit.code)) {
+    const reason = `exit code ${exit.code} is listed in fatalExitCodes`;
+    putService(ctx, { ...s, phase: 'failed', reason });
+    record(ctx, { type: 'service-failed', name: svc.name, code: exit.code, reason });
+    return;
+  }
+  const clean = exit.code === 0 && exit.error === null;
+  if (svc.def.restart === 'never' || (svc.def.restart === 'on-failure' && clean)) {
+    putService(ctx, {
+      ...s,
+      phase: 'stopped',
+      reason: `exited (${describeExit(exit)}); restart: ${svc.def.restart}`,
+    });
+    return;
+  }
+  const admitted = admitRestart(svc.def.maxRestarts, svc.recentRestarts, ctx.time);
+  if (!admitted) return giveUp(ctx, s);
+  const quick = wasStable(svc.def.backoff, uptime) ? 0 : svc.quickFailures;
+  const delayMs = nextBackoffDelay(svc.def.backoff, quick);
+  const incarnation = svc.incarnation + 1;
+  const timer = { kind: 'backoff', name: svc.name, gen: ctx.s.gen, incarnation } as const;
+  const restarts = s.restarts + 1;
+  putService(ctx, {
+    ...s,
+    phase: 'backoff',
+    restarts,
+    recentRestarts: admitted,
+    quickFailures: quick + 1,
+    timer,
+  });
+  record(ctx, { type: 'restart-scheduled', name: svc.name, incarnation, delayMs, restarts });
+  armTimer(ctx, timer, ctx.time + delayMs);
+}
+
+function giveUp(ctx: Ctx, s: ServiceStatus): void {
+  const { count, withinMs } = s.def.maxRestarts;
+  const reason = `more than ${count} restarts within ${withinMs}ms`;
+  putService(ctx, { ...s, phase: 'given-up', reason });
+  record(ctx, { type: 'service-given-up', name: s.name, restarts: s.restarts, withinMs });
+}
+
+export function describeExit(e: ExitInfo): string {
+  if (e.error !== null) return `spawn failed: ${e.error}`;
+  if (e.signal !== null) return `signal ${e.signal}`;
+  return `code ${e.code}`;
+}
+
+export function onBackoffElapsed(ctx: Ctx, svc: ServiceStatus): void {
+  requestSpawn(ctx, { ...svc, timer: null }, 'restart');
+}
+
+/** Stop the current incarnation of a running service. */
+export function stopCurrent(ctx: Ctx, svc: ServiceStatus, reason: StopBegun['reason']): void {
+  const entry = svc.pid === null ? undefined : ctx.s.procs.get(svc.pid);
+  putService(ctx, { ...svc, phase: 'stopping' });
+  if (entry?.kind === 'service' && !entry.stopping) stopService(ctx, entry, reason);
+}
+
+function stopService(ctx: Ctx, entry: ServiceEntry, reason: StopBegun['reason']): void {
+  beginStop(ctx, entry, entry.stopSignal, entry.stopTimeoutMs);
+  record(ctx, { type: 'stop-begun', pid: entry.pid, name: entry.name, signal: entry.stopSignal, reason });
+}
+
+/**
+ * Take a service down for `reason`: a live process is stopped, a pending backoff is
+ * cancelled, a spawn under way is stopped once it reports (see onSpawned).
+ */
+export function bringDown(
+  ctx: Ctx,
+  svc: ServiceStatus,
+  desired: 'down' | 'removed',
+  reason: StopBegun['reason'],
+): void {
+  const s: ServiceStatus = { ...svc, desired, restartAfterExit: null };
+  switch (svc.phase) {
+    case 'running':
+      return stopCurrent(ctx, s, reason);
+    case 'stopping':
+    case 'starting':
+      return putService(ctx, s);
+    case 'backoff':
+      cancelTimer(ctx, svc.timer);
+      if (desired === 'removed') return dropService(ctx, svc.name);
+      return putService(ctx, { ...s, phase: 'stopped', timer: null, reason: describeDown(reason) });
+    case 'stopped':
+    case 'given-up':
+    case 'failed':
+      if (desired === 'removed') return dropService(ctx, svc.name);
+      return putService(ctx, s);
+  }
+}
+
+function describeDown(reason: StopBegun['reason']): string {
+  return reason === 'supervisor-stopping' ? 'supervisor stopping' : 'stop requested';
+}
+
+/** Restart the current incarnation at once (a failed check, a changed definition). */
+export function restartNow(ctx: Ctx, svc: ServiceStatus, why: 'reload' | 'check-failed' | 'requested'): void {
+  switch (svc.phase) {
+    case 'running':
+      return stopCurrent(
+        ctx,
+        { ...svc, restartAfterExit: why },
+        why === 'check-failed' ? 'check-failed' : why === 'reload' ? 'reload-changed' : 'requested',
+      );
+    case 'starting':
+    case 'stopping':
+      return putService(ctx, { ...svc, restartAfterExit: why });
+    case 'backoff':
+      cancelTimer(ctx, svc.timer);
+      requestSpawn(ctx, { ...svc, timer: null }, why === 'reload' ? 'reload' : 'restart');
+      return;
+    case 'stopped':
+    case 'given-up':
+    case 'failed':
+      if (why === 'check-failed') return; // a check does not revive a service that is down
+      requestSpawn(ctx, svc, why === 'reload' ? 'reload' : 'requested');
+      return;
+  }
+}

@@ -1,0 +1,161 @@
+import {
+  assertNever,
+  type DecisionRecord,
+  type Event,
+  type Exited,
+  type TimerFired,
+} from '../events/types.js';
+import { onCheckExit, onCheckStarted, onCheckStartFailed, onCheckTimeout, runOrSkip } from './checks.js';
+import { type Ctx, effect, ignore, removeProc, sameTimer } from './context.js';
+import type { Effect } from './effects.js';
+import { onConfigLoaded, onReloadFailed, onReloadRequested } from './reload.js';
+import { onBackoffElapsed, onServiceExit, onSpawned, onSpawnFailed } from './services.js';
+import type { State } from './state.js';
+import {
+  exitIfQuiet,
+  onOrphanReaped,
+  onStartRequested,
+  onStopRequested,
+  onSupervisorStarted,
+  onSupervisorStopped,
+  onSupervisorStopping,
+} from './supervisor.js';
+
+export interface StepResult {
+  readonly state: State;
+  /** What the shell must do, in order. */
+  readonly effects: readonly Effect[];
+  /** What was decided and why; the shell logs these after the input. */
+  readonly records: readonly DecisionRecord[];
+}
+
+/**
+ * The fold. Pure: time comes from the event, nothing is read from the clock, the disk or
+ * a random source, and odd input (an unknown or repeated exit, a stale timer, a timer of
+ * an older generation) is recorded as ignored, never thrown. The given state is not changed.
+ */
+export function step(state: State, event: Event): StepResult {
+  const ctx: Ctx = { s: { ...state }, event, time: event.time, effects: [], records: [] };
+  apply(ctx, event);
+  return { state: ctx.s, effects: ctx.effects, records: ctx.records };
+}
+
+function apply(ctx: Ctx, ev: Event): void {
+  switch (ev.type) {
+    case 'supervisor-started':
+      return onSupervisorStarted(ctx, ev);
+    case 'supervisor-stopping':
+      return onSupervisorStopping(ctx, ev);
+    case 'supervisor-stopped':
+      return onSupervisorStopped(ctx);
+    case 'config-loaded':
+      return onConfigLoaded(ctx, ev);
+    case 'reload-requested':
+      return onReloadRequested(ctx, ev);
+    case 'reload-failed':
+      return onReloadFailed(ctx, ev);
+    case 'spawned':
+      return onSpawned(ctx, ev);
+    case 'spawn-failed':
+      return onSpawnFailed(ctx, ev);
+    case 'check-started':
+      return onCheckStarted(ctx, ev);
+    case 'check-start-failed':
+      return onCheckStartFailed(ctx, ev);
+    case 'exited':
+      return onExited(ctx, ev);
+    case 'timer-fired':
+      return onTimer(ctx, ev);
+    case 'stop-requested':
+      return onStopRequested(ctx, ev);
+    case 'start-requested':
+      return onStartRequested(ctx, ev);
+    case 'orphan-reaped':
+      return onOrphanReaped(ctx, ev);
+    // Outcomes of effects: facts for the record, nothing for the registry to change.
+    case 'signal-sent':
+    case 'pidfile-written':
+    case 'pidfile-removed':
+      return;
+    // Decision records are derived from the inputs; replaying them changes nothing.
+    case 'spawn-requested':
+    case 'restart-scheduled':
+    case 'service-given-up':
+    case 'service-failed':
+    case 'stop-begun':
+    case 'check-run-requested':
+    case 'check-skipped':
+    case 'check-timed-out':
+    case 'check-finished':
+    case 'check-health-changed':
+    case 'reload-applied':
+    case 'reload-coalesced':
+    case 'orphan-found':
+    case 'event-ignored':
+      return;
+    default:
+      return assertNever(ev);
+  }
+}
+
+function onExited(ctx: Ctx, ev: Exited): void {
+  const entry = ctx.s.procs.get(ev.pid);
+  if (!entry)
+    return ignore(ctx, `pid ${ev.pid} is not registered (unknown, or its exit was already handled)`);
+  // The one place an entry leaves the tree on exit: removal is total, so it happens once.
+  removeProc(ctx, ev.pid);
+  if (entry.instance < ctx.s.instance) {
+    // An orphan of a crashed predecessor that exited on its own.
+    if (entry.kind === 'service' && entry.pidFile)
+      effect(ctx, { do: 'remove-pidfile', path: entry.pidFile, ifPid: entry.pid });
+  } else if (entry.kind === 'service') onServiceExit(ctx, entry, ev.code, ev.signal);
+  else onCheckExit(ctx, entry, ev.code, ev.signal);
+  exitIfQuiet(ctx);
+}
+
+/**
+ * A timer fired. Cancelling can race firing, so a timer counts only if the state still
+ * holds exactly what it was armed for; anything else is stale and changes nothing.
+ */
+function onTimer(ctx: Ctx, ev: TimerFired): void {
+  const t = ev.timer;
+  switch (t.kind) {
+    case 'backoff': {
+      const svc = ctx.s.services.get(t.name);
+      if (svc?.phase !== 'backoff' || !sameTimer(svc.timer, t)) return ignore(ctx, 'stale backoff timer');
+      return onBackoffElapsed(ctx, svc);
+    }
+    case 'check-interval': {
+      const chk = ctx.s.checks.get(t.name);
+      if (!chk || chk.removed || !sameTimer(chk.timer, t)) return ignore(ctx, 'stale check-interval timer');
+      if (ctx.s.phase !== 'running')
+        return ignore(ctx, `check interval while the supervisor is ${ctx.s.phase}`);
+      return runOrSkip(ctx, chk);
+    }
+    case 'check-timeout': {
+      const e = ctx.s.procs.get(t.pid);
+      if (
+        e?.kind !== 'check' ||
+        e.name !== t.name ||
+        e.run !== t.run ||
+        e.gen !== t.gen ||
+        e.timedOut ||
+        e.instance !== ctx.s.instance
+      ) {
+        return ignore(ctx, 'stale check-timeout timer (the run already finished)');
+      }
+      return onCheckTimeout(ctx, e);
+    }
+    case 'stop-timeout': {
+      const e = ctx.s.procs.get(t.pid);
+      const serial = e?.kind === 'service' ? e.incarnation : e?.run;
+      if (!e?.stopping || e.name !== t.name || e.gen !== t.gen || serial !== t.serial) {
+        return ignore(ctx, 'stale stop-timeout timer (the process already exited)');
+      }
+      effect(ctx, { do: 'signal-group', pid: e.pid, signal: 'SIGKILL' });
+      return;
+    }
+    default:
+      return assertNever(t);
+  }
+}

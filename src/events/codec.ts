@@ -1,0 +1,61 @@
+import { EVENT_SCHEMA } from './schema.js';
+import { type Event, type EventBody, LOG_FORMAT_VERSION } from './types.js';
+
+export type DecodeResult =
+  | { readonly ok: true; readonly event: Event }
+  | { readonly ok: false; readonly error: string };
+
+/** One log line, without its newline. Envelope first so a line reads well in `less`. */
+export function encodeEvent(event: Event): string {
+  return JSON.stringify(event);
+}
+
+export function stamp<E extends EventBody>(body: E, seq: number, time: number): Event {
+  return { v: LOG_FORMAT_VERSION, seq, time, ...body } as Event;
+}
+
+const ENVELOPE = new Set(['v', 'seq', 'time', 'type']);
+
+/**
+ * Parse and validate one line. Never throws: a bad line is an error naming the field,
+ * the value found and what is allowed.
+ */
+export function decodeEvent(line: string): DecodeResult {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch (e) {
+    return { ok: false, error: `not JSON (${(e as Error).message})` };
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    return { ok: false, error: 'not a JSON object' };
+  const o = raw as Record<string, unknown>;
+  if (o.v !== LOG_FORMAT_VERSION)
+    return { ok: false, error: `field v: expected format version ${LOG_FORMAT_VERSION}, got ${show(o.v)}` };
+  if (typeof o.seq !== 'number' || !Number.isSafeInteger(o.seq) || o.seq < 1) {
+    return { ok: false, error: `field seq: expected a positive integer, got ${show(o.seq)}` };
+  }
+  if (typeof o.time !== 'number' || !Number.isSafeInteger(o.time) || o.time < 0) {
+    return { ok: false, error: `field time: expected epoch milliseconds, got ${show(o.time)}` };
+  }
+  const schema =
+    typeof o.type === 'string' && Object.hasOwn(EVENT_SCHEMA, o.type)
+      ? EVENT_SCHEMA[o.type as keyof typeof EVENT_SCHEMA]
+      : undefined;
+  if (!schema) return { ok: false, error: `field type: unknown event type ${show(o.type)}` };
+  for (const field in schema) {
+    const bad = (schema[field] as (v: unknown) => string | null)(o[field]);
+    if (bad) return { ok: false, error: `${o.type} field ${field}: expected ${bad}, got ${show(o[field])}` };
+  }
+  for (const field in o) {
+    if (!ENVELOPE.has(field) && !Object.hasOwn(schema, field))
+      return { ok: false, error: `${o.type}: unknown field ${show(field)}` };
+  }
+  return { ok: true, event: o as unknown as Event };
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}

@@ -1,0 +1,129 @@
+import { SIGNALS } from '../config/types.js';
+import { checkNormalizedConfig } from './config-shape.js';
+import type { EventType } from './types.js';
+
+/** Returns null when the value is acceptable, else what is allowed. */
+type Check = (v: unknown) => string | null;
+
+const int: Check = (v) =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? null : 'a non-negative integer';
+const pid: Check = (v) =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? null : 'a positive integer PID';
+const str: Check = (v) => (typeof v === 'string' ? null : 'a string');
+const name: Check = (v) => (typeof v === 'string' && v.length > 0 ? null : 'a non-empty name');
+const bool: Check = (v) => (typeof v === 'boolean' ? null : 'true or false');
+const orNull =
+  (c: Check): Check =>
+  (v) =>
+    v === null ? null : c(v) && `${c(v)} or null`;
+const oneOf =
+  (...allowed: string[]): Check =>
+  (v) =>
+    typeof v === 'string' && allowed.includes(v) ? null : `one of ${allowed.join(' | ')}`;
+const signal: Check = (v) =>
+  typeof v === 'string' && (SIGNALS as readonly string[]).includes(v)
+    ? null
+    : 'a signal name such as SIGTERM';
+const code: Check = (v) =>
+  v === null || (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 255)
+    ? null
+    : 'an exit code 0-255 or null';
+const names: Check = (v) =>
+  Array.isArray(v) && v.every((x) => typeof x === 'string') ? null : 'a list of names';
+const diff: Check = (v) => {
+  if (typeof v !== 'object' || v === null) return 'an object {added, removed, changed, unchanged}';
+  for (const k of ['added', 'removed', 'changed', 'unchanged']) {
+    if (names((v as Record<string, unknown>)[k])) return `an object whose ${k} is a list of names`;
+  }
+  return null;
+};
+
+const TIMER_FIELDS: Record<string, Record<string, Check>> = {
+  backoff: { name, gen: int, incarnation: int },
+  'check-interval': { name, gen: int, run: int },
+  'check-timeout': { name, gen: int, run: int, pid },
+  'stop-timeout': { pid, name, gen: int, serial: int },
+};
+const timer: Check = (v) => {
+  if (typeof v !== 'object' || v === null) return 'a timer key object';
+  const t = v as Record<string, unknown>;
+  const fields = typeof t.kind === 'string' ? TIMER_FIELDS[t.kind] : undefined;
+  if (!fields) return `a timer key whose kind is one of ${Object.keys(TIMER_FIELDS).join(' | ')}`;
+  for (const [f, c] of Object.entries(fields)) {
+    const bad = c(t[f]);
+    if (bad) return `a ${t.kind} timer key whose ${f} is ${bad}`;
+  }
+  return null;
+};
+const config: Check = (v) => checkNormalizedConfig(v);
+
+/** Payload fields of every event type. Adding an event type without a schema is a compile error. */
+export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
+  'supervisor-started': { pid, version: str },
+  'supervisor-stopping': { reason: str },
+  'supervisor-stopped': {},
+  'config-loaded': { gen: int, source: str, config },
+  'reload-requested': { source: str },
+  'reload-failed': { reason: str },
+  spawned: { name, gen: int, incarnation: int, pid, startTime: orNull(int) },
+  'spawn-failed': { name, gen: int, incarnation: int, error: str },
+  'check-started': { name, gen: int, run: int, pid, startTime: orNull(int) },
+  'check-start-failed': { name, gen: int, run: int, error: str },
+  exited: { pid, code, signal: orNull(signal) },
+  'timer-fired': { timer },
+  'stop-requested': { name },
+  'start-requested': { name },
+  'orphan-reaped': { pid, outcome: oneOf('killed', 'gone', 'pid-reused') },
+  'signal-sent': { pid, signal, error: orNull(str) },
+  'pidfile-written': { path: str, pid, error: orNull(str) },
+  'pidfile-removed': {
+    path: str,
+    pid,
+    outcome: oneOf('removed', 'not-owner', 'absent', 'error'),
+    error: orNull(str),
+  },
+  'spawn-requested': {
+    name,
+    gen: int,
+    incarnation: int,
+    reason: oneOf('start', 'restart', 'reload', 'requested'),
+  },
+  'restart-scheduled': { name, incarnation: int, delayMs: int, restarts: int },
+  'service-given-up': { name, restarts: int, withinMs: int },
+  'service-failed': { name, code: int, reason: str },
+  'stop-begun': {
+    pid,
+    name,
+    signal,
+    reason: oneOf(
+      'requested',
+      'reload-removed',
+      'reload-changed',
+      'check-failed',
+      'supervisor-stopping',
+      'unwanted',
+    ),
+  },
+  'check-run-requested': { name, gen: int, run: int },
+  'check-skipped': { name, run: int, reason: str },
+  'check-timed-out': { name, gen: int, run: int, pid },
+  'check-finished': {
+    name,
+    gen: int,
+    run: int,
+    pid: orNull(pid),
+    code,
+    signal: orNull(signal),
+    durationMs: int,
+    ok: bool,
+    timedOut: bool,
+    stale: bool,
+  },
+  'check-health-changed': { name, healthy: bool },
+  'reload-applied': { gen: int, services: diff, checks: diff },
+  'reload-coalesced': { source: str },
+  'orphan-found': { pid, name, kind: oneOf('service', 'check'), startTime: orNull(int) },
+  'event-ignored': { ref: int, reason: str },
+};
+
+export const EVENT_TYPES = Object.keys(EVENT_SCHEMA) as EventType[];

@@ -1,0 +1,344 @@
+import type { NormalizedConfig } from '../config/types.js';
+
+export type Pid = number;
+/** Config generation: 1 for the first config an instance loads, +1 per applied reload. */
+export type Gen = number;
+
+/** Version of the log line format; a reader refuses lines of another version. */
+export const LOG_FORMAT_VERSION = 1;
+
+/**
+ * What a timer was armed for. Every key names the generation and the process, incarnation
+ * or run it belongs to, so a timer that fires after its owner is gone is recognised as
+ * stale by comparing the key with the state — the whole fix for keepalived #2468.
+ */
+export type TimerKey =
+  | { readonly kind: 'backoff'; readonly name: string; readonly gen: Gen; readonly incarnation: number }
+  | { readonly kind: 'check-interval'; readonly name: string; readonly gen: Gen; readonly run: number }
+  | {
+      readonly kind: 'check-timeout';
+      readonly name: string;
+      readonly gen: Gen;
+      readonly run: number;
+      readonly pid: Pid;
+    }
+  | {
+      readonly kind: 'stop-timeout';
+      readonly pid: Pid;
+      readonly name: string;
+      readonly gen: Gen;
+      readonly serial: number;
+    };
+
+export type TimerKind = TimerKey['kind'];
+
+// ---------------------------------------------------------------------------------------------
+// Inputs: what happens to the supervisor. The fold changes state only on these.
+
+export interface SupervisorStarted {
+  readonly type: 'supervisor-started';
+  readonly pid: Pid;
+  readonly version: string;
+}
+export interface SupervisorStopping {
+  readonly type: 'supervisor-stopping';
+  readonly reason: string;
+}
+export interface SupervisorStopped {
+  readonly type: 'supervisor-stopped';
+}
+export interface ConfigLoaded {
+  readonly type: 'config-loaded';
+  readonly gen: Gen;
+  readonly source: string;
+  readonly config: NormalizedConfig;
+}
+export interface ReloadRequested {
+  readonly type: 'reload-requested';
+  readonly source: string;
+}
+export interface ReloadFailed {
+  readonly type: 'reload-failed';
+  readonly reason: string;
+}
+export interface Spawned {
+  readonly type: 'spawned';
+  readonly name: string;
+  readonly gen: Gen;
+  readonly incarnation: number;
+  readonly pid: Pid;
+  /** Process start time as the OS reports it (Linux: clock ticks since boot), to tell a reused PID apart. */
+  readonly startTime: number | null;
+}
+export interface SpawnFailed {
+  readonly type: 'spawn-failed';
+  readonly name: string;
+  readonly gen: Gen;
+  readonly incarnation: number;
+  readonly error: string;
+}
+export interface CheckStarted {
+  readonly type: 'check-started';
+  readonly name: string;
+  readonly gen: Gen;
+  readonly run: number;
+  readonly pid: Pid;
+  readonly startTime: number | null;
+}
+export interface CheckStartFailed {
+  readonly type: 'check-start-failed';
+  readonly name: string;
+  readonly gen: Gen;
+  readonly run: number;
+  readonly error: string;
+}
+export interface Exited {
+  readonly type: 'exited';
+  readonly pid: Pid;
+  readonly code: number | null;
+  readonly signal: string | null;
+}
+export interface TimerFired {
+  readonly type: 'timer-fired';
+  readonly timer: TimerKey;
+}
+export interface StopRequested {
+  readonly type: 'stop-requested';
+  readonly name: string;
+}
+export interface StartRequested {
+  readonly type: 'start-requested';
+  readonly name: string;
+}
+export interface OrphanReaped {
+  readonly type: 'orphan-reaped';
+  readonly pid: Pid;
+  /** killed: it was ours and got SIGKILL to its group; gone: already dead; pid-reused: another process has the PID now. */
+  readonly outcome: 'killed' | 'gone' | 'pid-reused';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Effect outcomes that change nothing in the registry but belong in the record of what happened.
+
+export interface SignalSent {
+  readonly type: 'signal-sent';
+  readonly pid: Pid;
+  readonly signal: string;
+  readonly error: string | null;
+}
+export interface PidfileWritten {
+  readonly type: 'pidfile-written';
+  readonly path: string;
+  readonly pid: Pid;
+  readonly error: string | null;
+}
+export interface PidfileRemoved {
+  readonly type: 'pidfile-removed';
+  readonly path: string;
+  readonly pid: Pid;
+  /** removed; or kept because the file names another PID, or was not there; or the error. */
+  readonly outcome: 'removed' | 'not-owner' | 'absent' | 'error';
+  readonly error: string | null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decision records: what the fold decided and why. The shell logs them after the input that
+// caused them; replaying the inputs re-derives them, and `replay --check` compares.
+
+export interface SpawnRequested {
+  readonly type: 'spawn-requested';
+  readonly name: string;
+  readonly gen: Gen;
+  readonly incarnation: number;
+  readonly reason: 'start' | 'restart' | 'reload' | 'requested';
+}
+export interface RestartScheduled {
+  readonly type: 'restart-scheduled';
+  readonly name: string;
+  readonly incarnation: number;
+  readonly delayMs: number;
+  readonly restarts: number;
+}
+export interface ServiceGivenUp {
+  readonly type: 'service-given-up';
+  readonly name: string;
+  readonly restarts: number;
+  readonly withinMs: number;
+}
+export interface ServiceFailed {
+  readonly type: 'service-failed';
+  readonly name: string;
+  readonly code: number;
+  readonly reason: string;
+}
+export interface StopBegun {
+  readonly type: 'stop-begun';
+  readonly pid: Pid;
+  readonly name: string;
+  readonly signal: string;
+  readonly reason:
+    | 'requested'
+    | 'reload-removed'
+    | 'reload-changed'
+    | 'check-failed'
+    | 'supervisor-stopping'
+    | 'unwanted';
+}
+export interface CheckRunRequested {
+  readonly type: 'check-run-requested';
+  readonly name: string;
+  readonly gen: Gen;
+  readonly run: number;
+}
+export interface CheckSkipped {
+  readonly type: 'check-skipped';
+  readonly name: string;
+  readonly run: number;
+  readonly reason: string;
+}
+export interface CheckTimedOut {
+  readonly type: 'check-timed-out';
+  readonly name: string;
+  readonly gen: Gen;
+  readonly run: number;
+  readonly pid: Pid;
+}
+export interface CheckFinished {
+  readonly type: 'check-finished';
+  readonly name: string;
+  readonly gen: Gen;
+  readonly run: number;
+  readonly pid: Pid | null;
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly durationMs: number;
+  readonly ok: boolean;
+  readonly timedOut: boolean;
+  /** The run belongs to a check definition that a reload has since removed or changed: not counted. */
+  readonly stale: boolean;
+}
+export interface CheckHealthChanged {
+  readonly type: 'check-health-changed';
+  readonly name: string;
+  readonly healthy: boolean;
+}
+export interface ReloadApplied {
+  readonly type: 'reload-applied';
+  readonly gen: Gen;
+  readonly services: Diff;
+  readonly checks: Diff;
+}
+export interface ReloadCoalesced {
+  readonly type: 'reload-coalesced';
+  readonly source: string;
+}
+export interface OrphanFound {
+  readonly type: 'orphan-found';
+  readonly pid: Pid;
+  readonly name: string;
+  readonly kind: 'service' | 'check';
+  readonly startTime: number | null;
+}
+export interface EventIgnored {
+  readonly type: 'event-ignored';
+  /** seq of the input that was ignored. */
+  readonly ref: number;
+  readonly reason: string;
+}
+
+export interface Diff {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly changed: readonly string[];
+  readonly unchanged: readonly string[];
+}
+
+export type InputEvent =
+  | SupervisorStarted
+  | SupervisorStopping
+  | SupervisorStopped
+  | ConfigLoaded
+  | ReloadRequested
+  | ReloadFailed
+  | Spawned
+  | SpawnFailed
+  | CheckStarted
+  | CheckStartFailed
+  | Exited
+  | TimerFired
+  | StopRequested
+  | StartRequested
+  | OrphanReaped;
+
+export type OutcomeEvent = SignalSent | PidfileWritten | PidfileRemoved;
+
+export type DecisionRecord =
+  | SpawnRequested
+  | RestartScheduled
+  | ServiceGivenUp
+  | ServiceFailed
+  | StopBegun
+  | CheckRunRequested
+  | CheckSkipped
+  | CheckTimedOut
+  | CheckFinished
+  | CheckHealthChanged
+  | ReloadApplied
+  | ReloadCoalesced
+  | OrphanFound
+  | EventIgnored;
+
+/** Everything a log line can hold, without its envelope. */
+export type EventBody = InputEvent | OutcomeEvent | DecisionRecord;
+export type EventType = EventBody['type'];
+
+/** The envelope every log line carries: format version, strictly increasing seq, epoch-ms time. */
+export interface Envelope {
+  readonly v: typeof LOG_FORMAT_VERSION;
+  readonly seq: number;
+  readonly time: number;
+}
+
+export type Stamped<E extends EventBody = EventBody> = Envelope & E;
+export type Event = Stamped<EventBody>;
+
+const DECISION_TYPES: ReadonlySet<string> = new Set<DecisionRecord['type']>([
+  'spawn-requested',
+  'restart-scheduled',
+  'service-given-up',
+  'service-failed',
+  'stop-begun',
+  'check-run-requested',
+  'check-skipped',
+  'check-timed-out',
+  'check-finished',
+  'check-health-changed',
+  'reload-applied',
+  'reload-coalesced',
+  'orphan-found',
+  'event-ignored',
+]);
+
+export function isDecision(e: EventBody): e is DecisionRecord {
+  return DECISION_TYPES.has(e.type);
+}
+
+/** Canonical string form of a timer key: equal keys, equal strings. */
+export function timerId(t: TimerKey): string {
+  switch (t.kind) {
+    case 'backoff':
+      return `backoff/${t.name}/${t.gen}/${t.incarnation}`;
+    case 'check-interval':
+      return `check-interval/${t.name}/${t.gen}/${t.run}`;
+    case 'check-timeout':
+      return `check-timeout/${t.name}/${t.gen}/${t.run}/${t.pid}`;
+    case 'stop-timeout':
+      return `stop-timeout/${t.pid}/${t.name}/${t.gen}/${t.serial}`;
+    default:
+      return assertNever(t);
+  }
+}
+
+export function assertNever(x: never): never {
+  throw new Error(`unhandled variant: ${JSON.stringify(x)}`);
+}

@@ -1,0 +1,243 @@
+import type { NormalizedConfig } from '../config/types.js';
+import type { Effect } from '../core/effects.js';
+import { initialState, type State } from '../core/state.js';
+import { step } from '../core/step.js';
+import { stamp } from '../events/codec.js';
+import {
+  type DecisionRecord,
+  type Event,
+  type EventBody,
+  type InputEvent,
+  type TimerKey,
+  timerId,
+} from '../events/types.js';
+
+/**
+ * A deterministic stand-in for the shell, for tests, benchmarks and examples: it executes
+ * effects on a model of processes, timers and PID files, feeds their outcomes back as
+ * events, and lets a driver inject what the outside world does (exits, signals, reloads,
+ * crashes) and in what order queued inputs are delivered. It touches no OS resource.
+ */
+export interface WorldOptions {
+  readonly configs: readonly NormalizedConfig[];
+  readonly startTime?: number;
+  /** Probability that a spawn fails (0..1), decided by the world's seeded PRNG. */
+  readonly spawnFailure?: number;
+  readonly seed?: number;
+  /** Keep every event in `log` (default true). */
+  readonly keepLog?: boolean;
+}
+
+interface LiveProc {
+  readonly pid: number;
+  readonly kind: 'service' | 'check';
+  signalled: string | null;
+}
+
+export class World {
+  state: State = initialState();
+  seq = 0;
+  time: number;
+  readonly log: Event[] = [];
+  /** Inputs the shell has produced but not yet delivered, in order. */
+  readonly pending: InputEvent[] = [];
+  readonly timers = new Map<string, { key: TimerKey; at: number }>();
+  readonly live = new Map<number, LiveProc>();
+  readonly files = new Map<string, number>();
+  /** Every exit already delivered, for injecting duplicates. */
+  readonly exitedPids: number[] = [];
+  readonly firedTimers: TimerKey[] = [];
+  exitRequested = false;
+  /** Effects and records of the last input delivered. */
+  lastEffects: readonly Effect[] = [];
+  lastRecords: readonly DecisionRecord[] = [];
+  private nextPid = 100;
+  private rand: () => number;
+  private configIndex = 0;
+  private readonly keepLog: boolean;
+
+  constructor(readonly options: WorldOptions) {
+    this.time = options.startTime ?? 1_700_000_000_000;
+    this.rand = mulberry32(options.seed ?? 1);
+    this.keepLog = options.keepLog ?? true;
+  }
+
+  /** Stamp, log and fold one input, then execute its effects. */
+  deliver(body: InputEvent): void {
+    const event = this.append(body);
+    const res = step(this.state, event);
+    this.state = res.state;
+    this.lastEffects = res.effects;
+    this.lastRecords = res.records;
+    for (const r of res.records) this.append(r);
+    for (const e of res.effects) this.execute(e);
+  }
+
+  /** Deliver the oldest queued input; false when none is queued. */
+  deliverNext(): boolean {
+    const next = this.pending.shift();
+    if (!next) return false;
+    this.deliver(next);
+    return true;
+  }
+
+  drain(limit = 10_000): void {
+    for (let i = 0; i < limit && this.deliverNext(); i++);
+  }
+
+  advance(ms: number): void {
+    this.time += Math.max(0, Math.floor(ms));
+  }
+
+  start(): void {
+    this.deliver({ type: 'supervisor-started', pid: 1, version: 'sim' });
+    this.deliver({
+      type: 'config-loaded',
+      gen: this.state.gen + 1,
+      source: 'sim',
+      config: this.nextConfig(),
+    });
+  }
+
+  /** Fire the earliest armed timer, moving time forward to it. */
+  fireNextTimer(): boolean {
+    let best: { id: string; key: TimerKey; at: number } | null = null;
+    for (const [id, t] of this.timers) if (!best || t.at < best.at) best = { id, ...t };
+    if (!best) return false;
+    this.timers.delete(best.id);
+    this.time = Math.max(this.time, best.at);
+    this.firedTimers.push(best.key);
+    this.pending.push({ type: 'timer-fired', timer: best.key });
+    return true;
+  }
+
+  /** A live process dies on its own (or from the signal it was sent). */
+  exitProcess(pick: number, how: 'clean' | 'fail' | 'signal'): boolean {
+    const pids = [...this.live.keys()];
+    if (pids.length === 0) return false;
+    const pid = pids[pick % pids.length] as number;
+    const p = this.live.get(pid) as LiveProc;
+    this.live.delete(pid);
+    const signal =
+      p.signalled ?? (how === 'signal' ? (['SIGKILL', 'SIGSEGV', 'SIGTERM'][pick % 3] as string) : null);
+    this.pending.push({
+      type: 'exited',
+      pid,
+      code: signal ? null : how === 'clean' ? 0 : 1 + (pick % 3),
+      signal,
+    });
+    this.exitedPids.push(pid);
+    return true;
+  }
+
+  nextConfig(): NormalizedConfig {
+    const c = this.options.configs[this.configIndex % this.options.configs.length] as NormalizedConfig;
+    this.configIndex++;
+    return c;
+  }
+
+  /** The shell's half: carry out one effect on the model and queue its outcome. */
+  execute(e: Effect): void {
+    switch (e.do) {
+      case 'spawn':
+        if (this.rand() < (this.options.spawnFailure ?? 0)) {
+          this.pending.push({
+            type: 'spawn-failed',
+            name: e.name,
+            gen: e.gen,
+            incarnation: e.incarnation,
+            error: 'ENOENT (simulated)',
+          });
+        } else {
+          const pid = this.newPid('service');
+          this.pending.push({
+            type: 'spawned',
+            name: e.name,
+            gen: e.gen,
+            incarnation: e.incarnation,
+            pid,
+            startTime: pid * 10,
+          });
+        }
+        return;
+      case 'run-check': {
+        const pid = this.newPid('check');
+        this.pending.push({
+          type: 'check-started',
+          name: e.name,
+          gen: e.gen,
+          run: e.run,
+          pid,
+          startTime: pid * 10,
+        });
+        return;
+      }
+      case 'signal-group': {
+        const p = this.live.get(e.pid);
+        if (p) p.signalled = e.signal;
+        this.appendOutcome({ type: 'signal-sent', pid: e.pid, signal: e.signal, error: p ? null : 'ESRCH' });
+        return;
+      }
+      case 'write-pidfile':
+        this.files.set(e.path, e.pid);
+        this.appendOutcome({ type: 'pidfile-written', path: e.path, pid: e.pid, error: null });
+        return;
+      case 'remove-pidfile': {
+        const cur = this.files.get(e.path);
+        const outcome = cur === undefined ? 'absent' : cur === e.ifPid ? 'removed' : 'not-owner';
+        if (outcome === 'removed') this.files.delete(e.path);
+        this.appendOutcome({ type: 'pidfile-removed', path: e.path, pid: e.ifPid, outcome, error: null });
+        return;
+      }
+      case 'arm-timer':
+        this.timers.set(timerId(e.timer), { key: e.timer, at: e.at });
+        return;
+      case 'cancel-timer':
+        this.timers.delete(timerId(e.timer));
+        return;
+      case 'load-config':
+        this.pending.push({ type: 'config-loaded', gen: 0, source: 'sim', config: this.nextConfig() });
+        return;
+      case 'reap-orphan': {
+        const alive = this.live.delete(e.pid);
+        this.pending.push({ type: 'orphan-reaped', pid: e.pid, outcome: alive ? 'killed' : 'gone' });
+        return;
+      }
+      case 'exit':
+        this.exitRequested = true;
+        return;
+    }
+  }
+
+  private newPid(kind: 'service' | 'check'): number {
+    const pid = this.nextPid++;
+    this.live.set(pid, { pid, kind, signalled: null });
+    return pid;
+  }
+
+  private appendOutcome(body: EventBody): void {
+    // Outcomes change nothing in the fold; stepping them keeps the model honest all the same.
+    const ev = this.append(body);
+    this.state = step(this.state, ev).state;
+  }
+
+  private append(body: EventBody): Event {
+    // config-loaded is queued before the gen it becomes is known (reloads coalesce).
+    const b = body.type === 'config-loaded' && body.gen === 0 ? { ...body, gen: this.state.gen + 1 } : body;
+    const event = stamp(b, ++this.seq, this.time);
+    if (this.keepLog) this.log.push(event);
+    return event;
+  }
+}
+
+/** Small seeded PRNG: the world must be reproducible from its seed. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,8 @@
+export {
+  compareNumbers,
+  compareStrings,
+  type InsertResult,
+  OrderedMap,
+  type RemoveResult,
+} from './ordered-map.js';
+export { emptyPidTree, type PidTree } from './pid-tree.js';
