@@ -178,7 +178,7 @@ function normalizeCheck(
   const d = CHECK_DEFAULTS;
   const restarts = v.string(o.restarts, `${at}.restarts`, { optional: true }) ?? null;
   if (restarts !== null && !Object.hasOwn(services, restarts)) {
-    const known = Object.keys(services);
+    const known = Object.keys(services).sort();
     v.problem(
       `${at}.restarts`,
       restarts,

@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { replayCommand } from './replay-command.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const io = {
+    out: (t: string) => process.stdout.write(`${t}\n`),
+    err: (t: string) => process.stderr.write(`${t}\n`),
+  };
+  let code = 0;
+  const program = new Command('procreg')
+    .description('Event-sourced process registry and supervisor')
+    .version(pkg.version)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program
+    .command('replay')
+    .description('rebuild the registry at the end of an event log, without executing anything')
+    .argument('<log>', 'event log (JSONL)')
+    .option('--json', 'print the registry as JSON (same shape as status --json)')
+    .option(
+      '--check',
+      're-verify every invariant after every event and every logged decision; exit 1 on the first violations',
+    )
+    .action(async (log: string, opts: { json?: boolean; check?: boolean }) => {
+      code = await replayCommand(log, opts, io);
+    });
+  try {
+    await program.parseAsync(argv, { from: 'node' });
+  } catch (e) {
+    // commander has already printed the usage error; help and --version are not errors.
+    const err = e as { code?: string };
+    return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
+  }
+  return code;
+}

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { formatDuration, parseDuration } from '../../src/config/duration.js';
+import { formatProblem, normalizeConfig } from '../../src/config/normalize.js';
+
+const norm = (raw: unknown) => normalizeConfig(raw, { baseDir: '/etc/app' });
+
+describe('config normalization', () => {
+  it('fills defaults, resolves paths against the config directory, and sorts names', () => {
+    const res = norm({
+      runDir: './run',
+      services: { zeta: { command: ['a'] }, alpha: { command: ['b'], cwd: 'srv' } },
+    });
+    expect(res.ok).toBe(true);
+    if (!res.ok) return;
+    expect(Object.keys(res.config.services)).toEqual(['alpha', 'zeta']);
+    expect(res.config).toMatchObject({ runDir: '/etc/app/run', eventLog: '/etc/app/run/events.jsonl' });
+    expect(res.config.services.alpha).toEqual({
+      command: ['b'],
+      cwd: '/etc/app/srv',
+      env: {},
+      restart: 'always',
+      backoff: { initialMs: 100, maxMs: 30_000, factor: 2, resetAfterMs: 60_000 },
+      maxRestarts: { count: 10, withinMs: 60_000 },
+      stopSignal: 'SIGTERM',
+      stopTimeoutMs: 5000,
+      pidFile: '/etc/app/run/alpha.pid',
+      fatalExitCodes: [],
+    });
+  });
+
+  it('reports every problem with its path, the bad value and what is allowed', () => {
+    const res = norm({
+      servces: {},
+      services: {
+        web: {
+          command: 'node server.js',
+          restart: 'sometimes',
+          stopTimeout: '5 minutes',
+          backoff: { initial: '2s', max: '1s' },
+        },
+        'bad name': { command: ['x'] },
+      },
+      checks: { alive: { command: ['true'], rise: 0, restarts: 'nope', interval: '0ms' } },
+    });
+    expect(res.ok).toBe(false);
+    if (res.ok) return;
+    const text = res.problems.map((p) => formatProblem(p, 'app.yaml'));
+    expect(text).toEqual(
+      expect.arrayContaining([
+        'app.yaml: servces: unknown key; allowed: runDir, eventLog, services, checks, got {} (object)',
+        'app.yaml: services.web.command: must be a non-empty list of strings (argv; no shell unless you write one, e.g. [sh, -c, "..."]), got "node server.js" (string)',
+        'app.yaml: services.web.restart: must be one of always | on-failure | never, got "sometimes" (string)',
+        'app.yaml: services.web.stopTimeout: must be a duration such as "250ms", "2s", "1m", "1h", got "5 minutes" (string)',
+        'app.yaml: services.web.backoff.max: must be at least backoff.initial (2000ms), got "1s" (string)',
+        'app.yaml: services.bad name: a service name is 1-64 of [A-Za-z0-9_.-], starting alphanumeric, got "bad name" (string)',
+        'app.yaml: checks.alive.rise: must be an integer from 1 to 1000, got 0 (number)',
+        'app.yaml: checks.alive.restarts: must name a service of this config (bad name, web), got "nope" (string)',
+        'app.yaml: checks.alive.interval: must be a duration such as "250ms", "2s", "1m", "1h", at least 1ms, got "0ms" (string)',
+      ]),
+    );
+    expect(text).toHaveLength(9);
+  });
+
+  it('refuses two services sharing a PID file', () => {
+    const res = norm({
+      services: { a: { command: ['x'], pidFile: 'same.pid' }, b: { command: ['y'], pidFile: 'same.pid' } },
+    });
+    expect(res.ok).toBe(false);
+    if (!res.ok) expect(res.problems[0]?.message).toBe('must differ from the PID file of service "a"');
+  });
+
+  it('parses durations', () => {
+    expect(['250ms', '2s', '1.5m', '1h', 0, 42].map(parseDuration)).toEqual([
+      250, 2000, 90_000, 3_600_000, 0, 42,
+    ]);
+    expect(['', '2', '-1s', '1d', -5, 1.5, null].map(parseDuration)).toEqual(Array(7).fill(undefined));
+    expect([250, 2000, 60_000, 3_600_000, 0].map(formatDuration)).toEqual(['250ms', '2s', '1m', '1h', '0ms']);
+  });
+});

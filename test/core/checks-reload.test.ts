@@ -1,0 +1,209 @@
+import { describe, expect, it } from 'vitest';
+import { checkInvariants } from '../../src/core/invariants.js';
+import { diffDefs } from '../../src/core/reload.js';
+import type { World } from '../../src/sim/world.js';
+import { chk, makeConfig, svc } from '../support/configs.js';
+import { deliverAll, deliverFirst, fireTimer, logged, scenario } from '../support/world.js';
+
+/** Let run `run` of check `name` finish with `code` (it must have started). */
+function runFinishes(w: World, name: string, code: number) {
+  deliverAll(w, 'check-started');
+  const pid = w.state.checks.get(name)?.inFlight?.pid;
+  if (pid == null) throw new Error(`no run of ${name} in flight`);
+  w.live.delete(pid);
+  w.pending.push({ type: 'exited', pid, code, signal: null });
+  deliverFirst(w, 'exited', (e) => e.pid === pid);
+}
+
+function nextRun(w: World) {
+  fireTimer(w, 'check-interval');
+  deliverFirst(w, 'timer-fired');
+}
+
+describe('checks (keepalived vrrp_script semantics)', () => {
+  it('turns healthy after rise successes and unhealthy after fall failures, and restarts its service', () => {
+    const cfg = makeConfig({
+      services: { web: svc() },
+      checks: { alive: chk({ rise: 2, fall: 3, restarts: 'web' }) },
+    });
+    const w = scenario([cfg]);
+    deliverFirst(w, 'spawned');
+    const webPid = w.state.services.get('web')?.pid as number;
+    const health = () => w.state.checks.get('alive')?.healthy;
+    runFinishes(w, 'alive', 0);
+    expect(health()).toBeNull();
+    nextRun(w);
+    runFinishes(w, 'alive', 0);
+    expect(health()).toBe(true);
+    for (let i = 0; i < 2; i++) {
+      nextRun(w);
+      runFinishes(w, 'alive', 1);
+      expect(health()).toBe(true);
+    }
+    nextRun(w);
+    runFinishes(w, 'alive', 1);
+    expect(health()).toBe(false);
+    expect(logged(w, 'check-health-changed').map((e) => e.healthy)).toEqual([true, false]);
+    expect(logged(w, 'stop-begun')).toEqual([
+      expect.objectContaining({ pid: webPid, reason: 'check-failed' }),
+    ]);
+    // The restart is immediate once the old incarnation has exited, and it counts.
+    w.live.delete(webPid);
+    w.pending.push({ type: 'exited', pid: webPid, code: null, signal: 'SIGTERM' });
+    deliverFirst(w, 'exited', (e) => e.pid === webPid);
+    deliverFirst(w, 'spawned');
+    expect(w.state.services.get('web')).toMatchObject({ phase: 'running', restarts: 1, incarnation: 2 });
+  });
+
+  it('skips a run while the previous one is still in flight', () => {
+    const w = scenario([makeConfig({ checks: { slow: chk({ interval: '1s', timeout: '10s' }) } })]);
+    deliverAll(w, 'check-started');
+    nextRun(w);
+    expect(logged(w, 'check-skipped')).toEqual([
+      expect.objectContaining({ name: 'slow', run: 2, reason: 'run 1 is still in flight' }),
+    ]);
+    expect(logged(w, 'check-run-requested')).toHaveLength(1);
+    runFinishes(w, 'slow', 0);
+    nextRun(w);
+    expect(logged(w, 'check-run-requested').map((e) => e.run)).toEqual([1, 2]);
+  });
+});
+
+describe('reload', () => {
+  const v1 = makeConfig({
+    services: { keep: svc(), change: svc(), drop: svc({ pidFile: 'drop.pid' }) },
+    checks: { same: chk({ rise: 1 }), tweak: chk() },
+  });
+  const v2 = makeConfig({
+    services: { keep: svc(), change: svc({ command: ['node', 'v2.js'] }), add: svc() },
+    checks: { same: chk({ rise: 1 }), tweak: chk({ fall: 5 }) },
+  });
+
+  function loaded(...configs: ReturnType<typeof makeConfig>[]) {
+    const w = scenario(configs);
+    deliverAll(w, 'spawned', 'check-started');
+    return w;
+  }
+
+  function reload(w: World) {
+    w.pending.push({ type: 'reload-requested', source: 'SIGHUP' });
+    deliverFirst(w, 'reload-requested');
+    deliverFirst(w, 'config-loaded');
+  }
+
+  it('diffs services and checks by value', () => {
+    expect(diffDefs(v1.services, v2.services)).toEqual({
+      added: ['add'],
+      removed: ['drop'],
+      changed: ['change'],
+      unchanged: ['keep'],
+    });
+    expect(diffDefs(v1.checks, v2.checks)).toEqual({
+      added: [],
+      removed: [],
+      changed: ['tweak'],
+      unchanged: ['same'],
+    });
+  });
+
+  it('produces generation N+1 in one step: unchanged keeps its PID, changed restarts, removed stops, added starts', () => {
+    const w = loaded(v1, v2);
+    const pidOf = (n: string) => w.state.services.get(n)?.pid;
+    const keepPid = pidOf('keep');
+    const changePid = pidOf('change') as number;
+    const dropPid = pidOf('drop') as number;
+    reload(w);
+    expect(w.state.gen).toBe(2);
+    expect(logged(w, 'reload-applied')).toEqual([
+      expect.objectContaining({
+        gen: 2,
+        services: expect.objectContaining({ added: ['add'], removed: ['drop'], changed: ['change'] }),
+      }),
+    ]);
+    expect(pidOf('keep')).toBe(keepPid);
+    expect(w.state.services.get('keep')?.defGen).toBe(1);
+    expect(logged(w, 'stop-begun').map((e) => [e.pid, e.reason])).toEqual([
+      [dropPid, 'reload-removed'],
+      [changePid, 'reload-changed'],
+    ]);
+    for (const pid of [changePid, dropPid]) {
+      w.live.delete(pid);
+      w.pending.push({ type: 'exited', pid, code: null, signal: 'SIGTERM' });
+    }
+    deliverAll(w, 'exited', 'spawned');
+    expect(w.state.services.has('drop')).toBe(false);
+    expect(w.files.has('/run/procreg/drop.pid')).toBe(false);
+    expect(w.state.services.get('change')).toMatchObject({ phase: 'running', defGen: 2, incarnation: 2 });
+    expect(w.state.services.get('add')?.phase).toBe('running');
+    expect(checkInvariants(w.state)).toEqual([]);
+  });
+
+  it('carries check counters over only for an identical definition', () => {
+    const w = loaded(v1, v2);
+    runFinishes(w, 'same', 0);
+    runFinishes(w, 'tweak', 1);
+    expect(w.state.checks.get('same')?.healthy).toBe(true);
+    reload(w);
+    expect(w.state.checks.get('same')).toMatchObject({ healthy: true, successes: 1, defGen: 1 });
+    expect(w.state.checks.get('tweak')).toMatchObject({ healthy: null, failures: 0, defGen: 2 });
+  });
+
+  it('coalesces a storm of reload requests into at most one more load', () => {
+    const w = loaded(v1, v2, v1);
+    for (let i = 0; i < 50; i++) w.pending.push({ type: 'reload-requested', source: 'SIGHUP' });
+    deliverAll(w, 'reload-requested');
+    expect(logged(w, 'reload-coalesced')).toHaveLength(49);
+    deliverAll(w, 'config-loaded');
+    expect(logged(w, 'config-loaded').map((e) => e.gen)).toEqual([1, 2, 3]);
+    expect(w.state.reload).toBe('idle');
+  });
+
+  it('a failed reload leaves the running generation untouched', () => {
+    const w = loaded(v1, v2);
+    const before = w.state;
+    w.pending.push({ type: 'reload-requested', source: 'SIGHUP' });
+    deliverFirst(w, 'reload-requested');
+    w.pending.length = 0; // the shell could not parse the file
+    w.pending.push({
+      type: 'reload-failed',
+      reason: 'procreg.yaml: services.web.restart: must be one of always | on-failure | never',
+    });
+    deliverFirst(w, 'reload-failed');
+    expect(w.state.gen).toBe(1);
+    expect(w.state.config).toBe(before.config);
+    expect(w.state.procs).toBe(before.procs);
+    expect(w.state.reload).toBe('idle');
+  });
+
+  it('ignores a config-loaded that does not name the next generation', () => {
+    const w = loaded(v1, v2);
+    w.pending.push({ type: 'config-loaded', gen: 7, source: 'x', config: v2 });
+    deliverFirst(w, 'config-loaded');
+    expect(w.state.gen).toBe(1);
+    expect(w.lastRecords).toEqual([
+      expect.objectContaining({ reason: 'config-loaded names gen 7, but the next generation is 2' }),
+    ]);
+  });
+});
+
+describe('crash recovery', () => {
+  it('reports the processes a crashed predecessor left, reaps them, and removes their PID files', () => {
+    const cfg = makeConfig({ services: { web: svc() }, checks: { probe: chk() } });
+    const w = scenario([cfg]);
+    deliverAll(w, 'spawned', 'check-started');
+    const left = w.state.procs.keys();
+    expect(left).toHaveLength(2);
+    w.pending.length = 0;
+    w.timers.clear();
+    w.start(); // the new instance, on the same log
+    expect(logged(w, 'orphan-found').map((e) => e.pid)).toEqual(left);
+    deliverAll(w, 'orphan-reaped');
+    for (const pid of left) expect(w.state.procs.has(pid)).toBe(false);
+    expect(logged(w, 'orphan-reaped').map((e) => e.outcome)).toEqual(['killed', 'killed']);
+    expect(w.files.has('/run/procreg/web.pid')).toBe(false);
+    deliverAll(w, 'spawned', 'check-started');
+    expect(w.state).toMatchObject({ instance: 2, gen: 2, phase: 'running' });
+    expect(w.live.size).toBe(2);
+    expect(checkInvariants(w.state)).toEqual([]);
+  });
+});
