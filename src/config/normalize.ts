@@ -1,13 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
+import { CHECK_DEFAULTS, SERVICE_DEFAULTS } from './defaults.js';
 import { parseDuration } from './duration.js';
-import {
-  type CheckDef,
-  type NormalizedConfig,
-  RESTART_POLICIES,
-  type RestartPolicy,
-  type ServiceDef,
-  SIGNALS,
-} from './types.js';
+import { type CheckDef, type NormalizedConfig, RESTART_POLICIES, type ServiceDef, SIGNALS } from './types.js';
 
 /** One thing wrong with a config: where, what was there, and what is allowed. */
 export interface ConfigProblem {
@@ -24,15 +18,6 @@ export interface NormalizeOptions {
   /** Absolute directory that relative paths in the config are resolved against. */
   readonly baseDir: string;
 }
-
-export const SERVICE_DEFAULTS = {
-  restart: 'always' as RestartPolicy,
-  backoff: { initialMs: 100, maxMs: 30_000, factor: 2, resetAfterMs: 60_000 },
-  maxRestarts: { count: 10, withinMs: 60_000 },
-  stopSignal: 'SIGTERM',
-  stopTimeoutMs: 5_000,
-};
-export const CHECK_DEFAULTS = { intervalMs: 2_000, timeoutMs: 1_000, killAfterMs: 1_000, rise: 1, fall: 1 };
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 

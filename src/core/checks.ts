@@ -1,5 +1,6 @@
+import { CHECK_DEFAULTS } from '../config/defaults.js';
 import type { CheckDef } from '../config/types.js';
-import type { CheckStarted, CheckStartFailed, TimerKey } from '../events/types.js';
+import type { CheckStarted, CheckStartFailed, Pid, TimerKey } from '../events/types.js';
 import {
   addProc,
   armTimer,
@@ -9,13 +10,14 @@ import {
   dropCheck,
   effect,
   ignore,
+  isStopping,
   putCheck,
   record,
   replaceProc,
   stopTimerOf,
 } from './context.js';
 import { restartNow } from './services.js';
-import type { CheckEntry, CheckStatus } from './state.js';
+import { type CheckEntry, type CheckStatus, isOrphan } from './state.js';
 
 export function newCheckStatus(
   name: string,
@@ -76,47 +78,44 @@ export function runOrSkip(ctx: Ctx, chk: CheckStatus): void {
 export function onCheckStarted(ctx: Ctx, ev: CheckStarted): void {
   const chk = ctx.s.checks.get(ev.name);
   const flight = chk?.inFlight;
-  const current =
-    flight !== null &&
-    flight !== undefined &&
-    flight.run === ev.run &&
-    flight.gen === ev.gen &&
-    flight.pid === null;
-  const timeoutMs = current ? flight.timeoutMs : 0;
+  const current = flight != null && flight.run === ev.run && flight.gen === ev.gen && flight.pid === null;
   const entry: CheckEntry = {
     kind: 'check',
-    pid: ev.pid,
     name: ev.name,
     gen: ev.gen,
     run: ev.run,
-    instance: ctx.s.instance,
     startedAt: ctx.time,
     startTime: ev.startTime,
-    deadline: ctx.time + timeoutMs,
-    killAfterMs: current ? flight.killAfterMs : 1000,
+    deadline: ctx.time + (current ? flight.timeoutMs : 0),
+    killAfterMs: current ? flight.killAfterMs : CHECK_DEFAULTS.killAfterMs,
     timedOut: false,
-    stopping: null,
   };
-  addProc(ctx, entry);
+  addProc(ctx, ev.pid, entry);
+  if (isOrphan(ctx.s, entry)) {
+    // Started by a predecessor that died before it could say so: reap it like the others.
+    record(ctx, { type: 'orphan-found', pid: ev.pid, name: ev.name, kind: 'check', startTime: ev.startTime });
+    effect(ctx, { do: 'reap-orphan', pid: ev.pid, startTime: ev.startTime });
+    return;
+  }
   if (!current || !chk) {
     ignore(
       ctx,
       `check-started for ${ev.name} run ${ev.run} (gen ${ev.gen}) that the registry is not waiting for; stopping it`,
     );
-    beginStop(ctx, entry, 'SIGTERM', entry.killAfterMs);
+    beginStop(ctx, ev.pid, entry, 'SIGTERM', entry.killAfterMs);
     return;
   }
   putCheck(ctx, { ...chk, inFlight: { ...flight, pid: ev.pid } });
   if (ctx.s.phase === 'stopping') {
-    beginStop(ctx, entry, 'SIGTERM', entry.killAfterMs);
+    beginStop(ctx, ev.pid, entry, 'SIGTERM', entry.killAfterMs);
     return;
   }
   // The timeout is armed from the entry, not the config: a reload cannot make this run forgettable.
-  armTimer(ctx, timeoutTimerOf(entry), entry.deadline);
+  armTimer(ctx, timeoutTimerOf(ev.pid, entry), entry.deadline);
 }
 
-export function timeoutTimerOf(entry: CheckEntry): TimerKey {
-  return { kind: 'check-timeout', name: entry.name, gen: entry.gen, run: entry.run, pid: entry.pid };
+export function timeoutTimerOf(pid: Pid, entry: CheckEntry): TimerKey {
+  return { kind: 'check-timeout', name: entry.name, gen: entry.gen, run: entry.run, pid };
 }
 
 export function onCheckStartFailed(ctx: Ctx, ev: CheckStartFailed): void {
@@ -138,31 +137,38 @@ export function onCheckStartFailed(ctx: Ctx, ev: CheckStartFailed): void {
 }
 
 /** The check's deadline passed while its script still runs: SIGTERM to its group, SIGKILL later. */
-export function onCheckTimeout(ctx: Ctx, entry: CheckEntry): void {
+export function onCheckTimeout(ctx: Ctx, pid: Pid, entry: CheckEntry): void {
   const timedOut: CheckEntry = { ...entry, timedOut: true };
-  replaceProc(ctx, timedOut);
-  record(ctx, { type: 'check-timed-out', name: entry.name, gen: entry.gen, run: entry.run, pid: entry.pid });
-  if (!entry.stopping) beginStop(ctx, timedOut, 'SIGTERM', entry.killAfterMs);
+  replaceProc(ctx, pid, timedOut);
+  record(ctx, { type: 'check-timed-out', name: entry.name, gen: entry.gen, run: entry.run, pid });
+  if (!isStopping(ctx, pid)) beginStop(ctx, pid, timedOut, 'SIGTERM', entry.killAfterMs);
 }
 
 /**
  * The script of a check run exited. Exactly one outcome per run, with the real exit status,
  * whether or not its timeout fired first (keepalived #2468: an exit racing a queued timeout).
  */
-export function onCheckExit(ctx: Ctx, entry: CheckEntry, code: number | null, signal: string | null): void {
-  if (entry.stopping) cancelTimer(ctx, stopTimerOf(entry));
-  else if (!entry.timedOut) cancelTimer(ctx, timeoutTimerOf(entry));
+export function onCheckExit(
+  ctx: Ctx,
+  pid: Pid,
+  entry: CheckEntry,
+  wasStopping: boolean,
+  code: number | null,
+  signal: string | null,
+): void {
+  if (wasStopping) cancelTimer(ctx, stopTimerOf(pid, entry));
+  else if (!entry.timedOut) cancelTimer(ctx, timeoutTimerOf(pid, entry));
   const chk = ctx.s.checks.get(entry.name);
   const result = {
     run: entry.run,
     gen: entry.gen,
-    pid: entry.pid,
+    pid,
     code,
     signal,
     timedOut: entry.timedOut,
     durationMs: ctx.time - entry.startedAt,
   };
-  if (!chk || chk.inFlight?.pid !== entry.pid || chk.inFlight.run !== entry.run) {
+  if (!chk || chk.inFlight?.pid !== pid || chk.inFlight.run !== entry.run) {
     record(ctx, {
       type: 'check-finished',
       name: entry.name,
@@ -228,10 +234,10 @@ export function stopCheckRuns(ctx: Ctx): void {
     cancelTimer(ctx, chk.timer);
     if (chk.timer) putCheck(ctx, { ...chk, timer: null });
     const pid = chk.inFlight?.pid;
-    const entry = pid == null ? undefined : ctx.s.procs.get(pid);
-    if (entry?.kind === 'check' && !entry.stopping) {
-      if (!entry.timedOut) cancelTimer(ctx, timeoutTimerOf(entry));
-      beginStop(ctx, entry, 'SIGTERM', entry.killAfterMs);
-    }
+    if (pid == null || isStopping(ctx, pid)) continue;
+    const entry = ctx.s.procs.get(pid);
+    if (entry?.kind !== 'check') continue;
+    if (!entry.timedOut) cancelTimer(ctx, timeoutTimerOf(pid, entry));
+    beginStop(ctx, pid, entry, 'SIGTERM', entry.killAfterMs);
   }
 }

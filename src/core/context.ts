@@ -1,6 +1,6 @@
 import type { DecisionRecord, Event, Pid, TimerKey } from '../events/types.js';
 import type { Effect } from './effects.js';
-import type { CheckStatus, Entry, ServiceStatus, State } from './state.js';
+import type { CheckStatus, Entry, ServiceStatus, State, Stopping } from './state.js';
 
 /**
  * The working copy of one fold step: the state's fields as local variables plus what the
@@ -45,8 +45,8 @@ export function dropCheck(ctx: Ctx, name: string): void {
 }
 
 /** Adds a process; a PID already present must belong to a process whose exit we missed. */
-export function addProc(ctx: Ctx, entry: Entry): void {
-  const res = ctx.s.procs.insert(entry.pid, entry);
+export function addProc(ctx: Ctx, pid: Pid, entry: Entry): void {
+  const res = ctx.s.procs.insert(pid, entry);
   if (res.ok) {
     ctx.s.procs = res.map;
     return;
@@ -54,17 +54,23 @@ export function addProc(ctx: Ctx, entry: Entry): void {
   // The kernel reuses a PID only after its process is gone, so the old entry is dead.
   ignore(
     ctx,
-    `pid ${entry.pid} was still registered to ${res.existing.kind} ${res.existing.name}; that process is gone (PID reused)`,
+    `pid ${pid} was still registered to ${res.existing.kind} ${res.existing.name}; that process is gone (PID reused)`,
   );
-  ctx.s.procs = ctx.s.procs.set(entry.pid, entry);
+  ctx.s.procs = ctx.s.procs.set(pid, entry);
+  ctx.s.stopping = ctx.s.stopping.remove(pid).map;
 }
 
-export function replaceProc(ctx: Ctx, entry: Entry): void {
-  ctx.s.procs = ctx.s.procs.update(entry.pid, entry);
+export function replaceProc(ctx: Ctx, pid: Pid, entry: Entry): void {
+  ctx.s.procs = ctx.s.procs.update(pid, entry);
 }
 
-export function removeProc(ctx: Ctx, pid: Pid): void {
+/** Takes a process out of the registry, with its stop in progress if any. */
+export function removeProc(ctx: Ctx, pid: Pid): Stopping | undefined {
   ctx.s.procs = ctx.s.procs.remove(pid).map;
+  const res = ctx.s.stopping.remove(pid);
+  if (!res.removed) return undefined;
+  ctx.s.stopping = res.map;
+  return res.value;
 }
 
 export function armTimer(ctx: Ctx, timer: TimerKey, at: number): void {
@@ -76,25 +82,26 @@ export function cancelTimer(ctx: Ctx, timer: TimerKey | null): void {
 }
 
 /** Send the stop signal to a process group and arm the SIGKILL that follows its timeout. */
-export function beginStop(ctx: Ctx, entry: Entry, signal: string, timeoutMs: number): Entry {
+export function beginStop(ctx: Ctx, pid: Pid, entry: Entry, signal: string, timeoutMs: number): void {
   const killAt = ctx.time + timeoutMs;
-  const stopped: Entry = { ...entry, stopping: { signal, since: ctx.time, killAt } };
-  replaceProc(ctx, stopped);
-  effect(ctx, { do: 'signal-group', pid: entry.pid, signal });
-  armTimer(ctx, stopTimerOf(entry), killAt);
-  return stopped;
+  ctx.s.stopping = ctx.s.stopping.set(pid, { signal, since: ctx.time, killAt });
+  effect(ctx, { do: 'signal-group', pid, signal });
+  armTimer(ctx, stopTimerOf(pid, entry), killAt);
 }
 
-export function stopTimerOf(entry: Entry): TimerKey {
+export function isStopping(ctx: Ctx, pid: Pid): boolean {
+  return ctx.s.stopping.has(pid);
+}
+
+export function stopTimerOf(pid: Pid, entry: Entry): TimerKey {
   return {
     kind: 'stop-timeout',
-    pid: entry.pid,
+    pid,
     name: entry.name,
     gen: entry.gen,
     serial: entry.kind === 'service' ? entry.incarnation : entry.run,
   };
 }
-
 export function sameTimer(a: TimerKey | null, b: TimerKey): boolean {
   if (a === null || a.kind !== b.kind || a.name !== b.name || a.gen !== b.gen) return false;
   switch (b.kind) {

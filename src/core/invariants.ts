@@ -1,4 +1,4 @@
-import type { State } from './state.js';
+import { isOrphan, type State } from './state.js';
 
 /** One broken invariant of shared/DESIGN.md, said so a person can find it. */
 export interface Violation {
@@ -17,21 +17,23 @@ export function checkInvariants(state: State): Violation[] {
 
   // 1. Every PID in the tree belongs to exactly one live incarnation or check run.
   for (const [pid, e] of state.procs.entries()) {
-    if (e.pid !== pid) v(1, `tree key ${pid} holds an entry for pid ${e.pid}`);
     if (e.gen > state.gen) v(3, `pid ${pid} carries gen ${e.gen}, newer than the current gen ${state.gen}`);
-    if (e.instance > state.instance) v(1, `pid ${pid} carries instance ${e.instance} > ${state.instance}`);
-    if (e.instance < state.instance) continue; // an orphan awaiting its reaping
+    if (isOrphan(state, e)) continue; // left by a crashed predecessor, awaiting its reaping
+    const stopping = state.stopping.has(pid);
     if (e.kind === 'service') {
       const svc = state.services.get(e.name);
       const current = svc !== undefined && svc.pid === pid && svc.incarnation === e.incarnation;
-      if (!current && !e.stopping)
+      if (!current && !stopping)
         v(1, `pid ${pid} (${e.name}#${e.incarnation}) is neither the current incarnation nor being stopped`);
     } else {
       const chk = state.checks.get(e.name);
       const current = chk?.inFlight?.pid === pid && chk.inFlight.run === e.run;
-      if (!current && !e.stopping)
+      if (!current && !stopping)
         v(1, `pid ${pid} (check ${e.name} run ${e.run}) is neither the run in flight nor being stopped`);
     }
+  }
+  for (const pid of state.stopping.keys()) {
+    if (!state.procs.has(pid)) v(1, `pid ${pid} is being stopped but is not in the tree`);
   }
   for (const svc of state.services.values()) {
     const running = svc.phase === 'running' || svc.phase === 'stopping';

@@ -1,5 +1,6 @@
+import { SERVICE_DEFAULTS } from '../config/defaults.js';
 import type { ServiceDef } from '../config/types.js';
-import type { Spawned, SpawnFailed, SpawnRequested, StopBegun } from '../events/types.js';
+import type { Pid, Spawned, SpawnFailed, SpawnRequested, StopBegun } from '../events/types.js';
 import { admitRestart, nextBackoffDelay, wasStable } from './backoff.js';
 import {
   addProc,
@@ -10,11 +11,12 @@ import {
   dropService,
   effect,
   ignore,
+  isStopping,
   putService,
   record,
   stopTimerOf,
 } from './context.js';
-import type { ExitInfo, ServiceEntry, ServiceStatus } from './state.js';
+import { type ExitInfo, isOrphan, type ServiceEntry, type ServiceStatus } from './state.js';
 
 export function newServiceStatus(name: string, def: ServiceDef, defGen: number): ServiceStatus {
   return {
@@ -65,29 +67,34 @@ export function onSpawned(ctx: Ctx, ev: Spawned): void {
     svc.phase === 'starting' &&
     svc.incarnation === ev.incarnation &&
     svc.spawnGen === ev.gen;
-  const def = svc?.def;
   const entry: ServiceEntry = {
     kind: 'service',
-    pid: ev.pid,
     name: ev.name,
     gen: ev.gen,
     incarnation: ev.incarnation,
-    instance: ctx.s.instance,
-    startedAt: ctx.time,
     startTime: ev.startTime,
-    pidFile: current && def ? def.pidFile : null,
-    stopSignal: def?.stopSignal ?? 'SIGTERM',
-    stopTimeoutMs: def?.stopTimeoutMs ?? 5000,
-    stopping: null,
+    def: current ? svc.def : null,
   };
   // A live process is always registered, wanted or not: it must be tracked until it exits.
-  addProc(ctx, entry);
-  if (!current || !svc) {
+  addProc(ctx, ev.pid, entry);
+  if (isOrphan(ctx.s, entry)) {
+    // Spawned by a predecessor that died before it could say so: reap it like the others.
+    record(ctx, {
+      type: 'orphan-found',
+      pid: ev.pid,
+      name: ev.name,
+      kind: 'service',
+      startTime: ev.startTime,
+    });
+    effect(ctx, { do: 'reap-orphan', pid: ev.pid, startTime: ev.startTime });
+    return;
+  }
+  if (!current) {
     ignore(
       ctx,
       `spawned ${ev.name}#${ev.incarnation} (gen ${ev.gen}) is not the incarnation the registry waits for; stopping it`,
     );
-    stopService(ctx, entry, 'unwanted');
+    stopService(ctx, ev.pid, entry, svc?.def ?? null, 'unwanted');
     return;
   }
   const running: ServiceStatus = {
@@ -130,18 +137,17 @@ export function onSpawnFailed(ctx: Ctx, ev: SpawnFailed): void {
 /** Exit of a service process: it leaves the tree here, exactly once. */
 export function onServiceExit(
   ctx: Ctx,
+  pid: Pid,
   entry: ServiceEntry,
+  wasStopping: boolean,
   code: number | null,
   signal: string | null,
 ): void {
-  if (entry.stopping) cancelTimer(ctx, stopTimerOf(entry));
+  if (wasStopping) cancelTimer(ctx, stopTimerOf(pid, entry));
   const svc = ctx.s.services.get(entry.name);
-  if (!svc || svc.pid !== entry.pid || svc.incarnation !== entry.incarnation) {
-    // An unwanted process (not the current incarnation) that we had stopped.
-    if (entry.pidFile) effect(ctx, { do: 'remove-pidfile', path: entry.pidFile, ifPid: entry.pid });
-    return;
-  }
-  incarnationEnded(ctx, svc, { pid: entry.pid, code, signal, error: null, time: ctx.time });
+  // Not the current incarnation: an unwanted process that we had stopped; it never had a PID file.
+  if (!svc || svc.pid !== pid || svc.incarnation !== entry.incarnation) return;
+  incarnationEnded(ctx, svc, { pid, code, signal, error: null, time: ctx.time });
 }
 
 function incarnationEnded(ctx: Ctx, svc: ServiceStatus, exit: ExitInfo): void {
@@ -228,14 +234,23 @@ export function onBackoffElapsed(ctx: Ctx, svc: ServiceStatus): void {
 
 /** Stop the current incarnation of a running service. */
 export function stopCurrent(ctx: Ctx, svc: ServiceStatus, reason: StopBegun['reason']): void {
-  const entry = svc.pid === null ? undefined : ctx.s.procs.get(svc.pid);
   putService(ctx, { ...svc, phase: 'stopping' });
-  if (entry?.kind === 'service' && !entry.stopping) stopService(ctx, entry, reason);
+  const pid = svc.pid;
+  if (pid === null || isStopping(ctx, pid)) return;
+  const entry = ctx.s.procs.get(pid);
+  if (entry?.kind === 'service') stopService(ctx, pid, entry, svc.def, reason);
 }
 
-function stopService(ctx: Ctx, entry: ServiceEntry, reason: StopBegun['reason']): void {
-  beginStop(ctx, entry, entry.stopSignal, entry.stopTimeoutMs);
-  record(ctx, { type: 'stop-begun', pid: entry.pid, name: entry.name, signal: entry.stopSignal, reason });
+function stopService(
+  ctx: Ctx,
+  pid: Pid,
+  entry: ServiceEntry,
+  def: ServiceDef | null,
+  reason: StopBegun['reason'],
+): void {
+  const signal = def?.stopSignal ?? SERVICE_DEFAULTS.stopSignal;
+  beginStop(ctx, pid, entry, signal, def?.stopTimeoutMs ?? SERVICE_DEFAULTS.stopTimeoutMs);
+  record(ctx, { type: 'stop-begun', pid, name: entry.name, signal, reason });
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Gen, Pid, TimerKey } from '../events/types.js';
 import { compareStrings, OrderedMap } from '../tree/ordered-map.js';
 import { emptyPidTree, type PidTree } from '../tree/pid-tree.js';
 
-/** A stop in progress: the signal sent and when SIGKILL follows. */
+/** A stop in progress: the signal sent, and when SIGKILL follows. */
 export interface Stopping {
   readonly signal: string;
   readonly since: number;
@@ -11,41 +11,38 @@ export interface Stopping {
 }
 
 /**
- * One live process in the PID tree. An entry carries everything needed to finish with its
- * process (PID file path, stop signal, timeouts), so nothing pending ever has to reach
- * back into a config generation that a reload may have replaced.
+ * One live process in the PID tree, keyed by its PID. An entry carries everything needed to
+ * finish with its process — a service entry holds its own (immutable) definition for the
+ * PID file path and stop signal, a check entry its deadline and kill delay — so nothing
+ * pending ever has to reach back into a config generation that a reload has replaced.
+ *
+ * Entries are kept lean on purpose (see BENCHMARKS.md, memory per live entry): the PID is
+ * the key, whether an entry is an orphan follows from its generation, and a stop in progress
+ * lives in `State.stopping`.
  */
 export type Entry = ServiceEntry | CheckEntry;
 
 export interface ServiceEntry {
   readonly kind: 'service';
-  readonly pid: Pid;
   readonly name: string;
   readonly gen: Gen;
   readonly incarnation: number;
-  /** Supervisor instance that spawned it; lower than the state's instance = left by a crashed predecessor. */
-  readonly instance: number;
-  readonly startedAt: number;
+  /** Process start time as the OS reports it, to tell a reused PID apart during crash recovery. */
   readonly startTime: number | null;
-  readonly pidFile: string | null;
-  readonly stopSignal: string;
-  readonly stopTimeoutMs: number;
-  readonly stopping: Stopping | null;
+  /** The definition it was spawned with, or null when the registry did not want it. */
+  readonly def: ServiceDef | null;
 }
 
 export interface CheckEntry {
   readonly kind: 'check';
-  readonly pid: Pid;
   readonly name: string;
   readonly gen: Gen;
   readonly run: number;
-  readonly instance: number;
   readonly startedAt: number;
   readonly startTime: number | null;
   readonly deadline: number;
   readonly killAfterMs: number;
   readonly timedOut: boolean;
-  readonly stopping: Stopping | null;
 }
 
 export type ServicePhase =
@@ -135,6 +132,11 @@ export type SupervisorPhase = 'idle' | 'starting' | 'running' | 'stopping' | 'st
 export interface State {
   /** Supervisor instances seen in the log (+1 per supervisor-started). */
   readonly instance: number;
+  /**
+   * First generation of the current instance: a process whose entry carries an older
+   * generation was left by a predecessor (an orphan).
+   */
+  readonly instanceGen: Gen;
   readonly phase: SupervisorPhase;
   /** Current generation; 0 before the first config. Never reused, also across instances. */
   readonly gen: Gen;
@@ -142,6 +144,8 @@ export interface State {
   /** idle, a config load under way, or under way with another request that came in meanwhile. */
   readonly reload: 'idle' | 'loading' | 'loading-again';
   readonly procs: PidTree<Entry>;
+  /** Processes sent a stop signal and not yet exited, with when SIGKILL follows. */
+  readonly stopping: PidTree<Stopping>;
   readonly services: OrderedMap<string, ServiceStatus>;
   readonly checks: OrderedMap<string, CheckStatus>;
 }
@@ -149,12 +153,19 @@ export interface State {
 export function initialState(): State {
   return {
     instance: 0,
+    instanceGen: 1,
     phase: 'idle',
     gen: 0,
     config: null,
     reload: 'idle',
     procs: emptyPidTree<Entry>(),
+    stopping: emptyPidTree<Stopping>(),
     services: OrderedMap.empty<string, ServiceStatus>(compareStrings),
     checks: OrderedMap.empty<string, CheckStatus>(compareStrings),
   };
+}
+
+/** Left running by a crashed predecessor of this supervisor instance. */
+export function isOrphan(state: Pick<State, 'instanceGen'>, entry: Entry): boolean {
+  return entry.gen < state.instanceGen;
 }

@@ -10,7 +10,7 @@ import { type Ctx, effect, ignore, removeProc, sameTimer } from './context.js';
 import type { Effect } from './effects.js';
 import { onConfigLoaded, onReloadFailed, onReloadRequested } from './reload.js';
 import { onBackoffElapsed, onServiceExit, onSpawned, onSpawnFailed } from './services.js';
-import type { State } from './state.js';
+import { isOrphan, type State } from './state.js';
 import {
   exitIfQuiet,
   onOrphanReaped,
@@ -103,13 +103,13 @@ function onExited(ctx: Ctx, ev: Exited): void {
   if (!entry)
     return ignore(ctx, `pid ${ev.pid} is not registered (unknown, or its exit was already handled)`);
   // The one place an entry leaves the tree on exit: removal is total, so it happens once.
-  removeProc(ctx, ev.pid);
-  if (entry.instance < ctx.s.instance) {
+  const wasStopping = removeProc(ctx, ev.pid) !== undefined;
+  if (isOrphan(ctx.s, entry)) {
     // An orphan of a crashed predecessor that exited on its own.
-    if (entry.kind === 'service' && entry.pidFile)
-      effect(ctx, { do: 'remove-pidfile', path: entry.pidFile, ifPid: entry.pid });
-  } else if (entry.kind === 'service') onServiceExit(ctx, entry, ev.code, ev.signal);
-  else onCheckExit(ctx, entry, ev.code, ev.signal);
+    if (entry.kind === 'service' && entry.def)
+      effect(ctx, { do: 'remove-pidfile', path: entry.def.pidFile, ifPid: ev.pid });
+  } else if (entry.kind === 'service') onServiceExit(ctx, ev.pid, entry, wasStopping, ev.code, ev.signal);
+  else onCheckExit(ctx, ev.pid, entry, wasStopping, ev.code, ev.signal);
   exitIfQuiet(ctx);
 }
 
@@ -140,19 +140,19 @@ function onTimer(ctx: Ctx, ev: TimerFired): void {
         e.run !== t.run ||
         e.gen !== t.gen ||
         e.timedOut ||
-        e.instance !== ctx.s.instance
+        isOrphan(ctx.s, e)
       ) {
         return ignore(ctx, 'stale check-timeout timer (the run already finished)');
       }
-      return onCheckTimeout(ctx, e);
+      return onCheckTimeout(ctx, t.pid, e);
     }
     case 'stop-timeout': {
       const e = ctx.s.procs.get(t.pid);
       const serial = e?.kind === 'service' ? e.incarnation : e?.run;
-      if (!e?.stopping || e.name !== t.name || e.gen !== t.gen || serial !== t.serial) {
+      if (!e || !ctx.s.stopping.has(t.pid) || e.name !== t.name || e.gen !== t.gen || serial !== t.serial) {
         return ignore(ctx, 'stale stop-timeout timer (the process already exited)');
       }
-      effect(ctx, { do: 'signal-group', pid: e.pid, signal: 'SIGKILL' });
+      effect(ctx, { do: 'signal-group', pid: t.pid, signal: 'SIGKILL' });
       return;
     }
     default:

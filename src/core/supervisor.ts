@@ -8,7 +8,7 @@ import type {
 import { stopCheckRuns } from './checks.js';
 import { type Ctx, effect, ignore, putService, record, removeProc } from './context.js';
 import { bringDown, restartNow } from './services.js';
-import { initialState } from './state.js';
+import { initialState, isOrphan } from './state.js';
 
 /**
  * A new supervisor instance begins. Processes still in the tree were left by a predecessor
@@ -18,30 +18,32 @@ import { initialState } from './state.js';
 export function onSupervisorStarted(ctx: Ctx, _ev: SupervisorStarted): void {
   const fresh = initialState();
   ctx.s.instance += 1;
+  // Everything this instance starts gets a newer generation than anything left in the tree.
+  ctx.s.instanceGen = ctx.s.gen + 1;
   ctx.s.phase = 'starting';
   ctx.s.config = null;
   ctx.s.reload = 'idle';
   ctx.s.services = fresh.services;
   ctx.s.checks = fresh.checks;
-  for (const entry of ctx.s.procs.values()) {
+  for (const [pid, entry] of ctx.s.procs.entries()) {
     record(ctx, {
       type: 'orphan-found',
-      pid: entry.pid,
+      pid,
       name: entry.name,
       kind: entry.kind,
       startTime: entry.startTime,
     });
-    effect(ctx, { do: 'reap-orphan', pid: entry.pid, startTime: entry.startTime });
+    effect(ctx, { do: 'reap-orphan', pid, startTime: entry.startTime });
   }
 }
 
 export function onOrphanReaped(ctx: Ctx, ev: OrphanReaped): void {
   const entry = ctx.s.procs.get(ev.pid);
-  if (!entry || entry.instance >= ctx.s.instance)
+  if (!entry || !isOrphan(ctx.s, entry))
     return ignore(ctx, `pid ${ev.pid} is not an orphan of a previous instance`);
   removeProc(ctx, ev.pid);
-  if (entry.kind === 'service' && entry.pidFile)
-    effect(ctx, { do: 'remove-pidfile', path: entry.pidFile, ifPid: entry.pid });
+  if (entry.kind === 'service' && entry.def)
+    effect(ctx, { do: 'remove-pidfile', path: entry.def.pidFile, ifPid: ev.pid });
   exitIfQuiet(ctx);
 }
 

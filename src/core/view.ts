@@ -1,4 +1,4 @@
-import type { State } from './state.js';
+import { isOrphan, type State } from './state.js';
 
 /** The registry as `status --json` and `replay --json` print it. */
 export interface RegistryView {
@@ -68,12 +68,13 @@ export function registryView(state: State, seq: number): RegistryView {
       durationMs: c.lastResult.durationMs,
     },
   }));
-  const processes = [...state.procs.values()].map((e) => ({
-    pid: e.pid,
+  const processes = [...state.procs.entries()].map(([pid, e]) => ({
+    pid,
     name: e.name,
     kind: e.kind,
     generation: e.gen,
-    orphan: e.instance < state.instance,
+    orphan: isOrphan(state, e),
+    stopping: state.stopping.has(pid),
   }));
   return { seq, generation: state.gen, phase: state.phase, services, checks, processes };
 }

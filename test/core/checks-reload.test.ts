@@ -206,4 +206,22 @@ describe('crash recovery', () => {
     expect(w.live.size).toBe(2);
     expect(checkInvariants(w.state)).toEqual([]);
   });
+
+  it('treats a spawn of the previous instance reported after the restart as an orphan to reap', () => {
+    const w = scenario([makeConfig({ services: { web: svc() } })]);
+    const late = w.pending.splice(0, w.pending.length); // the predecessor forked but died before logging it
+    w.timers.clear();
+    w.start();
+    const spawned = late.find((e) => e.type === 'spawned');
+    if (spawned?.type !== 'spawned') throw new Error('no spawned queued');
+    w.deliver(spawned);
+    expect(w.lastRecords).toEqual([
+      expect.objectContaining({ type: 'orphan-found', pid: spawned.pid, name: 'web' }),
+    ]);
+    expect(w.lastEffects).toEqual([{ do: 'reap-orphan', pid: spawned.pid, startTime: spawned.startTime }]);
+    deliverAll(w, 'orphan-reaped', 'spawned');
+    expect(w.state.procs.has(spawned.pid)).toBe(false);
+    expect(w.state.services.get('web')?.phase).toBe('running');
+    expect(checkInvariants(w.state)).toEqual([]);
+  });
 });

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkInvariants } from '../../src/core/invariants.js';
 import { replay } from '../../src/core/replay.js';
+import { isOrphan } from '../../src/core/state.js';
 import { World } from '../../src/sim/world.js';
 import { RELOAD_POOL } from '../support/configs.js';
 import { plain } from '../support/plain.js';
@@ -114,7 +115,7 @@ function pidFilesAreTrue(w: World): string[] {
       bad.push(`${path} names ${pid}, which is not a registered service process`);
       continue;
     }
-    if (e.instance < w.state.instance) continue;
+    if (isOrphan(w.state, e)) continue;
     const svc = w.state.services.get(e.name);
     if (!svc || svc.pid !== pid) bad.push(`${path} names ${pid}, not the current incarnation of ${e.name}`);
   }

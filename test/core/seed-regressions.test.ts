@@ -19,9 +19,9 @@ const checkRemoved = makeConfig({ services: { web: svc() }, checks: {} });
 function startedWithCheckRun(next = checkChanged) {
   const w = scenario([withCheck, next]);
   deliverAll(w, 'spawned', 'check-started');
-  const [entry] = [...w.state.procs.values()].filter((e) => e.kind === 'check');
+  const [entry] = [...w.state.procs.entries()].filter(([, e]) => e.kind === 'check');
   if (!entry) throw new Error('no check run');
-  return { w, pid: entry.pid };
+  return { w, pid: entry[0] };
 }
 
 function reload(w: ReturnType<typeof scenario>) {
