@@ -17,7 +17,7 @@ import {
   stopTimerOf,
 } from './context.js';
 import { restartNow } from './services.js';
-import { type CheckEntry, type CheckStatus, isOrphan } from './state.js';
+import { type CheckEntry, type CheckStatus, isOrphan, withCheck } from './state.js';
 
 export function newCheckStatus(
   name: string,
@@ -55,21 +55,16 @@ export function runOrSkip(ctx: Ctx, chk: CheckStatus): void {
       reason: `run ${chk.inFlight.run} is still in flight`,
     });
     const timer = intervalTimer(ctx, chk);
-    putCheck(ctx, { ...chk, timer });
+    putCheck(ctx, withCheck(chk, { timer }));
     armTimer(ctx, timer, ctx.time + chk.def.intervalMs);
     return;
   }
   const run = chk.run + 1;
   const gen = ctx.s.gen;
   const { timeoutMs, killAfterMs, intervalMs } = chk.def;
-  const next: CheckStatus = {
-    ...chk,
-    run,
-    inFlight: { run, gen, pid: null, timeoutMs, killAfterMs },
-    timer: null,
-  };
-  const timer = intervalTimer(ctx, next);
-  putCheck(ctx, { ...next, timer });
+  const inFlight = { run, gen, pid: null, timeoutMs, killAfterMs };
+  const timer: TimerKey = { kind: 'check-interval', name: chk.name, gen, run: run + 1 };
+  putCheck(ctx, withCheck(chk, { run, inFlight, timer }));
   record(ctx, { type: 'check-run-requested', name: chk.name, gen, run });
   effect(ctx, { do: 'run-check', name: chk.name, gen, run, command: chk.def.command });
   armTimer(ctx, timer, ctx.time + intervalMs);
@@ -105,7 +100,7 @@ export function onCheckStarted(ctx: Ctx, ev: CheckStarted): void {
     beginStop(ctx, ev.pid, entry, 'SIGTERM', entry.killAfterMs);
     return;
   }
-  putCheck(ctx, { ...chk, inFlight: { ...flight, pid: ev.pid } });
+  putCheck(ctx, withCheck(chk, { inFlight: { ...flight, pid: ev.pid } }));
   if (ctx.s.phase === 'stopping') {
     beginStop(ctx, ev.pid, entry, 'SIGTERM', entry.killAfterMs);
     return;
@@ -196,7 +191,7 @@ function finishRun(ctx: Ctx, chk: CheckStatus, r: RunOutcome): void {
   // A run started under a definition that a reload has since removed or changed is not counted.
   const stale = chk.removed || r.gen < chk.defGen || ctx.s.phase === 'stopping';
   record(ctx, { type: 'check-finished', name: chk.name, ...r, ok, stale });
-  const done: CheckStatus = { ...chk, inFlight: null };
+  const done: CheckStatus = withCheck(chk, { inFlight: null });
   if (chk.removed) {
     dropCheck(ctx, chk.name);
     return;
@@ -219,7 +214,7 @@ function finishRun(ctx: Ctx, chk: CheckStatus, r: RunOutcome): void {
   let healthy = done.healthy;
   if (ok && healthy !== true && successes >= chk.def.rise) healthy = true;
   if (!ok && healthy !== false && failures >= chk.def.fall) healthy = false;
-  putCheck(ctx, { ...done, successes, failures, healthy, lastResult });
+  putCheck(ctx, withCheck(done, { successes, failures, healthy, lastResult }));
   if (healthy === done.healthy || healthy === null) return;
   record(ctx, { type: 'check-health-changed', name: chk.name, healthy });
   if (healthy === false && chk.def.restarts !== null) {
@@ -232,7 +227,7 @@ function finishRun(ctx: Ctx, chk: CheckStatus, r: RunOutcome): void {
 export function stopCheckRuns(ctx: Ctx): void {
   for (const chk of ctx.s.checks.values()) {
     cancelTimer(ctx, chk.timer);
-    if (chk.timer) putCheck(ctx, { ...chk, timer: null });
+    if (chk.timer) putCheck(ctx, withCheck(chk, { timer: null }));
     const pid = chk.inFlight?.pid;
     if (pid == null || isStopping(ctx, pid)) continue;
     const entry = ctx.s.procs.get(pid);

@@ -1,6 +1,6 @@
 import type { DecisionRecord, Event, Pid, TimerKey } from '../events/types.js';
 import type { Effect } from './effects.js';
-import type { CheckStatus, Entry, ServiceStatus, State, Stopping } from './state.js';
+import type { CheckStatus, Entry, ServiceStatus, State } from './state.js';
 
 /**
  * The working copy of one fold step: the state's fields as local variables plus what the
@@ -64,13 +64,15 @@ export function replaceProc(ctx: Ctx, pid: Pid, entry: Entry): void {
   ctx.s.procs = ctx.s.procs.update(pid, entry);
 }
 
-/** Takes a process out of the registry, with its stop in progress if any. */
-export function removeProc(ctx: Ctx, pid: Pid): Stopping | undefined {
-  ctx.s.procs = ctx.s.procs.remove(pid).map;
-  const res = ctx.s.stopping.remove(pid);
+/** Takes a process out of the registry: its entry, and whether a stop of it was in progress. */
+export function removeProc(ctx: Ctx, pid: Pid): { entry: Entry; wasStopping: boolean } | undefined {
+  const res = ctx.s.procs.remove(pid);
   if (!res.removed) return undefined;
-  ctx.s.stopping = res.map;
-  return res.value;
+  ctx.s.procs = res.map;
+  if (ctx.s.stopping.size === 0) return { entry: res.value, wasStopping: false };
+  const stop = ctx.s.stopping.remove(pid);
+  ctx.s.stopping = stop.map;
+  return { entry: res.value, wasStopping: stop.removed };
 }
 
 export function armTimer(ctx: Ctx, timer: TimerKey, at: number): void {

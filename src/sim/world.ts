@@ -26,6 +26,8 @@ export interface WorldOptions {
   readonly seed?: number;
   /** Keep every event in `log` (default true). */
   readonly keepLog?: boolean;
+  /** Told of every event as it is appended (to stream a log to disk). */
+  readonly onEvent?: (event: Event) => void;
 }
 
 interface LiveProc {
@@ -226,6 +228,7 @@ export class World {
     const b = body.type === 'config-loaded' && body.gen === 0 ? { ...body, gen: this.state.gen + 1 } : body;
     const event = stamp(b, ++this.seq, this.time);
     if (this.keepLog) this.log.push(event);
+    this.options.onEvent?.(event);
     return event;
   }
 }

@@ -1,3 +1,4 @@
+export { HashMap, type HashRemoveResult, hashString } from './hash-map.js';
 export {
   compareNumbers,
   compareStrings,

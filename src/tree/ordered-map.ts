@@ -35,11 +35,21 @@ export class OrderedMap<K, V extends {} | null> {
   private constructor(
     private readonly t: RBTree<K, V>,
     private readonly compare: (a: K, b: K) => number,
+    private readonly probe: EqualProbe,
   ) {}
 
   // biome-ignore lint/complexity/noBannedTypes: see the class comment
   static empty<K, V extends {} | null>(compare: (a: K, b: K) => number): OrderedMap<K, V> {
-    return new OrderedMap<K, V>(createRBTree<K, V>(compare), compare);
+    // The raw tree compares through a probe that notes an equal key: an insertion path in a
+    // search tree always passes the node holding an equal key, so `insert` learns of a
+    // duplicate during its own descent instead of paying a second one to check first.
+    const probe: EqualProbe = { equal: false };
+    const probing = (a: K, b: K): number => {
+      const d = compare(a, b);
+      if (d === 0) probe.equal = true;
+      return d;
+    };
+    return new OrderedMap<K, V>(createRBTree<K, V>(probing), compare, probe);
   }
 
   get size(): number {
@@ -55,27 +65,33 @@ export class OrderedMap<K, V extends {} | null> {
   }
 
   insert(key: K, value: V): InsertResult<K, V> {
-    const existing = this.t.get(key);
-    if (existing !== undefined) return { ok: false, reason: 'duplicate', key, existing, map: this };
-    return { ok: true, map: new OrderedMap(this.t.insert(key, value), this.compare) };
+    this.probe.equal = false;
+    const t = this.t.insert(key, value);
+    if (!this.probe.equal) return { ok: true, map: new OrderedMap(t, this.compare, this.probe) };
+    // The tree just built holds the key twice; it is dropped, this map is unchanged.
+    return { ok: false, reason: 'duplicate', key, existing: this.t.get(key) as V, map: this };
   }
 
   /** Insert or replace. */
   set(key: K, value: V): OrderedMap<K, V> {
     const it = this.t.find(key);
-    return new OrderedMap(it.valid ? it.update(value) : this.t.insert(key, value), this.compare);
+    return new OrderedMap(it.valid ? it.update(value) : this.t.insert(key, value), this.compare, this.probe);
   }
 
   /** Replace the value of a present key; an absent key leaves the map as it is. */
   update(key: K, value: V): OrderedMap<K, V> {
     const it = this.t.find(key);
-    return it.valid ? new OrderedMap(it.update(value), this.compare) : this;
+    return it.valid ? new OrderedMap(it.update(value), this.compare, this.probe) : this;
   }
 
   remove(key: K): RemoveResult<K, V> {
     const it = this.t.find(key);
     if (!it.valid) return { removed: false, map: this };
-    return { removed: true, value: it.value as V, map: new OrderedMap(it.remove(), this.compare) };
+    return {
+      removed: true,
+      value: it.value as V,
+      map: new OrderedMap(it.remove(), this.compare, this.probe),
+    };
   }
 
   /** Entries in key order. */
@@ -107,6 +123,10 @@ export class OrderedMap<K, V extends {} | null> {
     const it = this.t.end;
     return it.valid ? [it.key as K, it.value as V] : undefined;
   }
+}
+
+interface EqualProbe {
+  equal: boolean;
 }
 
 export const compareNumbers = (a: number, b: number): number => a - b;

@@ -5,6 +5,7 @@ export function plain(s: State): unknown {
   return {
     ...s,
     procs: [...s.procs.entries()],
+    stopping: [...s.stopping.entries()],
     services: [...s.services.entries()],
     checks: [...s.checks.entries()],
   };

@@ -1,0 +1,153 @@
+// Fold throughput at 10k live processes: recorded inputs of a supervisor running 10k services
+// (crash, backoff, respawn, PID files) folded through `step` in a plain loop and through the
+// RxJS pipeline the shell uses (from -> scan). Also the cost of one Immer `produce` against a
+// spread, which is why the per-event path does not use Immer.
+import { produce } from 'immer';
+import { from, scan } from 'rxjs';
+import { normalizeConfig } from '../src/config/normalize.js';
+import type { NormalizedConfig } from '../src/config/types.js';
+import type { State } from '../src/core/state.js';
+import { type StepResult, step } from '../src/core/step.js';
+import { type Event, isDecision } from '../src/events/types.js';
+import { World } from '../src/sim/world.js';
+import { median, type Result, rng } from './util.js';
+
+export function manyServices(n: number): NormalizedConfig {
+  const services: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++)
+    services[`svc${i}`] = {
+      command: ['node', `svc${i}.js`],
+      maxRestarts: { count: 1_000_000, within: '1s' },
+    };
+  const res = normalizeConfig({ runDir: '/run/bench', services }, { baseDir: '/srv' });
+  if (!res.ok) throw new Error(JSON.stringify(res.problems.slice(0, 3)));
+  return res.config;
+}
+
+/** A world with `live` services running, and `cycles` crash-restart cycles recorded after it. */
+export function recordChurn(live: number, cycles: number, seed: number, onEvent?: (e: Event) => void) {
+  const w = new World({
+    configs: [manyServices(live)],
+    seed,
+    keepLog: !onEvent,
+    ...(onEvent ? { onEvent } : {}),
+  });
+  w.start();
+  w.drain(live * 4);
+  const startState = w.state;
+  const from = w.log.length;
+  const r = rng(seed);
+  const names = Object.keys(w.state.config?.services ?? {});
+  for (let i = 0; i < cycles; i++) {
+    const name = names[Math.floor(r() * names.length)] as string;
+    const pid = w.state.services.get(name)?.pid;
+    if (pid == null) continue;
+    w.advance(5 + Math.floor(r() * 50));
+    w.live.delete(pid);
+    w.pending.push({ type: 'exited', pid, code: null, signal: 'SIGKILL' });
+    w.drain();
+    w.fireNextTimer();
+    w.drain();
+  }
+  return { world: w, startState, events: w.log.slice(from) };
+}
+
+function foldLoop(s0: State, events: Event[]): number {
+  let s = s0;
+  let effects = 0;
+  for (const e of events) {
+    const r = step(s, e);
+    s = r.state;
+    effects += r.effects.length;
+  }
+  return effects;
+}
+
+function foldRx(s0: State, events: Event[]): number {
+  let effects = 0;
+  const seed: StepResult = { state: s0, effects: [], records: [] };
+  from(events)
+    .pipe(scan((acc: StepResult, e: Event) => step(acc.state, e), seed))
+    .subscribe((r) => {
+      effects += r.effects.length;
+    });
+  return effects;
+}
+
+export function foldBench(opts: { rounds: number; quick: boolean }): Result[] {
+  const { startState, events: all } = recordChurn(10_000, opts.quick ? 20_000 : 100_000, 7);
+  // Only inputs change the registry; outcomes and decision records are no-ops for the fold.
+  const inputs = all.filter(
+    (e) =>
+      !isDecision(e) &&
+      e.type !== 'pidfile-written' &&
+      e.type !== 'pidfile-removed' &&
+      e.type !== 'signal-sent',
+  );
+  if (startState.procs.size !== 10_000) throw new Error(`expected 10k live, got ${startState.procs.size}`);
+  const loop: number[] = [];
+  const rx: number[] = [];
+  foldLoop(startState, inputs);
+  foldRx(startState, inputs);
+  for (let i = 0; i < opts.rounds; i++) {
+    let t0 = process.hrtime.bigint();
+    foldLoop(startState, inputs);
+    loop.push(inputs.length / (Number(process.hrtime.bigint() - t0) / 1e9));
+    t0 = process.hrtime.bigint();
+    foldRx(startState, inputs);
+    rx.push(inputs.length / (Number(process.hrtime.bigint() - t0) / 1e9));
+  }
+
+  // One status update: Immer produce vs object spread.
+  const status = startState.services.get('svc1');
+  if (!status) throw new Error('no svc1');
+  const n = 200_000;
+  const immer: number[] = [];
+  const spread: number[] = [];
+  for (let i = 0; i < opts.rounds; i++) {
+    let t0 = process.hrtime.bigint();
+    for (let j = 0; j < n; j++) {
+      produce(status, (d) => {
+        d.restarts = j;
+      });
+    }
+    immer.push(Number(process.hrtime.bigint() - t0) / n);
+    t0 = process.hrtime.bigint();
+    let x = status;
+    for (let j = 0; j < n; j++) x = { ...status, restarts: j };
+    spread.push(Number(process.hrtime.bigint() - t0) / n + (x.restarts > n ? 1 : 0));
+  }
+  const c = `10k live, ${inputs.length} inputs`;
+  return [
+    {
+      bench: 'fold',
+      case: c,
+      impl: 'step() loop',
+      value: median(loop),
+      unit: 'events/s',
+      target: '>= 500k/s',
+    },
+    {
+      bench: 'fold',
+      case: c,
+      impl: 'RxJS from+scan',
+      value: median(rx),
+      unit: 'events/s',
+      target: '>= 500k/s',
+    },
+    {
+      bench: 'status update',
+      case: 'one ServiceStatus field',
+      impl: 'immer produce',
+      value: median(immer),
+      unit: 'ns/op',
+    },
+    {
+      bench: 'status update',
+      case: 'one ServiceStatus field',
+      impl: 'object spread',
+      value: median(spread),
+      unit: 'ns/op',
+    },
+  ];
+}

@@ -1,0 +1,98 @@
+// Replay end to end: a JSONL log of >= 1M events (a supervisor with 1k services crashing and
+// restarting, PID files, backoff) read + decoded + validated + folded, in a child process so
+// its peak RSS is its own. Run on a quarter of the log and on the whole log: memory must
+// not grow with the file.
+import { execFileSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LogWriter } from '../src/events/writer.js';
+import { recordChurn } from './fold.bench.js';
+import { median, type Result } from './util.js';
+
+const CHILD = fileURLToPath(new URL('./replay-child.js', import.meta.url));
+
+function ensureLog(events: number): string {
+  const path = join(tmpdir(), `procreg-bench-${events}.jsonl`);
+  if (existsSync(path)) return path;
+  const tmp = `${path}.part`;
+  const writer = LogWriter.open(tmp, { durability: 'none' });
+  let n = 0;
+  // A crash-restart cycle logs about 7 events; ask for more cycles than needed, keep `events`.
+  recordChurn(1_000, Math.ceil(events / 5), 11, (e) => {
+    if (n++ < events) {
+      const { v: _v, seq: _s, time, ...body } = e;
+      writer.append(body, time);
+    }
+  });
+  writer.close();
+  if (n < events) throw new Error(`generated only ${n} of ${events} events`);
+  renameSync(tmp, path);
+  return path;
+}
+
+function prefix(path: string, lines: number): string {
+  const out = `${path}.first-${lines}`;
+  if (existsSync(out)) return out;
+  const text = readFileSync(path, 'utf8');
+  let idx = 0;
+  for (let i = 0; i < lines; i++) idx = text.indexOf('\n', idx) + 1;
+  const fd = openSync(out, 'w');
+  writeSync(fd, text.slice(0, idx));
+  closeSync(fd);
+  return out;
+}
+
+interface ChildResult {
+  events: number;
+  seconds: number;
+  maxRssMB: number;
+  bytes: number;
+}
+
+function runChild(path: string, check: boolean): ChildResult {
+  const out = execFileSync(process.execPath, [CHILD, path, check ? '--check' : ''], { encoding: 'utf8' });
+  return JSON.parse(out) as ChildResult;
+}
+
+export function replayBench(opts: { rounds: number; quick: boolean }): Result[] {
+  const total = opts.quick ? 200_000 : 1_000_000;
+  const full = ensureLog(total);
+  const quarter = prefix(full, total / 4);
+  const results: Result[] = [];
+  for (const [label, path] of [
+    [`${total / 4000}k events`, quarter],
+    [`${total / 1000}k events`, full],
+  ] as const) {
+    const runs = Array.from({ length: opts.rounds }, () => runChild(path, false));
+    const rate = median(runs.map((r) => r.events / r.seconds));
+    const rss = median(runs.map((r) => r.maxRssMB));
+    const mb = (runs[0] as ChildResult).bytes / 1e6;
+    results.push({
+      bench: 'replay',
+      case: `${label} (${mb.toFixed(0)} MB)`,
+      impl: 'read+decode+fold',
+      value: rate,
+      unit: 'events/s',
+      target: '>= 400k/s',
+    });
+    results.push({
+      bench: 'replay',
+      case: `${label} (${mb.toFixed(0)} MB)`,
+      impl: 'peak RSS',
+      value: rss,
+      unit: 'MB',
+      target: 'flat in file size',
+    });
+  }
+  const checked = runChild(quarter, true);
+  results.push({
+    bench: 'replay',
+    case: `${total / 4000}k events`,
+    impl: 'replay --check (invariants every event)',
+    value: checked.events / checked.seconds,
+    unit: 'events/s',
+  });
+  return results;
+}
