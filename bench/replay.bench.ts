@@ -48,11 +48,15 @@ interface ChildResult {
   events: number;
   seconds: number;
   maxRssMB: number;
+  liveHeapMB: number;
   bytes: number;
 }
 
-function runChild(path: string, check: boolean): ChildResult {
-  const out = execFileSync(process.execPath, [CHILD, path, check ? '--check' : ''], { encoding: 'utf8' });
+function runChild(path: string, check: boolean, heapCapMB?: number): ChildResult {
+  const flags = ['--expose-gc', ...(heapCapMB ? [`--max-old-space-size=${heapCapMB}`] : [])];
+  const out = execFileSync(process.execPath, [...flags, CHILD, path, check ? '--check' : ''], {
+    encoding: 'utf8',
+  });
   return JSON.parse(out) as ChildResult;
 }
 
