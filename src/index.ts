@@ -19,14 +19,7 @@ export {
   replay,
   replayAsync,
 } from './core/replay.js';
-export type {
-  CheckEntry,
-  CheckStatus,
-  Entry,
-  ServiceEntry,
-  ServiceStatus,
-  State,
-} from './core/state.js';
+export type { CheckEntry, CheckStatus, Entry, ServiceEntry, ServiceStatus, State } from './core/state.js';
 export { initialState } from './core/state.js';
 export { type StepResult, step } from './core/step.js';
 export { type RegistryView, registryView } from './core/view.js';

@@ -46,13 +46,7 @@ export interface CheckEntry {
 }
 
 export type ServicePhase =
-  | 'starting'
-  | 'running'
-  | 'stopping'
-  | 'backoff'
-  | 'stopped'
-  | 'given-up'
-  | 'failed';
+  'starting' | 'running' | 'stopping' | 'backoff' | 'stopped' | 'given-up' | 'failed';
 
 export interface ExitInfo {
   readonly pid: Pid | null;

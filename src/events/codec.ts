@@ -2,8 +2,7 @@ import { EVENT_SCHEMA } from './schema.js';
 import { type Event, type EventBody, LOG_FORMAT_VERSION } from './types.js';
 
 export type DecodeResult =
-  | { readonly ok: true; readonly event: Event }
-  | { readonly ok: false; readonly error: string };
+  { readonly ok: true; readonly event: Event } | { readonly ok: false; readonly error: string };
 
 /** One log line, without its newline. Envelope first so a line reads well in `less`. */
 export function encodeEvent(event: Event): string {

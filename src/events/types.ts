@@ -177,12 +177,7 @@ export interface StopBegun {
   readonly name: string;
   readonly signal: string;
   readonly reason:
-    | 'requested'
-    | 'reload-removed'
-    | 'reload-changed'
-    | 'check-failed'
-    | 'supervisor-stopping'
-    | 'unwanted';
+    'requested' | 'reload-removed' | 'reload-changed' | 'check-failed' | 'supervisor-stopping' | 'unwanted';
 }
 export interface CheckRunRequested {
   readonly type: 'check-run-requested';

@@ -1,8 +1,10 @@
 import createRBTree, { type RBTree } from 'functional-red-black-tree';
 
+/** Any value but `undefined`: a stored value is never confused with an absent key. */
+export type Present = NonNullable<unknown> | null;
+
 /** Result of inserting a key: a present key is refused, never stored twice. */
-// biome-ignore lint/complexity/noBannedTypes: see OrderedMap
-export type InsertResult<K, V extends {} | null> =
+export type InsertResult<K, V extends Present> =
   | { readonly ok: true; readonly map: OrderedMap<K, V> }
   | {
       readonly ok: false;
@@ -13,8 +15,7 @@ export type InsertResult<K, V extends {} | null> =
     };
 
 /** Result of removing a key: total, and says whether anything was there. */
-// biome-ignore lint/complexity/noBannedTypes: see OrderedMap
-export type RemoveResult<K, V extends {} | null> =
+export type RemoveResult<K, V extends Present> =
   | { readonly removed: true; readonly value: V; readonly map: OrderedMap<K, V> }
   | { readonly removed: false; readonly map: OrderedMap<K, V> };
 
@@ -30,16 +31,14 @@ export type RemoveResult<K, V extends {} | null> =
  */
 // Values may not be `undefined`: that lets the allocation-free `get` alone decide whether a
 // key is present, so an insert costs one extra descent and no garbage.
-// biome-ignore lint/complexity/noBannedTypes: `{}` is exactly "anything but undefined/null"
-export class OrderedMap<K, V extends {} | null> {
+export class OrderedMap<K, V extends Present> {
   private constructor(
     private readonly t: RBTree<K, V>,
     private readonly compare: (a: K, b: K) => number,
     private readonly probe: EqualProbe,
   ) {}
 
-  // biome-ignore lint/complexity/noBannedTypes: see the class comment
-  static empty<K, V extends {} | null>(compare: (a: K, b: K) => number): OrderedMap<K, V> {
+  static empty<K, V extends Present>(compare: (a: K, b: K) => number): OrderedMap<K, V> {
     // The raw tree compares through a probe that notes an equal key: an insertion path in a
     // search tree always passes the node holding an equal key, so `insert` learns of a
     // duplicate during its own descent instead of paying a second one to check first.

@@ -1,12 +1,10 @@
-import { compareNumbers, OrderedMap } from './ordered-map.js';
+import { compareNumbers, OrderedMap, type Present } from './ordered-map.js';
 
 export type Pid = number;
 
 /** The registry's index of live processes, keyed by PID. */
-// biome-ignore lint/complexity/noBannedTypes: see OrderedMap
-export type PidTree<V extends {} | null> = OrderedMap<Pid, V>;
+export type PidTree<V extends Present> = OrderedMap<Pid, V>;
 
-// biome-ignore lint/complexity/noBannedTypes: see OrderedMap
-export function emptyPidTree<V extends {} | null>(): PidTree<V> {
+export function emptyPidTree<V extends Present>(): PidTree<V> {
   return OrderedMap.empty<Pid, V>(compareNumbers);
 }
