@@ -43,17 +43,8 @@ export function table(title: string, head: string[], rows: (string | number)[][]
   ].join('\n');
 }
 
-/** Deterministic PRNG so every implementation sees the same operations. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG so every implementation sees the same operations (the world's own). */
+export { mulberry32 as rng } from '../src/sim/world.js';
 
 export interface Result {
   readonly bench: string;

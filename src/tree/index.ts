@@ -1,7 +1,6 @@
 export { HashMap, type HashRemoveResult, hashString } from './hash-map.js';
 export {
   compareNumbers,
-  compareStrings,
   type InsertResult,
   OrderedMap,
   type RemoveResult,

@@ -129,4 +129,3 @@ interface EqualProbe {
 }
 
 export const compareNumbers = (a: number, b: number): number => a - b;
-export const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
