@@ -3,11 +3,12 @@
 // RxJS pipeline the shell uses (from -> scan). Also the cost of one Immer `produce` against a
 // spread, which is why the per-event path does not use Immer.
 import { produce } from 'immer';
-import { from, scan } from 'rxjs';
+import { from } from 'rxjs';
+import { foldRegistry } from '../src/core/fold-operator.js';
 import { normalizeConfig } from '../src/config/normalize.js';
 import type { NormalizedConfig } from '../src/config/types.js';
 import type { State } from '../src/core/state.js';
-import { type StepResult, step } from '../src/core/step.js';
+import { step } from '../src/core/step.js';
 import { type Event, isDecision } from '../src/events/types.js';
 import { World } from '../src/sim/world.js';
 import { median, type Result, rng } from './util.js';
@@ -65,9 +66,8 @@ function foldLoop(s0: State, events: Event[]): number {
 
 function foldRx(s0: State, events: Event[]): number {
   let effects = 0;
-  const seed: StepResult = { state: s0, effects: [], records: [] };
   from(events)
-    .pipe(scan((acc: StepResult, e: Event) => step(acc.state, e), seed))
+    .pipe(foldRegistry(s0))
     .subscribe((r) => {
       effects += r.effects.length;
     });

@@ -38,11 +38,7 @@ function fmtValue(r: Result): string {
 log(`procreg benchmarks — node ${process.version}, ${rounds} rounds${quick ? ' (quick)' : ''}`);
 if (want('tree'))
   show('PID tree under churn (remove a random live PID + insert a new one)', treeChurn({ rounds, quick }));
-if (want('fold'))
-  show(
-    'Fold at 10k live processes (inputs only: every event a restart decision)',
-    foldBench({ rounds, quick }),
-  );
+if (want('fold')) show('Fold at 10k live processes (crash-restart churn)', foldBench({ rounds, quick }));
 if (want('replay'))
   show('Replay: read + decode + validate + fold a JSONL log', replayBench({ rounds: quick ? 1 : 3, quick }));
 if (want('memory')) {

@@ -9,6 +9,7 @@ export {
 export type * from './config/types.js';
 export { admitRestart, nextBackoffDelay } from './core/backoff.js';
 export type { Effect, EffectKind } from './core/effects.js';
+export { foldRegistry } from './core/fold-operator.js';
 export { checkInvariants, checkInvariantsOf, type Violation } from './core/invariants.js';
 export { diffDefs } from './core/reload.js';
 export {

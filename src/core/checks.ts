@@ -11,6 +11,7 @@ import {
   effect,
   ignore,
   isStopping,
+  knownGen,
   putCheck,
   record,
   replaceProc,
@@ -77,7 +78,7 @@ export function onCheckStarted(ctx: Ctx, ev: CheckStarted): void {
   const entry: CheckEntry = {
     kind: 'check',
     name: ev.name,
-    gen: ev.gen,
+    gen: knownGen(ctx, ev.gen),
     run: ev.run,
     startedAt: ctx.time,
     startTime: ev.startTime,

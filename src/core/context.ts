@@ -44,6 +44,17 @@ export function dropCheck(ctx: Ctx, name: string): void {
   ctx.s.checks = ctx.s.checks.remove(name).map;
 }
 
+/**
+ * The generation a reported process is registered under. A report naming a generation that
+ * does not exist yet cannot be the registry's own doing: the process is still tracked (it is
+ * real), under the current generation, and stopped as unwanted.
+ */
+export function knownGen(ctx: Ctx, gen: number): number {
+  if (gen <= ctx.s.gen) return gen;
+  ignore(ctx, `process reported for gen ${gen}, which does not exist (current gen ${ctx.s.gen})`);
+  return ctx.s.gen;
+}
+
 /** Adds a process; a PID already present must belong to a process whose exit we missed. */
 export function addProc(ctx: Ctx, pid: Pid, entry: Entry): void {
   const res = ctx.s.procs.insert(pid, entry);

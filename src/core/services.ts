@@ -12,6 +12,7 @@ import {
   effect,
   ignore,
   isStopping,
+  knownGen,
   putService,
   record,
   stopTimerOf,
@@ -76,7 +77,7 @@ export function onSpawned(ctx: Ctx, ev: Spawned): void {
   const entry: ServiceEntry = {
     kind: 'service',
     name: ev.name,
-    gen: ev.gen,
+    gen: knownGen(ctx, ev.gen),
     incarnation: ev.incarnation,
     startTime: ev.startTime,
     def: current ? svc.def : null,

@@ -145,7 +145,7 @@ describe('the fold under random event sequences', () => {
           const outcomes = new Map<string, number>();
           for (const e of w.log) {
             if (e.type !== 'check-finished') continue;
-            const k = `${e.name}/${e.run}`;
+            const k = `${e.name}/gen ${e.gen}/run ${e.run}`; // runs are numbered afresh per instance; gens never repeat
             outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
           }
           for (const [k, n] of outcomes) expect(n, k).toBe(1);
@@ -156,7 +156,7 @@ describe('the fold under random event sequences', () => {
           expect(plain(r.state)).toEqual(plain(w.state));
         },
       ),
-      { numRuns: 2000 },
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 2000) },
     );
   });
 
@@ -186,7 +186,7 @@ describe('the fold under random event sequences', () => {
           expect(checkInvariants(w.state)).toEqual([]);
         },
       ),
-      { numRuns: 1000 },
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 1000) },
     );
   });
 });
