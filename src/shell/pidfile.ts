@@ -1,0 +1,162 @@
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+// DESIGN.md invariant 4 and keepalived #2460: a PID file either does not exist or holds
+// exactly `<pid>\n` of the live incarnation. It is written whole (temp file + fsync +
+// rename in the same directory), never appended or truncated in place, never through a
+// symlink, and removed only if it still names the exiting PID.
+
+export type PidFileErrorCode = 'EPIDSYMLINK' | 'EPIDNOTFILE' | 'EPIDIO';
+
+export class PidFileError extends Error {
+  constructor(
+    readonly code: PidFileErrorCode,
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PidFileError';
+  }
+}
+
+let tmpCounter = 0;
+
+/** Replace the PID file at `path` with exactly `<pid>\n`, atomically for every reader. */
+export function writePidFile(path: string, pid: number): void {
+  if (!Number.isSafeInteger(pid) || pid <= 0)
+    throw new TypeError(`pid must be a positive integer, got ${pid}`);
+  refuseLinkOrNonFile(path);
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${++tmpCounter}.tmp`);
+  let fd: number;
+  try {
+    fd = openSync(
+      tmp,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o644,
+    );
+  } catch (e) {
+    throw ioError(path, `cannot create a temporary file next to it (${tmp})`, e);
+  }
+  try {
+    fchmodSync(fd, 0o644); // whatever the umask: readable by the tools that read PID files
+    const buf = Buffer.from(`${pid}\n`);
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    unlinkQuietly(tmp);
+    throw ioError(path, 'cannot write the temporary file', e);
+  }
+  closeSync(fd);
+  try {
+    refuseLinkOrNonFile(path); // checked again: the window between check and rename is ours only
+    renameSync(tmp, path);
+  } catch (e) {
+    unlinkQuietly(tmp);
+    if (e instanceof PidFileError) throw e;
+    throw ioError(path, 'cannot rename the temporary file into place', e);
+  }
+  syncDirectory(dirname(path));
+}
+
+export type RemoveOutcome = 'removed' | 'not-owner' | 'absent';
+
+/** Remove the PID file only if it still names `pid`: an older incarnation never removes a newer one's file. */
+export function removePidFileIfOwned(path: string, pid: number): RemoveOutcome {
+  const current = readPidFile(path);
+  if (current === 'absent') return 'absent';
+  if (current !== pid) return 'not-owner';
+  try {
+    unlinkSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+    throw ioError(path, 'cannot remove it', e);
+  }
+  syncDirectory(dirname(path));
+  return 'removed';
+}
+
+/**
+ * The PID a PID file names: a number, 'absent', or null when the content is not exactly one
+ * line `<pid>\n` (anything else is not ours to trust). Never follows a symlink.
+ */
+export function readPidFile(path: string): number | 'absent' | null {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'absent';
+    if (code === 'ELOOP')
+      throw new PidFileError(
+        'EPIDSYMLINK',
+        path,
+        `PID file ${path} is a symbolic link; refusing to read through it`,
+      );
+    throw ioError(path, 'cannot open it', e);
+  }
+  try {
+    const buf = Buffer.alloc(32);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    const m = /^([1-9]\d{0,9})\n$/.exec(buf.subarray(0, n).toString('latin1'));
+    return m ? Number(m[1]) : null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function refuseLinkOrNonFile(path: string): void {
+  let st: ReturnType<typeof lstatSync>;
+  try {
+    st = lstatSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw ioError(path, 'cannot inspect it', e);
+  }
+  if (st.isSymbolicLink()) {
+    throw new PidFileError(
+      'EPIDSYMLINK',
+      path,
+      `PID file ${path} is a symbolic link; refusing to write through or over it`,
+    );
+  }
+  if (!st.isFile())
+    throw new PidFileError('EPIDNOTFILE', path, `PID file ${path} exists and is not a regular file`);
+}
+
+function syncDirectory(dir: string): void {
+  // The rename or unlink is durable only once the directory entry is.
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    fsyncSync(fd);
+  } catch {
+    // Some filesystems refuse fsync on directories; the operation itself has succeeded.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+function ioError(path: string, what: string, e: unknown): PidFileError {
+  return new PidFileError('EPIDIO', path, `PID file ${path}: ${what}: ${(e as Error).message}`);
+}
