@@ -26,3 +26,12 @@ export { type StepResult, step } from './core/step.js';
 export { type RegistryView, registryView } from './core/view.js';
 export * from './events/index.js';
 export * from './tree/index.js';
+export {
+  PidFileError,
+  type PidFileErrorCode,
+  readPidFile,
+  type RemoveOutcome,
+  removePidFileIfOwned,
+  writePidFile,
+} from './shell/pidfile.js';
+export { readProcStartTime } from './shell/proc-start-time.js';
