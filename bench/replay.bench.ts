@@ -65,42 +65,46 @@ export function replayBench(opts: { rounds: number; quick: boolean }): Result[] 
   const full = ensureLog(total);
   const quarter = prefix(full, total / 4);
   const results: Result[] = [];
+  const row = (c: string, impl: string, value: number, unit: string, target?: string): Result => ({
+    bench: 'replay',
+    case: c,
+    impl,
+    value,
+    unit,
+    ...(target ? { target } : {}),
+  });
   for (const [label, path] of [
     [`${total / 4000}k events`, quarter],
     [`${total / 1000}k events`, full],
   ] as const) {
     const runs = Array.from({ length: opts.rounds }, () => runChild(path, false));
     const c = `${label} (${((runs[0] as ChildResult).bytes / 1e6).toFixed(0)} MB)`;
-    const row = (impl: string, value: number, unit: string, target?: string): Result => ({
-      bench: 'replay',
-      case: c,
-      impl,
-      value,
-      unit,
-      ...(target ? { target } : {}),
-    });
     results.push(
-      row('read+decode+fold', median(runs.map((r) => r.events / r.seconds)), 'events/s', '>= 400k/s'),
+      row(c, 'read+decode+fold', median(runs.map((r) => r.events / r.seconds)), 'events/s', '>= 400k/s'),
     );
-    results.push(row('live heap after GC', median(runs.map((r) => r.liveHeapMB)), 'MB', 'flat in file size'));
-    results.push(row('peak RSS (includes GC slack)', median(runs.map((r) => r.maxRssMB)), 'MB'));
+    results.push(
+      row(c, 'live heap after GC', median(runs.map((r) => r.liveHeapMB)), 'MB', 'flat in file size'),
+    );
+    results.push(row(c, 'peak RSS (includes GC slack)', median(runs.map((r) => r.maxRssMB)), 'MB'));
   }
   // The proof that memory does not grow with the file: the whole log under a small heap cap.
   const capped = runChild(full, false, 64);
-  results.push({
-    bench: 'replay',
-    case: `${total / 1000}k events`,
-    impl: 'same, old space capped at 64 MB',
-    value: capped.events / capped.seconds,
-    unit: 'events/s',
-  });
+  results.push(
+    row(
+      `${total / 1000}k events`,
+      'same, old space capped at 64 MB',
+      capped.events / capped.seconds,
+      'events/s',
+    ),
+  );
   const checked = runChild(quarter, true);
-  results.push({
-    bench: 'replay',
-    case: `${total / 4000}k events`,
-    impl: 'replay --check (invariants every event)',
-    value: checked.events / checked.seconds,
-    unit: 'events/s',
-  });
+  results.push(
+    row(
+      `${total / 4000}k events`,
+      'replay --check (invariants every event)',
+      checked.events / checked.seconds,
+      'events/s',
+    ),
+  );
   return results;
 }
