@@ -35,3 +35,4 @@ export {
   writePidFile,
 } from './shell/pidfile.js';
 export { readProcStartTime } from './shell/proc-start-time.js';
+export { type LoadResult, loadConfigFile } from './shell/load-config.js';

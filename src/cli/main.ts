@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { replayCommand } from './replay-command.js';
+import { validateCommand } from './validate-command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -28,6 +29,13 @@ export async function main(argv: string[]): Promise<number> {
     )
     .action(async (log: string, opts: { json?: boolean; check?: boolean }) => {
       code = await replayCommand(log, opts, io);
+    });
+  program
+    .command('validate')
+    .description('check a config file; exit 0, or exit 2 listing every error found')
+    .argument('<config>', 'config file (YAML or JSON)')
+    .action((config: string) => {
+      code = validateCommand(config, io);
     });
   try {
     await program.parseAsync(argv, { from: 'node' });
