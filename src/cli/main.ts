@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { replayCommand } from './replay-command.js';
+import { runCommand } from './run-command.js';
 import { validateCommand } from './validate-command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -31,6 +32,15 @@ export async function main(argv: string[]): Promise<number> {
       code = await replayCommand(log, opts, io);
     });
   program
+    .command('run')
+    .description(
+      'run the supervisor in the foreground: SIGHUP reloads, SIGTERM/SIGINT stop everything and exit 0',
+    )
+    .argument('<config>', 'config file (YAML or JSON)')
+    .action(async (config: string) => {
+      code = await runCommand(config, pkg.version, io);
+    });
+  program
     .command('validate')
     .description('check a config file; exit 0, or exit 2 listing every error found')
     .argument('<config>', 'config file (YAML or JSON)')
@@ -40,8 +50,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv, { from: 'node' });
   } catch (e) {
-    // commander has already printed the usage error; help and --version are not errors.
+    // commander has already printed its usage error; help and --version are not errors.
+    // Anything else is a failure of the command itself and must not be hidden.
     const err = e as { code?: string };
+    if (typeof err.code !== 'string' || !err.code.startsWith('commander.')) throw e;
     return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
   }
   return code;

@@ -1,0 +1,365 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { type Logger, pino } from 'pino';
+import { BehaviorSubject, filter, map, type Observable, observeOn, queueScheduler, Subject, tap } from 'rxjs';
+import type { NormalizedConfig } from '../config/types.js';
+import type { Effect } from '../core/effects.js';
+import { foldRegistry } from '../core/fold-operator.js';
+import { Replayer } from '../core/replay.js';
+import type { State } from '../core/state.js';
+import { type RegistryView, registryView } from '../core/view.js';
+import { readLogBatches } from '../events/reader.js';
+import { type Event, type EventBody, timerId } from '../events/types.js';
+import { type Durability, LogWriter } from '../events/writer.js';
+import { loadConfigFile } from './load-config.js';
+import { removePidFileIfOwned, writePidFile } from './pidfile.js';
+import { readProcStartTime } from './proc-start-time.js';
+
+export interface SupervisorOptions {
+  /** Config file, re-read on every reload. Either this or `config`. */
+  readonly configPath?: string;
+  /** A normalized config object (library use); `reload(config)` replaces it. */
+  readonly config?: NormalizedConfig;
+  readonly logger?: Logger;
+  readonly durability?: Durability;
+  /** Version written into supervisor-started. */
+  readonly version?: string;
+}
+
+/**
+ * The imperative shell around the pure fold: it owns the event log, the child processes,
+ * the timers and the PID files. Everything that happens becomes an event on one stream;
+ * each event is stamped and logged, folded, its decisions logged, and its effects executed;
+ * an effect's outcome comes back as a new event, never by touching state.
+ */
+export class Supervisor {
+  private readonly inputs = new Subject<EventBody>();
+  private readonly state$: BehaviorSubject<State>;
+  private readonly events$ = new Subject<Event>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly children = new Map<number, ChildProcess>();
+  private readonly log: Logger;
+  private pendingConfig: NormalizedConfig | null = null;
+  private closed = false;
+  private exited!: () => void;
+  /** Resolves once every child is gone after a stop. */
+  readonly stopped: Promise<void>;
+
+  private constructor(
+    private readonly writer: LogWriter,
+    initial: State,
+    private readonly options: SupervisorOptions,
+    private readonly config: NormalizedConfig,
+  ) {
+    this.log = options.logger ?? pino({ level: 'info' });
+    this.state$ = new BehaviorSubject(initial);
+    this.stopped = new Promise((resolve) => {
+      this.exited = resolve;
+    });
+    this.inputs
+      .pipe(
+        // Outcomes pushed while an effect executes wait their turn instead of re-entering.
+        observeOn(queueScheduler),
+        // After the final stop nothing is logged any more (a late timer, a stray signal).
+        filter(() => !this.closed),
+        map((body) => this.stampAndLog(body)),
+        foldRegistry(initial),
+        tap((res) => {
+          const time = Date.now();
+          for (const r of res.records) this.events$.next(this.writer.append(r, time));
+          this.state$.next(res.state);
+          for (const e of res.effects) this.execute(e);
+        }),
+      )
+      .subscribe({ error: (e) => this.log.fatal({ err: e }, 'event pipeline failed') });
+  }
+
+  /**
+   * Replays the existing event log (so a crashed predecessor's children are known and get
+   * reaped), records a new supervisor instance, loads the config and starts everything.
+   */
+  static async open(options: SupervisorOptions): Promise<Supervisor> {
+    const loaded = options.config ?? loadOrThrow(options.configPath);
+    mkdirSync(loaded.runDir, { recursive: true, mode: 0o700 });
+    const replayer = new Replayer();
+    try {
+      for await (const batch of readLogBatches(loaded.eventLog))
+        for (const e of batch.events) replayer.push(e);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    const writer = LogWriter.open(loaded.eventLog, { durability: options.durability ?? 'batch' });
+    const sup = new Supervisor(writer, replayer.result().state, options, loaded);
+    sup.inputs.next({ type: 'supervisor-started', pid: process.pid, version: options.version ?? '0' });
+    sup.pendingConfig = loaded;
+    sup.inputs.next({ type: 'config-loaded', gen: 0, source: options.configPath ?? 'api', config: loaded });
+    return sup;
+  }
+
+  /** Every event as it is logged. */
+  get events(): Observable<Event> {
+    return this.events$.asObservable();
+  }
+
+  /** The registry after every step. */
+  get states(): Observable<State> {
+    return this.state$.asObservable();
+  }
+
+  status(): RegistryView {
+    return registryView(this.state$.value, this.writer.lastSeq);
+  }
+
+  /** Re-read the config file (or install `config`); a bad one leaves everything running. */
+  reload(config?: NormalizedConfig): void {
+    if (config) {
+      this.pendingConfig = config;
+      this.inputs.next({ type: 'config-loaded', gen: 0, source: 'api', config });
+    } else {
+      this.inputs.next({ type: 'reload-requested', source: 'api' });
+    }
+  }
+
+  /** A program's own input: e.g. stop or start a service. */
+  push(body: EventBody): void {
+    this.inputs.next(body);
+  }
+
+  /** Stop every service and check (stop signal, timeout, SIGKILL to the group); resolves when all are gone. */
+  stop(reason = 'requested'): Promise<void> {
+    this.inputs.next({ type: 'supervisor-stopping', reason });
+    return this.stopped;
+  }
+
+  private stampAndLog(body: EventBody): Event {
+    // A config is loaded before the generation it becomes is known (reloads coalesce).
+    const b =
+      body.type === 'config-loaded' && body.gen === 0 ? { ...body, gen: this.state$.value.gen + 1 } : body;
+    const event = this.writer.append(b, Date.now());
+    this.events$.next(event);
+    return event;
+  }
+
+  private execute(e: Effect): void {
+    switch (e.do) {
+      case 'spawn':
+        return this.spawnService(e);
+      case 'run-check':
+        return this.runCheck(e);
+      case 'signal-group':
+        return this.signalGroup(e.pid, e.signal);
+      case 'write-pidfile':
+        return this.outcome(
+          () => {
+            writePidFile(e.path, e.pid);
+            return { type: 'pidfile-written', path: e.path, pid: e.pid, error: null };
+          },
+          (error) => ({ type: 'pidfile-written', path: e.path, pid: e.pid, error }),
+        );
+      case 'remove-pidfile':
+        return this.outcome(
+          () => ({
+            type: 'pidfile-removed',
+            path: e.path,
+            pid: e.ifPid,
+            outcome: removePidFileIfOwned(e.path, e.ifPid),
+            error: null,
+          }),
+          (error) => ({ type: 'pidfile-removed', path: e.path, pid: e.ifPid, outcome: 'error', error }),
+        );
+      case 'arm-timer': {
+        const id = timerId(e.timer);
+        clearTimeout(this.timers.get(id));
+        this.timers.set(
+          id,
+          setTimeout(
+            () => {
+              this.timers.delete(id);
+              this.inputs.next({ type: 'timer-fired', timer: e.timer });
+            },
+            Math.max(0, e.at - Date.now()),
+          ),
+        );
+        return;
+      }
+      case 'cancel-timer': {
+        const id = timerId(e.timer);
+        clearTimeout(this.timers.get(id));
+        this.timers.delete(id);
+        return;
+      }
+      case 'load-config':
+        return this.loadConfig();
+      case 'reap-orphan':
+        return this.reapOrphan(e.pid, e.startTime);
+      case 'exit':
+        return this.finish();
+    }
+  }
+
+  private spawnService(e: Extract<Effect, { do: 'spawn' }>): void {
+    const child = this.spawnChild(e.command, e.cwd, e.env, e.name);
+    if (typeof child === 'string') {
+      this.inputs.next({
+        type: 'spawn-failed',
+        name: e.name,
+        gen: e.gen,
+        incarnation: e.incarnation,
+        error: child,
+      });
+      return;
+    }
+    const pid = child.pid as number;
+    // Logged in this same turn as the fork: a crash cannot lose a child we started.
+    this.inputs.next({
+      type: 'spawned',
+      name: e.name,
+      gen: e.gen,
+      incarnation: e.incarnation,
+      pid,
+      startTime: readProcStartTime(pid),
+    });
+  }
+
+  private runCheck(e: Extract<Effect, { do: 'run-check' }>): void {
+    const child = this.spawnChild(e.command, null, {}, `check:${e.name}`);
+    if (typeof child === 'string') {
+      this.inputs.next({ type: 'check-start-failed', name: e.name, gen: e.gen, run: e.run, error: child });
+      return;
+    }
+    const pid = child.pid as number;
+    this.inputs.next({
+      type: 'check-started',
+      name: e.name,
+      gen: e.gen,
+      run: e.run,
+      pid,
+      startTime: readProcStartTime(pid),
+    });
+  }
+
+  /** Spawn in its own process group (so stops reach grandchildren); the child or why not. */
+  private spawnChild(
+    command: readonly string[],
+    cwd: string | null,
+    env: Readonly<Record<string, string>>,
+    tag: string,
+  ): ChildProcess | string {
+    let child: ChildProcess;
+    try {
+      child = spawn(command[0] as string, command.slice(1), {
+        cwd: cwd ?? undefined,
+        env: { ...process.env, ...env },
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (err) {
+      return (err as Error).message;
+    }
+    if (child.pid === undefined) {
+      child.on('error', () => {}); // the error event follows; the failure is reported as an event
+      return `cannot start ${command[0]}: spawn failed (not found or not executable)`;
+    }
+    const pid = child.pid;
+    this.children.set(pid, child);
+    const forward = (stream: NodeJS.ReadableStream | null, level: 'info' | 'warn') => {
+      let buf = '';
+      stream?.setEncoding('utf8');
+      stream?.on('data', (chunk: string) => {
+        buf += chunk;
+        let nl = buf.indexOf('\n');
+        while (nl >= 0) {
+          this.log[level](
+            { [tag.startsWith('check:') ? 'check' : 'service']: tag.replace(/^check:/, ''), pid },
+            buf.slice(0, nl),
+          );
+          buf = buf.slice(nl + 1);
+          nl = buf.indexOf('\n');
+        }
+      });
+    };
+    forward(child.stdout, 'info');
+    forward(child.stderr, 'warn');
+    child.on('exit', (code, signal) => {
+      this.children.delete(pid);
+      this.inputs.next({ type: 'exited', pid, code, signal });
+    });
+    return child;
+  }
+
+  private signalGroup(pid: number, signal: string): void {
+    let error: string | null = null;
+    try {
+      process.kill(-pid, signal as NodeJS.Signals);
+    } catch (e) {
+      error = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    }
+    this.inputs.next({ type: 'signal-sent', pid, signal, error });
+  }
+
+  private loadConfig(): void {
+    const path = this.options.configPath;
+    if (!path) {
+      // Library use without a file: a reload re-installs the config it was given last.
+      const config = this.pendingConfig ?? this.config;
+      this.inputs.next({ type: 'config-loaded', gen: 0, source: 'api', config });
+      return;
+    }
+    const res = loadConfigFile(path);
+    if (res.ok) this.inputs.next({ type: 'config-loaded', gen: 0, source: path, config: res.config });
+    else this.inputs.next({ type: 'reload-failed', reason: res.errors.join('; ') });
+  }
+
+  /** Kill a predecessor's process group, but only if PID and start time prove it is that process. */
+  private reapOrphan(pid: number, startTime: number | null): void {
+    const now = readProcStartTime(pid);
+    let outcome: 'killed' | 'gone' | 'pid-reused';
+    if (now === null) outcome = 'gone';
+    else if (startTime === null || now !== startTime) outcome = 'pid-reused';
+    else {
+      for (const target of [-pid, pid]) {
+        try {
+          process.kill(target, 'SIGKILL');
+        } catch {
+          // the group or the process is already gone
+        }
+      }
+      outcome = 'killed';
+    }
+    this.inputs.next({ type: 'orphan-reaped', pid, outcome });
+  }
+
+  private finishing = false;
+
+  private finish(): void {
+    if (this.finishing) return;
+    this.finishing = true;
+    this.inputs.next({ type: 'supervisor-stopped' });
+    // Queued behind supervisor-stopped and the outcomes before it.
+    queueScheduler.schedule(() => {
+      this.closed = true;
+      for (const t of this.timers.values()) clearTimeout(t);
+      this.timers.clear();
+      this.writer.close();
+      this.exited();
+    });
+  }
+
+  private outcome(run: () => EventBody, onError: (error: string) => EventBody): void {
+    let body: EventBody;
+    try {
+      body = run();
+    } catch (e) {
+      this.log.error({ err: e }, (e as Error).message);
+      body = onError((e as Error).message);
+    }
+    this.inputs.next(body);
+  }
+}
+
+function loadOrThrow(path: string | undefined): NormalizedConfig {
+  if (!path) throw new TypeError('Supervisor needs a configPath or a config');
+  const res = loadConfigFile(path);
+  if (!res.ok) throw new Error(res.errors.join('\n'));
+  return res.config;
+}

@@ -1,0 +1,191 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readPidFile } from '../../src/shell/pidfile.js';
+import { useTmpDir } from '../support/tmp.js';
+import { alive, killAll, waitFor } from '../support/wait.js';
+
+const tmp = useTmpDir();
+const procs: ChildProcess[] = [];
+const pids = new Set<number>();
+const runDirs: string[] = [];
+afterEach(() => {
+  for (const p of procs.splice(0)) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  // Whatever the test got to see, the log knows every process procreg started.
+  for (const dir of runDirs.splice(0)) {
+    const log = join(dir, 'events.jsonl');
+    if (!existsSync(log)) continue;
+    for (const m of readFileSync(log, 'utf8').matchAll(/"type":"(?:spawned|check-started)".*?"pid":(\d+)/g)) pids.add(Number(m[1]));
+  }
+  killAll(pids);
+  pids.clear();
+});
+
+const NODE_IDLE = JSON.stringify([process.execPath, '-e', 'setInterval(() => {}, 1000)']);
+
+function writeConfig(dir: string, extra = ''): string {
+  const path = join(dir, 'procreg.yaml');
+  if (!runDirs.includes(join(dir, 'run'))) runDirs.push(join(dir, 'run'));
+  writeFileSync(
+    path,
+    `runDir: ./run
+services:
+  web:
+    command: ${NODE_IDLE}
+    stopTimeout: 2s
+  tree:
+    command: [sh, -c, "sleep 300 & echo $! > ${join(dir, 'grandchild.pid')}; wait"]
+    stopTimeout: 2s
+${extra}`,
+  );
+  return path;
+}
+
+function run(config: string): { proc: ChildProcess; exit: Promise<number | null>; output: () => string } {
+  const proc = spawn(process.execPath, ['bin/procreg.js', 'run', config], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  procs.push(proc);
+  let out = '';
+  proc.stdout?.on('data', (d) => {
+    out += d;
+  });
+  proc.stderr?.on('data', (d) => {
+    out += d;
+  });
+  const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return { proc, exit, output: () => out };
+}
+
+async function pidOf(runDir: string, name: string, not?: number): Promise<number> {
+  const pid = await waitFor(`${name}.pid`, () => {
+    const p = readPidFile(join(runDir, `${name}.pid`));
+    return typeof p === 'number' && p !== not ? p : undefined;
+  });
+  pids.add(pid);
+  return pid;
+}
+
+async function grandchildOf(dir: string): Promise<number> {
+  const pid = await waitFor('the grandchild', () => {
+    const f = join(dir, 'grandchild.pid');
+    const t = existsSync(f) ? readFileSync(f, 'utf8') : '';
+    return t.endsWith('\n') ? Number(t) : undefined;
+  });
+  pids.add(pid);
+  return pid;
+}
+
+/** Wait until the process catches SIGHUP, SIGINT and SIGTERM (bits 1, 2, 15 of SigCgt). */
+async function caughtFromStart(pid: number): Promise<void> {
+  const wanted = (1n << 0n) | (1n << 1n) | (1n << 14n);
+  await waitFor(
+    'the early signal catcher',
+    () => {
+      const m = /SigCgt:\s*([0-9a-f]+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return m && (BigInt(`0x${m[1]}`) & wanted) === wanted ? true : undefined;
+    },
+    10_000,
+    1,
+  );
+}
+
+function logTypes(runDir: string): string[] {
+  return readFileSync(join(runDir, 'events.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l).type as string);
+}
+
+describe('procreg run', () => {
+  it('on SIGTERM stops every child and grandchild, removes the PID files, and exits 0', async () => {
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    const r = run(writeConfig(dir));
+    const web = await pidOf(runDir, 'web');
+    const grandchild = await grandchildOf(dir);
+    expect(readPidFile(join(runDir, 'procreg.pid'))).toBe(r.proc.pid);
+    r.proc.kill('SIGTERM');
+    expect(await r.exit).toBe(0);
+    for (const pid of [web, grandchild])
+      await waitFor(`pid ${pid} gone`, () => (alive(pid) ? undefined : true), 5000);
+    for (const f of ['web.pid', 'tree.pid', 'procreg.pid'])
+      expect(readPidFile(join(runDir, f))).toBe('absent');
+    expect(logTypes(runDir).at(-1)).toBe('supervisor-stopped');
+  });
+
+  it('after a SIGKILL of procreg, the next run finds the orphans, kills them, and says so', async () => {
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    const config = writeConfig(dir);
+    const first = run(config);
+    const web = await pidOf(runDir, 'web');
+    const grandchild = await grandchildOf(dir);
+    first.proc.kill('SIGKILL');
+    await first.exit;
+    expect(alive(web)).toBe(true); // left behind by the crash
+
+    const second = run(config);
+    await waitFor('the orphans killed', () => (!alive(web) && !alive(grandchild) ? true : undefined), 10_000);
+    const fresh = await pidOf(runDir, 'web', web);
+    expect(alive(fresh)).toBe(true);
+    const types = logTypes(runDir);
+    expect(types.filter((t) => t === 'orphan-found').length).toBe(2);
+    const reaped = readFileSync(join(runDir, 'events.jsonl'), 'utf8').match(
+      /"type":"orphan-reaped","pid":\d+,"outcome":"killed"/g,
+    );
+    expect(reaped?.length).toBe(2);
+    second.proc.kill('SIGTERM');
+    expect(await second.exit).toBe(0);
+  });
+
+  it('survives signals from its first moment: SIGHUP during start-up is a reload, SIGTERM a clean stop', async () => {
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    const r = run(writeConfig(dir));
+    // From bin/procreg.js's first line on (no program can catch a signal before its own code
+    // runs: until then the kernel's default applies), while modules still load.
+    await caughtFromStart(r.proc.pid as number);
+    expect(existsSync(join(runDir, 'procreg.pid'))).toBe(false); // still starting up
+    r.proc.kill('SIGHUP');
+    const web = await pidOf(runDir, 'web');
+    await waitFor('the early reload applied', () =>
+      logTypes(runDir).includes('reload-applied') ? true : undefined,
+    );
+    expect(alive(r.proc.pid as number)).toBe(true);
+    r.proc.kill('SIGTERM');
+    expect(await r.exit).toBe(0);
+    expect(alive(web)).toBe(false);
+
+    const again = run(writeConfig(dir));
+    await caughtFromStart(again.proc.pid as number);
+    again.proc.kill('SIGTERM'); // stop requested before anything started
+    expect(await again.exit).toBe(0);
+    expect(readPidFile(join(runDir, 'web.pid'))).toBe('absent');
+  });
+
+  it('SIGHUP reloads: an added service starts, an unchanged one keeps its PID, a bad config changes nothing', async () => {
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    const config = writeConfig(dir);
+    const r = run(config);
+    const web = await pidOf(runDir, 'web');
+    writeConfig(dir, `  extra:\n    command: ${NODE_IDLE}\n`);
+    r.proc.kill('SIGHUP');
+    const extra = await pidOf(runDir, 'extra');
+    expect(alive(extra)).toBe(true);
+    expect(readPidFile(join(runDir, 'web.pid'))).toBe(web);
+
+    writeFileSync(config, 'services:\n  web:\n    restart: sometimes\n');
+    r.proc.kill('SIGHUP');
+    await waitFor('reload-failed', () => (logTypes(runDir).includes('reload-failed') ? true : undefined));
+    expect(alive(web) && alive(extra)).toBe(true);
+    expect(readFileSync(join(runDir, 'events.jsonl'), 'utf8')).toMatch(
+      /"type":"reload-failed","reason":".*services\.web\.restart: must be one of always \| on-failure \| never/,
+    );
+    r.proc.kill('SIGTERM');
+    expect(await r.exit).toBe(0);
+    expect(alive(web) || alive(extra)).toBe(false);
+  });
+});

@@ -1,0 +1,108 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { normalizeConfig } from '../../src/config/normalize.js';
+import { replayAsync } from '../../src/core/replay.js';
+import { readLogBatches } from '../../src/events/reader.js';
+import type { Event } from '../../src/events/types.js';
+import { readPidFile } from '../../src/shell/pidfile.js';
+import { Supervisor } from '../../src/shell/supervisor.js';
+import { useTmpDir } from '../support/tmp.js';
+import { alive, killAll, waitFor } from '../support/wait.js';
+
+const tmp = useTmpDir();
+const started = new Set<number>();
+const supervisors: Supervisor[] = [];
+afterEach(async () => {
+  killAll(started);
+  started.clear();
+  for (const s of supervisors.splice(0))
+    await Promise.race([s.stop('test cleanup'), new Promise((r) => setTimeout(r, 2000))]);
+});
+
+function config(dir: string) {
+  const res = normalizeConfig(
+    {
+      runDir: './run',
+      services: {
+        web: {
+          command: [process.execPath, '-e', 'setInterval(() => {}, 1000)'],
+          backoff: { initial: '20ms' },
+          stopTimeout: '2s',
+        },
+        // A service whose own child (our grandchild) must die with it.
+        tree: {
+          command: ['sh', '-c', `sleep 300 & echo $! > ${join(dir, 'grandchild.pid')}; wait`],
+          stopTimeout: '2s',
+        },
+      },
+    },
+    { baseDir: dir },
+  );
+  if (!res.ok) throw new Error(JSON.stringify(res.problems));
+  return res.config;
+}
+
+async function logOf(path: string): Promise<Event[]> {
+  const out: Event[] = [];
+  for await (const b of readLogBatches(path)) out.push(...b.events);
+  return out;
+}
+
+describe('Supervisor on real processes', () => {
+  it('restarts a SIGKILLed service, moves its PID file to the new PID, and stops every process it started', async () => {
+    const dir = tmp();
+    const cfg = config(dir);
+    const sup = await Supervisor.open({ config: cfg, logger: pino({ level: 'silent' }) });
+    supervisors.push(sup);
+    sup.events.subscribe((e) => {
+      if (e.type === 'spawned' || e.type === 'check-started') started.add(e.pid);
+    });
+    const pidFile = join(cfg.runDir, 'web.pid');
+    const first = await waitFor('web.pid', () => {
+      const p = readPidFile(pidFile);
+      return typeof p === 'number' ? p : undefined;
+    });
+    expect(alive(first)).toBe(true);
+    const grandchild = await waitFor('the grandchild', () => {
+      const p = join(dir, 'grandchild.pid');
+      return existsSync(p) && readFileSync(p, 'utf8').endsWith('\n')
+        ? Number(readFileSync(p, 'utf8'))
+        : undefined;
+    });
+
+    process.kill(first, 'SIGKILL');
+    const seen = new Set<string>();
+    const second = await waitFor('web restarted', () => {
+      const p = readPidFile(pidFile); // absent or exactly one line, never anything else
+      seen.add(String(p));
+      return typeof p === 'number' && p !== first ? p : undefined;
+    });
+    expect([...seen].every((s) => s === 'absent' || s === String(first) || s === String(second))).toBe(true);
+    expect(alive(second)).toBe(true);
+    expect(sup.status().services.find((s) => s.name === 'web')).toMatchObject({
+      state: 'running',
+      pid: second,
+      restarts: 1,
+    });
+
+    await sup.stop('test');
+    supervisors.length = 0;
+    for (const pid of [second, grandchild])
+      await waitFor(`pid ${pid} gone`, () => (alive(pid) ? undefined : true), 5000);
+    expect(readPidFile(pidFile)).toBe('absent');
+    expect(readPidFile(join(cfg.runDir, 'tree.pid'))).toBe('absent');
+
+    const log = await logOf(cfg.eventLog);
+    expect(log.at(-1)?.type).toBe('supervisor-stopped');
+    const r = await replayAsync(
+      (async function* () {
+        yield* log;
+      })(),
+      { check: true },
+    );
+    expect(r.problems).toEqual([]);
+    expect(r.state.procs.size).toBe(0);
+  });
+});
