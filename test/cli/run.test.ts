@@ -16,7 +16,8 @@ afterEach(() => {
   for (const dir of runDirs.splice(0)) {
     const log = join(dir, 'events.jsonl');
     if (!existsSync(log)) continue;
-    for (const m of readFileSync(log, 'utf8').matchAll(/"type":"(?:spawned|check-started)".*?"pid":(\d+)/g)) pids.add(Number(m[1]));
+    for (const m of readFileSync(log, 'utf8').matchAll(/"type":"(?:spawned|check-started)".*?"pid":(\d+)/g))
+      pids.add(Number(m[1]));
   }
   killAll(pids);
   pids.clear();
