@@ -36,3 +36,4 @@ export {
 } from './shell/pidfile.js';
 export { readProcStartTime } from './shell/proc-start-time.js';
 export { type LoadResult, loadConfigFile } from './shell/load-config.js';
+export { Supervisor, type SupervisorOptions } from './shell/supervisor.js';

@@ -9,7 +9,7 @@ import { Replayer } from '../core/replay.js';
 import type { State } from '../core/state.js';
 import { type RegistryView, registryView } from '../core/view.js';
 import { readLogBatches } from '../events/reader.js';
-import { type Event, type EventBody, timerId } from '../events/types.js';
+import { type DecisionRecord, type Event, type EventBody, timerId } from '../events/types.js';
 import { type Durability, LogWriter } from '../events/writer.js';
 import { loadConfigFile } from './load-config.js';
 import { removePidFileIfOwned, writePidFile } from './pidfile.js';
@@ -66,7 +66,10 @@ export class Supervisor {
         foldRegistry(initial),
         tap((res) => {
           const time = Date.now();
-          for (const r of res.records) this.events$.next(this.writer.append(r, time));
+          for (const r of res.records) {
+            this.events$.next(this.writer.append(r, time));
+            this.describe(r);
+          }
           this.state$.next(res.state);
           for (const e of res.effects) this.execute(e);
         }),
@@ -327,6 +330,48 @@ export class Supervisor {
       outcome = 'killed';
     }
     this.inputs.next({ type: 'orphan-reaped', pid, outcome });
+  }
+
+  /** The decisions a person watching the supervisor wants to see, in its human-facing log. */
+  private describe(r: DecisionRecord): void {
+    switch (r.type) {
+      case 'restart-scheduled':
+        return this.log.info(
+          { service: r.name, delayMs: r.delayMs, restarts: r.restarts },
+          `${r.name}: restart in ${r.delayMs} ms`,
+        );
+      case 'service-given-up':
+        return this.log.error(
+          { service: r.name, restarts: r.restarts },
+          `${r.name}: given up after ${r.restarts} restarts`,
+        );
+      case 'service-failed':
+        return this.log.error({ service: r.name, code: r.code }, `${r.name}: ${r.reason}`);
+      case 'check-health-changed':
+        return this.log[r.healthy ? 'info' : 'warn'](
+          { check: r.name },
+          `${r.name}: ${r.healthy ? 'healthy' : 'unhealthy'}`,
+        );
+      case 'check-timed-out':
+        return this.log.warn({ check: r.name, pid: r.pid }, `${r.name}: run ${r.run} timed out`);
+      case 'stop-begun':
+        return this.log.info(
+          { service: r.name, pid: r.pid, signal: r.signal },
+          `${r.name}: ${r.signal} (${r.reason})`,
+        );
+      case 'reload-applied':
+        return this.log.info(
+          { gen: r.gen, services: r.services, checks: r.checks },
+          `config generation ${r.gen} applied`,
+        );
+      case 'orphan-found':
+        return this.log.warn(
+          { pid: r.pid, name: r.name },
+          `${r.name}: pid ${r.pid} left running by a previous procreg`,
+        );
+      default:
+        return;
+    }
   }
 
   private finishing = false;

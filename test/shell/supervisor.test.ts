@@ -105,4 +105,67 @@ describe('Supervisor on real processes', () => {
     expect(r.problems).toEqual([]);
     expect(r.state.procs.size).toBe(0);
   });
+
+  it('kills a check that outlives its timeout (SIGTERM, then SIGKILL if ignored), counts it failed, and restarts its service', async () => {
+    const dir = tmp();
+    const res = normalizeConfig(
+      {
+        runDir: './run',
+        services: {
+          web: {
+            command: [process.execPath, '-e', 'setInterval(() => {}, 1000)'],
+            backoff: { initial: '20ms' },
+          },
+        },
+        checks: {
+          // Ignores SIGTERM: only the SIGKILL after killAfter ends it.
+          stubborn: {
+            command: [process.execPath, '-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"],
+            interval: '30s',
+            timeout: '200ms',
+            killAfter: '300ms',
+            fall: 1,
+            restarts: 'web',
+          },
+          // Sleeps past its timeout but obeys SIGTERM.
+          sleepy: { command: ['sleep', '30'], interval: '30s', timeout: '200ms', killAfter: '5s', fall: 1 },
+        },
+      },
+      { baseDir: dir },
+    );
+    if (!res.ok) throw new Error(JSON.stringify(res.problems));
+    const sup = await Supervisor.open({ config: res.config, logger: pino({ level: 'silent' }) });
+    supervisors.push(sup);
+    const seen: Event[] = [];
+    sup.events.subscribe((e) => {
+      seen.push(e);
+      if (e.type === 'spawned' || e.type === 'check-started') started.add(e.pid);
+    });
+    const finished = (name: string) =>
+      waitFor(`${name} finished`, () =>
+        seen.find(
+          (e): e is Extract<Event, { type: 'check-finished' }> =>
+            e.type === 'check-finished' && e.name === name,
+        ),
+      );
+    const stubborn = await finished('stubborn');
+    const sleepy = await finished('sleepy');
+    expect(stubborn).toMatchObject({ timedOut: true, ok: false, signal: 'SIGKILL', stale: false });
+    expect(sleepy).toMatchObject({ timedOut: true, ok: false, signal: 'SIGTERM', stale: false });
+    expect(stubborn.durationMs).toBeGreaterThanOrEqual(450); // 200ms timeout + 300ms killAfter, less timer slack
+    const signals = seen
+      .filter((e) => e.type === 'signal-sent' && e.pid === stubborn.pid)
+      .map((e) => (e as { signal: string }).signal);
+    expect(signals).toEqual(['SIGTERM', 'SIGKILL']);
+    // Unhealthy after one failure: the service it guards is restarted.
+    await waitFor('web restarted by the check', () =>
+      seen.find((e) => e.type === 'spawned' && e.name === 'web' && e.incarnation === 2) ? true : undefined,
+    );
+    expect(seen.find((e) => e.type === 'stop-begun' && e.name === 'web')).toMatchObject({
+      reason: 'check-failed',
+    });
+    await sup.stop('test');
+    supervisors.length = 0;
+    for (const pid of started) await waitFor(`pid ${pid} gone`, () => (alive(pid) ? undefined : true), 5000);
+  });
 });
