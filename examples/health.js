@@ -2,6 +2,7 @@
 import { get } from 'node:http';
 
 const port = Number(process.env.PORT ?? 18080);
-get({ host: '127.0.0.1', port, path: '/health' }, (res) => process.exit(res.statusCode === 200 ? 0 : 1)).on('error', () =>
-  process.exit(1),
+get({ host: '127.0.0.1', port, path: '/health' }, (res) => process.exit(res.statusCode === 200 ? 0 : 1)).on(
+  'error',
+  () => process.exit(1),
 );
