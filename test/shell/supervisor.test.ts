@@ -168,4 +168,73 @@ describe('Supervisor on real processes', () => {
     supervisors.length = 0;
     for (const pid of started) await waitFor(`pid ${pid} gone`, () => (alive(pid) ? undefined : true), 5000);
   });
+
+  for (const signal of ['SIGTERM', 'SIGSEGV'] as const) {
+    it(`restarts a service killed by ${signal}; its PID file ends naming the new PID and never the old one again`, async () => {
+      const dir = tmp();
+      const cfg = config(dir);
+      const sup = await Supervisor.open({ config: cfg, logger: pino({ level: 'silent' }) });
+      supervisors.push(sup);
+      sup.events.subscribe((e) => {
+        if (e.type === 'spawned') started.add(e.pid);
+      });
+      const pidFile = join(cfg.runDir, 'web.pid');
+      const first = await waitFor('web.pid', () => {
+        const p = readPidFile(pidFile);
+        return typeof p === 'number' ? p : undefined;
+      });
+      process.kill(first, signal);
+      const second = await waitFor('a new web', () => {
+        const p = readPidFile(pidFile);
+        return typeof p === 'number' && p !== first ? p : undefined;
+      });
+      expect(readFileSync(pidFile, 'utf8')).toBe(`${second}\n`);
+      const exit = (await logOf(cfg.eventLog)).find((e) => e.type === 'exited' && e.pid === first);
+      expect(exit).toMatchObject({ code: null, signal });
+      await sup.stop('test');
+      supervisors.length = 0;
+    });
+  }
+
+  it('backs a crash loop off with growing delays and gives it up at the intensity limit', async () => {
+    const dir = tmp();
+    const res = normalizeConfig(
+      {
+        runDir: './run',
+        services: {
+          crash: {
+            command: [process.execPath, '-e', 'process.exit(3)'],
+            backoff: { initial: '10ms', max: '40ms', factor: 2 },
+            maxRestarts: { count: 4, within: '1m' },
+          },
+        },
+      },
+      { baseDir: dir },
+    );
+    if (!res.ok) throw new Error(JSON.stringify(res.problems));
+    const sup = await Supervisor.open({ config: res.config, logger: pino({ level: 'silent' }) });
+    supervisors.push(sup);
+    const seen: Event[] = [];
+    sup.events.subscribe((e) => {
+      seen.push(e);
+      if (e.type === 'spawned') started.add(e.pid);
+    });
+    await waitFor('given up', () => (seen.some((e) => e.type === 'service-given-up') ? true : undefined));
+    const delays = seen
+      .filter((e) => e.type === 'restart-scheduled')
+      .map((e) => (e as { delayMs: number }).delayMs);
+    expect(delays).toEqual([10, 20, 40, 40]);
+    expect(sup.status().services).toEqual([
+      expect.objectContaining({
+        name: 'crash',
+        state: 'given-up',
+        pid: null,
+        restarts: 4,
+        reason: 'more than 4 restarts within 60000ms',
+      }),
+    ]);
+    expect(readPidFile(join(res.config.runDir, 'crash.pid'))).toBe('absent');
+    await sup.stop('test');
+    supervisors.length = 0;
+  });
 });
