@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { reloadCommand, statusCommand, stopCommand } from './control-commands.js';
 import { replayCommand } from './replay-command.js';
 import { runCommand } from './run-command.js';
 import { validateCommand } from './validate-command.js';
@@ -39,6 +40,28 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<config>', 'config file (YAML or JSON)')
     .action(async (config: string) => {
       code = await runCommand(config, pkg.version, io);
+    });
+  program
+    .command('status')
+    .description('the live registry, asked of the running supervisor over <runDir>/procreg.sock')
+    .argument('<config>', 'config file of the running supervisor')
+    .option('--json', 'one JSON object: seq, generation, services, checks, processes')
+    .action(async (config: string, opts: { json?: boolean }) => {
+      code = await statusCommand(config, opts.json ?? false, io);
+    });
+  program
+    .command('reload')
+    .description('make the running supervisor re-read its config; exit 1 with the reason if it was refused')
+    .argument('<config>', 'config file of the running supervisor')
+    .action(async (config: string) => {
+      code = await reloadCommand(config, io);
+    });
+  program
+    .command('stop')
+    .description('stop the running supervisor and everything it runs; waits until it has exited')
+    .argument('<config>', 'config file of the running supervisor')
+    .action(async (config: string) => {
+      code = await stopCommand(config, io);
     });
   program
     .command('validate')

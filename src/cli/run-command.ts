@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { serveControl } from '../shell/control-socket.js';
 import { loadConfigFile } from '../shell/load-config.js';
 import { readPidFile, removePidFileIfOwned, writePidFile } from '../shell/pidfile.js';
 import { Supervisor } from '../shell/supervisor.js';
@@ -49,9 +50,14 @@ export async function runCommand(configPath: string, version: string, io: Comman
         'replacing the PID file of a procreg that is not running',
       );
     sup = await Supervisor.open({ configPath, logger, version });
+    const running = sup;
+    const socket = join(runDir, 'procreg.sock');
+    const control = await serveControl(socket, () => running.status());
     for (const s of early.splice(0)) onSignal(s);
     logger.info({ config: configPath, runDir, pid: process.pid }, 'procreg running');
     await sup.stopped;
+    await new Promise<void>((resolve) => control.close(() => resolve()));
+    rmSync(socket, { force: true });
     removePidFileIfOwned(ownPid, process.pid);
     logger.info('procreg stopped: every service and check is gone');
     return 0;

@@ -1,5 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createConnection } from 'node:net';
+import { promisify } from 'node:util';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readPidFile } from '../../src/shell/pidfile.js';
@@ -189,4 +191,79 @@ describe('procreg run', () => {
     expect(await r.exit).toBe(0);
     expect(alive(web) || alive(extra)).toBe(false);
   });
+
+  it('answers status over its socket, reloads and stops on command, and shrugs off a malformed request', async () => {
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    const config = writeConfig(dir);
+    const r = run(config);
+    const web = await pidOf(runDir, 'web');
+    await grandchildOf(dir);
+
+    const status = await cli('status', config, '--json');
+    expect(status.code).toBe(0);
+    const view = JSON.parse(status.stdout);
+    expect(view).toMatchObject({
+      generation: 1,
+      services: expect.arrayContaining([
+        expect.objectContaining({ name: 'web', state: 'running', pid: web, restarts: 0 }),
+      ]),
+    });
+    expect(view.processes.map((p: { pid: number }) => p.pid)).toEqual(
+      [...view.processes.map((p: { pid: number }) => p.pid)].sort((a, b) => a - b),
+    );
+    expect(statSync(join(runDir, 'procreg.sock')).mode & 0o777).toBe(0o600);
+    expect((await cli('status', config)).stdout).toMatch(/SERVICE\s+STATE/);
+
+    const answer = await new Promise<string>((resolve, reject) => {
+      const c = createConnection(join(runDir, 'procreg.sock'));
+      c.on('error', reject);
+      c.on('data', (d) => {
+        resolve(String(d));
+        c.end();
+      });
+      c.write('this is not json\n');
+    });
+    expect(JSON.parse(answer)).toEqual({
+      ok: false,
+      error: 'not JSON; send one object per line, e.g. {"cmd":"status"}',
+    });
+
+    writeConfig(dir, `  extra:\n    command: ${NODE_IDLE}\n`);
+    const reload = await cli('reload', config);
+    expect(reload).toMatchObject({ code: 0, stdout: 'procreg reload: generation 2 applied\n' });
+    await pidOf(runDir, 'extra');
+
+    writeConfig(dir, `  extra:\n    command: ${NODE_IDLE}\n    restart: sometimes\n`);
+    const refused = await cli('reload', config);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/services\.extra\.restart: must be one of always \| on-failure \| never/);
+    expect(refused.stderr).toMatch(/the running supervisor was not asked to reload and keeps its generation/);
+    const statusBad = await cli('status', config); // reading the runDir needs a valid config too
+    expect(statusBad.code).toBe(2);
+    expect(statusBad.stderr).toMatch(/services\.extra\.restart/);
+    expect(alive(web)).toBe(true);
+
+    writeConfig(dir);
+    const stop = await cli('stop', config);
+    expect(stop.code).toBe(0);
+    expect(await r.exit).toBe(0);
+    expect(alive(web)).toBe(false);
+    const after = await cli('status', config);
+    expect(after.code).toBe(1);
+    expect(after.stderr).toMatch(/no procreg is running here/);
+  });
 });
+
+const execFileP = promisify(execFile);
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileP(process.execPath, ['bin/procreg.js', ...args], {
+      timeout: 30_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
