@@ -2,7 +2,7 @@
 // file, a decision it reacts to (a service given up), and an event source of its own (a
 // "deploy hook" that restarts a service). Run it with:
 //   npx tsx examples/custom-supervisor.ts [seconds]
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -53,3 +53,4 @@ setTimeout(() => void sup.stop('demo over'), seconds * 1000);
 await sup.stopped;
 const { services } = sup.status();
 console.log(`stopped: ${services.map((s) => `${s.name} ${s.state} (${s.restarts} restarts)`).join(', ')}`);
+rmSync(runDir, { recursive: true, force: true });
