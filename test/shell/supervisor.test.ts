@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { normalizeConfig } from '../../src/config/normalize.js';
+import type { NormalizedConfig } from '../../src/config/types.js';
 import { replayAsync } from '../../src/core/replay.js';
 import { readLogBatches } from '../../src/events/reader.js';
 import type { Event } from '../../src/events/types.js';
@@ -21,8 +22,8 @@ afterEach(async () => {
     await Promise.race([s.stop('test cleanup'), new Promise((r) => setTimeout(r, 2000))]);
 });
 
-function config(dir: string) {
-  const res = normalizeConfig(
+function config(dir: string): NormalizedConfig {
+  return normalized(
     {
       runDir: './run',
       services: {
@@ -38,8 +39,25 @@ function config(dir: string) {
         },
       },
     },
-    { baseDir: dir },
+    dir,
   );
+}
+
+/** Open a supervisor on `config`, track every process it starts, and collect its events. */
+async function open(config: NormalizedConfig): Promise<{ sup: Supervisor; seen: Event[] }> {
+  const sup = await Supervisor.open({ config, logger: pino({ level: 'silent' }) });
+  supervisors.push(sup);
+  const seen: Event[] = [];
+  sup.events.subscribe((e) => {
+    seen.push(e);
+    if (e.type === 'spawned' || e.type === 'check-started') started.add(e.pid);
+  });
+  return { sup, seen };
+}
+
+/** A normalized config from the YAML-shaped object, resolved against `dir`. */
+function normalized(raw: Record<string, unknown>, dir: string): NormalizedConfig {
+  const res = normalizeConfig(raw, { baseDir: dir });
   if (!res.ok) throw new Error(JSON.stringify(res.problems));
   return res.config;
 }
@@ -54,11 +72,7 @@ describe('Supervisor on real processes', () => {
   it('restarts a SIGKILLed service, moves its PID file to the new PID, and stops every process it started', async () => {
     const dir = tmp();
     const cfg = config(dir);
-    const sup = await Supervisor.open({ config: cfg, logger: pino({ level: 'silent' }) });
-    supervisors.push(sup);
-    sup.events.subscribe((e) => {
-      if (e.type === 'spawned' || e.type === 'check-started') started.add(e.pid);
-    });
+    const { sup } = await open(cfg);
     const pidFile = join(cfg.runDir, 'web.pid');
     const first = await waitFor('web.pid', () => {
       const p = readPidFile(pidFile);
@@ -108,7 +122,7 @@ describe('Supervisor on real processes', () => {
 
   it('kills a check that outlives its timeout (SIGTERM, then SIGKILL if ignored), counts it failed, and restarts its service', async () => {
     const dir = tmp();
-    const res = normalizeConfig(
+    const config = normalized(
       {
         runDir: './run',
         services: {
@@ -131,16 +145,9 @@ describe('Supervisor on real processes', () => {
           sleepy: { command: ['sleep', '30'], interval: '30s', timeout: '200ms', killAfter: '5s', fall: 1 },
         },
       },
-      { baseDir: dir },
+      dir,
     );
-    if (!res.ok) throw new Error(JSON.stringify(res.problems));
-    const sup = await Supervisor.open({ config: res.config, logger: pino({ level: 'silent' }) });
-    supervisors.push(sup);
-    const seen: Event[] = [];
-    sup.events.subscribe((e) => {
-      seen.push(e);
-      if (e.type === 'spawned' || e.type === 'check-started') started.add(e.pid);
-    });
+    const { sup, seen } = await open(config);
     const finished = (name: string) =>
       waitFor(`${name} finished`, () =>
         seen.find(
@@ -173,11 +180,7 @@ describe('Supervisor on real processes', () => {
     it(`restarts a service killed by ${signal}; its PID file ends naming the new PID and never the old one again`, async () => {
       const dir = tmp();
       const cfg = config(dir);
-      const sup = await Supervisor.open({ config: cfg, logger: pino({ level: 'silent' }) });
-      supervisors.push(sup);
-      sup.events.subscribe((e) => {
-        if (e.type === 'spawned') started.add(e.pid);
-      });
+      const { sup } = await open(cfg);
       const pidFile = join(cfg.runDir, 'web.pid');
       const first = await waitFor('web.pid', () => {
         const p = readPidFile(pidFile);
@@ -198,7 +201,7 @@ describe('Supervisor on real processes', () => {
 
   it('backs a crash loop off with growing delays and gives it up at the intensity limit', async () => {
     const dir = tmp();
-    const res = normalizeConfig(
+    const config = normalized(
       {
         runDir: './run',
         services: {
@@ -209,16 +212,9 @@ describe('Supervisor on real processes', () => {
           },
         },
       },
-      { baseDir: dir },
+      dir,
     );
-    if (!res.ok) throw new Error(JSON.stringify(res.problems));
-    const sup = await Supervisor.open({ config: res.config, logger: pino({ level: 'silent' }) });
-    supervisors.push(sup);
-    const seen: Event[] = [];
-    sup.events.subscribe((e) => {
-      seen.push(e);
-      if (e.type === 'spawned') started.add(e.pid);
-    });
+    const { sup, seen } = await open(config);
     await waitFor('given up', () => (seen.some((e) => e.type === 'service-given-up') ? true : undefined));
     const delays = seen
       .filter((e) => e.type === 'restart-scheduled')
@@ -233,7 +229,7 @@ describe('Supervisor on real processes', () => {
         reason: 'more than 4 restarts within 60000ms',
       }),
     ]);
-    expect(readPidFile(join(res.config.runDir, 'crash.pid'))).toBe('absent');
+    expect(readPidFile(join(config.runDir, 'crash.pid'))).toBe('absent');
     await sup.stop('test');
     supervisors.length = 0;
   });
