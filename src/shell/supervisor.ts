@@ -1,7 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { type Logger, pino } from 'pino';
-import { BehaviorSubject, filter, map, type Observable, observeOn, queueScheduler, Subject, tap } from 'rxjs';
+import {
+  asyncScheduler,
+  BehaviorSubject,
+  filter,
+  map,
+  type Observable,
+  observeOn,
+  queueScheduler,
+  type SchedulerLike,
+  Subject,
+  type Subscription,
+  tap,
+} from 'rxjs';
 import type { NormalizedConfig } from '../config/types.js';
 import type { Effect } from '../core/effects.js';
 import { foldRegistry } from '../core/fold-operator.js';
@@ -24,6 +36,10 @@ export interface SupervisorOptions {
   readonly durability?: Durability;
   /** Version written into supervisor-started. */
   readonly version?: string;
+  /** Where event times come from (default Date.now): with `scheduler`, lets tests run in virtual time. */
+  readonly clock?: () => number;
+  /** Runs the fold's timers (default rxjs asyncScheduler); e.g. a VirtualTimeScheduler in tests. */
+  readonly scheduler?: SchedulerLike;
 }
 
 /**
@@ -36,7 +52,11 @@ export class Supervisor {
   private readonly inputs = new Subject<EventBody>();
   private readonly state$: BehaviorSubject<State>;
   private readonly events$ = new Subject<Event>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, Subscription>();
+  private readonly clock: () => number;
+  private readonly scheduler: SchedulerLike;
+  /** Time of the input being folded: its decisions are stamped with it. */
+  private inputTime = 0;
   private readonly children = new Map<number, ChildProcess>();
   private readonly log: Logger;
   private pendingConfig: NormalizedConfig | null = null;
@@ -52,6 +72,8 @@ export class Supervisor {
     private readonly config: NormalizedConfig,
   ) {
     this.log = options.logger ?? pino({ level: 'info' });
+    this.clock = options.clock ?? Date.now;
+    this.scheduler = options.scheduler ?? asyncScheduler;
     this.state$ = new BehaviorSubject(initial);
     this.stopped = new Promise((resolve) => {
       this.exited = resolve;
@@ -65,9 +87,8 @@ export class Supervisor {
         map((body) => this.stampAndLog(body)),
         foldRegistry(initial),
         tap((res) => {
-          const time = Date.now();
           for (const r of res.records) {
-            this.events$.next(this.writer.append(r, time));
+            this.events$.next(this.writer.append(r, this.inputTime));
             this.describe(r);
           }
           this.state$.next(res.state);
@@ -138,7 +159,8 @@ export class Supervisor {
     // A config is loaded before the generation it becomes is known (reloads coalesce).
     const b =
       body.type === 'config-loaded' && body.gen === 0 ? { ...body, gen: this.state$.value.gen + 1 } : body;
-    const event = this.writer.append(b, Date.now());
+    this.inputTime = this.clock();
+    const event = this.writer.append(b, this.inputTime);
     this.events$.next(event);
     return event;
   }
@@ -172,22 +194,17 @@ export class Supervisor {
         );
       case 'arm-timer': {
         const id = timerId(e.timer);
-        clearTimeout(this.timers.get(id));
-        this.timers.set(
-          id,
-          setTimeout(
-            () => {
-              this.timers.delete(id);
-              this.inputs.next({ type: 'timer-fired', timer: e.timer });
-            },
-            Math.max(0, e.at - Date.now()),
-          ),
-        );
+        this.timers.get(id)?.unsubscribe();
+        const fire = () => {
+          this.timers.delete(id);
+          this.inputs.next({ type: 'timer-fired', timer: e.timer });
+        };
+        this.timers.set(id, this.scheduler.schedule(fire, Math.max(0, e.at - this.clock())));
         return;
       }
       case 'cancel-timer': {
         const id = timerId(e.timer);
-        clearTimeout(this.timers.get(id));
+        this.timers.get(id)?.unsubscribe();
         this.timers.delete(id);
         return;
       }
@@ -383,7 +400,7 @@ export class Supervisor {
     // Queued behind supervisor-stopped and the outcomes before it.
     queueScheduler.schedule(() => {
       this.closed = true;
-      for (const t of this.timers.values()) clearTimeout(t);
+      for (const t of this.timers.values()) t.unsubscribe();
       this.timers.clear();
       this.writer.close();
       this.exited();

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { VirtualTimeScheduler } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { normalizeConfig } from '../../src/config/normalize.js';
 import type { NormalizedConfig } from '../../src/config/types.js';
@@ -230,6 +231,45 @@ describe('Supervisor on real processes', () => {
       }),
     ]);
     expect(readPidFile(join(config.runDir, 'crash.pid'))).toBe('absent');
+    await sup.stop('test');
+    supervisors.length = 0;
+  });
+
+  it('runs its timers on an injected scheduler and clock: a backoff history in virtual time', async () => {
+    const dir = tmp();
+    const vts = new VirtualTimeScheduler();
+    const sup = await Supervisor.open({
+      config: normalized(
+        {
+          runDir: './run',
+          services: {
+            // Never starts: every spawn fails at once, so only the fold's timers move time.
+            ghost: {
+              command: [join(dir, 'no-such-binary')],
+              backoff: { initial: '100ms', max: '1s', factor: 2 },
+              maxRestarts: { count: 5, within: '1h' },
+            },
+          },
+        },
+        dir,
+      ),
+      logger: pino({ level: 'silent' }),
+      clock: () => vts.now(),
+      scheduler: vts,
+    });
+    supervisors.push(sup);
+    vts.flush(); // 100 + 200 + 400 + 800 + 1000 ms of backoff, instantly
+    const seen = await logOf(join(dir, 'run', 'events.jsonl')); // all of it, from open() on
+    const failures = seen.filter((e) => e.type === 'spawn-failed').map((e) => e.time);
+    expect(failures).toEqual([0, 100, 300, 700, 1500, 2500]);
+    expect(
+      seen.filter((e) => e.type === 'restart-scheduled').map((e) => (e as { delayMs: number }).delayMs),
+    ).toEqual([100, 200, 400, 800, 1000]);
+    expect(seen.find((e) => e.type === 'service-given-up')).toMatchObject({
+      name: 'ghost',
+      restarts: 5,
+      time: 2500,
+    });
     await sup.stop('test');
     supervisors.length = 0;
   });
