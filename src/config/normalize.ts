@@ -41,12 +41,13 @@ export function formatProblem(p: ConfigProblem, source?: string): string {
 export function normalizeConfig(raw: unknown, options: NormalizeOptions): NormalizeResult {
   if (!isAbsolute(options.baseDir)) throw new TypeError(`baseDir must be absolute, got ${options.baseDir}`);
   const v = new Validator();
-  const top = v.object(raw, '', ['runDir', 'eventLog', 'services', 'checks']);
+  const top = v.object(raw, '', ['runDir', 'eventLog', 'allowUnsafeScripts', 'services', 'checks']);
   const runDir = resolve(options.baseDir, v.string(top?.runDir, 'runDir', { optional: true }) ?? './run');
   const eventLogRaw = v.string(top?.eventLog, 'eventLog', { optional: true });
   const eventLog =
     eventLogRaw === undefined ? resolve(runDir, 'events.jsonl') : resolve(options.baseDir, eventLogRaw);
 
+  const allowUnsafeScripts = v.boolean(top?.allowUnsafeScripts, 'allowUnsafeScripts') ?? false;
   const services: Record<string, ServiceDef> = {};
   const servicesRaw = v.object(top?.services, 'services', null, { optional: true }) ?? {};
   for (const name of Object.keys(servicesRaw).sort()) {
@@ -75,7 +76,7 @@ export function normalizeConfig(raw: unknown, options: NormalizeOptions): Normal
     seen.set(def.pidFile, name);
   }
   if (v.problems.length > 0) return { ok: false, problems: v.problems };
-  return { ok: true, config: { runDir, eventLog, services, checks } };
+  return { ok: true, config: { runDir, eventLog, allowUnsafeScripts, services, checks } };
 }
 
 function normalizeService(
@@ -251,6 +252,13 @@ class Validator {
       raw,
       `must be a duration such as "250ms", "2s", "1m", "1h"${min > 0 ? `, at least ${min}ms` : ''}`,
     );
+    return undefined;
+  }
+
+  boolean(raw: unknown, at: string): boolean | undefined {
+    if (raw === undefined) return undefined;
+    if (typeof raw === 'boolean') return raw;
+    this.problem(at, raw, 'must be true or false');
     return undefined;
   }
 

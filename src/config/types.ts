@@ -52,6 +52,8 @@ export interface CheckDef {
 export interface NormalizedConfig {
   readonly runDir: string;
   readonly eventLog: string;
+  /** When procreg runs as root, run programs that non-root users could modify (keepalived's script security off). */
+  readonly allowUnsafeScripts: boolean;
   readonly services: Readonly<Record<string, ServiceDef>>;
   readonly checks: Readonly<Record<string, CheckDef>>;
 }

@@ -15,6 +15,9 @@ export function checkNormalizedConfig(v: unknown): string | null {
   if (typeof v.runDir !== 'string' || typeof v.eventLog !== 'string')
     return 'a normalized config with runDir and eventLog strings';
   if (!isObj(v.services) || !isObj(v.checks)) return 'a normalized config with services and checks objects';
+  if (v.allowUnsafeScripts !== undefined && typeof v.allowUnsafeScripts !== 'boolean') {
+    return 'a normalized config whose allowUnsafeScripts is true or false';
+  }
   for (const [name, s] of Object.entries(v.services)) {
     const bad = checkService(s);
     if (bad) return `a normalized config whose services.${name}.${bad}`;

@@ -3,6 +3,9 @@ import { dirname, extname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { formatProblem, normalizeConfig } from '../config/normalize.js';
 import type { NormalizedConfig } from '../config/types.js';
+import { unsafeScripts } from './script-security.js';
+
+const isRoot = () => process.getuid?.() === 0;
 
 export type LoadResult =
   | { readonly ok: true; readonly config: NormalizedConfig; readonly path: string }
@@ -27,6 +30,10 @@ export function loadConfigFile(file: string): LoadResult {
   if (!parsed.ok) return { ok: false, path, errors: parsed.errors };
   const res = normalizeConfig(parsed.value, { baseDir: dirname(path) });
   if (!res.ok) return { ok: false, path, errors: res.problems.map((p) => formatProblem(p, file)) };
+  if (isRoot() && !res.config.allowUnsafeScripts) {
+    const unsafe = unsafeScripts(res.config);
+    if (unsafe.length > 0) return { ok: false, path, errors: unsafe.map((u) => `${file}: ${u}`) };
+  }
   return { ok: true, path, config: res.config };
 }
 
