@@ -67,3 +67,26 @@ describe.runIf(asRoot)('script security when procreg runs as root', () => {
     expect(loadConfigFile(config)).toMatchObject({ ok: true, config: { allowUnsafeScripts: true } });
   });
 });
+
+describe.runIf(asRoot)('script security resolves relative commands where they will run', () => {
+  it("checks a relative command against procreg's working directory, as the spawn does, not the config's", () => {
+    const work = tmp(); // where procreg runs: holds an unsafe ./run.sh
+    writeFileSync(join(work, 'run.sh'), '#!/bin/sh\nexit 0\n');
+    chmodSync(join(work, 'run.sh'), 0o757);
+    const elsewhere = tmp(); // where the config lives: no run.sh here
+    const config = join(elsewhere, 'procreg.yaml');
+    writeFileSync(config, 'checks:\n  probe: { command: [./run.sh] }\n');
+    const before = process.cwd();
+    process.chdir(work);
+    try {
+      const res = loadConfigFile(config);
+      expect(res.ok).toBe(false);
+      if (!res.ok)
+        expect(res.errors[0]).toContain(
+          `checks.probe.command: ${join(work, 'run.sh')} is writable by others`,
+        );
+    } finally {
+      process.chdir(before);
+    }
+  });
+});
