@@ -1,6 +1,8 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NormalizedConfig } from '../config/types.js';
+import { decodeEvent } from '../events/codec.js';
+import type { ReloadApplied, ReloadFailed } from '../events/types.js';
 import { requestStatus } from '../shell/control-socket.js';
 import { loadConfigFile } from '../shell/load-config.js';
 import { readPidFile } from '../shell/pidfile.js';
@@ -33,7 +35,7 @@ export async function reloadCommand(file: string, io: CommandIO, timeoutMs = 15_
   if (pid === null) return 1;
   const from = statSync(config.eventLog).size;
   process.kill(pid, 'SIGHUP');
-  const verdict = await waitForEvent(config.eventLog, from, ['reload-applied', 'reload-failed'], timeoutMs);
+  const verdict = await waitForVerdict(config.eventLog, from, timeoutMs);
   if (!verdict) {
     io.err(`procreg reload: no verdict from procreg pid ${pid} within ${timeoutMs} ms`);
     return 1;
@@ -94,18 +96,12 @@ function isAlive(pid: number): boolean {
   }
 }
 
-type Verdict = { type: 'reload-applied'; gen: number } | { type: 'reload-failed'; reason: string };
+type Verdict = ReloadApplied | ReloadFailed;
 
-/** Poll the event log past byte `from` for the first event of one of `types`. */
-async function waitForEvent(
-  path: string,
-  from: number,
-  types: string[],
-  timeoutMs: number,
-): Promise<Verdict | null> {
+/** Poll the event log past byte `from` for the first reload verdict, reading whole lines only. */
+async function waitForVerdict(path: string, from: number, timeoutMs: number): Promise<Verdict | null> {
   const deadline = Date.now() + timeoutMs;
   let offset = from;
-  let carry = '';
   while (Date.now() < deadline) {
     const size = statSync(path).size;
     if (size > offset) {
@@ -113,16 +109,13 @@ async function waitForEvent(
       const buf = Buffer.alloc(size - offset);
       readSync(fd, buf, 0, buf.length, offset);
       closeSync(fd);
-      offset = size;
-      const lines = (carry + buf.toString('utf8')).split('\n');
-      carry = lines.pop() ?? '';
-      for (const line of lines) {
-        try {
-          const e = JSON.parse(line) as { type: string };
-          if (types.includes(e.type)) return e as Verdict;
-        } catch {
-          // a line of someone else's making; the log reader reports those
-        }
+      // A line still being written stays for the next round, bytes and all.
+      const end = buf.lastIndexOf(0x0a) + 1;
+      offset += end;
+      for (const line of buf.subarray(0, end).toString('utf8').split('\n')) {
+        const res = decodeEvent(line);
+        if (res.ok && (res.event.type === 'reload-applied' || res.event.type === 'reload-failed'))
+          return res.event;
       }
     }
     await new Promise((r) => setTimeout(r, 20));
