@@ -34,6 +34,6 @@ export {
   removePidFileIfOwned,
   writePidFile,
 } from './shell/pidfile.js';
-export { readProcStartTime } from './shell/proc-start-time.js';
+export { type ProcStat, readProcStartTime, readProcStat } from './shell/proc-start-time.js';
 export { type LoadResult, loadConfigFile } from './shell/load-config.js';
 export { Supervisor, type SupervisorOptions } from './shell/supervisor.js';

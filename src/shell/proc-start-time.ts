@@ -1,11 +1,16 @@
 import { readFileSync } from 'node:fs';
 
-/**
- * A process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat), or null
- * when there is no such process or no /proc. With the PID it names one process across PID
- * reuse: crash recovery kills a predecessor's child only if both still match.
- */
-export function readProcStartTime(pid: number, procRoot = '/proc'): number | null {
+/** What procreg needs from /proc/<pid>/stat: state (field 3), parent (4), start time (22). */
+export interface ProcStat {
+  /** R, S, D, Z (zombie: exited, not yet reaped), T, ... */
+  readonly state: string;
+  readonly ppid: number;
+  /** Clock ticks since boot. */
+  readonly startTime: number;
+}
+
+/** /proc/<pid>/stat, or null when there is no such process or no /proc. */
+export function readProcStat(pid: number, procRoot = '/proc'): ProcStat | null {
   let stat: string;
   try {
     stat = readFileSync(`${procRoot}/${pid}/stat`, 'latin1');
@@ -16,6 +21,18 @@ export function readProcStartTime(pid: number, procRoot = '/proc'): number | nul
   const close = stat.lastIndexOf(')');
   if (close < 0) return null;
   const fields = stat.slice(close + 2).split(' '); // fields[0] is field 3 (state)
-  const start = Number(fields[19]);
-  return Number.isSafeInteger(start) && start >= 0 ? start : null;
+  const ppid = Number(fields[1]);
+  const startTime = Number(fields[19]);
+  if (!fields[0] || !Number.isSafeInteger(ppid) || !Number.isSafeInteger(startTime) || startTime < 0)
+    return null;
+  return { state: fields[0], ppid, startTime };
+}
+
+/**
+ * A process's start time in clock ticks since boot, or null when there is no such process.
+ * With the PID it names one process across PID reuse: crash recovery kills a predecessor's
+ * child only if both still match.
+ */
+export function readProcStartTime(pid: number, procRoot = '/proc'): number | null {
+  return readProcStat(pid, procRoot)?.startTime ?? null;
 }

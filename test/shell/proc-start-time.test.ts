@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readProcStartTime } from '../../src/shell/proc-start-time.js';
+import { readProcStartTime, readProcStat } from '../../src/shell/proc-start-time.js';
 import { useTmpDir } from '../support/tmp.js';
 
 const tmp = useTmpDir();
@@ -55,6 +55,7 @@ describe('readProcStartTime', () => {
     ];
     writeFileSync(join(root, '77', 'stat'), `77 (evil) name (x)) ${fields.join(' ')}\n`);
     expect(readProcStartTime(77, root)).toBe(123456);
+    expect(readProcStat(77, root)).toEqual({ state: 'S', ppid: 1, startTime: 123456 });
     expect(readProcStartTime(78, root)).toBeNull();
   });
 });

@@ -1,6 +1,6 @@
 // The seed scenario (keepalived #2468) as a soak test on real processes: reloads every few
 // milliseconds while check scripts time out and services are SIGKILLed.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { Replayer } from '../../src/core/replay.js';
 import { registryView } from '../../src/core/view.js';
 import { readLogBatches } from '../../src/events/reader.js';
 import type { Event } from '../../src/events/types.js';
+import { readProcStat } from '../../src/shell/proc-start-time.js';
 import { Supervisor } from '../../src/shell/supervisor.js';
 import { useTmpDir } from '../support/tmp.js';
 import { alive, killAll, waitFor } from '../support/wait.js';
@@ -37,16 +38,6 @@ services:
 ${variant % 3 === 0 ? `  c: { command: ${IDLE}, stopTimeout: 100ms }\n` : ''}checks:
   flaky: { command: ${FLAKY_CHECK}, interval: 20ms, ${checkDef}, killAfter: 50ms, fall: 2, rise: 1, restarts: a }
 ${variant % 4 < 2 ? `  stubborn: { command: ${STUBBORN}, interval: 30ms, timeout: 40ms, killAfter: 40ms }\n` : ''}`;
-}
-
-/** The parent PID of a process, or null once it is gone (field 4 of /proc/<pid>/stat). */
-function parentOf(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return null;
-  }
 }
 
 async function readLog(path: string): Promise<Event[]> {
@@ -98,12 +89,16 @@ describe('soak: the seed scenario', () => {
       expect(registryView(replayer.result().state, live.seq).processes).toEqual(live.processes);
       // ...and the real children: our direct children still known to the kernel (a zombie
       // counts until Node reaps it and reports the exit) are exactly the registered processes.
-      const children = [...started].filter((pid) => parentOf(pid) === process.pid).sort((x, y) => x - y);
+      const children = [...started]
+        .filter((pid) => readProcStat(pid)?.ppid === process.pid)
+        .sort((x, y) => x - y);
       const registered = live.processes.map((p) => p.pid);
       const settled = await waitFor(
         'children and registry to agree',
         () => {
-          const kids = [...started].filter((pid) => parentOf(pid) === process.pid).sort((x, y) => x - y);
+          const kids = [...started]
+            .filter((pid) => readProcStat(pid)?.ppid === process.pid)
+            .sort((x, y) => x - y);
           const reg = running.status().processes.map((p) => p.pid);
           return JSON.stringify(kids) === JSON.stringify(reg) ? true : undefined;
         },

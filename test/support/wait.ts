@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readProcStat } from '../../src/shell/proc-start-time.js';
 
 /** Poll `probe` until it returns a value that is not undefined, or fail after `ms` saying what was awaited. */
 export async function waitFor<T>(
@@ -23,12 +23,8 @@ export function alive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
+  const stat = readProcStat(pid);
+  return stat !== null && stat.state !== 'Z';
 }
 
 /** Kill whatever a test started, group and all, even when the test failed half-way. */
