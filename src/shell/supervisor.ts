@@ -59,7 +59,6 @@ export class Supervisor {
   private inputTime = 0;
   private readonly children = new Map<number, ChildProcess>();
   private readonly log: Logger;
-  private pendingConfig: NormalizedConfig | null = null;
   private closed = false;
   private exited!: () => void;
   /** Resolves once every child is gone after a stop. */
@@ -69,7 +68,8 @@ export class Supervisor {
     private readonly writer: LogWriter,
     initial: State,
     private readonly options: SupervisorOptions,
-    private readonly config: NormalizedConfig,
+    /** The config given last (library use without a file: a reload re-installs it). */
+    private lastConfig: NormalizedConfig,
   ) {
     this.log = options.logger ?? pino({ level: 'info' });
     this.clock = options.clock ?? Date.now;
@@ -115,7 +115,6 @@ export class Supervisor {
     const writer = LogWriter.open(loaded.eventLog, { durability: options.durability ?? 'batch' });
     const sup = new Supervisor(writer, replayer.result().state, options, loaded);
     sup.inputs.next({ type: 'supervisor-started', pid: process.pid, version: options.version ?? '0' });
-    sup.pendingConfig = loaded;
     sup.inputs.next({ type: 'config-loaded', gen: 0, source: options.configPath ?? 'api', config: loaded });
     return sup;
   }
@@ -137,7 +136,7 @@ export class Supervisor {
   /** Re-read the config file (or install `config`); a bad one leaves everything running. */
   reload(config?: NormalizedConfig): void {
     if (config) {
-      this.pendingConfig = config;
+      this.lastConfig = config;
       this.inputs.next({ type: 'config-loaded', gen: 0, source: 'api', config });
     } else {
       this.inputs.next({ type: 'reload-requested', source: 'api' });
@@ -321,8 +320,7 @@ export class Supervisor {
     const path = this.options.configPath;
     if (!path) {
       // Library use without a file: a reload re-installs the config it was given last.
-      const config = this.pendingConfig ?? this.config;
-      this.inputs.next({ type: 'config-loaded', gen: 0, source: 'api', config });
+      this.inputs.next({ type: 'config-loaded', gen: 0, source: 'api', config: this.lastConfig });
       return;
     }
     const res = loadConfigFile(path);
