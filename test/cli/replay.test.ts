@@ -1,23 +1,11 @@
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { procreg } from '../support/cli.js';
 import { useTmpDir } from '../support/tmp.js';
 
-const run = promisify(execFile);
 const tmp = useTmpDir();
 const DEMO = 'examples/demo.events.jsonl';
-
-async function procreg(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['bin/procreg.js', ...args], { timeout: 30_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 describe('procreg replay', () => {
   it('prints the registry at the end of the bundled demo log and --check passes', async () => {

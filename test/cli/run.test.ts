@@ -1,10 +1,10 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createConnection } from 'node:net';
-import { promisify } from 'node:util';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readPidFile } from '../../src/shell/pidfile.js';
+import { procreg } from '../support/cli.js';
 import { useTmpDir } from '../support/tmp.js';
 import { alive, killAll, waitFor } from '../support/wait.js';
 
@@ -200,7 +200,7 @@ describe('procreg run', () => {
     const web = await pidOf(runDir, 'web');
     await grandchildOf(dir);
 
-    const status = await cli('status', config, '--json');
+    const status = await procreg('status', config, '--json');
     expect(status.code).toBe(0);
     const view = JSON.parse(status.stdout);
     expect(view).toMatchObject({
@@ -213,7 +213,7 @@ describe('procreg run', () => {
       [...view.processes.map((p: { pid: number }) => p.pid)].sort((a, b) => a - b),
     );
     expect(statSync(join(runDir, 'procreg.sock')).mode & 0o777).toBe(0o600);
-    expect((await cli('status', config)).stdout).toMatch(/SERVICE\s+STATE/);
+    expect((await procreg('status', config)).stdout).toMatch(/SERVICE\s+STATE/);
 
     const answer = await new Promise<string>((resolve, reject) => {
       const c = createConnection(join(runDir, 'procreg.sock'));
@@ -230,40 +230,27 @@ describe('procreg run', () => {
     });
 
     writeConfig(dir, `  extra:\n    command: ${NODE_IDLE}\n`);
-    const reload = await cli('reload', config);
+    const reload = await procreg('reload', config);
     expect(reload).toMatchObject({ code: 0, stdout: 'procreg reload: generation 2 applied\n' });
     await pidOf(runDir, 'extra');
 
     writeConfig(dir, `  extra:\n    command: ${NODE_IDLE}\n    restart: sometimes\n`);
-    const refused = await cli('reload', config);
+    const refused = await procreg('reload', config);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/services\.extra\.restart: must be one of always \| on-failure \| never/);
     expect(refused.stderr).toMatch(/the running supervisor was not asked to reload and keeps its generation/);
-    const statusBad = await cli('status', config); // reading the runDir needs a valid config too
+    const statusBad = await procreg('status', config); // reading the runDir needs a valid config too
     expect(statusBad.code).toBe(2);
     expect(statusBad.stderr).toMatch(/services\.extra\.restart/);
     expect(alive(web)).toBe(true);
 
     writeConfig(dir);
-    const stop = await cli('stop', config);
+    const stop = await procreg('stop', config);
     expect(stop.code).toBe(0);
     expect(await r.exit).toBe(0);
     expect(alive(web)).toBe(false);
-    const after = await cli('status', config);
+    const after = await procreg('status', config);
     expect(after.code).toBe(1);
     expect(after.stderr).toMatch(/no procreg is running here/);
   });
 });
-
-const execFileP = promisify(execFile);
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, ['bin/procreg.js', ...args], {
-      timeout: 30_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}

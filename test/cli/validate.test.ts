@@ -1,28 +1,14 @@
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { procreg } from '../support/cli.js';
 import { useTmpDir } from '../support/tmp.js';
 
-const run = promisify(execFile);
 const tmp = useTmpDir();
-
-async function validate(path: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['bin/procreg.js', 'validate', path], {
-      timeout: 30_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 describe('procreg validate', () => {
   it('accepts the bundled demo config', async () => {
-    const r = await validate('examples/demo.yaml');
+    const r = await procreg('validate', 'examples/demo.yaml');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('examples/demo.yaml: valid');
     expect(r.stdout).toContain('services (2): flaky, web');
@@ -31,7 +17,7 @@ describe('procreg validate', () => {
   it('exits 2 listing every error with the file, the field, the value and what is allowed', async () => {
     const path = join(tmp(), 'bad.yaml');
     writeFileSync(path, 'services:\n  web:\n    command: node\n    restart: sometimes\n    colour: blue\n');
-    const r = await validate(path);
+    const r = await procreg('validate', path);
     expect(r.code).toBe(2);
     expect(r.stderr.split('\n').filter(Boolean)).toEqual([
       `${path}: services.web.colour: unknown key; allowed: command, cwd, env, restart, backoff, maxRestarts, stopSignal, stopTimeout, pidFile, fatalExitCodes, got "blue" (string)`,
