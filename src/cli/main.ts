@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { reloadCommand, statusCommand, stopCommand } from './control-commands.js';
 import { replayCommand } from './replay-command.js';
-import { runCommand } from './run-command.js';
+import { type LogFormat, runCommand } from './run-command.js';
 import { validateCommand } from './validate-command.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -38,8 +38,16 @@ export async function main(argv: string[]): Promise<number> {
       'run the supervisor in the foreground: SIGHUP reloads, SIGTERM/SIGINT stop everything and exit 0',
     )
     .argument('<config>', 'config file (YAML or JSON)')
-    .action(async (config: string) => {
-      code = await runCommand(config, pkg.version, io);
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'human log on stdout: pretty when stdout is a terminal, else JSON lines',
+      )
+        .choices(['auto', 'json', 'pretty'])
+        .default('auto'),
+    )
+    .action(async (config: string, opts: { logFormat: LogFormat }) => {
+      code = await runCommand(config, pkg.version, io, opts.logFormat);
     });
   program
     .command('status')

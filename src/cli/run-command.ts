@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 import { serveControl } from '../shell/control-socket.js';
 import { loadConfigFile } from '../shell/load-config.js';
 import { readPidFile, removePidFileIfOwned, writePidFile } from '../shell/pidfile.js';
@@ -8,13 +9,41 @@ import { Supervisor } from '../shell/supervisor.js';
 import type { CommandIO } from './replay-command.js';
 
 type Signal = 'SIGHUP' | 'SIGTERM' | 'SIGINT';
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+/**
+ * procreg's own log on stdout: JSON lines for collectors, or pino-pretty's rendering for a
+ * person at a terminal. Pretty is written synchronously in this thread (no transport worker).
+ */
+function humanLogger(format: LogFormat): Logger {
+  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  // No base fields: a line's `pid` is the process it is about (procreg's own is in "procreg running").
+  if (!pretty) return pino({ name: 'procreg', base: null });
+  return pino(
+    { name: 'procreg', base: null },
+    PinoPretty({
+      sync: true,
+      colorize: process.stdout.isTTY === true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      hideObject: true, // every message says what it is about; the fields are for JSON consumers
+      // A child's own output is prefixed with its name: "web| listening on ...".
+      messageFormat: (log, key) =>
+        log.stream ? `${String(log.service ?? log.check)}| ${String(log[key])}` : String(log[key]),
+    }),
+  );
+}
 
 /**
  * `procreg run <config>`: the supervisor in the foreground. Signal handlers are installed
  * before anything else, so a SIGHUP or SIGTERM during start-up neither kills procreg nor is
  * lost: it is applied as soon as the supervisor exists. Resolves with the exit code.
  */
-export async function runCommand(configPath: string, version: string, io: CommandIO): Promise<number> {
+export async function runCommand(
+  configPath: string,
+  version: string,
+  io: CommandIO,
+  logFormat: LogFormat = 'auto',
+): Promise<number> {
   // Signals caught by bin/procreg.js before this module was even loaded come first.
   const early: Signal[] = (globalThis as { procregEarlySignals?: Signal[] }).procregEarlySignals ?? [];
   let sup: Supervisor | null = null;
@@ -38,7 +67,7 @@ export async function runCommand(configPath: string, version: string, io: Comman
     const { runDir } = loaded.config;
     mkdirSync(runDir, { recursive: true, mode: 0o700 }); // PID files, the event log: not for others
     const ownPid = join(runDir, 'procreg.pid');
-    const logger = pino({ name: 'procreg' });
+    const logger = humanLogger(logFormat);
     const claim = claimRunDir(ownPid, runDir);
     if (claim.refused) {
       io.err(claim.refused);
@@ -54,7 +83,10 @@ export async function runCommand(configPath: string, version: string, io: Comman
     const socket = join(runDir, 'procreg.sock');
     const control = await serveControl(socket, () => running.status());
     for (const s of early.splice(0)) onSignal(s);
-    logger.info({ config: configPath, runDir, pid: process.pid }, 'procreg running');
+    logger.info(
+      { config: configPath, runDir, pid: process.pid },
+      `procreg running: pid ${process.pid}, config ${configPath}, runDir ${runDir}`,
+    );
     await sup.stopped;
     await new Promise<void>((resolve) => control.close(() => resolve()));
     rmSync(socket, { force: true });

@@ -75,6 +75,18 @@ export function normalizeConfig(raw: unknown, options: NormalizeOptions): Normal
       );
     seen.set(def.pidFile, name);
   }
+  // Output files are appended to by children: never the event log or a PID file.
+  for (const [name, def] of Object.entries(services)) {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const path = def[stream];
+      if (path === null) continue;
+      const owner = seen.get(path);
+      if (path === eventLog)
+        v.problem(`services.${name}.${stream}`, path, 'must not be the event log (eventLog)');
+      else if (owner !== undefined)
+        v.problem(`services.${name}.${stream}`, path, `must not be the PID file of service "${owner}"`);
+    }
+  }
   if (v.problems.length > 0) return { ok: false, problems: v.problems };
   return { ok: true, config: { runDir, eventLog, allowUnsafeScripts, services, checks } };
 }
@@ -98,6 +110,8 @@ function normalizeService(
     'stopTimeout',
     'pidFile',
     'fatalExitCodes',
+    'stdout',
+    'stderr',
   ]);
   if (!o) return undefined;
   const command = v.argv(o.command, `${at}.command`);
@@ -130,6 +144,8 @@ function normalizeService(
   const stopSignal = v.oneOf(o.stopSignal, `${at}.stopSignal`, SIGNALS) ?? SERVICE_DEFAULTS.stopSignal;
   const stopTimeoutMs = v.duration(o.stopTimeout, `${at}.stopTimeout`) ?? SERVICE_DEFAULTS.stopTimeoutMs;
   const pidFileRaw = v.string(o.pidFile, `${at}.pidFile`, { optional: true }) ?? `${name}.pid`;
+  const stdoutRaw = v.string(o.stdout, `${at}.stdout`, { optional: true });
+  const stderrRaw = v.string(o.stderr, `${at}.stderr`, { optional: true });
   const fatalRaw = o.fatalExitCodes ?? [];
   const fatalExitCodes: number[] = [];
   if (!Array.isArray(fatalRaw))
@@ -150,6 +166,8 @@ function normalizeService(
     stopTimeoutMs,
     pidFile: resolve(runDir, pidFileRaw),
     fatalExitCodes: [...new Set(fatalExitCodes)].sort((a, b) => a - b),
+    stdout: stdoutRaw === undefined ? null : resolve(runDir, stdoutRaw),
+    stderr: stderrRaw === undefined ? null : resolve(runDir, stderrRaw),
   };
 }
 

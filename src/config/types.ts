@@ -31,6 +31,10 @@ export interface ServiceDef {
   readonly pidFile: string;
   /** Exit codes that mean "do not restart": the service fails at once. */
   readonly fatalExitCodes: readonly number[];
+  /** Absolute path the child's stdout is appended to, or null: the supervisor's log, tagged with the name. */
+  readonly stdout: string | null;
+  /** Likewise for stderr; it may name the same file as `stdout`. */
+  readonly stderr: string | null;
 }
 
 export interface CheckDef {

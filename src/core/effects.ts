@@ -10,6 +10,9 @@ export type Effect =
       readonly command: readonly string[];
       readonly cwd: string | null;
       readonly env: Readonly<Record<string, string>>;
+      /** Files the child's stdout / stderr are appended to; null: the supervisor's log. */
+      readonly stdout: string | null;
+      readonly stderr: string | null;
     }
   | {
       readonly do: 'run-check';

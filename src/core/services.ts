@@ -62,8 +62,8 @@ export function requestSpawn(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequeste
   });
   putService(ctx, next);
   record(ctx, { type: 'spawn-requested', name: svc.name, gen, incarnation, reason });
-  const { command, cwd, env } = svc.def;
-  effect(ctx, { do: 'spawn', name: svc.name, gen, incarnation, command, cwd, env });
+  const { command, cwd, env, stdout, stderr } = svc.def;
+  effect(ctx, { do: 'spawn', name: svc.name, gen, incarnation, command, cwd, env, stdout, stderr });
   return next;
 }
 

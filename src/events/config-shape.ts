@@ -55,6 +55,8 @@ function checkService(s: unknown): string | null {
   if (typeof s.pidFile !== 'string') return 'pidFile is a string';
   if (!Array.isArray(s.fatalExitCodes) || !s.fatalExitCodes.every(isInt))
     return 'fatalExitCodes is a list of exit codes';
+  if (s.stdout !== null && typeof s.stdout !== 'string') return 'stdout is a path or null';
+  if (s.stderr !== null && typeof s.stderr !== 'string') return 'stderr is a path or null';
   return null;
 }
 

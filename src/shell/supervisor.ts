@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync } from 'node:fs';
 import { type Logger, pino } from 'pino';
 import {
   asyncScheduler,
@@ -24,8 +24,12 @@ import { readLogBatches } from '../events/reader.js';
 import { type DecisionRecord, type Event, type EventBody, timerId } from '../events/types.js';
 import { type Durability, LogWriter } from '../events/writer.js';
 import { loadConfigFile } from './load-config.js';
+import { openOutputFile } from './output-file.js';
 import { removePidFileIfOwned, writePidFile } from './pidfile.js';
 import { readProcStartTime } from './proc-start-time.js';
+
+/** Longest line of child output logged as one entry. */
+const OUTPUT_LINE_MAX = 64 * 1024;
 
 export interface SupervisorOptions {
   /** Config file, re-read on every reload. Either this or `config`. */
@@ -161,7 +165,41 @@ export class Supervisor {
     this.inputTime = this.clock();
     const event = this.writer.append(b, this.inputTime);
     this.events$.next(event);
+    this.describeInput(event);
     return event;
+  }
+
+  /** The inputs a person watching the supervisor wants to see (read before the fold applies them). */
+  private describeInput(e: Event): void {
+    switch (e.type) {
+      case 'spawned':
+        return this.log.info({ service: e.name, pid: e.pid }, `${e.name}: started, pid ${e.pid}`);
+      case 'spawn-failed':
+        return this.log.error({ service: e.name }, `${e.name}: cannot start: ${e.error}`);
+      case 'check-start-failed':
+        return this.log.error({ check: e.name }, `${e.name}: cannot run: ${e.error}`);
+      case 'exited': {
+        const entry = this.state$.value.procs.get(e.pid);
+        if (entry?.kind !== 'service') return; // check runs end every interval: their verdicts are logged
+        const how = e.signal !== null ? `killed by ${e.signal}` : `exited with code ${e.code}`;
+        const expected = e.code === 0 || this.state$.value.stopping.has(e.pid); // we asked it to stop
+        return this.log[expected ? 'info' : 'warn'](
+          { service: entry.name, pid: e.pid, code: e.code, signal: e.signal },
+          `${entry.name}: pid ${e.pid} ${how}`,
+        );
+      }
+      case 'reload-requested':
+        return this.log.info(`reload requested (${e.source})`);
+      case 'reload-failed':
+        return this.log.error(
+          { reason: e.reason },
+          `reload failed, the running generation stays: ${e.reason}`,
+        );
+      case 'orphan-reaped':
+        return this.log.warn({ pid: e.pid, outcome: e.outcome }, `orphan pid ${e.pid}: ${e.outcome}`);
+      default:
+        return;
+    }
   }
 
   private execute(e: Effect): void {
@@ -217,7 +255,7 @@ export class Supervisor {
   }
 
   private spawnService(e: Extract<Effect, { do: 'spawn' }>): void {
-    const child = this.spawnChild(e.command, e.cwd, e.env, e.name);
+    const child = this.spawnChild(e.command, e.cwd, e.env, e.name, e.stdout, e.stderr);
     if (typeof child === 'string') {
       this.inputs.next({
         type: 'spawn-failed',
@@ -263,42 +301,67 @@ export class Supervisor {
     cwd: string | null,
     env: Readonly<Record<string, string>>,
     tag: string,
+    stdoutPath: string | null = null,
+    stderrPath: string | null = null,
   ): ChildProcess | string {
-    let child: ChildProcess;
-    try {
-      child = spawn(command[0] as string, command.slice(1), {
-        cwd: cwd ?? undefined,
-        env: { ...process.env, ...env },
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-    } catch (err) {
-      return (err as Error).message;
+    // Output files go to the child as its own descriptors: no copying through procreg, and
+    // nothing lost if procreg itself goes away.
+    const fds: number[] = [];
+    let problem: string | null = null;
+    const open = (path: string | null): number | 'pipe' => {
+      if (path === null || problem !== null) return 'pipe';
+      const fd = openOutputFile(path);
+      if (typeof fd === 'string') problem = fd;
+      else fds.push(fd);
+      return typeof fd === 'number' ? fd : 'pipe';
+    };
+    const out = open(stdoutPath);
+    const err = stderrPath !== null && stderrPath === stdoutPath ? out : open(stderrPath);
+    let child: ChildProcess | string;
+    if (problem !== null) child = problem;
+    else {
+      try {
+        child = spawn(command[0] as string, command.slice(1), {
+          cwd: cwd ?? undefined,
+          env: { ...process.env, ...env },
+          detached: true,
+          stdio: ['ignore', out, err],
+        });
+      } catch (e) {
+        child = (e as Error).message;
+      }
     }
+    for (const fd of fds) closeSync(fd); // the child holds its own copies
+    if (typeof child === 'string') return child;
     if (child.pid === undefined) {
       child.on('error', () => {}); // the error event follows; the failure is reported as an event
       return `cannot start ${command[0]}: spawn failed (not found or not executable)`;
     }
     const pid = child.pid;
     this.children.set(pid, child);
-    const forward = (stream: NodeJS.ReadableStream | null, level: 'info' | 'warn') => {
+    const who = { [tag.startsWith('check:') ? 'check' : 'service']: tag.replace(/^check:/, ''), pid };
+    // Line by line; a last line without a newline is logged at the end, an endless one in 64 KiB pieces.
+    const forward = (stream: NodeJS.ReadableStream | null, name: 'stdout' | 'stderr') => {
+      const level = name === 'stdout' ? 'info' : 'warn';
       let buf = '';
       stream?.setEncoding('utf8');
       stream?.on('data', (chunk: string) => {
         buf += chunk;
         let nl = buf.indexOf('\n');
-        while (nl >= 0) {
-          this.log[level](
-            { [tag.startsWith('check:') ? 'check' : 'service']: tag.replace(/^check:/, ''), pid },
-            buf.slice(0, nl),
-          );
-          buf = buf.slice(nl + 1);
+        while (nl >= 0 || buf.length >= OUTPUT_LINE_MAX) {
+          const end = nl >= 0 ? nl : OUTPUT_LINE_MAX;
+          this.log[level]({ ...who, stream: name }, buf.slice(0, end));
+          buf = buf.slice(nl >= 0 ? nl + 1 : end);
           nl = buf.indexOf('\n');
         }
       });
+      stream?.on('end', () => {
+        if (buf.length > 0) this.log[level]({ ...who, stream: name }, buf);
+        buf = '';
+      });
     };
-    forward(child.stdout, 'info');
-    forward(child.stderr, 'warn');
+    forward(child.stdout, 'stdout');
+    forward(child.stderr, 'stderr');
     child.on('exit', (code, signal) => {
       this.children.delete(pid);
       this.inputs.next({ type: 'exited', pid, code, signal });

@@ -11,7 +11,7 @@ describe('procreg replay', () => {
   it('prints the registry at the end of the bundled demo log and --check passes', async () => {
     const r = await procreg('replay', DEMO, '--check');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^registry after seq \d+ \(\d+ events\): generation 3, supervisor stopped/);
+    expect(r.stdout).toMatch(/^registry after seq \d+ \(\d+ events\): generation 2, supervisor stopped/);
     expect(r.stdout).toMatch(/flaky\s+given-up/);
     expect(r.stderr).toMatch(/every invariant holds after every event/);
   });
@@ -20,9 +20,9 @@ describe('procreg replay', () => {
     const r = await procreg('replay', DEMO, '--json');
     expect(r.code).toBe(0);
     const view = JSON.parse(r.stdout);
-    expect(view).toMatchObject({ generation: 3, phase: 'stopped', processes: [] });
+    expect(view).toMatchObject({ generation: 2, phase: 'stopped', processes: [] });
     expect(view.seq).toBeGreaterThan(100);
-    expect(view.services.map((s: { name: string }) => s.name)).toEqual(['flaky', 'web', 'worker']);
+    expect(view.services.map((s: { name: string }) => s.name)).toEqual(['clock', 'flaky', 'web']);
     expect(view.checks).toEqual([expect.objectContaining({ name: 'web_alive', healthy: true })]);
   });
 

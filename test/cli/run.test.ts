@@ -45,8 +45,11 @@ ${extra}`,
   return path;
 }
 
-function run(config: string): { proc: ChildProcess; exit: Promise<number | null>; output: () => string } {
-  const proc = spawn(process.execPath, ['bin/procreg.js', 'run', config], {
+function run(
+  config: string,
+  ...args: string[]
+): { proc: ChildProcess; exit: Promise<number | null>; output: () => string } {
+  const proc = spawn(process.execPath, ['bin/procreg.js', 'run', config, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   procs.push(proc);
@@ -102,6 +105,51 @@ function logTypes(runDir: string): string[] {
 }
 
 describe('procreg run', () => {
+  it('logs JSON lines when stdout is not a terminal, pretty lines with --log-format pretty', async () => {
+    const dir = tmp();
+    const config = writeConfig(
+      dir,
+      `  talk:\n    command: [sh, -c, "echo hello; echo oops >&2; exec sleep 300"]\n    stopTimeout: 2s\n`,
+    );
+    for (const format of ['auto', 'pretty']) {
+      const r = run(config, '--log-format', format);
+      const talk = await pidOf(join(dir, 'run'), 'talk');
+      await waitFor('the child output', () => (r.output().includes('oops') ? true : undefined));
+      r.proc.kill('SIGTERM');
+      expect(await r.exit).toBe(0);
+      const lines = r.output().trim().split('\n');
+      if (format === 'auto') {
+        const json = lines.map((l) => JSON.parse(l));
+        expect(json).toContainEqual(
+          expect.objectContaining({
+            level: 30,
+            service: 'talk',
+            pid: talk,
+            msg: `talk: started, pid ${talk}`,
+          }),
+        );
+        expect(json).toContainEqual({
+          level: 30,
+          time: expect.any(Number),
+          service: 'talk',
+          pid: talk,
+          stream: 'stdout',
+          msg: 'hello',
+        });
+        expect(json).toContainEqual(expect.objectContaining({ level: 40, stream: 'stderr', msg: 'oops' }));
+      } else {
+        expect(lines).toContainEqual(
+          expect.stringMatching(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO \(\d+\): talk: started, pid \d+$/),
+        );
+        expect(lines).toContainEqual(
+          expect.stringMatching(new RegExp(`^\\[[\\d:.]+\\] INFO \\(${talk}\\): talk\\| hello$`)),
+        );
+        expect(lines).toContainEqual(expect.stringMatching(new RegExp(`WARN \\(${talk}\\): talk\\| oops$`)));
+        expect(lines.some((l) => l.startsWith('{'))).toBe(false);
+      }
+    }
+  });
+
   it('on SIGTERM stops every child and grandchild, removes the PID files, and exits 0', async () => {
     const dir = tmp();
     const runDir = join(dir, 'run');

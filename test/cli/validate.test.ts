@@ -11,7 +11,7 @@ describe('procreg validate', () => {
     const r = await procreg('validate', 'examples/demo.yaml');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('examples/demo.yaml: valid');
-    expect(r.stdout).toContain('services (2): flaky, web');
+    expect(r.stdout).toContain('services (3): clock, flaky, web');
   });
 
   it('exits 2 listing every error with the file, the field, the value and what is allowed', async () => {
@@ -20,7 +20,7 @@ describe('procreg validate', () => {
     const r = await procreg('validate', path);
     expect(r.code).toBe(2);
     expect(r.stderr.split('\n').filter(Boolean)).toEqual([
-      `${path}: services.web.colour: unknown key; allowed: command, cwd, env, restart, backoff, maxRestarts, stopSignal, stopTimeout, pidFile, fatalExitCodes, got "blue" (string)`,
+      `${path}: services.web.colour: unknown key; allowed: command, cwd, env, restart, backoff, maxRestarts, stopSignal, stopTimeout, pidFile, fatalExitCodes, stdout, stderr, got "blue" (string)`,
       `${path}: services.web.command: must be a non-empty list of strings (argv; no shell unless you write one, e.g. [sh, -c, "..."]), got "node" (string)`,
       `${path}: services.web.restart: must be one of always | on-failure | never, got "sometimes" (string)`,
       `${path}: invalid, 3 error(s)`,

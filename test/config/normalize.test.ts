@@ -25,7 +25,30 @@ describe('config normalization', () => {
       stopTimeoutMs: 5000,
       pidFile: '/etc/app/run/alpha.pid',
       fatalExitCodes: [],
+      stdout: null,
+      stderr: null,
     });
+  });
+
+  it('resolves output files inside runDir and refuses ones that are the event log or a PID file', () => {
+    const ok = norm({ services: { a: { command: ['x'], stdout: 'logs/a.out', stderr: '/var/log/a.err' } } });
+    expect(ok.ok && ok.config.services.a).toMatchObject({
+      stdout: '/etc/app/run/logs/a.out',
+      stderr: '/var/log/a.err',
+    });
+    const bad = norm({
+      services: {
+        a: { command: ['x'], stdout: 'events.jsonl', stderr: '' },
+        b: { command: ['y'], stderr: 'a.pid' },
+      },
+    });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok)
+      expect(bad.problems.map((p) => formatProblem(p))).toEqual([
+        'services.a.stderr: must be a non-empty string, got "" (string)',
+        'services.a.stdout: must not be the event log (eventLog), got "/etc/app/run/events.jsonl" (string)',
+        'services.b.stderr: must not be the PID file of service "a", got "/etc/app/run/a.pid" (string)',
+      ]);
   });
 
   it('reports every problem with its path, the bad value and what is allowed', () => {

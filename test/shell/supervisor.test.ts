@@ -1,4 +1,12 @@
-import { existsSync, readFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { VirtualTimeScheduler } from 'rxjs';
@@ -270,6 +278,96 @@ describe('Supervisor on real processes', () => {
       restarts: 5,
       time: 2500,
     });
+    await sup.stop('test');
+    supervisors.length = 0;
+  });
+});
+
+describe('Service output files', () => {
+  // Prints a line to each stream naming its PID, then stays up until killed.
+  const talker = [
+    process.execPath,
+    '-e',
+    'console.log(`out ${process.pid}`); console.error(`err ${process.pid}`); setInterval(() => {}, 1000)',
+  ];
+
+  it('appends stdout and stderr to their files, reopened by each incarnation (so a rotated file is replaced)', async () => {
+    const dir = tmp();
+    const cfg = normalized(
+      {
+        runDir: './run',
+        services: {
+          talk: {
+            command: talker,
+            stdout: 'logs/talk.out',
+            stderr: 'logs/talk.out',
+            backoff: { initial: '10ms' },
+          },
+          split: { command: talker, stdout: 'split.out', stderr: 'split.err' },
+        },
+      },
+      dir,
+    );
+    const { sup } = await open(cfg);
+    const out = join(dir, 'run', 'logs', 'talk.out');
+    // The first spawns happen inside open(), before a subscriber could see them: ask the registry.
+    const pidOf = (name: string, not?: number) =>
+      waitFor(`${name} running`, () => {
+        const pid = sup.status().services.find((x) => x.name === name)?.pid;
+        return pid != null && pid !== not ? pid : undefined;
+      });
+    const first = await pidOf('talk');
+    await waitFor('both lines of the first incarnation', () => {
+      const text = existsSync(out) ? readFileSync(out, 'utf8') : '';
+      return text.includes(`out ${first}\n`) && text.includes(`err ${first}\n`) ? true : undefined;
+    });
+    expect(statSync(out).mode & 0o777).toBe(0o640);
+    const split = await pidOf('split');
+    await waitFor('split streams', () =>
+      existsSync(join(dir, 'run', 'split.err')) &&
+      readFileSync(join(dir, 'run', 'split.out'), 'utf8') === `out ${split}\n` &&
+      readFileSync(join(dir, 'run', 'split.err'), 'utf8') === `err ${split}\n`
+        ? true
+        : undefined,
+    );
+
+    // Rotate: move the file away, then make the service restart. The new incarnation writes a new file.
+    renameSync(out, `${out}.1`);
+    process.kill(first, 'SIGKILL');
+    const second = await pidOf('talk', first);
+    await waitFor('the new file', () => {
+      const text = existsSync(out) ? readFileSync(out, 'utf8') : '';
+      return text.includes(`out ${second}\n`) && text.includes(`err ${second}\n`) ? text : undefined;
+    });
+    expect(readFileSync(out, 'utf8')).not.toContain(String(first));
+    expect(readFileSync(`${out}.1`, 'utf8')).not.toContain(String(second));
+    await sup.stop('test');
+    supervisors.length = 0;
+  });
+
+  it('refuses an output file that is a symlink: the spawn fails with the reason and nothing is written through it', async () => {
+    const dir = tmp();
+    mkdirSync(join(dir, 'run'), { mode: 0o700 });
+    writeFileSync(join(dir, 'target'), 'precious\n');
+    symlinkSync(join(dir, 'target'), join(dir, 'run', 'talk.out'));
+    const cfg = normalized(
+      {
+        runDir: './run',
+        services: { talk: { command: talker, stdout: 'talk.out', maxRestarts: { count: 0, within: '1m' } } },
+      },
+      dir,
+    );
+    const { sup } = await open(cfg);
+    await waitFor('given up', () =>
+      sup.status().services.find((x) => x.name === 'talk' && x.state === 'given-up'),
+    );
+    const log = await logOf(cfg.eventLog);
+    expect(log.find((e) => e.type === 'spawn-failed')).toMatchObject({
+      name: 'talk',
+      error: `output file ${join(dir, 'run', 'talk.out')}: is a symlink, which procreg never writes through`,
+    });
+    expect(log.some((e) => e.type === 'spawned')).toBe(false);
+    expect(readFileSync(join(dir, 'target'), 'utf8')).toBe('precious\n');
     await sup.stop('test');
     supervisors.length = 0;
   });
