@@ -1,9 +1,10 @@
-// npm run bench [-- --json] [-- --quick] [-- --only tree,fold,replay,memory]
+// npm run bench [-- --json] [-- --quick] [-- --only tree,fold,replay,memory,restart,reload,idle]
 // Every benchmark runs procreg and its peers in one run, side by side; figures are medians.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { foldBench } from './fold.bench.js';
 import { replayBench } from './replay.bench.js';
+import { idleBench, reloadBench, restartBench } from './supervisor.bench.js';
 import { treeChurn } from './tree-churn.bench.js';
 import { fmtRate, type Result, table } from './util.js';
 
@@ -64,4 +65,16 @@ if (want('memory')) {
   });
   show('Memory per live entry (heap after GC, entries shaped as the fold makes them)', rs);
 }
+if (want('restart'))
+  show(
+    'Restart latency on real processes, side by side with PM2 (trials alternate)',
+    await restartBench({ trials: quick ? 15 : 60 }),
+  );
+if (want('reload'))
+  show('Reload latency: add one service to the config', await reloadBench({ trials: quick ? 5 : 20 }));
+if (want('idle'))
+  show(
+    'The supervisor process with 100 idle children (both at once)',
+    await idleBench({ children: 100, windowMs: quick ? 10_000 : 30_000 }),
+  );
 if (json) process.stdout.write(`${JSON.stringify({ node: process.version, quick, results }, null, 2)}\n`);

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { reloadCommand, statusCommand, stopCommand } from './control-commands.js';
-import { replayCommand } from './replay-command.js';
-import { type LogFormat, runCommand } from './run-command.js';
-import { validateCommand } from './validate-command.js';
+import type { LogFormat } from './run-command.js';
+
+// Each command loads its own modules when it runs: the long-lived `run` keeps none it does
+// not use resident (and the short ones start faster).
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -30,7 +30,7 @@ export async function main(argv: string[]): Promise<number> {
       're-verify every invariant after every event and every logged decision; exit 1 on the first violations',
     )
     .action(async (log: string, opts: { json?: boolean; check?: boolean }) => {
-      code = await replayCommand(log, opts, io);
+      code = await (await import('./replay-command.js')).replayCommand(log, opts, io);
     });
   program
     .command('run')
@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
         .default('auto'),
     )
     .action(async (config: string, opts: { logFormat: LogFormat }) => {
-      code = await runCommand(config, pkg.version, io, opts.logFormat);
+      code = await (await import('./run-command.js')).runCommand(config, pkg.version, io, opts.logFormat);
     });
   program
     .command('status')
@@ -55,28 +55,28 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<config>', 'config file of the running supervisor')
     .option('--json', 'one JSON object: seq, generation, services, checks, processes')
     .action(async (config: string, opts: { json?: boolean }) => {
-      code = await statusCommand(config, opts.json ?? false, io);
+      code = await (await import('./control-commands.js')).statusCommand(config, opts.json ?? false, io);
     });
   program
     .command('reload')
     .description('make the running supervisor re-read its config; exit 1 with the reason if it was refused')
     .argument('<config>', 'config file of the running supervisor')
     .action(async (config: string) => {
-      code = await reloadCommand(config, io);
+      code = await (await import('./control-commands.js')).reloadCommand(config, io);
     });
   program
     .command('stop')
     .description('stop the running supervisor and everything it runs; waits until it has exited')
     .argument('<config>', 'config file of the running supervisor')
     .action(async (config: string) => {
-      code = await stopCommand(config, io);
+      code = await (await import('./control-commands.js')).stopCommand(config, io);
     });
   program
     .command('validate')
     .description('check a config file; exit 0, or exit 2 listing every error found')
     .argument('<config>', 'config file (YAML or JSON)')
-    .action((config: string) => {
-      code = validateCommand(config, io);
+    .action(async (config: string) => {
+      code = (await import('./validate-command.js')).validateCommand(config, io);
     });
   try {
     await program.parseAsync(argv, { from: 'node' });

@@ -1,7 +1,6 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
-import { PinoPretty } from 'pino-pretty';
 import { serveControl } from '../shell/control-socket.js';
 import { loadConfigFile } from '../shell/load-config.js';
 import { readPidFile, removePidFileIfOwned, writePidFile } from '../shell/pidfile.js';
@@ -15,10 +14,11 @@ export type LogFormat = 'auto' | 'json' | 'pretty';
  * procreg's own log on stdout: JSON lines for collectors, or pino-pretty's rendering for a
  * person at a terminal. Pretty is written synchronously in this thread (no transport worker).
  */
-function humanLogger(format: LogFormat): Logger {
+async function humanLogger(format: LogFormat): Promise<Logger> {
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   // No base fields: a line's `pid` is the process it is about (procreg's own is in "procreg running").
-  if (!pretty) return pino({ name: 'procreg', base: null });
+  if (!pretty) return pino({ name: 'procreg', base: null }, pino.destination({ dest: 1, sync: true }));
+  const { PinoPretty } = await import('pino-pretty'); // only loaded for a person at a terminal
   return pino(
     { name: 'procreg', base: null },
     PinoPretty({
@@ -67,7 +67,7 @@ export async function runCommand(
     const { runDir } = loaded.config;
     mkdirSync(runDir, { recursive: true, mode: 0o700 }); // PID files, the event log: not for others
     const ownPid = join(runDir, 'procreg.pid');
-    const logger = humanLogger(logFormat);
+    const logger = await humanLogger(logFormat);
     const claim = claimRunDir(ownPid, runDir);
     if (claim.refused) {
       io.err(claim.refused);

@@ -68,7 +68,9 @@ export function writePidFile(path: string, pid: number): void {
     if (e instanceof PidFileError) throw e;
     throw ioError(path, 'cannot rename the temporary file into place', e);
   }
-  syncDirectory(dirname(path));
+  // No fsync of the directory: it would only make the rename survive a power loss, after which
+  // the process it names is gone anyway. What matters is that no reader ever sees a partial
+  // file (rename) and that the content is on disk before the name points at it (fsync above).
 }
 
 export type RemoveOutcome = 'removed' | 'not-owner' | 'absent';
@@ -84,8 +86,7 @@ export function removePidFileIfOwned(path: string, pid: number): RemoveOutcome {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
     throw ioError(path, 'cannot remove it', e);
   }
-  syncDirectory(dirname(path));
-  return 'removed';
+  return 'removed'; // no directory fsync, for the reason given in writePidFile
 }
 
 /**
@@ -134,19 +135,6 @@ function refuseLinkOrNonFile(path: string): void {
   }
   if (!st.isFile())
     throw new PidFileError('EPIDNOTFILE', path, `PID file ${path} exists and is not a regular file`);
-}
-
-function syncDirectory(dir: string): void {
-  // The rename or unlink is durable only once the directory entry is.
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-    fsyncSync(fd);
-  } catch {
-    // Some filesystems refuse fsync on directories; the operation itself has succeeded.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
 }
 
 function unlinkQuietly(path: string): void {

@@ -13,7 +13,7 @@ import {
   Subject,
   type Subscription,
   tap,
-} from 'rxjs';
+} from '../rx.js';
 import type { NormalizedConfig } from '../config/types.js';
 import type { Effect } from '../core/effects.js';
 import { foldRegistry } from '../core/fold-operator.js';
@@ -236,7 +236,13 @@ export class Supervisor {
           this.timers.delete(id);
           this.inputs.next({ type: 'timer-fired', timer: e.timer });
         };
-        this.timers.set(id, this.scheduler.schedule(fire, Math.max(0, e.at - this.clock())));
+        const delay = Math.max(0, e.at - this.clock());
+        // A timer already due (a restart without backoff) fires as soon as the current event is
+        // done, not after a trip through the timer phase of the event loop (>= 1 ms); it stays
+        // cancellable until then. An injected scheduler keeps every timer, so virtual time holds.
+        const scheduler = delay === 0 && this.scheduler === asyncScheduler ? queueScheduler : this.scheduler;
+        const sub = scheduler.schedule(fire, delay);
+        if (!sub.closed) this.timers.set(id, sub);
         return;
       }
       case 'cancel-timer': {

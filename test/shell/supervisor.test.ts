@@ -208,6 +208,52 @@ describe('Supervisor on real processes', () => {
     });
   }
 
+  it('restarts at once with a zero backoff: the respawn happens in the same turn as the exit, not a timer later', async () => {
+    const dir = tmp();
+    const cfg = normalized(
+      {
+        runDir: './run',
+        services: {
+          now: {
+            command: [process.execPath, '-e', 'setInterval(() => {}, 1000)'],
+            backoff: { initial: '0ms' },
+          },
+        },
+      },
+      dir,
+    );
+    const { sup, seen } = await open(cfg);
+    const first = await waitFor('first pid', () => sup.status().services[0]?.pid ?? undefined);
+    // A setImmediate queued when the exit is handled runs before any timer of the event loop.
+    let sameTurn: boolean | null = null;
+    let turnOpen = false;
+    sup.events.subscribe((e) => {
+      if (e.type === 'exited' && e.pid === first) {
+        turnOpen = true;
+        setImmediate(() => {
+          turnOpen = false;
+        });
+      }
+      if (e.type === 'spawned' && e.pid !== first) sameTurn ??= turnOpen;
+    });
+    process.kill(first, 'SIGKILL');
+    await waitFor('respawned', () => (sameTurn === null ? undefined : true));
+    expect(sameTurn).toBe(true);
+    const from = seen.findIndex((e) => e.type === 'exited' && e.pid === first);
+    expect(seen.slice(from, from + 7).map((e) => e.type)).toEqual([
+      'exited',
+      'restart-scheduled',
+      'pidfile-removed',
+      'timer-fired',
+      'spawn-requested',
+      'spawned',
+      'pidfile-written',
+    ]);
+    expect(seen[from + 1]).toMatchObject({ delayMs: 0 });
+    await sup.stop('test');
+    supervisors.length = 0;
+  });
+
   it('backs a crash loop off with growing delays and gives it up at the intensity limit', async () => {
     const dir = tmp();
     const config = normalized(

@@ -1,0 +1,395 @@
+/**
+ * The supervisor on real processes, side by side with PM2 in the same run:
+ *
+ * - restart latency: SIGKILL a service, until its PID file names the new process;
+ * - reload latency: add one service to the config and tell the supervisor, until it runs;
+ * - idle cost with 100 children: RSS, CPU time and wake-ups of the supervisor process.
+ *
+ * Both supervisors run the same program (`sleep`, no interpreter), restart at once, never
+ * give up, and write their own logs to files. procreg is the real CLI (`procreg run`) with
+ * its production defaults otherwise (event log fsync'd per batch, pino JSON log).
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  watch,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { median, percentile, type Result } from './util.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PROCREG = join(ROOT, 'bin', 'procreg.js');
+const PM2 = join(ROOT, 'node_modules', 'pm2', 'bin', 'pm2');
+const SLEEP = ['sleep', '3600'] as const;
+const TICKS_PER_S = 100; // USER_HZ on Linux: /proc/<pid>/stat times are in these
+
+/** A supervisor under test: its own directory, its PID files, its own process. */
+interface Peer {
+  readonly name: string;
+  /** Start supervising `services` (names), resolved once every one has a PID file. */
+  start(services: readonly string[]): Promise<void>;
+  pidFile(service: string): string;
+  /** Add one service and have the supervisor apply it; resolves when the request is sent. */
+  add(service: string): void;
+  /** The supervisor's own process (RSS, CPU). */
+  pid(): number;
+  stop(): Promise<void>;
+}
+
+function readPid(path: string): number | null {
+  try {
+    const text = readFileSync(path, 'utf8').trim();
+    return /^\d+$/.test(text) ? Number(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Resolves with the time (hrtime ns) at which `path` first names a PID other than `old`.
+ * inotify on the directory wakes us; a 20 ms poll backs it up and is counted if it fires first.
+ */
+function awaitNewPid(
+  path: string,
+  old: number | null,
+  timeoutMs = 10_000,
+): Promise<{ at: bigint; polled: boolean }> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const finish = (polled: boolean, err?: Error) => {
+      if (done) return;
+      done = true;
+      watcher.close();
+      clearInterval(poll);
+      clearTimeout(limit);
+      if (err) reject(err);
+      else resolve({ at: process.hrtime.bigint(), polled });
+    };
+    const probe = (polled: boolean) => {
+      const pid = readPid(path);
+      if (pid !== null && pid !== old) finish(polled);
+    };
+    const name = basename(path);
+    const watcher = watch(dirname(path), (_event, file) => {
+      if (file === null || file === name) probe(false);
+    });
+    const poll = setInterval(() => probe(true), 20);
+    const limit = setTimeout(
+      () => finish(false, new Error(`${path}: no new PID (old ${old}) within ${timeoutMs}ms`)),
+      timeoutMs,
+    );
+    probe(false);
+  });
+}
+
+async function allRunning(peer: Peer, services: readonly string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!services.every((s) => readPid(peer.pidFile(s)) !== null)) {
+    if (Date.now() > deadline)
+      throw new Error(`${peer.name}: not every service started within ${timeoutMs}ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function writeAtomic(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
+}
+
+class Procreg implements Peer {
+  readonly name = 'procreg';
+  private readonly dir = mkdtempSync(join(tmpdir(), 'procreg-bench-'));
+  private readonly config = join(this.dir, 'procreg.yaml');
+  private services: string[] = [];
+  private proc: ChildProcess | null = null;
+
+  private writeConfig(): void {
+    const svc = (n: string) =>
+      `  ${n}:\n    command: ${JSON.stringify(SLEEP)}\n    backoff: { initial: 0ms }\n` +
+      `    maxRestarts: { count: 1000000, within: 1m }\n    stopTimeout: 2s\n`;
+    writeAtomic(this.config, `runDir: ./run\nservices:\n${this.services.map(svc).join('')}`);
+  }
+
+  async start(services: readonly string[]): Promise<void> {
+    this.services = [...services];
+    this.writeConfig();
+    const out = openSync(join(this.dir, 'procreg.out'), 'a');
+    this.proc = spawn(process.execPath, [PROCREG, 'run', this.config, '--log-format', 'json'], {
+      stdio: ['ignore', out, out],
+    });
+    closeSync(out);
+    await allRunning(this, services);
+  }
+
+  pidFile(service: string): string {
+    return join(this.dir, 'run', `${service}.pid`);
+  }
+
+  add(service: string): void {
+    this.services.push(service);
+    this.writeConfig();
+    this.proc?.kill('SIGHUP');
+  }
+
+  pid(): number {
+    return this.proc?.pid ?? 0;
+  }
+
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (p && p.exitCode === null && p.signalCode === null) {
+      const exited = new Promise((r) => p.once('exit', r));
+      p.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    }
+    killLeftovers(join(this.dir, 'run'));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+class Pm2 implements Peer {
+  readonly name = 'PM2 7';
+  private readonly home = mkdtempSync(join(tmpdir(), 'pm2-bench-'));
+  private readonly eco = join(this.home, 'ecosystem.json');
+  private services: string[] = [];
+
+  private cli(...args: string[]): void {
+    execFileSync(process.execPath, [PM2, ...args], {
+      env: { ...process.env, PM2_HOME: this.home },
+      stdio: 'ignore',
+      timeout: 60_000,
+    });
+  }
+
+  private writeEco(): void {
+    const apps = this.services.map((name) => ({
+      name,
+      script: SLEEP[0],
+      args: SLEEP[1],
+      interpreter: 'none',
+      exec_mode: 'fork',
+      autorestart: true,
+      restart_delay: 0,
+      max_restarts: 1_000_000,
+      kill_timeout: 2000,
+    }));
+    writeAtomic(this.eco, JSON.stringify({ apps }));
+  }
+
+  async start(services: readonly string[]): Promise<void> {
+    this.services = [...services];
+    this.writeEco();
+    this.cli('start', this.eco);
+    await allRunning(this, services);
+  }
+
+  /** PM2 numbers apps in the order they are started: a service about to be added gets the next id. */
+  pidFile(service: string): string {
+    const known = this.services.indexOf(service);
+    return join(this.home, 'pids', `${service}-${known >= 0 ? known : this.services.length}.pid`);
+  }
+
+  /** PM2's way to apply a changed ecosystem file: `pm2 reload` starts the apps it lacks. */
+  add(service: string): void {
+    this.services.push(service);
+    this.writeEco();
+    const child = spawn(process.execPath, [PM2, 'reload', this.eco], {
+      env: { ...process.env, PM2_HOME: this.home },
+      stdio: 'ignore',
+    });
+    child.on('error', () => {});
+  }
+
+  pid(): number {
+    return readPid(join(this.home, 'pm2.pid')) ?? 0;
+  }
+
+  async stop(): Promise<void> {
+    try {
+      this.cli('kill');
+    } catch {
+      // the daemon may already be gone; leftovers are killed below
+    }
+    killLeftovers(join(this.home, 'pids'));
+    const god = this.pid();
+    if (god) killQuietly(god);
+    rmSync(this.home, { recursive: true, force: true });
+  }
+}
+
+function killQuietly(pid: number, group = false): void {
+  try {
+    process.kill(group ? -pid : pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** Whatever a PID file in `dir` still names is killed, so a failed run leaves nothing behind. */
+function killLeftovers(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith('.pid')) continue;
+    const pid = readPid(join(dir, f));
+    if (pid !== null) {
+      killQuietly(pid, true);
+      killQuietly(pid);
+    }
+  }
+}
+
+/** utime + stime of the process, all threads, in ms; RSS in bytes; voluntary+involuntary switches. */
+function sample(pid: number): { cpuMs: number; rss: number; switches: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuMs = ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_S;
+  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  let switches = 0;
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    const s = readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8');
+    switches += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(s)?.[1] ?? 0);
+    switches += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(s)?.[1] ?? 0);
+  }
+  return { cpuMs, rss, switches };
+}
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function withPeers<T>(fn: (peers: Peer[]) => Promise<T>): Promise<T> {
+  const peers: Peer[] = [new Procreg(), new Pm2()];
+  try {
+    return await fn(peers);
+  } finally {
+    for (const p of peers) await p.stop();
+  }
+}
+
+/** SIGKILL → new PID file in place; trials alternate between the peers so drift hits both alike. */
+export async function restartBench(opts: { trials: number }): Promise<Result[]> {
+  return withPeers(async (peers) => {
+    for (const p of peers) await p.start(['svc']);
+    const ms = new Map<Peer, number[]>(peers.map((p) => [p, []]));
+    const polled = new Map<Peer, number>(peers.map((p) => [p, 0]));
+    for (let i = 0; i < opts.trials; i++) {
+      for (const p of peers) {
+        const path = p.pidFile('svc');
+        const old = readPid(path);
+        if (old === null) throw new Error(`${p.name}: no PID file before trial ${i}`);
+        const seen = awaitNewPid(path, old);
+        const t0 = process.hrtime.bigint();
+        process.kill(old, 'SIGKILL');
+        const { at, polled: byPoll } = await seen;
+        ms.get(p)?.push(Number(at - t0) / 1e6);
+        if (byPoll) polled.set(p, (polled.get(p) ?? 0) + 1);
+        await pause(100); // let the supervisor finish its bookkeeping before the next kill
+      }
+    }
+    return peers.flatMap((p) => {
+      const xs = ms.get(p) ?? [];
+      const note = polled.get(p) ? ` (${polled.get(p)} seen by the 20 ms poll)` : '';
+      const c = `SIGKILL → new PID file, ${xs.length} trials${note}`;
+      return [
+        {
+          bench: 'restart',
+          case: c,
+          impl: `${p.name} median`,
+          value: median(xs),
+          unit: 'ms',
+          ...(p.name === 'procreg' ? { target: '<= 5, < PM2' } : {}),
+        },
+        { bench: 'restart', case: c, impl: `${p.name} p99`, value: percentile(xs, 99), unit: 'ms' },
+      ];
+    });
+  });
+}
+
+/** Add one service and tell the supervisor (procreg: SIGHUP; PM2: `pm2 reload <ecosystem>`). */
+export async function reloadBench(opts: { trials: number }): Promise<Result[]> {
+  return withPeers(async (peers) => {
+    for (const p of peers) await p.start(['base']);
+    const ms = new Map<Peer, number[]>(peers.map((p) => [p, []]));
+    for (let i = 0; i < opts.trials; i++) {
+      for (const p of peers) {
+        const name = `added${i}`;
+        const seen = awaitNewPid(p.pidFile(name), null, 30_000);
+        const t0 = process.hrtime.bigint();
+        p.add(name);
+        const { at } = await seen;
+        ms.get(p)?.push(Number(at - t0) / 1e6);
+        await pause(100);
+      }
+    }
+    return peers.map((p) => ({
+      bench: 'reload',
+      case: `add one service → it runs, ${opts.trials} trials`,
+      impl: p.name === 'procreg' ? 'procreg (SIGHUP)' : `${p.name} (pm2 reload, a CLI run)`,
+      value: median(ms.get(p) ?? []),
+      unit: 'ms',
+      ...(p.name === 'procreg' ? { target: '<= 50' } : {}),
+    }));
+  });
+}
+
+/** 100 idle children each; RSS at the end, CPU time and context switches over the window. */
+export async function idleBench(opts: { children: number; windowMs: number }): Promise<Result[]> {
+  return withPeers(async (peers) => {
+    const names = Array.from({ length: opts.children }, (_, i) => `s${i}`);
+    for (const p of peers) await p.start(names);
+    // After start-up V8 keeps collecting for a while (its memory reducer): the window starts once
+    // neither supervisor has used any CPU for 12 s running (at most 120 s), so it measures idling.
+    const settleDeadline = Date.now() + 120_000;
+    let last = peers.map((p) => sample(p.pid()).cpuMs);
+    let quietSince = Date.now();
+    while (Date.now() - quietSince < 12_000 && Date.now() < settleDeadline) {
+      await pause(500);
+      const now = peers.map((p) => sample(p.pid()).cpuMs);
+      if (now.some((v, i) => v !== last[i])) quietSince = Date.now();
+      last = now;
+    }
+    const before = peers.map((p) => sample(p.pid()));
+    await pause(opts.windowMs);
+    const after = peers.map((p) => sample(p.pid()));
+    const s = opts.windowMs / 1000;
+    return peers.flatMap((p, i) => {
+      const a = after[i] as ReturnType<typeof sample>;
+      const b = before[i] as ReturnType<typeof sample>;
+      const c = `${opts.children} children, idle ${s} s`;
+      const mine = p.name === 'procreg';
+      return [
+        {
+          bench: 'idle',
+          case: c,
+          impl: `${p.name} RSS`,
+          value: a.rss / 2 ** 20,
+          unit: 'MB',
+          ...(mine ? { target: '<= 60' } : {}),
+        },
+        {
+          bench: 'idle',
+          case: c,
+          impl: `${p.name} CPU`,
+          value: a.cpuMs - b.cpuMs,
+          unit: `ms / ${s} s`,
+          ...(mine ? { target: '~0' } : {}),
+        },
+        {
+          bench: 'idle',
+          case: c,
+          impl: `${p.name} context switches`,
+          value: a.switches - b.switches,
+          unit: `/ ${s} s`,
+        },
+      ];
+    });
+  });
+}
