@@ -3,10 +3,21 @@
 // its peak RSS is its own. Run on a quarter of the log and on the whole log: memory must
 // not grow with the file.
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decodeEvent } from '../src/events/codec.js';
 import { LogWriter } from '../src/events/writer.js';
 import { recordChurn } from './fold.bench.js';
 import { median, type Result } from './util.js';
@@ -15,7 +26,7 @@ const CHILD = fileURLToPath(new URL('./replay-child.js', import.meta.url));
 
 function ensureLog(events: number): string {
   const path = join(tmpdir(), `procreg-bench-${events}.jsonl`);
-  if (existsSync(path)) return path;
+  if (existsSync(path) && stillDecodes(path)) return path;
   const tmp = `${path}.part`;
   const writer = LogWriter.open(tmp, { durability: 'none' });
   let n = 0;
@@ -30,6 +41,18 @@ function ensureLog(events: number): string {
   if (n < events) throw new Error(`generated only ${n} of ${events} events`);
   renameSync(tmp, path);
   return path;
+}
+
+/** A log cached by an older procreg (another event or config shape) is made again. */
+function stillDecodes(path: string): boolean {
+  const fd = openSync(path, 'r');
+  const head = Buffer.alloc(4 * 1024 * 1024); // the config-loaded line alone is ~0.5 MB
+  const n = readSync(fd, head, 0, head.length, 0);
+  closeSync(fd);
+  const lines = head.subarray(0, n).toString('utf8').split('\n').slice(0, -1);
+  const ok = lines.length > 0 && lines.every((l) => decodeEvent(l).ok);
+  if (!ok) for (const f of readdirSync(tmpdir())) if (f.startsWith(basename(path))) rmSync(join(tmpdir(), f));
+  return ok;
 }
 
 function prefix(path: string, lines: number): string {
