@@ -61,7 +61,7 @@ export function normalizeConfig(raw: unknown, options: NormalizeOptions): Normal
   for (const name of Object.keys(checksRaw).sort()) {
     if (!NAME.test(name))
       v.problem(`checks.${name}`, name, 'a check name is 1-64 of [A-Za-z0-9_.-], starting alphanumeric');
-    const def = normalizeCheck(v, checksRaw[name], `checks.${name}`, servicesRaw);
+    const def = normalizeCheck(v, checksRaw[name], `checks.${name}`, servicesRaw, options.baseDir);
     if (def) checks[name] = def;
   }
   const seen = new Map<string, string>();
@@ -176,10 +176,21 @@ function normalizeCheck(
   raw: unknown,
   at: string,
   services: Record<string, unknown>,
+  baseDir: string,
 ): CheckDef | undefined {
-  const o = v.object(raw, at, ['command', 'interval', 'timeout', 'killAfter', 'rise', 'fall', 'restarts']);
+  const o = v.object(raw, at, [
+    'command',
+    'cwd',
+    'interval',
+    'timeout',
+    'killAfter',
+    'rise',
+    'fall',
+    'restarts',
+  ]);
   if (!o) return undefined;
   const d = CHECK_DEFAULTS;
+  const cwdRaw = v.string(o.cwd, `${at}.cwd`, { optional: true });
   const restarts = v.string(o.restarts, `${at}.restarts`, { optional: true }) ?? null;
   if (restarts !== null && !Object.hasOwn(services, restarts)) {
     const known = Object.keys(services).sort();
@@ -191,6 +202,7 @@ function normalizeCheck(
   }
   const def: CheckDef = {
     command: v.argv(o.command, `${at}.command`) ?? [],
+    cwd: cwdRaw === undefined ? null : resolve(baseDir, cwdRaw),
     intervalMs: v.duration(o.interval, `${at}.interval`, 1) ?? d.intervalMs,
     timeoutMs: v.duration(o.timeout, `${at}.timeout`, 1) ?? d.timeoutMs,
     killAfterMs: v.duration(o.killAfter, `${at}.killAfter`, 1) ?? d.killAfterMs,

@@ -39,6 +39,8 @@ export interface ServiceDef {
 
 export interface CheckDef {
   readonly command: readonly string[];
+  /** Working directory of each run; null: procreg's own. */
+  readonly cwd: string | null;
   readonly intervalMs: number;
   readonly timeoutMs: number;
   /** After a timed-out run got SIGTERM, SIGKILL follows after this long. */

@@ -20,6 +20,7 @@ export type Effect =
       readonly gen: Gen;
       readonly run: number;
       readonly command: readonly string[];
+      readonly cwd: string | null;
     }
   | { readonly do: 'signal-group'; readonly pid: Pid; readonly signal: string }
   | { readonly do: 'write-pidfile'; readonly path: string; readonly pid: Pid }

@@ -67,5 +67,6 @@ function checkCheck(c: unknown): string | null {
     if (!isInt(c[k]) || (c[k] as number) < 1) return `${k} is a positive integer`;
   }
   if (c.restarts !== null && typeof c.restarts !== 'string') return 'restarts is a service name or null';
+  if (c.cwd !== null && typeof c.cwd !== 'string') return 'cwd is a string or null';
   return null;
 }

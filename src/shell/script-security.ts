@@ -32,11 +32,12 @@ export function unsafeScripts(config: NormalizedConfig): string[] {
         );
     }
   };
-  // Where the spawn will run them: a service's cwd, else procreg's own working directory.
+  // Where the spawn will run them: the service's or check's cwd, else procreg's own working directory.
   const base = process.cwd();
   for (const [name, s] of Object.entries(config.services))
     check(`services.${name}.command`, s.command, s.cwd ?? base, s.env);
-  for (const [name, c] of Object.entries(config.checks)) check(`checks.${name}.command`, c.command, base, {});
+  for (const [name, c] of Object.entries(config.checks))
+    check(`checks.${name}.command`, c.command, c.cwd ?? base, {});
   return problems;
 }
 

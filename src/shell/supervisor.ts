@@ -285,7 +285,7 @@ export class Supervisor {
   }
 
   private runCheck(e: Extract<Effect, { do: 'run-check' }>): void {
-    const child = this.spawnChild(e.command, null, {}, `check:${e.name}`);
+    const child = this.spawnChild(e.command, e.cwd, {}, `check:${e.name}`);
     if (typeof child === 'string') {
       this.inputs.next({ type: 'check-start-failed', name: e.name, gen: e.gen, run: e.run, error: child });
       return;

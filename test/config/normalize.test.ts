@@ -30,6 +30,12 @@ describe('config normalization', () => {
     });
   });
 
+  it('resolves a check cwd against the config directory; without one a check runs where procreg does', () => {
+    const res = norm({ checks: { here: { command: ['x'], cwd: 'probe' }, there: { command: ['y'] } } });
+    expect(res.ok && res.config.checks.here?.cwd).toBe('/etc/app/probe');
+    expect(res.ok && res.config.checks.there?.cwd).toBe(null);
+  });
+
   it('resolves output files inside runDir and refuses ones that are the event log or a PID file', () => {
     const ok = norm({ services: { a: { command: ['x'], stdout: 'logs/a.out', stderr: '/var/log/a.err' } } });
     expect(ok.ok && ok.config.services.a).toMatchObject({

@@ -208,6 +208,30 @@ describe('Supervisor on real processes', () => {
     });
   }
 
+  it('runs a check in its cwd', async () => {
+    const dir = tmp();
+    mkdirSync(join(dir, 'probe'));
+    writeFileSync(join(dir, 'probe', 'marker'), '');
+    const check = (cwd?: string) => ({
+      command: ['sh', '-c', 'test -f marker'],
+      interval: '50ms',
+      ...(cwd ? { cwd } : {}),
+    });
+    const { sup } = await open(
+      normalized({ runDir: './run', checks: { inside: check('probe'), outside: check() } }, dir),
+    );
+    const verdicts = await waitFor('both verdicts', () => {
+      const cs = sup.status().checks;
+      return cs.every((c) => c.lastResult !== null) ? cs : undefined;
+    });
+    expect(verdicts.map((c) => [c.name, c.healthy])).toEqual([
+      ['inside', true],
+      ['outside', false],
+    ]);
+    await sup.stop('test');
+    supervisors.length = 0;
+  });
+
   it('restarts at once with a zero backoff: the respawn happens in the same turn as the exit, not a timer later', async () => {
     const dir = tmp();
     const cfg = normalized(
