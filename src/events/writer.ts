@@ -51,7 +51,13 @@ export class LogWriter {
   private readonly durability: Durability;
   private readonly fsyncIntervalMs: number;
 
-  private constructor(fd: number, lastSeq: number, options: LogWriterOptions) {
+  private constructor(
+    /** The file this writer appends to. */
+    readonly path: string,
+    fd: number,
+    lastSeq: number,
+    options: LogWriterOptions,
+  ) {
     this.fd = fd;
     this.seq = lastSeq;
     this.durability = options.durability ?? 'batch';
@@ -78,7 +84,7 @@ export class LogWriter {
     }
     try {
       const lastSeq = recoverTail(fd, path, options.onRecovered);
-      return new LogWriter(fd, lastSeq, options);
+      return new LogWriter(path, fd, lastSeq, options);
     } catch (e) {
       closeSync(fd);
       throw e;

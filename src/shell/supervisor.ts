@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import {
   asyncScheduler,
@@ -37,6 +38,13 @@ export interface SupervisorOptions {
   /** A normalized config object (library use); `reload(config)` replaces it. */
   readonly config?: NormalizedConfig;
   readonly logger?: Logger;
+  /**
+   * The event log: a path to use instead of the config's `eventLog`, or an open `LogWriter`
+   * that the supervisor takes over (it replays the writer's file first, and closes the writer
+   * when it stops). Default: the config's `eventLog`.
+   */
+  readonly eventLog?: string | LogWriter;
+  /** For a log the supervisor opens itself (default 'batch'). */
   readonly durability?: Durability;
   /** Version written into supervisor-started. */
   readonly version?: string;
@@ -109,14 +117,18 @@ export class Supervisor {
   static async open(options: SupervisorOptions): Promise<Supervisor> {
     const loaded = options.config ?? loadOrThrow(options.configPath);
     mkdirSync(loaded.runDir, { recursive: true, mode: 0o700 });
+    const given = options.eventLog;
+    const logPath = given instanceof LogWriter ? given.path : resolve(given ?? loaded.eventLog);
     const replayer = new Replayer();
     try {
-      for await (const batch of readLogBatches(loaded.eventLog))
-        for (const e of batch.events) replayer.push(e);
+      for await (const batch of readLogBatches(logPath)) for (const e of batch.events) replayer.push(e);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
-    const writer = LogWriter.open(loaded.eventLog, { durability: options.durability ?? 'batch' });
+    const writer =
+      given instanceof LogWriter
+        ? given
+        : LogWriter.open(logPath, { durability: options.durability ?? 'batch' });
     const sup = new Supervisor(writer, replayer.result().state, options, loaded);
     sup.inputs.next({ type: 'supervisor-started', pid: process.pid, version: options.version ?? '0' });
     sup.inputs.next({ type: 'config-loaded', gen: 0, source: options.configPath ?? 'api', config: loaded });

@@ -16,6 +16,7 @@ import type { NormalizedConfig } from '../../src/config/types.js';
 import { replayAsync } from '../../src/core/replay.js';
 import { readLogBatches } from '../../src/events/reader.js';
 import type { Event } from '../../src/events/types.js';
+import { LogWriter } from '../../src/events/writer.js';
 import { readPidFile } from '../../src/shell/pidfile.js';
 import { Supervisor } from '../../src/shell/supervisor.js';
 import { useTmpDir } from '../support/tmp.js';
@@ -207,6 +208,25 @@ describe('Supervisor on real processes', () => {
       supervisors.length = 0;
     });
   }
+
+  it("writes the event log it is given: a path instead of the config's, or an open writer it continues", async () => {
+    const dir = tmp();
+    const cfg = normalized({ runDir: './run', services: {} }, dir);
+    const elsewhere = join(dir, 'elsewhere.jsonl');
+    const a = await Supervisor.open({ config: cfg, eventLog: elsewhere, logger: pino({ level: 'silent' }) });
+    await a.stop('test');
+    expect(existsSync(cfg.eventLog)).toBe(false);
+    const first = await logOf(elsewhere);
+    expect(first.map((e) => e.type)).toContain('supervisor-stopped');
+
+    const writer = LogWriter.open(elsewhere, { durability: 'none' });
+    const b = await Supervisor.open({ config: cfg, eventLog: writer, logger: pino({ level: 'silent' }) });
+    await b.stop('test');
+    const both = await logOf(elsewhere);
+    expect(both.map((e) => e.seq)).toEqual(both.map((_, i) => i + 1)); // one log, seq continued
+    expect(both.filter((e) => e.type === 'supervisor-started')).toHaveLength(2);
+    expect(() => writer.append({ type: 'supervisor-stopped' }, 0)).toThrow(/closed/); // taken over and closed
+  });
 
   it('runs a check in its cwd', async () => {
     const dir = tmp();
