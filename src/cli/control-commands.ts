@@ -14,7 +14,7 @@ export async function statusCommand(file: string, json: boolean, io: CommandIO):
   if (!config) return 2;
   try {
     const view = await requestStatus(join(config.runDir, 'procreg.sock'));
-    io.out(json ? JSON.stringify(view, null, 2) : formatView(view, view.seq));
+    io.out(json ? JSON.stringify(view, null, 2) : formatView(view, view.seq, Date.now()));
     return 0;
   } catch (e) {
     io.err(`procreg status: ${(e as Error).message}`);

@@ -33,7 +33,7 @@ export async function replayCommand(
   const result = replayer.result();
   for (const p of logProblems) io.err(`${path}:${p.line}: ${p.kind}: ${p.message}`);
   const view = registryView(result.state, result.lastSeq);
-  io.out(options.json ? JSON.stringify(view, null, 2) : formatView(view, result.events));
+  io.out(options.json ? JSON.stringify(view, null, 2) : formatView(view, result.events, result.lastTime));
   if (!check) return 0;
   // A torn tail is what a crash leaves and is expected; anything else in the file is damage.
   const damage = logProblems.filter((p) => p.kind !== 'torn');
@@ -48,19 +48,22 @@ export async function replayCommand(
   return 1;
 }
 
-export function formatView(v: RegistryView, events: number): string {
+/** The registry for a person; uptimes are as of `asOf` (now for `status`, the last event for `replay`). */
+export function formatView(v: RegistryView, events: number, asOf: number): string {
   const rows: string[] = [
     `registry after seq ${v.seq} (${events} events): generation ${v.generation}, supervisor ${v.phase}`,
     '',
   ];
   rows.push(
     ...table(
-      ['SERVICE', 'STATE', 'PID', 'INC', 'RESTARTS', 'LAST EXIT', 'REASON'],
+      ['SERVICE', 'STATE', 'PID', 'GEN', 'INC', 'UPTIME', 'RESTARTS', 'LAST EXIT', 'REASON'],
       v.services.map((s) => [
         s.name,
         s.state,
         s.pid ?? '-',
+        s.generation,
         s.incarnation,
+        s.pid !== null && s.startedAt !== null ? formatUptime(asOf - s.startedAt) : '-',
         s.restarts,
         s.lastExit
           ? (s.lastExit.error ?? (s.lastExit.signal ? s.lastExit.signal : `code ${s.lastExit.code}`))
@@ -92,6 +95,18 @@ export function formatView(v: RegistryView, events: number): string {
     ),
   );
   return rows.join('\n');
+}
+
+/** 850ms, 12.3s, 3m04s, 2h03m, 4d02h. */
+export function formatUptime(ms: number): string {
+  const t = Math.max(0, Math.round(ms));
+  const two = (n: number) => String(n).padStart(2, '0');
+  if (t < 1000) return `${t}ms`;
+  if (t < 60_000) return `${(t / 1000).toFixed(1)}s`;
+  const s = Math.floor(t / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)}m${two(s % 60)}s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${two(Math.floor(s / 60) % 60)}m`;
+  return `${Math.floor(s / 86_400)}d${two(Math.floor(s / 3600) % 24)}h`;
 }
 
 function table(head: string[], body: (string | number)[][]): string[] {

@@ -26,6 +26,8 @@ export interface ReplayProblem {
 export interface ReplayResult {
   readonly state: State;
   readonly lastSeq: number;
+  /** Time of the last event (0 for an empty log): "now", as far as the log knows. */
+  readonly lastTime: number;
   readonly events: number;
   readonly problems: readonly ReplayProblem[];
 }
@@ -38,6 +40,7 @@ export interface ReplayResult {
 export class Replayer {
   private state: State = initialState();
   private lastSeq = 0;
+  private lastTime = 0;
   private count = 0;
   private readonly problems: ReplayProblem[] = [];
   private expected: DecisionRecord[] = [];
@@ -55,6 +58,7 @@ export class Replayer {
   push(event: Event): void {
     this.count++;
     this.lastSeq = event.seq;
+    this.lastTime = event.time;
     if (isDecision(event)) {
       if (this.check) this.matchDecision(event);
       return;
@@ -81,7 +85,13 @@ export class Replayer {
       this.expected = []; // the log may end mid-step (a crash, or a supervisor still running)
       for (const v of checkInvariants(this.state)) this.problem(this.lastSeq, 'invariant', describe(v));
     }
-    return { state: this.state, lastSeq: this.lastSeq, events: this.count, problems: this.problems };
+    return {
+      state: this.state,
+      lastSeq: this.lastSeq,
+      lastTime: this.lastTime,
+      events: this.count,
+      problems: this.problems,
+    };
   }
 
   private matchDecision(event: Event): void {

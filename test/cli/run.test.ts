@@ -261,7 +261,10 @@ describe('procreg run', () => {
       [...view.processes.map((p: { pid: number }) => p.pid)].sort((a, b) => a - b),
     );
     expect(statSync(join(runDir, 'procreg.sock')).mode & 0o777).toBe(0o600);
-    expect((await procreg('status', config)).stdout).toMatch(/SERVICE\s+STATE/);
+    const text = (await procreg('status', config)).stdout;
+    expect(text).toMatch(/SERVICE\s+STATE\s+PID\s+GEN\s+INC\s+UPTIME\s+RESTARTS\s+LAST EXIT/);
+    // web: running, its PID, generation 1, incarnation 1, up for some milliseconds or seconds, no restarts
+    expect(text).toMatch(new RegExp(`\\nweb\\s+running\\s+${web}\\s+1\\s+1\\s+\\d+(ms|\\.\\ds)\\s+0\\s+-`));
 
     const answer = await new Promise<string>((resolve, reject) => {
       const c = createConnection(join(runDir, 'procreg.sock'));
