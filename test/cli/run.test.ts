@@ -216,6 +216,65 @@ describe('procreg run', () => {
     expect(readPidFile(join(runDir, 'web.pid'))).toBe('absent');
   });
 
+  it('SIGHUP reloads remove and change services and checks: removed ones stop, changed ones restart, the rest stay', async () => {
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    runDirs.push(runDir);
+    const config = join(dir, 'procreg.yaml');
+    const yaml = (services: Record<string, string>, checks: Record<string, string>) =>
+      `runDir: ./run\nservices:\n${Object.entries(services)
+        .map(([n, x]) => `  ${n}:\n    command: ${NODE_IDLE}\n    stopTimeout: 2s\n    env: { X: '${x}' }\n`)
+        .join('')}checks:\n${Object.entries(checks)
+        .map(([n, cmd]) => `  ${n}:\n    command: [sh, -c, '${cmd}']\n    interval: 100ms\n`)
+        .join('')}`;
+    writeFileSync(
+      config,
+      yaml({ keep: '1', change: '1', drop: '1' }, { c_keep: 'exit 0', c_change: 'exit 0', c_drop: 'exit 0' }),
+    );
+    const r = run(config);
+    const [keep, change, drop] = [
+      await pidOf(runDir, 'keep'),
+      await pidOf(runDir, 'change'),
+      await pidOf(runDir, 'drop'),
+    ];
+    const checksOf = async () =>
+      (
+        JSON.parse((await procreg('status', config, '--json')).stdout).checks as {
+          name: string;
+          healthy: boolean | null;
+        }[]
+      ).map((c) => [c.name, c.healthy]);
+    await waitFor('checks healthy', () =>
+      logTypes(runDir).filter((t) => t === 'check-health-changed').length >= 3 ? true : undefined,
+    );
+
+    writeFileSync(
+      config,
+      yaml({ keep: '1', change: '2', add: '1' }, { c_keep: 'exit 0', c_change: 'exit 1', c_add: 'exit 0' }),
+    );
+    r.proc.kill('SIGHUP');
+    const changed = await pidOf(runDir, 'change', change);
+    const added = await pidOf(runDir, 'add');
+    await waitFor('drop stopped', () => (alive(drop) ? undefined : true), 5000);
+    expect(readPidFile(join(runDir, 'drop.pid'))).toBe('absent');
+    expect(alive(change)).toBe(false);
+    expect(alive(changed) && alive(added) && alive(keep)).toBe(true);
+    expect(readPidFile(join(runDir, 'keep.pid'))).toBe(keep);
+    const X = (pid: number) => /(?:^|\0)X=(\d)/.exec(readFileSync(`/proc/${pid}/environ`, 'latin1'))?.[1];
+    expect([X(keep), X(changed)]).toEqual(['1', '2']); // the changed service runs its new definition
+    // c_drop is gone, c_keep kept its verdict, c_change was judged anew by its new command.
+    const want = JSON.stringify([
+      ['c_add', true],
+      ['c_change', false],
+      ['c_keep', true],
+    ]);
+    await waitFor('the checks after the reload', async () =>
+      JSON.stringify(await checksOf()) === want ? true : undefined,
+    );
+    r.proc.kill('SIGTERM');
+    expect(await r.exit).toBe(0);
+  });
+
   it('SIGHUP reloads: an added service starts, an unchanged one keeps its PID, a bad config changes nothing', async () => {
     const dir = tmp();
     const runDir = join(dir, 'run');

@@ -3,13 +3,13 @@ import { readProcStat } from '../../src/shell/proc-start-time.js';
 /** Poll `probe` until it returns a value that is not undefined, or fail after `ms` saying what was awaited. */
 export async function waitFor<T>(
   what: string,
-  probe: () => T | undefined,
+  probe: () => T | undefined | Promise<T | undefined>,
   ms = 10_000,
   everyMs = 10,
 ): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const v = probe();
+    const v = await probe();
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${ms}ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
