@@ -65,6 +65,13 @@ async function open(config: NormalizedConfig): Promise<{ sup: Supervisor; seen: 
   return { sup, seen };
 }
 
+/** Stop a supervisor the test is done with (afterEach stops whatever a failing test left). */
+async function finish(sup: Supervisor): Promise<void> {
+  await sup.stop('test');
+  const i = supervisors.indexOf(sup);
+  if (i >= 0) supervisors.splice(i, 1);
+}
+
 /** A normalized config from the YAML-shaped object, resolved against `dir`. */
 function normalized(raw: Record<string, unknown>, dir: string): NormalizedConfig {
   const res = normalizeConfig(raw, { baseDir: dir });
@@ -111,8 +118,7 @@ describe('Supervisor on real processes', () => {
       restarts: 1,
     });
 
-    await sup.stop('test');
-    supervisors.length = 0;
+    await finish(sup);
     for (const pid of [second, grandchild])
       await waitFor(`pid ${pid} gone`, () => (alive(pid) ? undefined : true), 5000);
     expect(readPidFile(pidFile)).toBe('absent');
@@ -181,8 +187,7 @@ describe('Supervisor on real processes', () => {
     expect(seen.find((e) => e.type === 'stop-begun' && e.name === 'web')).toMatchObject({
       reason: 'check-failed',
     });
-    await sup.stop('test');
-    supervisors.length = 0;
+    await finish(sup);
     for (const pid of started) await waitFor(`pid ${pid} gone`, () => (alive(pid) ? undefined : true), 5000);
   });
 
@@ -204,8 +209,7 @@ describe('Supervisor on real processes', () => {
       expect(readFileSync(pidFile, 'utf8')).toBe(`${second}\n`);
       const exit = (await logOf(cfg.eventLog)).find((e) => e.type === 'exited' && e.pid === first);
       expect(exit).toMatchObject({ code: null, signal });
-      await sup.stop('test');
-      supervisors.length = 0;
+      await finish(sup);
     });
   }
 
@@ -214,14 +218,16 @@ describe('Supervisor on real processes', () => {
     const cfg = normalized({ runDir: './run', services: {} }, dir);
     const elsewhere = join(dir, 'elsewhere.jsonl');
     const a = await Supervisor.open({ config: cfg, eventLog: elsewhere, logger: pino({ level: 'silent' }) });
-    await a.stop('test');
+    supervisors.push(a);
+    await finish(a);
     expect(existsSync(cfg.eventLog)).toBe(false);
     const first = await logOf(elsewhere);
     expect(first.map((e) => e.type)).toContain('supervisor-stopped');
 
     const writer = LogWriter.open(elsewhere, { durability: 'none' });
     const b = await Supervisor.open({ config: cfg, eventLog: writer, logger: pino({ level: 'silent' }) });
-    await b.stop('test');
+    supervisors.push(b);
+    await finish(b);
     const both = await logOf(elsewhere);
     expect(both.map((e) => e.seq)).toEqual(both.map((_, i) => i + 1)); // one log, seq continued
     expect(both.filter((e) => e.type === 'supervisor-started')).toHaveLength(2);
@@ -248,8 +254,7 @@ describe('Supervisor on real processes', () => {
       ['inside', true],
       ['outside', false],
     ]);
-    await sup.stop('test');
-    supervisors.length = 0;
+    await finish(sup);
   });
 
   it('restarts at once with a zero backoff: the respawn happens in the same turn as the exit, not a timer later', async () => {
@@ -294,8 +299,7 @@ describe('Supervisor on real processes', () => {
       'pidfile-written',
     ]);
     expect(seen[from + 1]).toMatchObject({ delayMs: 0 });
-    await sup.stop('test');
-    supervisors.length = 0;
+    await finish(sup);
   });
 
   it('backs a crash loop off with growing delays and gives it up at the intensity limit', async () => {
@@ -329,8 +333,7 @@ describe('Supervisor on real processes', () => {
       }),
     ]);
     expect(readPidFile(join(config.runDir, 'crash.pid'))).toBe('absent');
-    await sup.stop('test');
-    supervisors.length = 0;
+    await finish(sup);
   });
 
   it('runs its timers on an injected scheduler and clock: a backoff history in virtual time', async () => {
@@ -368,8 +371,7 @@ describe('Supervisor on real processes', () => {
       restarts: 5,
       time: 2500,
     });
-    await sup.stop('test');
-    supervisors.length = 0;
+    await finish(sup);
   });
 });
 
@@ -431,8 +433,7 @@ describe('Service output files', () => {
     });
     expect(readFileSync(out, 'utf8')).not.toContain(String(first));
     expect(readFileSync(`${out}.1`, 'utf8')).not.toContain(String(second));
-    await sup.stop('test');
-    supervisors.length = 0;
+    await finish(sup);
   });
 
   it('refuses an output file that is a symlink: the spawn fails with the reason and nothing is written through it', async () => {
@@ -458,7 +459,6 @@ describe('Service output files', () => {
     });
     expect(log.some((e) => e.type === 'spawned')).toBe(false);
     expect(readFileSync(join(dir, 'target'), 'utf8')).toBe('precious\n');
-    await sup.stop('test');
-    supervisors.length = 0;
+    await finish(sup);
   });
 });
