@@ -75,6 +75,11 @@ if (want('reload'))
 if (want('idle'))
   show(
     'The supervisor process with 100 idle children (both at once)',
-    await idleBench({ children: 100, windowMs: quick ? 10_000 : 30_000 }),
+    await idleBench({
+      children: 100,
+      windowMs: quick ? 10_000 : 30_000,
+      quietMs: quick ? 3000 : 12_000,
+      settleMaxMs: quick ? 20_000 : 120_000,
+    }),
   );
 if (json) process.stdout.write(`${JSON.stringify({ node: process.version, quick, results }, null, 2)}\n`);

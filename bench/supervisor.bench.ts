@@ -341,16 +341,22 @@ export async function reloadBench(opts: { trials: number }): Promise<Result[]> {
 }
 
 /** 100 idle children each; RSS at the end, CPU time and context switches over the window. */
-export async function idleBench(opts: { children: number; windowMs: number }): Promise<Result[]> {
+export async function idleBench(opts: {
+  children: number;
+  windowMs: number;
+  quietMs: number;
+  settleMaxMs: number;
+}): Promise<Result[]> {
   return withPeers(async (peers) => {
     const names = Array.from({ length: opts.children }, (_, i) => `s${i}`);
     for (const p of peers) await p.start(names);
     // After start-up V8 keeps collecting for a while (its memory reducer): the window starts once
-    // neither supervisor has used any CPU for 12 s running (at most 120 s), so it measures idling.
-    const settleDeadline = Date.now() + 120_000;
+    // neither supervisor has used any CPU for `quietMs` running (12 s; waiting at most
+    // `settleMaxMs`, 120 s), so it measures idling.
+    const settleDeadline = Date.now() + opts.settleMaxMs;
     let last = peers.map((p) => sample(p.pid()).cpuMs);
     let quietSince = Date.now();
-    while (Date.now() - quietSince < 12_000 && Date.now() < settleDeadline) {
+    while (Date.now() - quietSince < opts.quietMs && Date.now() < settleDeadline) {
       await pause(500);
       const now = peers.map((p) => sample(p.pid()).cpuMs);
       if (now.some((v, i) => v !== last[i])) quietSince = Date.now();
