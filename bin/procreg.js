@@ -5,9 +5,6 @@
 const early = [];
 if (process.argv[2] === 'run') {
   for (const s of ['SIGHUP', 'SIGTERM', 'SIGINT']) process.on(s, () => early.push(s));
-}
-globalThis.procregEarlySignals = early;
-if (process.argv[2] === 'run') {
   // The supervisor is long-lived and allocates little once running: keep V8's young
   // generation at its initial size instead of letting the start-up burst grow it for good.
   // About 5 MB less resident memory, and a smaller process is also faster to fork a child
@@ -15,6 +12,7 @@ if (process.argv[2] === 'run') {
   const v8 = await import('node:v8');
   v8.setFlagsFromString('--semi-space-growth-factor=1');
 }
+globalThis.procregEarlySignals = early;
 
 const { main } = await import('../dist/cli/main.js');
 main(process.argv).then(

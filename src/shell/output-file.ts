@@ -9,33 +9,32 @@ import { dirname } from 'node:path';
  * start. Only regular files and character devices (e.g. /dev/null) are accepted: a FIFO
  * would block the open, a socket or directory cannot be written.
  *
- * Returns the descriptor, or a message naming the path and the reason.
+ * Returns the descriptor; throws an Error whose message names the path and the reason.
  */
-export function openOutputFile(path: string): number | string {
+export function openOutputFile(path: string): number {
+  const refuse = (why: string) => new Error(`output file ${path}: ${why}`);
+  const symlink = 'is a symlink, which procreg never writes through';
+  const notFile = 'not a regular file or character device';
+  let fd: number;
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
     const before = lstatSync(path, { throwIfNoEntry: false });
-    if (before?.isSymbolicLink()) return symlink(path);
-    if (before && !before.isFile() && !before.isCharacterDevice())
-      return `output file ${path}: not a regular file or character device`;
-    const fd = openSync(
+    if (before?.isSymbolicLink()) throw refuse(symlink);
+    if (before && !before.isFile() && !before.isCharacterDevice()) throw refuse(notFile);
+    fd = openSync(
       path,
       constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
       0o640,
     );
-    const st = fstatSync(fd);
-    if (!st.isFile() && !st.isCharacterDevice()) {
-      closeSync(fd);
-      return `output file ${path}: not a regular file or character device`;
-    }
-    return fd;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') return symlink(path);
-    return `output file ${path}: ${code ?? (e as Error).message}`;
+    if (code === undefined) throw e; // one of ours
+    throw refuse(code === 'ELOOP' ? symlink : code);
   }
-}
-
-function symlink(path: string): string {
-  return `output file ${path}: is a symlink, which procreg never writes through`;
+  const st = fstatSync(fd); // what was opened, should the path have changed after the lstat
+  if (!st.isFile() && !st.isCharacterDevice()) {
+    closeSync(fd);
+    throw refuse(notFile);
+  }
+  return fd;
 }

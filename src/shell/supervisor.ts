@@ -325,32 +325,27 @@ export class Supervisor {
     // Output files go to the child as its own descriptors: no copying through procreg, and
     // nothing lost if procreg itself goes away.
     const fds: number[] = [];
-    let problem: string | null = null;
     const open = (path: string | null): number | 'pipe' => {
-      if (path === null || problem !== null) return 'pipe';
+      if (path === null) return 'pipe';
       const fd = openOutputFile(path);
-      if (typeof fd === 'string') problem = fd;
-      else fds.push(fd);
-      return typeof fd === 'number' ? fd : 'pipe';
+      fds.push(fd);
+      return fd;
     };
-    const out = open(stdoutPath);
-    const err = stderrPath !== null && stderrPath === stdoutPath ? out : open(stderrPath);
-    let child: ChildProcess | string;
-    if (problem !== null) child = problem;
-    else {
-      try {
-        child = spawn(command[0] as string, command.slice(1), {
-          cwd: cwd ?? undefined,
-          env: { ...process.env, ...env },
-          detached: true,
-          stdio: ['ignore', out, err],
-        });
-      } catch (e) {
-        child = (e as Error).message;
-      }
+    let child: ChildProcess;
+    try {
+      const out = open(stdoutPath);
+      const err = stderrPath !== null && stderrPath === stdoutPath ? out : open(stderrPath);
+      child = spawn(command[0] as string, command.slice(1), {
+        cwd: cwd ?? undefined,
+        env: { ...process.env, ...env },
+        detached: true,
+        stdio: ['ignore', out, err],
+      });
+    } catch (e) {
+      return (e as Error).message; // an output file refused, or spawn's own synchronous error
+    } finally {
+      for (const fd of fds) closeSync(fd); // the child holds its own copies
     }
-    for (const fd of fds) closeSync(fd); // the child holds its own copies
-    if (typeof child === 'string') return child;
     if (child.pid === undefined) {
       child.on('error', () => {}); // the error event follows; the failure is reported as an event
       return `cannot start ${command[0]}: spawn failed (not found or not executable)`;
@@ -358,7 +353,7 @@ export class Supervisor {
     const pid = child.pid;
     this.children.set(pid, child);
     const who = { [tag.startsWith('check:') ? 'check' : 'service']: tag.replace(/^check:/, ''), pid };
-    // Line by line; a last line without a newline is logged at the end, an endless one in 64 KiB pieces.
+    // Line by line; a last line without a newline is logged at the end, a longer one in 64 KiB pieces.
     const forward = (stream: NodeJS.ReadableStream | null, name: 'stdout' | 'stderr') => {
       const level = name === 'stdout' ? 'info' : 'warn';
       let buf = '';
@@ -367,9 +362,9 @@ export class Supervisor {
         buf += chunk;
         let nl = buf.indexOf('\n');
         while (nl >= 0 || buf.length >= OUTPUT_LINE_MAX) {
-          const end = nl >= 0 ? nl : OUTPUT_LINE_MAX;
-          this.log[level]({ ...who, stream: name }, buf.slice(0, end));
-          buf = buf.slice(nl >= 0 ? nl + 1 : end);
+          const whole = nl >= 0 && nl < OUTPUT_LINE_MAX; // else a piece of a longer line
+          this.log[level]({ ...who, stream: name }, buf.slice(0, whole ? nl : OUTPUT_LINE_MAX));
+          buf = buf.slice(whole ? nl + 1 : OUTPUT_LINE_MAX);
           nl = buf.indexOf('\n');
         }
       });

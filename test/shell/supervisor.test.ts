@@ -436,6 +436,45 @@ describe('Service output files', () => {
     await finish(sup);
   });
 
+  it('logs child output line by line: lines over 64 KiB in pieces, a last line without a newline at the end', async () => {
+    const dir = tmp();
+    const lines: { service?: string; stream?: string; msg: string }[] = [];
+    const logger = pino({ base: null }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+    const long = 'x'.repeat(150_000);
+    const sup = await Supervisor.open({
+      config: normalized(
+        {
+          runDir: './run',
+          services: {
+            talk: {
+              // Written in uneven pieces so that a line end can fall beyond 64 KiB within one read.
+              command: [
+                process.execPath,
+                '-e',
+                `const s = 'x'.repeat(150000) + '\\nshort\\ntail';
+                 for (let i = 0; i < s.length; i += 40000) process.stdout.write(s.slice(i, i + 40000));`,
+              ],
+              restart: 'never',
+            },
+          },
+        },
+        dir,
+      ),
+      logger,
+    });
+    supervisors.push(sup);
+    await waitFor('talk exited', () => (sup.status().services[0]?.state === 'stopped' ? true : undefined));
+    const out = await waitFor('the last line', () => {
+      const o = lines.filter((l) => l.service === 'talk' && l.stream === 'stdout').map((l) => l.msg);
+      return o.at(-1) === 'tail' ? o : undefined;
+    });
+    expect(out.slice(-2)).toEqual(['short', 'tail']);
+    const pieces = out.slice(0, -2);
+    expect(pieces.every((p) => p.length <= 64 * 1024)).toBe(true);
+    expect(pieces.join('')).toBe(long);
+    await finish(sup);
+  });
+
   it('refuses an output file that is a symlink: the spawn fails with the reason and nothing is written through it', async () => {
     const dir = tmp();
     mkdirSync(join(dir, 'run'), { mode: 0o700 });
