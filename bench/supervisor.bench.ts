@@ -39,8 +39,11 @@ interface Peer {
   /** Start supervising `services` (names), resolved once every one has a PID file. */
   start(services: readonly string[]): Promise<void>;
   pidFile(service: string): string;
-  /** Add one service and have the supervisor apply it; resolves when the request is sent. */
-  add(service: string): void;
+  /**
+   * Add one service and have the supervisor apply it. Returns once the request is made; the
+   * promise settles when the requester is done (PM2's CLI run), so trials never overlap.
+   */
+  add(service: string): Promise<void>;
   /** The supervisor's own process (RSS, CPU). */
   pid(): number;
   stop(): Promise<void>;
@@ -135,7 +138,7 @@ class Procreg implements Peer {
     return join(this.dir, 'run', `${service}.pid`);
   }
 
-  add(service: string): void {
+  async add(service: string): Promise<void> {
     this.services.push(service);
     this.writeConfig();
     this.proc?.kill('SIGHUP');
@@ -200,14 +203,17 @@ class Pm2 implements Peer {
   }
 
   /** PM2's way to apply a changed ecosystem file: `pm2 reload` starts the apps it lacks. */
-  add(service: string): void {
+  add(service: string): Promise<void> {
     this.services.push(service);
     this.writeEco();
     const child = spawn(process.execPath, [PM2, 'reload', this.eco], {
       env: { ...process.env, PM2_HOME: this.home },
       stdio: 'ignore',
     });
-    child.on('error', () => {});
+    return new Promise((resolve) => {
+      child.on('error', () => resolve());
+      child.on('exit', () => resolve());
+    });
   }
 
   pid(): number {
@@ -323,9 +329,10 @@ export async function reloadBench(opts: { trials: number }): Promise<Result[]> {
         const name = `added${i}`;
         const seen = awaitNewPid(p.pidFile(name), null, 30_000);
         const t0 = process.hrtime.bigint();
-        p.add(name);
+        const requested = p.add(name);
         const { at } = await seen;
         ms.get(p)?.push(Number(at - t0) / 1e6);
+        await requested;
         await pause(100);
       }
     }
