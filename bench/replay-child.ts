@@ -1,7 +1,7 @@
 // One replay of a log file, reporting throughput, live heap and peak RSS as JSON.
 import { statSync } from 'node:fs';
 import { Replayer } from '../src/core/replay.js';
-import { readLogBatches } from '../src/events/reader.js';
+import { readLogBatches } from '../src/shell/event-log/reader.js';
 
 const [path, flag] = process.argv.slice(2);
 if (!path) throw new Error('usage: replay-child <log> [--check]');

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeEvent } from '../src/events/codec.js';
-import { LogWriter } from '../src/events/writer.js';
+import { LogWriter } from '../src/shell/event-log/writer.js';
 import { recordChurn } from './fold.bench.js';
 import { median, type Result } from './util.js';
 

@@ -14,7 +14,7 @@ if (process.argv[2] === 'run') {
 }
 globalThis.procregEarlySignals = early;
 
-const { main } = await import('../dist/cli/main.js');
+const { main } = await import('../dist/shell/cli/main.js');
 main(process.argv).then(
   (code) => {
     process.exitCode = code;

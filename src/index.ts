@@ -10,7 +10,7 @@ export type * from './config/types.js';
 export { admitRestart, nextBackoffDelay } from './core/backoff.js';
 export type { Effect, EffectKind } from './core/effects.js';
 export { foldRegistry } from './core/fold-operator.js';
-export { checkInvariants, checkInvariantsOf, type Violation } from './core/invariants.js';
+export { verifyInvariants, verifyInvariantsOf, type Violation } from './core/invariants.js';
 export { diffDefs } from './core/reload.js';
 export {
   Replayer,
@@ -25,6 +25,20 @@ export { initialState } from './core/state.js';
 export { type StepResult, step } from './core/step.js';
 export { type RegistryView, registryView } from './core/view.js';
 export * from './events/index.js';
+export {
+  type LogBatch,
+  type LogItem,
+  type LogProblem,
+  type ReadLogOptions,
+  readLog,
+  readLogBatches,
+} from './shell/event-log/reader.js';
+export {
+  type Durability,
+  LogWriter,
+  LogWriterError,
+  type LogWriterOptions,
+} from './shell/event-log/writer.js';
 export * from './tree/index.js';
 export {
   PidFileError,
@@ -33,7 +47,7 @@ export {
   type RemoveOutcome,
   removePidFileIfOwned,
   writePidFile,
-} from './shell/pidfile.js';
-export { type ProcStat, readProcStartTime, readProcStat } from './shell/proc-start-time.js';
-export { type LoadResult, loadConfigFile } from './shell/load-config.js';
-export { Supervisor, type SupervisorOptions } from './shell/supervisor.js';
+} from './shell/files/pidfile.js';
+export { type ProcStat, readProcStartTime, readProcStat } from './shell/proc/proc-stat.js';
+export { type LoadResult, loadConfigFile } from './shell/config/load-config.js';
+export { Supervisor, type SupervisorOptions } from './shell/supervisor/supervisor.js';

@@ -1,11 +1,11 @@
-import type { RestartPolicy } from './types.js';
+import type { RestartPolicy, SignalName } from './types.js';
 
 /** What a service or check gets for a setting its config leaves out. */
 export const SERVICE_DEFAULTS = {
   restart: 'always' as RestartPolicy,
   backoff: { initialMs: 100, maxMs: 30_000, factor: 2, resetAfterMs: 60_000 },
   maxRestarts: { count: 10, withinMs: 60_000 },
-  stopSignal: 'SIGTERM',
+  stopSignal: 'SIGTERM' as SignalName,
   stopTimeoutMs: 5_000,
 };
 export const CHECK_DEFAULTS = { intervalMs: 2_000, timeoutMs: 1_000, killAfterMs: 1_000, rise: 1, fall: 1 };

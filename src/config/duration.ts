@@ -1,3 +1,5 @@
+import { problem, type Schema } from './schema.js';
+
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 
@@ -17,3 +19,13 @@ export function formatDuration(ms: number): string {
   if (ms % 1000 === 0 && ms > 0) return `${ms / 1000}s`;
   return `${ms}ms`;
 }
+
+/** A duration field of a config file, in ms, at least `min`. */
+export const duration =
+  (min = 0): Schema<number> =>
+  (raw, path, problems) => {
+    const ms = parseDuration(raw);
+    if (ms !== undefined && ms >= min) return ms;
+    const least = min > 0 ? `, at least ${min}ms` : '';
+    return problem(problems, path, raw, `must be a duration such as "250ms", "2s", "1m", "1h"${least}`);
+  };

@@ -1,14 +1,32 @@
-import { isAbsolute, resolve } from 'node:path';
 import { CHECK_DEFAULTS, SERVICE_DEFAULTS } from './defaults.js';
-import { parseDuration } from './duration.js';
-import { type CheckDef, type NormalizedConfig, RESTART_POLICIES, type ServiceDef, SIGNALS } from './types.js';
-
-/** One thing wrong with a config: where, what was there, and what is allowed. */
-export interface ConfigProblem {
-  readonly path: string;
-  readonly value: unknown;
-  readonly message: string;
-}
+import { duration } from './duration.js';
+import { isAbsolutePath, resolvePath } from './paths.js';
+import {
+  arrayOf,
+  boolean,
+  type ConfigProblem,
+  INVALID,
+  type Infer,
+  integer,
+  number,
+  object,
+  oneOf,
+  optional,
+  problem,
+  recordOf,
+  type Schema,
+  string,
+  transform,
+  withDefault,
+} from './schema.js';
+import {
+  argv,
+  type CheckDef,
+  type NormalizedConfig,
+  RESTART_POLICIES,
+  type ServiceDef,
+  SIGNALS,
+} from './types.js';
 
 export type NormalizeResult =
   | { readonly ok: true; readonly config: NormalizedConfig }
@@ -21,16 +39,80 @@ export interface NormalizeOptions {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
-/** Human-readable rendering of a bad value for error messages: `"-1" (string)`. */
-export function describeValue(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  const json = JSON.stringify(v);
-  const shown = json === undefined ? String(v) : json.length > 60 ? `${json.slice(0, 57)}...` : json;
-  return `${shown} (${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v})`;
-}
+const envValue: Schema<string> = (raw, path, problems) =>
+  typeof raw === 'string' ? raw : problem(problems, path, raw, 'an environment value must be a string');
 
-export function formatProblem(p: ConfigProblem, source?: string): string {
-  return `${source ? `${source}: ` : ''}${p.path}: ${p.message}, got ${describeValue(p.value)}`;
+// What a person writes in the config file. Durations are strings ("2s") or ms; paths are relative
+// or absolute; most keys are optional and get the defaults of ./defaults.ts.
+const userService = object({
+  command: argv,
+  cwd: optional(string()),
+  env: withDefault(recordOf(envValue), {}),
+  restart: withDefault(oneOf(RESTART_POLICIES), SERVICE_DEFAULTS.restart),
+  backoff: transform(
+    withDefault(
+      object({
+        initial: withDefault(duration(), SERVICE_DEFAULTS.backoff.initialMs),
+        max: withDefault(duration(), SERVICE_DEFAULTS.backoff.maxMs),
+        factor: withDefault(number(1, 100), SERVICE_DEFAULTS.backoff.factor),
+        resetAfter: withDefault(duration(), SERVICE_DEFAULTS.backoff.resetAfterMs),
+      }),
+      {
+        initial: SERVICE_DEFAULTS.backoff.initialMs,
+        max: SERVICE_DEFAULTS.backoff.maxMs,
+        factor: SERVICE_DEFAULTS.backoff.factor,
+        resetAfter: SERVICE_DEFAULTS.backoff.resetAfterMs,
+      },
+    ),
+    (b, path, problems, raw) =>
+      b.max < b.initial
+        ? problem(
+            problems,
+            `${path}.max`,
+            mapping(raw).max,
+            `must be at least backoff.initial (${b.initial}ms)`,
+          )
+        : { initialMs: b.initial, maxMs: b.max, factor: b.factor, resetAfterMs: b.resetAfter },
+  ),
+  maxRestarts: withDefault(
+    object({
+      count: withDefault(integer(0, 1_000_000), SERVICE_DEFAULTS.maxRestarts.count),
+      within: withDefault(duration(), SERVICE_DEFAULTS.maxRestarts.withinMs),
+    }),
+    { count: SERVICE_DEFAULTS.maxRestarts.count, within: SERVICE_DEFAULTS.maxRestarts.withinMs },
+  ),
+  stopSignal: withDefault(oneOf(SIGNALS), SERVICE_DEFAULTS.stopSignal),
+  stopTimeout: withDefault(duration(), SERVICE_DEFAULTS.stopTimeoutMs),
+  pidFile: optional(string()),
+  fatalExitCodes: withDefault(arrayOf(integer(0, 255), 'must be a list of exit codes 0-255'), []),
+  stdout: optional(string()),
+  stderr: optional(string()),
+});
+
+const userCheck = object({
+  command: argv,
+  cwd: optional(string()),
+  interval: withDefault(duration(1), CHECK_DEFAULTS.intervalMs),
+  timeout: withDefault(duration(1), CHECK_DEFAULTS.timeoutMs),
+  killAfter: withDefault(duration(1), CHECK_DEFAULTS.killAfterMs),
+  rise: withDefault(integer(1, 1000), CHECK_DEFAULTS.rise),
+  fall: withDefault(integer(1, 1000), CHECK_DEFAULTS.fall),
+  restarts: optional(string()),
+});
+
+const userConfig = object({
+  runDir: optional(string()),
+  eventLog: optional(string()),
+  allowUnsafeScripts: withDefault(boolean, false),
+  services: withDefault(recordOf(userService, validName('service')), {}),
+  checks: withDefault(recordOf(userCheck, validName('check')), {}),
+});
+
+function validName(kind: string) {
+  return (name: string, path: string, problems: ConfigProblem[]): boolean =>
+    NAME.test(name) ||
+    problem(problems, path, name, `a ${kind} name is 1-64 of [A-Za-z0-9_.-], starting alphanumeric`) !==
+      INVALID;
 }
 
 /**
@@ -39,270 +121,119 @@ export function formatProblem(p: ConfigProblem, source?: string): string {
  * Returns every problem found, not only the first.
  */
 export function normalizeConfig(raw: unknown, options: NormalizeOptions): NormalizeResult {
-  if (!isAbsolute(options.baseDir)) throw new TypeError(`baseDir must be absolute, got ${options.baseDir}`);
-  const v = new Validator();
-  const top = v.object(raw, '', ['runDir', 'eventLog', 'allowUnsafeScripts', 'services', 'checks']);
-  const runDir = resolve(options.baseDir, v.string(top?.runDir, 'runDir', { optional: true }) ?? './run');
-  const eventLogRaw = v.string(top?.eventLog, 'eventLog', { optional: true });
+  const base = options.baseDir;
+  if (!isAbsolutePath(base)) throw new TypeError(`baseDir must be absolute, got ${base}`);
+  const problems: ConfigProblem[] = [];
+  const user = userConfig(raw, '', problems);
+  const top = isMapping(raw) ? raw : {};
+  const runDir = resolvePath(base, typeof top.runDir === 'string' && top.runDir ? top.runDir : './run');
   const eventLog =
-    eventLogRaw === undefined ? resolve(runDir, 'events.jsonl') : resolve(options.baseDir, eventLogRaw);
+    typeof top.eventLog === 'string' && top.eventLog
+      ? resolvePath(base, top.eventLog)
+      : resolvePath(runDir, 'events.jsonl');
+  checkRestartTargets(top, problems);
+  checkFileCollisions(top, runDir, eventLog, problems);
+  if (user === INVALID || problems.length > 0) return { ok: false, problems };
 
-  const allowUnsafeScripts = v.boolean(top?.allowUnsafeScripts, 'allowUnsafeScripts') ?? false;
   const services: Record<string, ServiceDef> = {};
-  const servicesRaw = v.object(top?.services, 'services', null, { optional: true }) ?? {};
-  for (const name of Object.keys(servicesRaw).sort()) {
-    const def = normalizeService(v, servicesRaw[name], `services.${name}`, name, runDir, options.baseDir);
-    if (!NAME.test(name))
-      v.problem(`services.${name}`, name, 'a service name is 1-64 of [A-Za-z0-9_.-], starting alphanumeric');
-    if (def) services[name] = def;
-  }
+  for (const [name, s] of Object.entries(user.services)) services[name] = toServiceDef(name, s, runDir, base);
   const checks: Record<string, CheckDef> = {};
-  const checksRaw = v.object(top?.checks, 'checks', null, { optional: true }) ?? {};
-  for (const name of Object.keys(checksRaw).sort()) {
-    if (!NAME.test(name))
-      v.problem(`checks.${name}`, name, 'a check name is 1-64 of [A-Za-z0-9_.-], starting alphanumeric');
-    const def = normalizeCheck(v, checksRaw[name], `checks.${name}`, servicesRaw, options.baseDir);
-    if (def) checks[name] = def;
-  }
-  const seen = new Map<string, string>();
-  for (const [name, def] of Object.entries(services)) {
-    const other = seen.get(def.pidFile);
-    if (other !== undefined)
-      v.problem(
-        `services.${name}.pidFile`,
-        def.pidFile,
-        `must differ from the PID file of service "${other}"`,
-      );
-    seen.set(def.pidFile, name);
-  }
-  // Output files are appended to by children: never the event log or a PID file.
-  for (const [name, def] of Object.entries(services)) {
-    for (const stream of ['stdout', 'stderr'] as const) {
-      const path = def[stream];
-      if (path === null) continue;
-      const owner = seen.get(path);
-      if (path === eventLog)
-        v.problem(`services.${name}.${stream}`, path, 'must not be the event log (eventLog)');
-      else if (owner !== undefined)
-        v.problem(`services.${name}.${stream}`, path, `must not be the PID file of service "${owner}"`);
-    }
-  }
-  if (v.problems.length > 0) return { ok: false, problems: v.problems };
-  return { ok: true, config: { runDir, eventLog, allowUnsafeScripts, services, checks } };
-}
-
-function normalizeService(
-  v: Validator,
-  raw: unknown,
-  at: string,
-  name: string,
-  runDir: string,
-  baseDir: string,
-): ServiceDef | undefined {
-  const o = v.object(raw, at, [
-    'command',
-    'cwd',
-    'env',
-    'restart',
-    'backoff',
-    'maxRestarts',
-    'stopSignal',
-    'stopTimeout',
-    'pidFile',
-    'fatalExitCodes',
-    'stdout',
-    'stderr',
-  ]);
-  if (!o) return undefined;
-  const command = v.argv(o.command, `${at}.command`);
-  const cwdRaw = v.string(o.cwd, `${at}.cwd`, { optional: true });
-  const envRaw = v.object(o.env, `${at}.env`, null, { optional: true }) ?? {};
-  const env: Record<string, string> = {};
-  for (const k of Object.keys(envRaw).sort()) {
-    const value = envRaw[k];
-    if (typeof value === 'string') env[k] = value;
-    else v.problem(`${at}.env.${k}`, value, 'an environment value must be a string');
-  }
-  const restart = v.oneOf(o.restart, `${at}.restart`, RESTART_POLICIES) ?? SERVICE_DEFAULTS.restart;
-  const b =
-    v.object(o.backoff, `${at}.backoff`, ['initial', 'max', 'factor', 'resetAfter'], { optional: true }) ??
-    {};
-  const d = SERVICE_DEFAULTS.backoff;
-  const backoff = {
-    initialMs: v.duration(b.initial, `${at}.backoff.initial`) ?? d.initialMs,
-    maxMs: v.duration(b.max, `${at}.backoff.max`) ?? d.maxMs,
-    factor: v.number(b.factor, `${at}.backoff.factor`, 1, 100) ?? d.factor,
-    resetAfterMs: v.duration(b.resetAfter, `${at}.backoff.resetAfter`) ?? d.resetAfterMs,
-  };
-  if (backoff.maxMs < backoff.initialMs)
-    v.problem(`${at}.backoff.max`, b.max, `must be at least backoff.initial (${backoff.initialMs}ms)`);
-  const mr = v.object(o.maxRestarts, `${at}.maxRestarts`, ['count', 'within'], { optional: true }) ?? {};
-  const maxRestarts = {
-    count: v.integer(mr.count, `${at}.maxRestarts.count`, 0, 1_000_000) ?? SERVICE_DEFAULTS.maxRestarts.count,
-    withinMs: v.duration(mr.within, `${at}.maxRestarts.within`) ?? SERVICE_DEFAULTS.maxRestarts.withinMs,
-  };
-  const stopSignal = v.oneOf(o.stopSignal, `${at}.stopSignal`, SIGNALS) ?? SERVICE_DEFAULTS.stopSignal;
-  const stopTimeoutMs = v.duration(o.stopTimeout, `${at}.stopTimeout`) ?? SERVICE_DEFAULTS.stopTimeoutMs;
-  const pidFileRaw = v.string(o.pidFile, `${at}.pidFile`, { optional: true }) ?? `${name}.pid`;
-  const stdoutRaw = v.string(o.stdout, `${at}.stdout`, { optional: true });
-  const stderrRaw = v.string(o.stderr, `${at}.stderr`, { optional: true });
-  const fatalRaw = o.fatalExitCodes ?? [];
-  const fatalExitCodes: number[] = [];
-  if (!Array.isArray(fatalRaw))
-    v.problem(`${at}.fatalExitCodes`, fatalRaw, 'must be a list of exit codes 0-255');
-  else
-    fatalRaw.forEach((c, i) => {
-      const n = v.integer(c, `${at}.fatalExitCodes[${i}]`, 0, 255);
-      if (n !== undefined) fatalExitCodes.push(n);
-    });
+  for (const [name, c] of Object.entries(user.checks)) checks[name] = toCheckDef(c, base);
   return {
-    command: command ?? [],
-    cwd: cwdRaw === undefined ? null : resolve(baseDir, cwdRaw),
-    env,
-    restart,
-    backoff,
-    maxRestarts,
-    stopSignal,
-    stopTimeoutMs,
-    pidFile: resolve(runDir, pidFileRaw),
-    fatalExitCodes: [...new Set(fatalExitCodes)].sort((a, b) => a - b),
-    stdout: stdoutRaw === undefined ? null : resolve(runDir, stdoutRaw),
-    stderr: stderrRaw === undefined ? null : resolve(runDir, stderrRaw),
+    ok: true,
+    config: { runDir, eventLog, allowUnsafeScripts: user.allowUnsafeScripts, services, checks },
   };
 }
 
-function normalizeCheck(
-  v: Validator,
-  raw: unknown,
-  at: string,
-  services: Record<string, unknown>,
-  baseDir: string,
-): CheckDef | undefined {
-  const o = v.object(raw, at, [
-    'command',
-    'cwd',
-    'interval',
-    'timeout',
-    'killAfter',
-    'rise',
-    'fall',
-    'restarts',
-  ]);
-  if (!o) return undefined;
-  const d = CHECK_DEFAULTS;
-  const cwdRaw = v.string(o.cwd, `${at}.cwd`, { optional: true });
-  const restarts = v.string(o.restarts, `${at}.restarts`, { optional: true }) ?? null;
-  if (restarts !== null && !Object.hasOwn(services, restarts)) {
-    const known = Object.keys(services).sort();
-    v.problem(
-      `${at}.restarts`,
-      restarts,
-      `must name a service of this config (${known.length ? known.join(', ') : 'there are none'})`,
-    );
-  }
-  const def: CheckDef = {
-    command: v.argv(o.command, `${at}.command`) ?? [],
-    cwd: cwdRaw === undefined ? null : resolve(baseDir, cwdRaw),
-    intervalMs: v.duration(o.interval, `${at}.interval`, 1) ?? d.intervalMs,
-    timeoutMs: v.duration(o.timeout, `${at}.timeout`, 1) ?? d.timeoutMs,
-    killAfterMs: v.duration(o.killAfter, `${at}.killAfter`, 1) ?? d.killAfterMs,
-    rise: v.integer(o.rise, `${at}.rise`, 1, 1000) ?? d.rise,
-    fall: v.integer(o.fall, `${at}.fall`, 1, 1000) ?? d.fall,
-    restarts,
+function toServiceDef(name: string, s: Infer<typeof userService>, runDir: string, base: string): ServiceDef {
+  return {
+    command: s.command,
+    cwd: s.cwd === undefined ? null : resolvePath(base, s.cwd),
+    env: s.env,
+    restart: s.restart,
+    backoff: s.backoff,
+    maxRestarts: { count: s.maxRestarts.count, withinMs: s.maxRestarts.within },
+    stopSignal: s.stopSignal,
+    stopTimeoutMs: s.stopTimeout,
+    pidFile: resolvePath(runDir, s.pidFile ?? `${name}.pid`),
+    fatalExitCodes: [...new Set(s.fatalExitCodes)].sort((a, b) => a - b),
+    stdout: s.stdout === undefined ? null : resolvePath(runDir, s.stdout),
+    stderr: s.stderr === undefined ? null : resolvePath(runDir, s.stderr),
   };
-  return def;
+}
+
+function toCheckDef(c: Infer<typeof userCheck>, base: string): CheckDef {
+  return {
+    command: c.command,
+    cwd: c.cwd === undefined ? null : resolvePath(base, c.cwd),
+    intervalMs: c.interval,
+    timeoutMs: c.timeout,
+    killAfterMs: c.killAfter,
+    rise: c.rise,
+    fall: c.fall,
+    restartsService: c.restarts ?? null,
+  };
 }
 
 type Obj = Record<string, unknown>;
+const isMapping = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const mapping = (v: unknown): Obj => (isMapping(v) ? v : {});
+const pathIn = (dir: string, v: unknown): string | null =>
+  typeof v === 'string' && v.length > 0 ? resolvePath(dir, v) : null;
 
-class Validator {
-  readonly problems: ConfigProblem[] = [];
-
-  problem(path: string, value: unknown, message: string): void {
-    this.problems.push({ path: path || '(top level)', value, message });
-  }
-
-  object(
-    raw: unknown,
-    at: string,
-    keys: readonly string[] | null,
-    opts: { optional?: boolean } = {},
-  ): Obj | undefined {
-    if (raw === undefined && opts.optional) return undefined;
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-      this.problem(at, raw, 'must be a mapping');
-      return undefined;
-    }
-    if (keys) {
-      for (const k of Object.keys(raw)) {
-        if (!keys.includes(k))
-          this.problem(at ? `${at}.${k}` : k, (raw as Obj)[k], `unknown key; allowed: ${keys.join(', ')}`);
-      }
-    }
-    return raw as Obj;
-  }
-
-  string(raw: unknown, at: string, opts: { optional?: boolean } = {}): string | undefined {
-    if (raw === undefined && opts.optional) return undefined;
-    if (typeof raw === 'string' && raw.length > 0 && !raw.includes('\0')) return raw;
-    this.problem(at, raw, 'must be a non-empty string');
-    return undefined;
-  }
-
-  argv(raw: unknown, at: string): string[] | undefined {
-    if (
-      Array.isArray(raw) &&
-      raw.length > 0 &&
-      raw.every((a) => typeof a === 'string' && !a.includes('\0')) &&
-      raw[0] !== ''
-    ) {
-      return raw as string[];
-    }
-    this.problem(
-      at,
-      raw,
-      'must be a non-empty list of strings (argv; no shell unless you write one, e.g. [sh, -c, "..."])',
+/** A check's `restarts` must name a service of the same config. */
+function checkRestartTargets(top: Obj, problems: ConfigProblem[]): void {
+  const services = mapping(top.services);
+  for (const [name, raw] of Object.entries(mapping(top.checks)).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const target = mapping(raw).restarts;
+    if (typeof target !== 'string' || target === '' || Object.hasOwn(services, target)) continue;
+    const known = Object.keys(services).sort();
+    problem(
+      problems,
+      `checks.${name}.restarts`,
+      target,
+      `must name a service of this config (${known.length ? known.join(', ') : 'there are none'})`,
     );
-    return undefined;
-  }
-
-  oneOf<T extends string>(raw: unknown, at: string, allowed: readonly T[]): T | undefined {
-    if (raw === undefined) return undefined;
-    if (typeof raw === 'string' && (allowed as readonly string[]).includes(raw)) return raw as T;
-    this.problem(at, raw, `must be one of ${allowed.join(' | ')}`);
-    return undefined;
-  }
-
-  duration(raw: unknown, at: string, min = 0): number | undefined {
-    if (raw === undefined) return undefined;
-    const ms = parseDuration(raw);
-    if (ms !== undefined && ms >= min) return ms;
-    this.problem(
-      at,
-      raw,
-      `must be a duration such as "250ms", "2s", "1m", "1h"${min > 0 ? `, at least ${min}ms` : ''}`,
-    );
-    return undefined;
-  }
-
-  boolean(raw: unknown, at: string): boolean | undefined {
-    if (raw === undefined) return undefined;
-    if (typeof raw === 'boolean') return raw;
-    this.problem(at, raw, 'must be true or false');
-    return undefined;
-  }
-
-  integer(raw: unknown, at: string, min: number, max: number): number | undefined {
-    if (raw === undefined) return undefined;
-    if (typeof raw === 'number' && Number.isInteger(raw) && raw >= min && raw <= max) return raw;
-    this.problem(at, raw, `must be an integer from ${min} to ${max}`);
-    return undefined;
-  }
-
-  number(raw: unknown, at: string, min: number, max: number): number | undefined {
-    if (raw === undefined) return undefined;
-    if (typeof raw === 'number' && Number.isFinite(raw) && raw >= min && raw <= max) return raw;
-    this.problem(at, raw, `must be a number from ${min} to ${max}`);
-    return undefined;
   }
 }
+
+/**
+ * Files procreg writes must not collide: PID files are unique per service, and an output
+ * file (appended to by a child) is never the event log or a PID file. Checked on the raw
+ * values, so a collision is reported even beside other problems in the same service.
+ */
+function checkFileCollisions(top: Obj, runDir: string, eventLog: string, problems: ConfigProblem[]): void {
+  const services = Object.entries(mapping(top.services)).sort(([a], [b]) => (a < b ? -1 : 1));
+  const pidFiles = new Map<string, string>();
+  for (const [name, raw] of services) {
+    const path = pathIn(runDir, mapping(raw).pidFile ?? `${name}.pid`);
+    if (path === null) continue;
+    const other = pidFiles.get(path);
+    if (other !== undefined)
+      problem(
+        problems,
+        `services.${name}.pidFile`,
+        path,
+        `must differ from the PID file of service "${other}"`,
+      );
+    else pidFiles.set(path, name);
+  }
+  for (const [name, raw] of services) {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const path = pathIn(runDir, mapping(raw)[stream]);
+      if (path === null) continue;
+      const owner = pidFiles.get(path);
+      if (path === eventLog)
+        problem(problems, `services.${name}.${stream}`, path, 'must not be the event log (eventLog)');
+      else if (owner !== undefined)
+        problem(
+          problems,
+          `services.${name}.${stream}`,
+          path,
+          `must not be the PID file of service "${owner}"`,
+        );
+    }
+  }
+}
+
+export { type ConfigProblem, describeValue, formatProblem } from './schema.js';

@@ -1,68 +1,27 @@
-/** How a service is restarted after its process exits on its own. */
-export type RestartPolicy = 'always' | 'on-failure' | 'never';
-
-export interface BackoffDef {
-  /** Delay before the first restart of a run of quick failures. */
-  readonly initialMs: number;
-  /** Cap on the delay. */
-  readonly maxMs: number;
-  /** Growth factor per consecutive quick failure. */
-  readonly factor: number;
-  /** An incarnation that lived at least this long resets the delay to `initialMs`. */
-  readonly resetAfterMs: number;
-}
-
-/** OTP-style intensity: more than `count` restarts within `withinMs` gives the service up. */
-export interface IntensityDef {
-  readonly count: number;
-  readonly withinMs: number;
-}
-
-export interface ServiceDef {
-  readonly command: readonly string[];
-  readonly cwd: string | null;
-  readonly env: Readonly<Record<string, string>>;
-  readonly restart: RestartPolicy;
-  readonly backoff: BackoffDef;
-  readonly maxRestarts: IntensityDef;
-  readonly stopSignal: string;
-  readonly stopTimeoutMs: number;
-  /** Absolute path of the PID file. */
-  readonly pidFile: string;
-  /** Exit codes that mean "do not restart": the service fails at once. */
-  readonly fatalExitCodes: readonly number[];
-  /** Absolute path the child's stdout is appended to, or null: the supervisor's log, tagged with the name. */
-  readonly stdout: string | null;
-  /** Likewise for stderr; it may name the same file as `stdout`. */
-  readonly stderr: string | null;
-}
-
-export interface CheckDef {
-  readonly command: readonly string[];
-  /** Working directory of each run; null: procreg's own. */
-  readonly cwd: string | null;
-  readonly intervalMs: number;
-  readonly timeoutMs: number;
-  /** After a timed-out run got SIGTERM, SIGKILL follows after this long. */
-  readonly killAfterMs: number;
-  readonly rise: number;
-  readonly fall: number;
-  /** Service restarted when this check turns unhealthy. */
-  readonly restarts: string | null;
-}
-
 /**
- * A config after validation and defaulting: every duration in ms, every path absolute,
- * keys sorted. It is what a `config-loaded` event carries, so a log is self-contained.
+ * The normalized config: what validation produces from a user's file and what a
+ * `config-loaded` event carries, so a log is self-contained. Its TypeScript types are
+ * derived from the schema below, which is also what checks a config read back from a log:
+ * the type and its check are one definition.
  */
-export interface NormalizedConfig {
-  readonly runDir: string;
-  readonly eventLog: string;
-  /** When procreg runs as root, run programs that non-root users could modify (keepalived's script security off). */
-  readonly allowUnsafeScripts: boolean;
-  readonly services: Readonly<Record<string, ServiceDef>>;
-  readonly checks: Readonly<Record<string, CheckDef>>;
-}
+import {
+  arrayOf,
+  boolean,
+  type Infer,
+  integer,
+  nullable,
+  number,
+  object,
+  oneOf,
+  problem,
+  recordOf,
+  type Schema,
+  string,
+} from './schema.js';
+
+export const RESTART_POLICIES = ['always', 'on-failure', 'never'] as const;
+/** How a service is restarted after its process exits on its own. */
+export type RestartPolicy = (typeof RESTART_POLICIES)[number];
 
 export const SIGNALS = [
   'SIGHUP',
@@ -96,5 +55,85 @@ export const SIGNALS = [
   'SIGPWR',
   'SIGSYS',
 ] as const;
+export type SignalName = (typeof SIGNALS)[number];
 
-export const RESTART_POLICIES: readonly RestartPolicy[] = ['always', 'on-failure', 'never'];
+const ms = integer(0, Number.MAX_SAFE_INTEGER);
+const positiveMs = integer(1, Number.MAX_SAFE_INTEGER);
+const text: Schema<string> = (raw, path, problems) =>
+  typeof raw === 'string' ? raw : string('must be a string')(raw, path, problems);
+export const ARGV_MESSAGE =
+  'must be a non-empty list of strings (argv; no shell unless you write one, e.g. [sh, -c, "..."])';
+export const argv: Schema<readonly string[]> = (raw, path, problems) => {
+  const ok =
+    Array.isArray(raw) &&
+    raw.length > 0 &&
+    raw[0] !== '' &&
+    raw.every((a) => typeof a === 'string' && !a.includes('\0'));
+  return ok ? (raw as string[]) : problem(problems, path, raw, ARGV_MESSAGE);
+};
+
+export const backoffDefSchema = object({
+  /** Delay before the first restart of a run of quick failures. */
+  initialMs: ms,
+  /** Cap on the delay. */
+  maxMs: ms,
+  /** Growth factor per consecutive quick failure. */
+  factor: number(1, 100),
+  /** An incarnation that lived at least this long resets the delay to `initialMs`. */
+  resetAfterMs: ms,
+});
+export interface BackoffDef extends Infer<typeof backoffDefSchema> {}
+
+/** OTP-style intensity: more than `count` restarts within `withinMs` gives the service up. */
+export const intensityDefSchema = object({ count: integer(0, 1_000_000), withinMs: ms });
+export interface IntensityDef extends Infer<typeof intensityDefSchema> {}
+
+export const serviceDefSchema = object({
+  command: argv,
+  /** Absolute working directory, or null: procreg's own. */
+  cwd: nullable(string()),
+  env: recordOf(text) as Schema<Readonly<Record<string, string>>>,
+  restart: oneOf(RESTART_POLICIES),
+  backoff: backoffDefSchema,
+  maxRestarts: intensityDefSchema,
+  stopSignal: oneOf(SIGNALS),
+  stopTimeoutMs: ms,
+  /** Absolute path of the PID file. */
+  pidFile: string(),
+  /** Exit codes that mean "do not restart": the service fails at once. */
+  fatalExitCodes: arrayOf(integer(0, 255), 'must be a list of exit codes 0-255') as Schema<readonly number[]>,
+  /** Absolute path the child's stdout is appended to, or null: the supervisor's log, tagged with the name. */
+  stdout: nullable(string()),
+  /** Likewise for stderr; it may name the same file as `stdout`. */
+  stderr: nullable(string()),
+});
+export interface ServiceDef extends Infer<typeof serviceDefSchema> {}
+
+export const checkDefSchema = object({
+  command: argv,
+  /** Working directory of each run; null: procreg's own. */
+  cwd: nullable(string()),
+  intervalMs: positiveMs,
+  timeoutMs: positiveMs,
+  /** After a timed-out run got SIGTERM, SIGKILL follows after this long. */
+  killAfterMs: positiveMs,
+  rise: integer(1, 1000),
+  fall: integer(1, 1000),
+  /** The service restarted when this check turns unhealthy (the config file's `restarts`). */
+  restartsService: nullable(string()),
+});
+export interface CheckDef extends Infer<typeof checkDefSchema> {}
+
+/**
+ * A config after validation and defaulting: every duration in ms, every path absolute,
+ * keys sorted. It is what a `config-loaded` event carries, so a log is self-contained.
+ */
+export const normalizedConfigSchema = object({
+  runDir: string(),
+  eventLog: string(),
+  /** When procreg runs as root, run programs that non-root users could modify (keepalived's script security off). */
+  allowUnsafeScripts: boolean,
+  services: recordOf(serviceDefSchema) as Schema<Readonly<Record<string, ServiceDef>>>,
+  checks: recordOf(checkDefSchema) as Schema<Readonly<Record<string, CheckDef>>>,
+});
+export interface NormalizedConfig extends Infer<typeof normalizedConfigSchema> {}

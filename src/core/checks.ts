@@ -9,7 +9,7 @@ import {
   cancelTimer,
   dropCheck,
   effect,
-  ignore,
+  recordIgnored,
   isStopping,
   knownGen,
   putCheck,
@@ -42,7 +42,7 @@ export function newCheckStatus(
 }
 
 function intervalTimer(ctx: Ctx, chk: CheckStatus): TimerKey {
-  return { kind: 'check-interval', name: chk.name, gen: ctx.s.gen, run: chk.run + 1 };
+  return { kind: 'check-interval', name: chk.name, gen: ctx.state.gen, run: chk.run + 1 };
 }
 
 /** Run the check now if no run of it is in flight, else skip; either way arm the next interval. */
@@ -61,7 +61,7 @@ export function runOrSkip(ctx: Ctx, chk: CheckStatus): void {
     return;
   }
   const run = chk.run + 1;
-  const gen = ctx.s.gen;
+  const gen = ctx.state.gen;
   const { timeoutMs, killAfterMs, intervalMs } = chk.def;
   const inFlight = { run, gen, pid: null, timeoutMs, killAfterMs };
   const timer: TimerKey = { kind: 'check-interval', name: chk.name, gen, run: run + 1 };
@@ -72,7 +72,7 @@ export function runOrSkip(ctx: Ctx, chk: CheckStatus): void {
 }
 
 export function onCheckStarted(ctx: Ctx, ev: CheckStarted): void {
-  const chk = ctx.s.checks.get(ev.name);
+  const chk = ctx.state.checks.get(ev.name);
   const flight = chk?.inFlight;
   const current = flight != null && flight.run === ev.run && flight.gen === ev.gen && flight.pid === null;
   const entry: CheckEntry = {
@@ -87,14 +87,14 @@ export function onCheckStarted(ctx: Ctx, ev: CheckStarted): void {
     timedOut: false,
   };
   addProc(ctx, ev.pid, entry);
-  if (isOrphan(ctx.s, entry)) {
+  if (isOrphan(ctx.state, entry)) {
     // Started by a predecessor that died before it could say so: reap it like the others.
     record(ctx, { type: 'orphan-found', pid: ev.pid, name: ev.name, kind: 'check', startTime: ev.startTime });
     effect(ctx, { do: 'reap-orphan', pid: ev.pid, startTime: ev.startTime });
     return;
   }
   if (!current || !chk) {
-    ignore(
+    recordIgnored(
       ctx,
       `check-started for ${ev.name} run ${ev.run} (gen ${ev.gen}) that the registry is not waiting for; stopping it`,
     );
@@ -102,7 +102,7 @@ export function onCheckStarted(ctx: Ctx, ev: CheckStarted): void {
     return;
   }
   putCheck(ctx, withCheck(chk, { inFlight: { ...flight, pid: ev.pid } }));
-  if (ctx.s.phase === 'stopping') {
+  if (ctx.state.phase === 'stopping') {
     beginStop(ctx, ev.pid, entry, 'SIGTERM', entry.killAfterMs);
     return;
   }
@@ -115,10 +115,13 @@ export function timeoutTimerOf(pid: Pid, entry: CheckEntry): TimerKey {
 }
 
 export function onCheckStartFailed(ctx: Ctx, ev: CheckStartFailed): void {
-  const chk = ctx.s.checks.get(ev.name);
+  const chk = ctx.state.checks.get(ev.name);
   const flight = chk?.inFlight;
   if (!chk || !flight || flight.run !== ev.run || flight.gen !== ev.gen || flight.pid !== null) {
-    ignore(ctx, `check-start-failed for ${ev.name} run ${ev.run} that the registry is not waiting for`);
+    recordIgnored(
+      ctx,
+      `check-start-failed for ${ev.name} run ${ev.run} that the registry is not waiting for`,
+    );
     return;
   }
   finishRun(ctx, chk, {
@@ -154,7 +157,7 @@ export function onCheckExit(
 ): void {
   if (wasStopping) cancelTimer(ctx, stopTimerOf(pid, entry));
   else if (!entry.timedOut) cancelTimer(ctx, timeoutTimerOf(pid, entry));
-  const chk = ctx.s.checks.get(entry.name);
+  const chk = ctx.state.checks.get(entry.name);
   const result = {
     run: entry.run,
     gen: entry.gen,
@@ -190,7 +193,7 @@ interface RunOutcome {
 function finishRun(ctx: Ctx, chk: CheckStatus, r: RunOutcome): void {
   const ok = !r.timedOut && r.code === 0;
   // A run started under a definition that a reload has since removed or changed is not counted.
-  const stale = chk.removed || r.gen < chk.defGen || ctx.s.phase === 'stopping';
+  const stale = chk.removed || r.gen < chk.defGen || ctx.state.phase === 'stopping';
   record(ctx, { type: 'check-finished', name: chk.name, ...r, ok, stale });
   const done: CheckStatus = withCheck(chk, { inFlight: null });
   if (chk.removed) {
@@ -218,20 +221,20 @@ function finishRun(ctx: Ctx, chk: CheckStatus, r: RunOutcome): void {
   putCheck(ctx, withCheck(done, { successes, failures, healthy, lastResult }));
   if (healthy === done.healthy || healthy === null) return;
   record(ctx, { type: 'check-health-changed', name: chk.name, healthy });
-  if (healthy === false && chk.def.restarts !== null) {
-    const svc = ctx.s.services.get(chk.def.restarts);
+  if (healthy === false && chk.def.restartsService !== null) {
+    const svc = ctx.state.services.get(chk.def.restartsService);
     if (svc && svc.desired === 'up') restartNow(ctx, svc, 'check-failed');
   }
 }
 
 /** Kill every check run in flight (supervisor stopping). */
 export function stopCheckRuns(ctx: Ctx): void {
-  for (const chk of ctx.s.checks.values()) {
+  for (const chk of ctx.state.checks.values()) {
     cancelTimer(ctx, chk.timer);
     if (chk.timer) putCheck(ctx, withCheck(chk, { timer: null }));
     const pid = chk.inFlight?.pid;
     if (pid == null || isStopping(ctx, pid)) continue;
-    const entry = ctx.s.procs.get(pid);
+    const entry = ctx.state.procs.get(pid);
     if (entry?.kind !== 'check') continue;
     if (!entry.timedOut) cancelTimer(ctx, timeoutTimerOf(pid, entry));
     beginStop(ctx, pid, entry, 'SIGTERM', entry.killAfterMs);

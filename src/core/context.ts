@@ -8,7 +8,7 @@ import type { CheckStatus, Entry, ServiceStatus, State } from './state.js';
  * step started from is never touched.
  */
 export interface Ctx {
-  s: { -readonly [K in keyof State]: State[K] };
+  state: { -readonly [K in keyof State]: State[K] };
   readonly event: Event;
   readonly time: number;
   readonly effects: Effect[];
@@ -23,25 +23,25 @@ export function record(ctx: Ctx, r: DecisionRecord): void {
   ctx.records.push(r);
 }
 
-/** The input was harmless but changed nothing: say so, with the reason. */
-export function ignore(ctx: Ctx, reason: string): void {
+/** The input was harmless but changed nothing: record that, with the reason. */
+export function recordIgnored(ctx: Ctx, reason: string): void {
   ctx.records.push({ type: 'event-ignored', ref: ctx.event.seq, reason });
 }
 
 export function putService(ctx: Ctx, svc: ServiceStatus): void {
-  ctx.s.services = ctx.s.services.set(svc.name, svc);
+  ctx.state.services = ctx.state.services.set(svc.name, svc);
 }
 
 export function dropService(ctx: Ctx, name: string): void {
-  ctx.s.services = ctx.s.services.remove(name).map;
+  ctx.state.services = ctx.state.services.remove(name).map;
 }
 
 export function putCheck(ctx: Ctx, chk: CheckStatus): void {
-  ctx.s.checks = ctx.s.checks.set(chk.name, chk);
+  ctx.state.checks = ctx.state.checks.set(chk.name, chk);
 }
 
 export function dropCheck(ctx: Ctx, name: string): void {
-  ctx.s.checks = ctx.s.checks.remove(name).map;
+  ctx.state.checks = ctx.state.checks.remove(name).map;
 }
 
 /**
@@ -50,39 +50,39 @@ export function dropCheck(ctx: Ctx, name: string): void {
  * real), under the current generation, and stopped as unwanted.
  */
 export function knownGen(ctx: Ctx, gen: number): number {
-  if (gen <= ctx.s.gen) return gen;
-  ignore(ctx, `process reported for gen ${gen}, which does not exist (current gen ${ctx.s.gen})`);
-  return ctx.s.gen;
+  if (gen <= ctx.state.gen) return gen;
+  recordIgnored(ctx, `process reported for gen ${gen}, which does not exist (current gen ${ctx.state.gen})`);
+  return ctx.state.gen;
 }
 
 /** Adds a process; a PID already present must belong to a process whose exit we missed. */
 export function addProc(ctx: Ctx, pid: Pid, entry: Entry): void {
-  const res = ctx.s.procs.insert(pid, entry);
+  const res = ctx.state.procs.insert(pid, entry);
   if (res.ok) {
-    ctx.s.procs = res.map;
+    ctx.state.procs = res.map;
     return;
   }
   // The kernel reuses a PID only after its process is gone, so the old entry is dead.
-  ignore(
+  recordIgnored(
     ctx,
     `pid ${pid} was still registered to ${res.existing.kind} ${res.existing.name}; that process is gone (PID reused)`,
   );
-  ctx.s.procs = ctx.s.procs.set(pid, entry);
-  ctx.s.stopping = ctx.s.stopping.remove(pid).map;
+  ctx.state.procs = ctx.state.procs.set(pid, entry);
+  ctx.state.stopping = ctx.state.stopping.remove(pid).map;
 }
 
 export function replaceProc(ctx: Ctx, pid: Pid, entry: Entry): void {
-  ctx.s.procs = ctx.s.procs.update(pid, entry);
+  ctx.state.procs = ctx.state.procs.update(pid, entry);
 }
 
 /** Takes a process out of the registry: its entry, and whether a stop of it was in progress. */
 export function removeProc(ctx: Ctx, pid: Pid): { entry: Entry; wasStopping: boolean } | undefined {
-  const res = ctx.s.procs.remove(pid);
+  const res = ctx.state.procs.remove(pid);
   if (!res.removed) return undefined;
-  ctx.s.procs = res.map;
-  if (ctx.s.stopping.size === 0) return { entry: res.value, wasStopping: false };
-  const stop = ctx.s.stopping.remove(pid);
-  ctx.s.stopping = stop.map;
+  ctx.state.procs = res.map;
+  if (ctx.state.stopping.size === 0) return { entry: res.value, wasStopping: false };
+  const stop = ctx.state.stopping.remove(pid);
+  ctx.state.stopping = stop.map;
   return { entry: res.value, wasStopping: stop.removed };
 }
 
@@ -97,13 +97,13 @@ export function cancelTimer(ctx: Ctx, timer: TimerKey | null): void {
 /** Send the stop signal to a process group and arm the SIGKILL that follows its timeout. */
 export function beginStop(ctx: Ctx, pid: Pid, entry: Entry, signal: string, timeoutMs: number): void {
   const killAt = ctx.time + timeoutMs;
-  ctx.s.stopping = ctx.s.stopping.set(pid, { signal, since: ctx.time, killAt });
+  ctx.state.stopping = ctx.state.stopping.set(pid, { signal, since: ctx.time, killAt });
   effect(ctx, { do: 'signal-group', pid, signal });
   armTimer(ctx, stopTimerOf(pid, entry), killAt);
 }
 
 export function isStopping(ctx: Ctx, pid: Pid): boolean {
-  return ctx.s.stopping.has(pid);
+  return ctx.state.stopping.has(pid);
 }
 
 export function stopTimerOf(pid: Pid, entry: Entry): TimerKey {

@@ -1,4 +1,4 @@
-import { type OperatorFunction, scan } from '../rx.js';
+import { type OperatorFunction, scan } from './rx.js';
 import type { Event } from '../events/types.js';
 import { initialState, type State } from './state.js';
 import { type StepResult, step } from './step.js';

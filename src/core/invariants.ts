@@ -1,7 +1,7 @@
 import type { Pid } from '../events/types.js';
 import { type CheckStatus, type Entry, isOrphan, type ServiceStatus, type State } from './state.js';
 
-/** One broken invariant of shared/DESIGN.md, said so a person can find it. */
+/** One broken invariant of docs/invariants.md, said so a person can find it. */
 export interface Violation {
   readonly invariant: 1 | 3 | 4 | 5;
   readonly message: string;
@@ -10,46 +10,46 @@ export interface Violation {
 type Report = (invariant: Violation['invariant'], message: string) => void;
 
 /**
- * Checks the registry invariants that a single state can show (DESIGN.md 1, 3, 4, 5).
+ * Verifies the registry invariants that a single state can show (docs/invariants.md 1, 3, 4, 5).
  * Invariants 2 and 6 are about sequences (one outcome per run; replay = live state) and are
  * checked by replay --check and the property tests. O(n) in the number of processes.
  */
-export function checkInvariants(state: State): Violation[] {
+export function verifyInvariants(state: State): Violation[] {
   const out: Violation[] = [];
   const v: Report = (invariant, message) => out.push({ invariant, message });
-  for (const [pid, e] of state.procs.entries()) checkProc(state, pid, e, v);
-  for (const pid of state.stopping.keys()) checkStopping(state, pid, v);
-  for (const svc of state.services.values()) checkService(state, svc, v);
-  for (const chk of state.checks.values()) checkCheck(state, chk, v);
-  checkSupervisor(state, v);
+  for (const [pid, e] of state.procs.entries()) verifyProc(state, pid, e, v);
+  for (const pid of state.stopping.keys()) verifyStopping(state, pid, v);
+  for (const svc of state.services.values()) verifyService(state, svc, v);
+  for (const chk of state.checks.values()) verifyCheck(state, chk, v);
+  verifySupervisor(state, v);
   return out;
 }
 
 /**
  * The same invariants for the processes and names an event touched only: what replay --check
- * runs after each event, with a full checkInvariants sweep now and then. Everything else in
+ * runs after each event, with a full verifyInvariants sweep now and then. Everything else in
  * a persistent state is the very same objects as before the event.
  */
-export function checkInvariantsOf(state: State, pids: Iterable<Pid>, names: Iterable<string>): Violation[] {
+export function verifyInvariantsOf(state: State, pids: Iterable<Pid>, names: Iterable<string>): Violation[] {
   const out: Violation[] = [];
   const v: Report = (invariant, message) => out.push({ invariant, message });
   for (const pid of pids) {
     const e = state.procs.get(pid);
-    if (e) checkProc(state, pid, e, v);
-    if (state.stopping.has(pid)) checkStopping(state, pid, v);
+    if (e) verifyProc(state, pid, e, v);
+    if (state.stopping.has(pid)) verifyStopping(state, pid, v);
   }
   for (const name of names) {
     const svc = state.services.get(name);
-    if (svc) checkService(state, svc, v);
+    if (svc) verifyService(state, svc, v);
     const chk = state.checks.get(name);
-    if (chk) checkCheck(state, chk, v);
+    if (chk) verifyCheck(state, chk, v);
   }
-  checkSupervisor(state, v);
+  verifySupervisor(state, v);
   return out;
 }
 
 /** 1. Every PID in the tree belongs to exactly one live incarnation or check run. */
-function checkProc(state: State, pid: Pid, e: Entry, v: Report): void {
+function verifyProc(state: State, pid: Pid, e: Entry, v: Report): void {
   if (e.gen > state.gen) v(3, `pid ${pid} carries gen ${e.gen}, newer than the current gen ${state.gen}`);
   if (isOrphan(state, e)) return; // left by a crashed predecessor, awaiting its reaping
   const stopping = state.stopping.has(pid);
@@ -66,11 +66,11 @@ function checkProc(state: State, pid: Pid, e: Entry, v: Report): void {
   }
 }
 
-function checkStopping(state: State, pid: Pid, v: Report): void {
+function verifyStopping(state: State, pid: Pid, v: Report): void {
   if (!state.procs.has(pid)) v(1, `pid ${pid} is being stopped but is not in the tree`);
 }
 
-function checkService(state: State, svc: ServiceStatus, v: Report): void {
+function verifyService(state: State, svc: ServiceStatus, v: Report): void {
   const running = svc.phase === 'running' || svc.phase === 'stopping';
   if (running !== (svc.pid !== null)) v(1, `service ${svc.name} is ${svc.phase} with pid ${svc.pid}`);
   if (svc.pid !== null) {
@@ -93,7 +93,7 @@ function checkService(state: State, svc: ServiceStatus, v: Report): void {
   }
 }
 
-function checkCheck(state: State, chk: CheckStatus, v: Report): void {
+function verifyCheck(state: State, chk: CheckStatus, v: Report): void {
   const pid = chk.inFlight?.pid;
   if (pid != null) {
     const e = state.procs.get(pid);
@@ -107,7 +107,7 @@ function checkCheck(state: State, chk: CheckStatus, v: Report): void {
 }
 
 /** 5. A stopped supervisor has nothing left running. */
-function checkSupervisor(state: State, v: Report): void {
+function verifySupervisor(state: State, v: Report): void {
   if (state.phase === 'stopped' && state.procs.size > 0)
     v(5, `supervisor stopped with ${state.procs.size} process(es) in the tree`);
 }

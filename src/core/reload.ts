@@ -1,10 +1,18 @@
-import { castDraft, produce } from 'immer';
 import type { NormalizedConfig } from '../config/types.js';
 import type { ConfigLoaded, Diff, ReloadFailed, ReloadRequested } from '../events/types.js';
 import { newCheckStatus, runOrSkip } from './checks.js';
-import { type Ctx, cancelTimer, dropCheck, effect, ignore, putCheck, record } from './context.js';
+import {
+  type Ctx,
+  cancelTimer,
+  dropCheck,
+  effect,
+  putCheck,
+  putService,
+  record,
+  recordIgnored,
+} from './context.js';
 import { bringDown, newServiceStatus, requestSpawn, restartNow } from './services.js';
-import { withCheck } from './state.js';
+import { withCheck, withService } from './state.js';
 
 /** Names added, removed, changed and unchanged between two definition maps; definitions compare by value. */
 export function diffDefs(
@@ -30,15 +38,15 @@ export function diffDefs(
 }
 
 export function onReloadRequested(ctx: Ctx, ev: ReloadRequested): void {
-  if (ctx.s.phase !== 'running')
-    return ignore(ctx, `reload requested while the supervisor is ${ctx.s.phase}`);
-  if (ctx.s.reload !== 'idle') {
+  if (ctx.state.phase !== 'running')
+    return recordIgnored(ctx, `reload requested while the supervisor is ${ctx.state.phase}`);
+  if (ctx.state.reload !== 'idle') {
     // A storm of requests collapses: at most one more load after the one under way.
-    ctx.s.reload = 'loading-again';
+    ctx.state.reload = 'loading-again';
     record(ctx, { type: 'reload-coalesced', source: ev.source });
     return;
   }
-  ctx.s.reload = 'loading';
+  ctx.state.reload = 'loading';
   effect(ctx, { do: 'load-config' });
 }
 
@@ -48,32 +56,32 @@ export function onReloadFailed(ctx: Ctx, _ev: ReloadFailed): void {
 }
 
 function settleReload(ctx: Ctx): void {
-  if (ctx.s.reload === 'loading-again') {
-    ctx.s.reload = 'loading';
+  if (ctx.state.reload === 'loading-again') {
+    ctx.state.reload = 'loading';
     effect(ctx, { do: 'load-config' });
   } else {
-    ctx.s.reload = 'idle';
+    ctx.state.reload = 'idle';
   }
 }
 
+/** A config to install becomes the next generation: the fold numbers it, the shell never does. */
 export function onConfigLoaded(ctx: Ctx, ev: ConfigLoaded): void {
-  const phase = ctx.s.phase;
+  const phase = ctx.state.phase;
   if (phase === 'stopping' || phase === 'stopped')
-    return ignore(ctx, `config for gen ${ev.gen} loaded while the supervisor is ${phase}`);
-  if (ev.gen !== ctx.s.gen + 1)
-    return ignore(ctx, `config-loaded names gen ${ev.gen}, but the next generation is ${ctx.s.gen + 1}`);
-  const before = ctx.s.config;
-  ctx.s.gen = ev.gen;
-  ctx.s.config = ev.config;
+    return recordIgnored(ctx, `config loaded while the supervisor is ${phase}`);
+  const gen = ctx.state.gen + 1;
+  const before = ctx.state.config;
+  ctx.state.gen = gen;
+  ctx.state.config = ev.config;
   if (before === null) {
-    ctx.s.phase = 'running';
+    ctx.state.phase = 'running';
     for (const [name, def] of Object.entries(ev.config.services))
-      requestSpawn(ctx, newServiceStatus(name, def, ev.gen), 'start');
+      requestSpawn(ctx, newServiceStatus(name, def, gen), 'start');
     for (const [name, def] of Object.entries(ev.config.checks))
-      runOrSkip(ctx, newCheckStatus(name, def, ev.gen));
+      runOrSkip(ctx, newCheckStatus(name, def, gen));
     return;
   }
-  applyReload(ctx, before, ev.config, ev.gen);
+  applyReload(ctx, before, ev.config, gen);
   settleReload(ctx);
 }
 
@@ -84,32 +92,32 @@ function applyReload(ctx: Ctx, before: NormalizedConfig, after: NormalizedConfig
   record(ctx, { type: 'reload-applied', gen, services, checks });
 
   for (const name of services.removed) {
-    const svc = ctx.s.services.get(name);
+    const svc = ctx.state.services.get(name);
     if (svc) bringDown(ctx, svc, 'removed', 'reload-removed');
   }
   for (const name of [...services.added, ...services.changed]) {
     const def = after.services[name];
     if (!def) continue;
-    const svc = ctx.s.services.get(name);
+    const svc = ctx.state.services.get(name);
     if (!svc) {
       requestSpawn(ctx, newServiceStatus(name, def, gen), 'reload');
       continue;
     }
     // A new definition starts its restart history afresh; a removed one still draining comes back.
-    const next = produce(svc, (d) => {
-      d.def = castDraft(def);
-      d.defGen = gen;
-      d.restarts = 0;
-      d.recentRestarts = [];
-      d.quickFailures = 0;
-      if (d.desired === 'removed') d.desired = 'up';
+    const next = withService(svc, {
+      def,
+      defGen: gen,
+      restarts: 0,
+      recentRestarts: [],
+      quickFailures: 0,
+      desired: svc.desired === 'removed' ? 'up' : svc.desired,
     });
     if (next.desired === 'up') restartNow(ctx, next, 'reload');
-    else ctx.s.services = ctx.s.services.set(name, next);
+    else putService(ctx, next);
   }
 
   for (const name of checks.removed) {
-    const chk = ctx.s.checks.get(name);
+    const chk = ctx.state.checks.get(name);
     if (!chk) continue;
     cancelTimer(ctx, chk.timer);
     // A run still in flight stays in the tree and is still killed on timeout; its status waits for it.
@@ -119,7 +127,7 @@ function applyReload(ctx: Ctx, before: NormalizedConfig, after: NormalizedConfig
   for (const name of [...checks.added, ...checks.changed]) {
     const def = after.checks[name];
     if (!def) continue;
-    const old = ctx.s.checks.get(name);
+    const old = ctx.state.checks.get(name);
     if (old) cancelTimer(ctx, old.timer);
     // Counters carry over only for an identical definition (unchanged checks are not touched).
     runOrSkip(ctx, newCheckStatus(name, def, gen, old));

@@ -1,7 +1,8 @@
 import { SERVICE_DEFAULTS } from '../config/defaults.js';
 import type { ServiceDef } from '../config/types.js';
 import type { Pid, Spawned, SpawnFailed, SpawnRequested, StopBegun } from '../events/types.js';
-import { admitRestart, nextBackoffDelay, wasStable } from './backoff.js';
+import { assertNever } from '../events/types.js';
+import { decideAfterExit, STOP_REASON_FOR } from './after-exit.js';
 import {
   addProc,
   armTimer,
@@ -10,17 +11,18 @@ import {
   cancelTimer,
   dropService,
   effect,
-  ignore,
   isStopping,
   knownGen,
   putService,
   record,
+  recordIgnored,
   stopTimerOf,
 } from './context.js';
 import {
   copyService,
   type ExitInfo,
   isOrphan,
+  type RestartCause,
   type ServiceEntry,
   type ServiceStatus,
   withService,
@@ -51,7 +53,7 @@ export function newServiceStatus(name: string, def: ServiceDef, defGen: number):
 /** Ask the shell for a new incarnation under the current generation. */
 export function requestSpawn(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequested['reason']): ServiceStatus {
   const incarnation = svc.incarnation + 1;
-  const gen = ctx.s.gen;
+  const gen = ctx.state.gen;
   const next = withService(svc, {
     phase: 'starting',
     incarnation,
@@ -68,7 +70,7 @@ export function requestSpawn(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequeste
 }
 
 export function onSpawned(ctx: Ctx, ev: Spawned): void {
-  const svc = ctx.s.services.get(ev.name);
+  const svc = ctx.state.services.get(ev.name);
   const current =
     svc !== undefined &&
     svc.phase === 'starting' &&
@@ -84,7 +86,7 @@ export function onSpawned(ctx: Ctx, ev: Spawned): void {
   };
   // A live process is always registered, wanted or not: it must be tracked until it exits.
   addProc(ctx, ev.pid, entry);
-  if (isOrphan(ctx.s, entry)) {
+  if (isOrphan(ctx.state, entry)) {
     // Spawned by a predecessor that died before it could say so: reap it like the others.
     record(ctx, {
       type: 'orphan-found',
@@ -97,7 +99,7 @@ export function onSpawned(ctx: Ctx, ev: Spawned): void {
     return;
   }
   if (!current) {
-    ignore(
+    recordIgnored(
       ctx,
       `spawned ${ev.name}#${ev.incarnation} (gen ${ev.gen}) is not the incarnation the registry waits for; stopping it`,
     );
@@ -113,25 +115,17 @@ export function onSpawned(ctx: Ctx, ev: Spawned): void {
   putService(ctx, running);
   // keepalived #2460: the PID file is a projection of the registry, rewritten whole per incarnation.
   effect(ctx, { do: 'write-pidfile', path: svc.def.pidFile, pid: ev.pid });
-  if (svc.desired !== 'up' || ctx.s.phase === 'stopping') {
-    stopCurrent(
-      ctx,
-      running,
-      svc.desired === 'removed'
-        ? 'reload-removed'
-        : ctx.s.phase === 'stopping'
-          ? 'supervisor-stopping'
-          : 'requested',
-    );
-  } else if (svc.restartAfterExit) {
-    stopCurrent(ctx, running, svc.restartAfterExit === 'check-failed' ? 'check-failed' : 'reload-changed');
-  }
+  // Asked to go down or to restart while it was starting: now that it runs, do it.
+  if (svc.desired === 'removed') stopCurrent(ctx, running, 'reload-removed');
+  else if (ctx.state.phase === 'stopping') stopCurrent(ctx, running, 'supervisor-stopping');
+  else if (svc.desired === 'down') stopCurrent(ctx, running, 'requested');
+  else if (svc.restartAfterExit) stopCurrent(ctx, running, STOP_REASON_FOR[svc.restartAfterExit]);
 }
 
 export function onSpawnFailed(ctx: Ctx, ev: SpawnFailed): void {
-  const svc = ctx.s.services.get(ev.name);
+  const svc = ctx.state.services.get(ev.name);
   if (svc?.phase !== 'starting' || svc.incarnation !== ev.incarnation || svc.spawnGen !== ev.gen) {
-    ignore(
+    recordIgnored(
       ctx,
       `spawn-failed for ${ev.name}#${ev.incarnation} (gen ${ev.gen}) that the registry is not waiting for`,
     );
@@ -140,7 +134,7 @@ export function onSpawnFailed(ctx: Ctx, ev: SpawnFailed): void {
   incarnationEnded(ctx, svc, { pid: null, code: null, signal: null, error: ev.error, time: ctx.time });
 }
 
-/** Exit of a service process: it leaves the tree here, exactly once. */
+/** Exit of a service process, after step.ts has taken its entry out of the tree. */
 export function onServiceExit(
   ctx: Ctx,
   pid: Pid,
@@ -150,74 +144,80 @@ export function onServiceExit(
   signal: string | null,
 ): void {
   if (wasStopping) cancelTimer(ctx, stopTimerOf(pid, entry));
-  const svc = ctx.s.services.get(entry.name);
+  const svc = ctx.state.services.get(entry.name);
   // Not the current incarnation: an unwanted process that we had stopped; it never had a PID file.
   if (!svc || svc.pid !== pid || svc.incarnation !== entry.incarnation) return;
   incarnationEnded(ctx, svc, { pid, code, signal, error: null, time: ctx.time });
 }
 
+/** The current incarnation ended: clean up its PID file, then carry out decideAfterExit. */
 function incarnationEnded(ctx: Ctx, svc: ServiceStatus, exit: ExitInfo): void {
   const ownsPidFile = svc.pidFilePid !== null && svc.pidFilePid === exit.pid;
   // Removed at once, not after the backoff (keepalived leaves a dead PID there for up to 60 s),
   // and only if the file still names this PID.
   if (ownsPidFile) effect(ctx, { do: 'remove-pidfile', path: svc.def.pidFile, ifPid: exit.pid as Pid });
   const pidFilePid = ownsPidFile ? null : svc.pidFilePid;
-  // The status after the exit, with what each path below decides on top: one copy per event.
-  const ended = (patch: Partial<ServiceStatus> = {}): ServiceStatus =>
-    Object.assign(copyService(svc), { pid: null, lastExit: exit, pidFilePid }, patch);
-  if (svc.desired === 'removed') return dropService(ctx, svc.name);
-  if (svc.desired === 'down' || ctx.s.phase === 'stopping') {
-    const reason = ctx.s.phase === 'stopping' ? 'supervisor stopping' : 'stop requested';
-    return putService(ctx, ended({ phase: 'stopped', reason }));
+  // The status after the exit, with what the decision adds on top: one copy per event.
+  const ended = (patch: Partial<ServiceStatus> = {}): ServiceStatus => {
+    const s = copyService(svc);
+    s.pid = null;
+    s.lastExit = exit;
+    s.pidFilePid = pidFilePid;
+    return Object.assign(s, patch);
+  };
+  const next = decideAfterExit(svc, exit, ctx.state.phase, ctx.time);
+  switch (next.kind) {
+    case 'drop':
+      return dropService(ctx, svc.name);
+    case 'stay-down':
+      return putService(ctx, ended({ phase: 'stopped', reason: next.reason }));
+    case 'respawn':
+      requestSpawn(ctx, ended(), next.cause);
+      return;
+    case 'restart-now':
+      requestSpawn(
+        ctx,
+        ended({ restarts: svc.restarts + 1, recentRestarts: next.recentRestarts }),
+        'restart',
+      );
+      return;
+    case 'fail':
+      putService(ctx, ended({ phase: 'failed', reason: next.reason }));
+      record(ctx, { type: 'service-failed', name: svc.name, code: next.code, reason: next.reason });
+      return;
+    case 'give-up': {
+      putService(ctx, ended({ phase: 'given-up', reason: next.reason }));
+      const { withinMs } = svc.def.maxRestarts;
+      record(ctx, { type: 'service-given-up', name: svc.name, restarts: svc.restarts, withinMs });
+      return;
+    }
+    case 'backoff': {
+      const incarnation = svc.incarnation + 1;
+      const timer = { kind: 'backoff', name: svc.name, gen: ctx.state.gen, incarnation } as const;
+      const restarts = svc.restarts + 1;
+      putService(
+        ctx,
+        ended({
+          phase: 'backoff',
+          restarts,
+          recentRestarts: next.recentRestarts,
+          quickFailures: next.quickFailures + 1,
+          timer,
+        }),
+      );
+      record(ctx, {
+        type: 'restart-scheduled',
+        name: svc.name,
+        incarnation,
+        delayMs: next.delayMs,
+        restarts,
+      });
+      armTimer(ctx, timer, ctx.time + next.delayMs);
+      return;
+    }
+    default:
+      return assertNever(next);
   }
-  if (svc.restartAfterExit === 'reload' || svc.restartAfterExit === 'requested') {
-    requestSpawn(ctx, ended(), svc.restartAfterExit);
-    return;
-  }
-  if (svc.restartAfterExit === 'check-failed') {
-    const admitted = admitRestart(svc.def.maxRestarts, svc.recentRestarts, ctx.time);
-    if (!admitted) return giveUp(ctx, ended());
-    requestSpawn(ctx, ended({ restarts: svc.restarts + 1, recentRestarts: admitted }), 'restart');
-    return;
-  }
-  if (exit.code !== null && svc.def.fatalExitCodes.includes(exit.code)) {
-    const reason = `exit code ${exit.code} is listed in fatalExitCodes`;
-    putService(ctx, ended({ phase: 'failed', reason }));
-    record(ctx, { type: 'service-failed', name: svc.name, code: exit.code, reason });
-    return;
-  }
-  const clean = exit.code === 0 && exit.error === null;
-  if (svc.def.restart === 'never' || (svc.def.restart === 'on-failure' && clean)) {
-    const reason = `exited (${describeExit(exit)}); restart: ${svc.def.restart}`;
-    return putService(ctx, ended({ phase: 'stopped', reason }));
-  }
-  const admitted = admitRestart(svc.def.maxRestarts, svc.recentRestarts, ctx.time);
-  if (!admitted) return giveUp(ctx, ended());
-  const uptime = svc.startedAt !== null && exit.pid !== null ? exit.time - svc.startedAt : null;
-  const quick = wasStable(svc.def.backoff, uptime) ? 0 : svc.quickFailures;
-  const delayMs = nextBackoffDelay(svc.def.backoff, quick);
-  const incarnation = svc.incarnation + 1;
-  const timer = { kind: 'backoff', name: svc.name, gen: ctx.s.gen, incarnation } as const;
-  const restarts = svc.restarts + 1;
-  putService(
-    ctx,
-    ended({ phase: 'backoff', restarts, recentRestarts: admitted, quickFailures: quick + 1, timer }),
-  );
-  record(ctx, { type: 'restart-scheduled', name: svc.name, incarnation, delayMs, restarts });
-  armTimer(ctx, timer, ctx.time + delayMs);
-}
-
-function giveUp(ctx: Ctx, s: ServiceStatus): void {
-  const { count, withinMs } = s.def.maxRestarts;
-  const reason = `more than ${count} restarts within ${withinMs}ms`;
-  putService(ctx, withService(s, { phase: 'given-up', reason }));
-  record(ctx, { type: 'service-given-up', name: s.name, restarts: s.restarts, withinMs });
-}
-
-export function describeExit(e: ExitInfo): string {
-  if (e.error !== null) return `spawn failed: ${e.error}`;
-  if (e.signal !== null) return `signal ${e.signal}`;
-  return `code ${e.code}`;
 }
 
 export function onBackoffElapsed(ctx: Ctx, svc: ServiceStatus): void {
@@ -229,7 +229,7 @@ export function stopCurrent(ctx: Ctx, svc: ServiceStatus, reason: StopBegun['rea
   putService(ctx, withService(svc, { phase: 'stopping' }));
   const pid = svc.pid;
   if (pid === null || isStopping(ctx, pid)) return;
-  const entry = ctx.s.procs.get(pid);
+  const entry = ctx.state.procs.get(pid);
   if (entry?.kind === 'service') stopService(ctx, pid, entry, svc.def, reason);
 }
 
@@ -245,6 +245,13 @@ function stopService(
   record(ctx, { type: 'stop-begun', pid, name: entry.name, signal, reason });
 }
 
+/** Why a service is down, as its status says it, for a stop that cancelled its backoff. */
+const DOWN_REASON: Record<'requested' | 'reload-removed' | 'supervisor-stopping', string> = {
+  requested: 'stop requested',
+  'reload-removed': 'stop requested',
+  'supervisor-stopping': 'supervisor stopping',
+};
+
 /**
  * Take a service down for `reason`: a live process is stopped, a pending backoff is
  * cancelled, a spawn under way is stopped once it reports (see onSpawned).
@@ -253,7 +260,7 @@ export function bringDown(
   ctx: Ctx,
   svc: ServiceStatus,
   desired: 'down' | 'removed',
-  reason: StopBegun['reason'],
+  reason: keyof typeof DOWN_REASON,
 ): void {
   const s: ServiceStatus = withService(svc, { desired, restartAfterExit: null });
   switch (svc.phase) {
@@ -265,40 +272,36 @@ export function bringDown(
     case 'backoff':
       cancelTimer(ctx, svc.timer);
       if (desired === 'removed') return dropService(ctx, svc.name);
-      return putService(ctx, withService(s, { phase: 'stopped', timer: null, reason: describeDown(reason) }));
+      return putService(ctx, withService(s, { phase: 'stopped', timer: null, reason: DOWN_REASON[reason] }));
     case 'stopped':
     case 'given-up':
     case 'failed':
       if (desired === 'removed') return dropService(ctx, svc.name);
       return putService(ctx, s);
+    default:
+      return assertNever(svc.phase);
   }
 }
 
-function describeDown(reason: StopBegun['reason']): string {
-  return reason === 'supervisor-stopping' ? 'supervisor stopping' : 'stop requested';
-}
-
-/** Restart the current incarnation at once (a failed check, a changed definition). */
-export function restartNow(ctx: Ctx, svc: ServiceStatus, why: 'reload' | 'check-failed' | 'requested'): void {
+/** Restart the current incarnation at once (a failed check, a changed definition, a request). */
+export function restartNow(ctx: Ctx, svc: ServiceStatus, cause: RestartCause): void {
   switch (svc.phase) {
     case 'running':
-      return stopCurrent(
-        ctx,
-        withService(svc, { restartAfterExit: why }),
-        why === 'check-failed' ? 'check-failed' : why === 'reload' ? 'reload-changed' : 'requested',
-      );
+      return stopCurrent(ctx, withService(svc, { restartAfterExit: cause }), STOP_REASON_FOR[cause]);
     case 'starting':
     case 'stopping':
-      return putService(ctx, withService(svc, { restartAfterExit: why }));
+      return putService(ctx, withService(svc, { restartAfterExit: cause }));
     case 'backoff':
       cancelTimer(ctx, svc.timer);
-      requestSpawn(ctx, withService(svc, { timer: null }), why === 'reload' ? 'reload' : 'restart');
+      requestSpawn(ctx, withService(svc, { timer: null }), cause === 'reload' ? 'reload' : 'restart');
       return;
     case 'stopped':
     case 'given-up':
     case 'failed':
-      if (why === 'check-failed') return; // a check does not revive a service that is down
-      requestSpawn(ctx, svc, why === 'reload' ? 'reload' : 'requested');
+      if (cause === 'check-failed') return; // a check does not revive a service that is down
+      requestSpawn(ctx, svc, cause);
       return;
+    default:
+      return assertNever(svc.phase);
   }
 }

@@ -56,6 +56,9 @@ export interface ExitInfo {
   readonly time: number;
 }
 
+/** Why a restart waits for the current incarnation to exit. */
+export type RestartCause = 'reload' | 'check-failed' | 'requested';
+
 export interface ServiceStatus {
   readonly name: string;
   readonly def: ServiceDef;
@@ -70,7 +73,7 @@ export interface ServiceStatus {
   /** Generation in which the latest incarnation was requested. */
   readonly spawnGen: Gen;
   /** Start a new incarnation as soon as the current one has exited, and why. */
-  readonly restartAfterExit: 'reload' | 'check-failed' | 'requested' | null;
+  readonly restartAfterExit: RestartCause | null;
   readonly restarts: number;
   /** Times of the restarts that still count towards maxRestarts. */
   readonly recentRestarts: readonly number[];
@@ -124,6 +127,8 @@ export interface CheckStatus {
 export type SupervisorPhase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 export interface State {
+  /** seq of the last event folded into this state (0 for the initial state). */
+  readonly seq: number;
   /** Supervisor instances seen in the log (+1 per supervisor-started). */
   readonly instance: number;
   /**
@@ -147,6 +152,7 @@ export interface State {
 
 export function initialState(): State {
   return {
+    seq: 0,
     instance: 0,
     instanceGen: 1,
     phase: 'idle',
@@ -168,8 +174,10 @@ export function isOrphan(state: Pick<State, 'instanceGen'>, entry: Entry): boole
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
- * Status updates go through these copies rather than object spread. A spread of objects
- * whose hidden classes vary (a field null here, a number there) falls off V8's fast clone
+ * The one idiom for changing a status: `withService(s, patch)` / `withCheck(c, patch)`, a
+ * copy from one literal listing every field, then the patch. Not immer (measured at 5x the
+ * cost of this copy per field changed, see BENCHMARKS.md) and not object spread: a
+ * spread of objects whose hidden classes vary (a field null here, a number there) falls off V8's fast clone
  * path; one literal listing every field gives every status one shape (measured in
  * BENCHMARKS.md: the fold ran 3-10x slower with spreads).
  */

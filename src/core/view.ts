@@ -1,4 +1,4 @@
-import { isOrphan, type State } from './state.js';
+import { isOrphan, type ServicePhase, type State } from './state.js';
 
 /** The registry as `status --json` and `replay --json` print it. */
 export interface RegistryView {
@@ -7,7 +7,7 @@ export interface RegistryView {
   readonly phase: State['phase'];
   readonly services: readonly {
     name: string;
-    state: string;
+    state: ServicePhase;
     pid: number | null;
     incarnation: number;
     restarts: number;
@@ -35,10 +35,13 @@ export interface RegistryView {
     kind: 'service' | 'check';
     generation: number;
     orphan: boolean;
+    /** A stop signal was sent; SIGKILL follows at its stop timeout. */
+    stopping: boolean;
   }[];
 }
 
-export function registryView(state: State, seq: number): RegistryView {
+/** The registry as people and tools see it; `seq` is the log position it stands at (default: the state's). */
+export function registryView(state: State, seq: number = state.seq): RegistryView {
   const byName = <T extends { name: string }>(xs: Iterable<T>): T[] =>
     [...xs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const services = byName(state.services.values()).map((s) => ({

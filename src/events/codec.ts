@@ -1,4 +1,4 @@
-import { EVENT_SCHEMA } from './schema.js';
+import { type Check, EVENT_SCHEMA } from './schema.js';
 import { type Event, type EventBody, LOG_FORMAT_VERSION } from './types.js';
 
 export type DecodeResult =
@@ -12,8 +12,6 @@ export function encodeEvent(event: Event): string {
 export function stamp<E extends EventBody>(body: E, seq: number, time: number): Event {
   return { v: LOG_FORMAT_VERSION, seq, time, ...body } as Event;
 }
-
-type Check = (v: unknown) => string | null;
 
 /** Per type, its payload fields and their checks, as arrays: the decoder's hot loop. */
 const COMPILED = new Map<string, { names: string[]; checks: Check[] }>(
@@ -37,9 +35,15 @@ export function decodeEvent(line: string): DecodeResult {
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     return { ok: false, error: 'not a JSON object' };
-  const o = raw as Record<string, unknown>;
-  if (o.v !== LOG_FORMAT_VERSION)
-    return { ok: false, error: `field v: expected format version ${LOG_FORMAT_VERSION}, got ${show(o.v)}` };
+  let o = raw as Record<string, unknown>;
+  if (o.v !== LOG_FORMAT_VERSION) {
+    if (o.v !== 1)
+      return {
+        ok: false,
+        error: `field v: expected format version ${LOG_FORMAT_VERSION} (or 1, read and upgraded), got ${show(o.v)}`,
+      };
+    o = upgradeFromV1(o);
+  }
   if (typeof o.seq !== 'number' || !Number.isSafeInteger(o.seq) || o.seq < 1) {
     return { ok: false, error: `field seq: expected a positive integer, got ${show(o.seq)}` };
   }
@@ -52,7 +56,10 @@ export function decodeEvent(line: string): DecodeResult {
   for (let i = 0; i < names.length; i++) {
     const field = names[i] as string;
     const bad = (checks[i] as Check)(o[field]);
-    if (bad) return { ok: false, error: `${o.type} field ${field}: expected ${bad}, got ${show(o[field])}` };
+    if (bad === null) continue;
+    if (typeof bad === 'string')
+      return { ok: false, error: `${o.type} field ${field}: expected ${bad}, got ${show(o[field])}` };
+    return { ok: false, error: `${o.type} field ${field}.${bad.path}: ${bad.message}` };
   }
   // Every expected field is present (JSON has no undefined), so any extra key shows in the count.
   let keys = 0;
@@ -65,6 +72,34 @@ export function decodeEvent(line: string): DecodeResult {
   }
   return { ok: true, event: o as unknown as Event };
 }
+/**
+ * A version 1 line as version 2 would have written it: `config-loaded` no longer carries
+ * the generation (the fold numbers it), and the normalized config names a check's target
+ * `restartsService` and always says `allowUnsafeScripts`. Every other type is unchanged.
+ */
+function upgradeFromV1(o: Record<string, unknown>): Record<string, unknown> {
+  if (o.type !== 'config-loaded') return { ...o, v: LOG_FORMAT_VERSION };
+  const { gen: _gen, ...rest } = o;
+  const config = rest.config;
+  if (typeof config !== 'object' || config === null) return { ...rest, v: LOG_FORMAT_VERSION };
+  const c = config as Record<string, unknown>;
+  const checks: Record<string, unknown> = {};
+  if (typeof c.checks === 'object' && c.checks !== null) {
+    for (const [name, def] of Object.entries(c.checks as Record<string, unknown>)) {
+      if (typeof def !== 'object' || def === null || !('restarts' in def)) checks[name] = def;
+      else {
+        const { restarts, ...d } = def as Record<string, unknown>;
+        checks[name] = { ...d, restartsService: restarts };
+      }
+    }
+  }
+  return {
+    ...rest,
+    v: LOG_FORMAT_VERSION,
+    config: { ...c, allowUnsafeScripts: c.allowUnsafeScripts ?? false, checks },
+  };
+}
+
 function show(v: unknown): string {
   if (v === undefined) return 'nothing';
   const s = JSON.stringify(v);

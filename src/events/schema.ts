@@ -1,36 +1,41 @@
 import { SIGNALS } from '../config/types.js';
-import { checkNormalizedConfig } from './config-shape.js';
-import type { EventType } from './types.js';
+import { type ConfigProblem, describeValue, validate } from '../config/schema.js';
+import { normalizedConfigSchema } from '../config/types.js';
+import type { EventType, TimerKind } from './types.js';
 
-/** Returns null when the value is acceptable, else what is allowed. */
-type Check = (v: unknown) => string | null;
+/**
+ * Returns null when the value is acceptable, else what is allowed — or, for a nested value
+ * (a config), the path inside it and the whole message.
+ */
+export type Check = (v: unknown) => string | { readonly path: string; readonly message: string } | null;
+type Simple = (v: unknown) => string | null;
 
-const int: Check = (v) =>
+const int: Simple = (v) =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? null : 'a non-negative integer';
-const pid: Check = (v) =>
+const pid: Simple = (v) =>
   typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? null : 'a positive integer PID';
-const str: Check = (v) => (typeof v === 'string' ? null : 'a string');
-const name: Check = (v) => (typeof v === 'string' && v.length > 0 ? null : 'a non-empty name');
-const bool: Check = (v) => (typeof v === 'boolean' ? null : 'true or false');
+const str: Simple = (v) => (typeof v === 'string' ? null : 'a string');
+const name: Simple = (v) => (typeof v === 'string' && v.length > 0 ? null : 'a non-empty name');
+const bool: Simple = (v) => (typeof v === 'boolean' ? null : 'true or false');
 const orNull =
-  (c: Check): Check =>
+  (c: Simple): Simple =>
   (v) =>
     v === null ? null : c(v) && `${c(v)} or null`;
 const oneOf =
-  (...allowed: string[]): Check =>
+  (...allowed: string[]): Simple =>
   (v) =>
     typeof v === 'string' && allowed.includes(v) ? null : `one of ${allowed.join(' | ')}`;
-const signal: Check = (v) =>
+const signal: Simple = (v) =>
   typeof v === 'string' && (SIGNALS as readonly string[]).includes(v)
     ? null
     : 'a signal name such as SIGTERM';
-const code: Check = (v) =>
+const code: Simple = (v) =>
   v === null || (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 255)
     ? null
     : 'an exit code 0-255 or null';
-const names: Check = (v) =>
+const names: Simple = (v) =>
   Array.isArray(v) && v.every((x) => typeof x === 'string') ? null : 'a list of names';
-const diff: Check = (v) => {
+const diff: Simple = (v) => {
   if (typeof v !== 'object' || v === null) return 'an object {added, removed, changed, unchanged}';
   for (const k of ['added', 'removed', 'changed', 'unchanged']) {
     if (names((v as Record<string, unknown>)[k])) return `an object whose ${k} is a list of names`;
@@ -38,16 +43,20 @@ const diff: Check = (v) => {
   return null;
 };
 
-const TIMER_FIELDS: Record<string, Record<string, Check>> = {
+const TIMER_FIELDS: Record<TimerKind, Record<string, Simple>> = {
   backoff: { name, gen: int, incarnation: int },
   'check-interval': { name, gen: int, run: int },
   'check-timeout': { name, gen: int, run: int, pid },
   'stop-timeout': { pid, name, gen: int, serial: int },
 };
-const timer: Check = (v) => {
+const timer: Simple = (v) => {
   if (typeof v !== 'object' || v === null) return 'a timer key object';
   const t = v as Record<string, unknown>;
-  const fields = typeof t.kind === 'string' ? TIMER_FIELDS[t.kind] : undefined;
+  // hasOwn: a kind such as "constructor" must not find Object.prototype's members.
+  const fields =
+    typeof t.kind === 'string' && Object.hasOwn(TIMER_FIELDS, t.kind)
+      ? TIMER_FIELDS[t.kind as TimerKind]
+      : undefined;
   if (!fields) return `a timer key whose kind is one of ${Object.keys(TIMER_FIELDS).join(' | ')}`;
   for (const [f, c] of Object.entries(fields)) {
     const bad = c(t[f]);
@@ -55,14 +64,21 @@ const timer: Check = (v) => {
   }
   return null;
 };
-const config: Check = (v) => checkNormalizedConfig(v);
+/** A config-loaded event's config: a log line must not smuggle a config the fold cannot use. */
+const config: Check = (v) => {
+  const res = validate(normalizedConfigSchema, v);
+  if (res.ok) return null;
+  const first = res.problems[0] as ConfigProblem;
+  const more = res.problems.length > 1 ? ` (and ${res.problems.length - 1} more problem(s))` : '';
+  return { path: first.path ?? '', message: `${first.message}, got ${describeValue(first.value)}${more}` };
+};
 
 /** Payload fields of every event type. Adding an event type without a schema is a compile error. */
 export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
   'supervisor-started': { pid, version: str },
   'supervisor-stopping': { reason: str },
   'supervisor-stopped': {},
-  'config-loaded': { gen: int, source: str, config },
+  'config-loaded': { source: str, config },
   'reload-requested': { source: str },
   'reload-failed': { reason: str },
   spawned: { name, gen: int, incarnation: int, pid, startTime: orNull(int) },

@@ -1,11 +1,15 @@
 import type { NormalizedConfig } from '../config/types.js';
+import type { Pid } from '../tree/pid-tree.js';
 
-export type Pid = number;
+export type { Pid };
 /** Config generation: 1 for the first config an instance loads, +1 per applied reload. */
 export type Gen = number;
 
-/** Version of the log line format; a reader refuses lines of another version. */
-export const LOG_FORMAT_VERSION = 1;
+/**
+ * Version of the log line format written today. Readers also accept version 1 lines and
+ * upgrade them as they decode (see codec.ts and docs/event-log.md); any other is refused.
+ */
+export const LOG_FORMAT_VERSION = 2;
 
 /**
  * What a timer was armed for. Every key names the generation and the process, incarnation
@@ -47,9 +51,9 @@ export interface SupervisorStopping {
 export interface SupervisorStopped {
   readonly type: 'supervisor-stopped';
 }
+/** A config to install: the first of an instance, or a reload. The fold numbers its generation. */
 export interface ConfigLoaded {
   readonly type: 'config-loaded';
-  readonly gen: Gen;
   readonly source: string;
   readonly config: NormalizedConfig;
 }
@@ -297,25 +301,48 @@ export interface Envelope {
 export type Stamped<E extends EventBody = EventBody> = Envelope & E;
 export type Event = Stamped<EventBody>;
 
-const DECISION_TYPES: ReadonlySet<string> = new Set<DecisionRecord['type']>([
-  'spawn-requested',
-  'restart-scheduled',
-  'service-given-up',
-  'service-failed',
-  'stop-begun',
-  'check-run-requested',
-  'check-skipped',
-  'check-timed-out',
-  'check-finished',
-  'check-health-changed',
-  'reload-applied',
-  'reload-coalesced',
-  'orphan-found',
-  'event-ignored',
-]);
+/**
+ * What each event type is: an input the fold changes state on, an outcome of an effect kept
+ * for the record, or a decision the fold derived. A complete table: a new event type does not
+ * compile until it is classified here.
+ */
+export const EVENT_KINDS: Readonly<Record<EventType, 'input' | 'outcome' | 'decision'>> = {
+  'supervisor-started': 'input',
+  'supervisor-stopping': 'input',
+  'supervisor-stopped': 'input',
+  'config-loaded': 'input',
+  'reload-requested': 'input',
+  'reload-failed': 'input',
+  spawned: 'input',
+  'spawn-failed': 'input',
+  'check-started': 'input',
+  'check-start-failed': 'input',
+  exited: 'input',
+  'timer-fired': 'input',
+  'stop-requested': 'input',
+  'start-requested': 'input',
+  'orphan-reaped': 'input',
+  'signal-sent': 'outcome',
+  'pidfile-written': 'outcome',
+  'pidfile-removed': 'outcome',
+  'spawn-requested': 'decision',
+  'restart-scheduled': 'decision',
+  'service-given-up': 'decision',
+  'service-failed': 'decision',
+  'stop-begun': 'decision',
+  'check-run-requested': 'decision',
+  'check-skipped': 'decision',
+  'check-timed-out': 'decision',
+  'check-finished': 'decision',
+  'check-health-changed': 'decision',
+  'reload-applied': 'decision',
+  'reload-coalesced': 'decision',
+  'orphan-found': 'decision',
+  'event-ignored': 'decision',
+};
 
 export function isDecision(e: EventBody): e is DecisionRecord {
-  return DECISION_TYPES.has(e.type);
+  return EVENT_KINDS[e.type] === 'decision';
 }
 
 /** Canonical string form of a timer key: equal keys, equal strings. */

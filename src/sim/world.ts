@@ -4,6 +4,7 @@ import { initialState, type State } from '../core/state.js';
 import { step } from '../core/step.js';
 import { stamp } from '../events/codec.js';
 import {
+  assertNever,
   type DecisionRecord,
   type Event,
   type EventBody,
@@ -93,12 +94,7 @@ export class World {
 
   start(): void {
     this.deliver({ type: 'supervisor-started', pid: 1, version: 'sim' });
-    this.deliver({
-      type: 'config-loaded',
-      gen: this.state.gen + 1,
-      source: 'sim',
-      config: this.nextConfig(),
-    });
+    this.deliver({ type: 'config-loaded', source: 'sim', config: this.nextConfig() });
   }
 
   /** Fire the earliest armed timer, moving time forward to it. */
@@ -198,7 +194,7 @@ export class World {
         this.timers.delete(timerId(e.timer));
         return;
       case 'load-config':
-        this.pending.push({ type: 'config-loaded', gen: 0, source: 'sim', config: this.nextConfig() });
+        this.pending.push({ type: 'config-loaded', source: 'sim', config: this.nextConfig() });
         return;
       case 'reap-orphan': {
         const alive = this.live.delete(e.pid);
@@ -208,6 +204,8 @@ export class World {
       case 'exit':
         this.exitRequested = true;
         return;
+      default:
+        return assertNever(e);
     }
   }
 
@@ -224,9 +222,7 @@ export class World {
   }
 
   private append(body: EventBody): Event {
-    // config-loaded is queued before the gen it becomes is known (reloads coalesce).
-    const b = body.type === 'config-loaded' && body.gen === 0 ? { ...body, gen: this.state.gen + 1 } : body;
-    const event = stamp(b, ++this.seq, this.time);
+    const event = stamp(body, ++this.seq, this.time);
     if (this.keepLog) this.log.push(event);
     this.options.onEvent?.(event);
     return event;

@@ -9,7 +9,7 @@ import { makeConfig, svc } from '../support/configs.js';
 const config = makeConfig({ services: { web: svc() } });
 const events: Record<string, Event> = {
   s: stamp({ type: 'supervisor-started', pid: 1, version: 'x' }, 1, 0),
-  c: stamp({ type: 'config-loaded', gen: 1, source: 'x', config }, 2, 0),
+  c: stamp({ type: 'config-loaded', source: 'x', config }, 2, 0),
   p: stamp({ type: 'spawned', name: 'web', gen: 1, incarnation: 1, pid: 42, startTime: 7 }, 3, 10),
   x: stamp({ type: 'exited', pid: 42, code: null, signal: 'SIGKILL' }, 4, 20),
   u: stamp({ type: 'exited', pid: 42, code: null, signal: 'SIGKILL' }, 5, 30),

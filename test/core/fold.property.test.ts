@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkInvariants } from '../../src/core/invariants.js';
+import { verifyInvariants } from '../../src/core/invariants.js';
 import { replay } from '../../src/core/replay.js';
 import { isOrphan } from '../../src/core/state.js';
 import { World } from '../../src/sim/world.js';
@@ -133,11 +133,11 @@ describe('the fold under random event sequences', () => {
           w.start();
           for (const x of actions) {
             act(w, x);
-            expect(checkInvariants(w.state)).toEqual([]);
+            expect(verifyInvariants(w.state)).toEqual([]);
             expect(pidFilesAreTrue(w)).toEqual([]);
           }
           w.drain();
-          expect(checkInvariants(w.state)).toEqual([]);
+          expect(verifyInvariants(w.state)).toEqual([]);
           // The tree holds exactly the processes that are alive in the world.
           expect(w.state.procs.keys()).toEqual([...w.live.keys()].sort((a, b) => a - b));
 
@@ -183,7 +183,7 @@ describe('the fold under random event sequences', () => {
           expect(w.live.size).toBe(0);
           expect(w.state.procs.size).toBe(0);
           expect(w.files.size).toBe(0);
-          expect(checkInvariants(w.state)).toEqual([]);
+          expect(verifyInvariants(w.state)).toEqual([]);
         },
       ),
       { numRuns: Number(process.env.FUZZ_RUNS ?? 1000) },

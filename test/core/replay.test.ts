@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkInvariantsOf } from '../../src/core/invariants.js';
+import { verifyInvariantsOf } from '../../src/core/invariants.js';
 import { replay } from '../../src/core/replay.js';
 import { stamp } from '../../src/events/codec.js';
 import { type Event, isDecision } from '../../src/events/types.js';
@@ -60,12 +60,12 @@ describe('replay --check', () => {
     if (!running?.pid) throw new Error('no running service');
     // A state the fold cannot produce: a running service whose PID the tree does not hold.
     const forged = { ...w.state, procs: w.state.procs.remove(running.pid).map };
-    expect(checkInvariantsOf(forged, [running.pid], [running.name])).toEqual([
+    expect(verifyInvariantsOf(forged, [running.pid], [running.name])).toEqual([
       {
         invariant: 1,
         message: `service ${running.name} names pid ${running.pid}, which the tree does not hold for it`,
       },
     ]);
-    expect(checkInvariantsOf(forged, [], [])).toEqual([]);
+    expect(verifyInvariantsOf(forged, [], [])).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 // Named regression tests for the two keepalived bugs in shared/seeds/, as event sequences.
 import { describe, expect, it } from 'vitest';
-import { checkInvariants } from '../../src/core/invariants.js';
+import { verifyInvariants } from '../../src/core/invariants.js';
 import { replay } from '../../src/core/replay.js';
 import { chk, makeConfig, svc } from '../support/configs.js';
 import { plain } from '../support/plain.js';
@@ -31,7 +31,7 @@ function reload(w: ReturnType<typeof scenario>) {
 }
 
 function expectSound(w: ReturnType<typeof scenario>) {
-  expect(checkInvariants(w.state)).toEqual([]);
+  expect(verifyInvariants(w.state)).toEqual([]);
   const r = replay(w.log, { check: true });
   expect(r.problems).toEqual([]);
   expect(plain(r.state)).toEqual(plain(w.state));

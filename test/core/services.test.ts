@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { admitRestart, nextBackoffDelay } from '../../src/core/backoff.js';
-import { checkInvariants } from '../../src/core/invariants.js';
+import { verifyInvariants } from '../../src/core/invariants.js';
 import type { World } from '../../src/sim/world.js';
 import { makeConfig, svc } from '../support/configs.js';
 import { deliverFirst, fireTimer, logged, scenario } from '../support/world.js';
@@ -160,7 +160,7 @@ describe('stopping a service', () => {
     deliverFirst(w, 'start-requested');
     deliverFirst(w, 'spawned');
     expect(w.state.services.get('web')?.phase).toBe('running');
-    expect(checkInvariants(w.state)).toEqual([]);
+    expect(verifyInvariants(w.state)).toEqual([]);
   });
 
   it('a stop request during the backoff cancels the pending restart', () => {

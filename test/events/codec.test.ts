@@ -27,7 +27,7 @@ describe('log codec', () => {
     for (const e of log) {
       const line = encodeEvent(e);
       expect(line).not.toContain('\n');
-      expect(line.startsWith(`{"v":1,"seq":${e.seq},"time":${e.time},"type":"${e.type}"`)).toBe(true);
+      expect(line.startsWith(`{"v":2,"seq":${e.seq},"time":${e.time},"type":"${e.type}"`)).toBe(true);
       expect(decodeEvent(line)).toEqual({ ok: true, event: e });
     }
   });
@@ -36,7 +36,7 @@ describe('log codec', () => {
     for (const type of EVENT_TYPES) {
       const fields = Object.keys(EVENT_SCHEMA[type]);
       if (fields.length === 0) continue;
-      const res = decodeEvent(JSON.stringify({ v: 1, seq: 1, time: 0, type }));
+      const res = decodeEvent(JSON.stringify({ v: 2, seq: 1, time: 0, type }));
       expect(res.ok, type).toBe(false);
       if (!res.ok) expect(res.error).toContain(`${type} field ${fields[0]}: expected`);
     }
@@ -46,7 +46,10 @@ describe('log codec', () => {
   it.each([
     ['{"v":1', /^not JSON/],
     ['[1,2]', /^not a JSON object$/],
-    [`{"v":2,"seq":1,"time":0,"type":"exited"}`, /^field v: expected format version 1, got 2$/],
+    [
+      `{"v":3,"seq":1,"time":0,"type":"exited"}`,
+      /^field v: expected format version 2 \(or 1, read and upgraded\), got 3$/,
+    ],
     [`{"v":1,"seq":0,"time":0,"type":"exited"}`, /^field seq: expected a positive integer, got 0$/],
     [`{"v":1,"seq":1,"time":"now","type":"exited"}`, /^field time: expected epoch milliseconds, got "now"$/],
     [`{${base},"type":"exploded"}`, /^field type: unknown event type "exploded"$/],
@@ -69,7 +72,7 @@ describe('log codec', () => {
     ],
     [
       `{${base},"type":"config-loaded","gen":1,"source":"x","config":{"runDir":"/r","eventLog":"/r/e","services":{"w":{"command":[]}},"checks":{}}}`,
-      /services\.w\.command is a non-empty list of strings/,
+      /^config-loaded field config\.services\.w\.command: must be a non-empty list of strings \(argv; .*\), got \[\] \(array\) \(and \d+ more problem\(s\)\)$/,
     ],
   ])('rejects %s, naming what is wrong', (line, message) => {
     const res = decodeEvent(line);

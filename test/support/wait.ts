@@ -1,4 +1,4 @@
-import { readProcStat } from '../../src/shell/proc-start-time.js';
+import { readProcStat } from '../../src/shell/proc/proc-stat.js';
 
 /** Poll `probe` until it returns a value that is not undefined, or fail after `ms` saying what was awaited. */
 export async function waitFor<T>(

@@ -1,0 +1,112 @@
+import { assertNever, type EventBody } from '../events/types.js';
+import type { State } from '../core/state.js';
+
+export type LogLevel = 'info' | 'warn' | 'error';
+
+/** One line of procreg's own log: level, the fields JSON consumers filter on, and the words. */
+export interface LogLine {
+  readonly level: LogLevel;
+  readonly fields: Readonly<Record<string, unknown>>;
+  readonly msg: string;
+}
+
+const line = (level: LogLevel, fields: Record<string, unknown>, msg: string): LogLine => ({
+  level,
+  fields,
+  msg,
+});
+
+/**
+ * What a person watching the supervisor is told about an event, or null for nothing: each
+ * start, exit, restart decision, give-up, health change, reload and failed reload. `before`
+ * is the registry before the event was folded (an exit is described by what had exited).
+ * Every event type is listed, so a new one makes the compiler ask whether people see it.
+ */
+export function describeEvent(e: EventBody, before: State): LogLine | null {
+  switch (e.type) {
+    case 'spawned':
+      return line('info', { service: e.name, pid: e.pid }, `${e.name}: started, pid ${e.pid}`);
+    case 'spawn-failed':
+      return line('error', { service: e.name }, `${e.name}: cannot start: ${e.error}`);
+    case 'check-start-failed':
+      return line('error', { check: e.name }, `${e.name}: cannot run: ${e.error}`);
+    case 'exited': {
+      const entry = before.procs.get(e.pid);
+      if (entry?.kind !== 'service') return null; // check runs end every interval: their verdicts are logged
+      const how = e.signal !== null ? `killed by ${e.signal}` : `exited with code ${e.code}`;
+      const expected = e.code === 0 || before.stopping.has(e.pid); // we asked it to stop
+      return line(
+        expected ? 'info' : 'warn',
+        { service: entry.name, pid: e.pid, code: e.code, signal: e.signal },
+        `${entry.name}: pid ${e.pid} ${how}`,
+      );
+    }
+    case 'reload-requested':
+      return line('info', {}, `reload requested (${e.source})`);
+    case 'reload-failed':
+      return line('error', { reason: e.reason }, `reload failed, the running generation stays: ${e.reason}`);
+    case 'orphan-reaped':
+      return line('warn', { pid: e.pid, outcome: e.outcome }, `orphan pid ${e.pid}: ${e.outcome}`);
+    case 'restart-scheduled':
+      return line(
+        'info',
+        { service: e.name, delayMs: e.delayMs, restarts: e.restarts },
+        `${e.name}: restart in ${e.delayMs} ms`,
+      );
+    case 'service-given-up':
+      return line(
+        'error',
+        { service: e.name, restarts: e.restarts },
+        `${e.name}: given up after ${e.restarts} restarts`,
+      );
+    case 'service-failed':
+      return line('error', { service: e.name, code: e.code }, `${e.name}: ${e.reason}`);
+    case 'check-health-changed':
+      return line(
+        e.healthy ? 'info' : 'warn',
+        { check: e.name },
+        `${e.name}: ${e.healthy ? 'healthy' : 'unhealthy'}`,
+      );
+    case 'check-timed-out':
+      return line('warn', { check: e.name, pid: e.pid }, `${e.name}: run ${e.run} timed out`);
+    case 'stop-begun':
+      return line(
+        'info',
+        { service: e.name, pid: e.pid, signal: e.signal },
+        `${e.name}: ${e.signal} (${e.reason})`,
+      );
+    case 'reload-applied':
+      return line(
+        'info',
+        { gen: e.gen, services: e.services, checks: e.checks },
+        `config generation ${e.gen} applied`,
+      );
+    case 'orphan-found':
+      return line(
+        'warn',
+        { pid: e.pid, name: e.name },
+        `${e.name}: pid ${e.pid} left running by a previous procreg`,
+      );
+    // Said by other lines already, or too frequent to be worth a line each.
+    case 'supervisor-started':
+    case 'supervisor-stopping':
+    case 'supervisor-stopped':
+    case 'config-loaded':
+    case 'check-started':
+    case 'timer-fired':
+    case 'stop-requested':
+    case 'start-requested':
+    case 'signal-sent':
+    case 'pidfile-written':
+    case 'pidfile-removed':
+    case 'spawn-requested':
+    case 'check-run-requested':
+    case 'check-skipped':
+    case 'check-finished':
+    case 'reload-coalesced':
+    case 'event-ignored':
+      return null;
+    default:
+      return assertNever(e);
+  }
+}

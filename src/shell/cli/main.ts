@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import type { LogFormat } from '../logger.js';
+
+// Each command loads its own modules when it runs: the long-lived `run` keeps none it does
+// not use resident (and the short ones start faster).
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const io = {
+    out: (t: string) => process.stdout.write(`${t}\n`),
+    err: (t: string) => process.stderr.write(`${t}\n`),
+  };
+  let code = 0;
+  const program = new Command('procreg')
+    .description('Event-sourced process registry and supervisor')
+    .version(pkg.version)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program
+    .command('replay')
+    .description('rebuild the registry at the end of an event log, without executing anything')
+    .argument('<log>', 'event log (JSONL)')
+    .option('--json', 'print the registry as JSON (same shape as status --json)')
+    .option(
+      '--check',
+      're-verify every invariant after every event and every logged decision; exit 1 on the first violations',
+    )
+    .action(async (log: string, opts: { json?: boolean; check?: boolean }) => {
+      code = await (await import('./replay-command.js')).replayCommand(log, opts, io);
+    });
+  program
+    .command('run')
+    .description(
+      'run the supervisor in the foreground: SIGHUP reloads, SIGTERM/SIGINT stop everything and exit 0',
+    )
+    .argument('<config>', 'config file (YAML or JSON)')
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'human log on stdout: pretty when stdout is a terminal, else JSON lines',
+      )
+        .choices(['auto', 'json', 'pretty'])
+        .default('auto'),
+    )
+    .action(async (config: string, opts: { logFormat: LogFormat }) => {
+      code = await (await import('./run-command.js')).runCommand(config, pkg.version, io, opts.logFormat);
+    });
+  program
+    .command('status')
+    .description('the live registry, asked of the running supervisor over <runDir>/procreg.sock')
+    .argument('<config>', 'config file of the running supervisor')
+    .option('--json', 'one JSON object: seq, generation, services, checks, processes')
+    .action(async (config: string, opts: { json?: boolean }) => {
+      code = await (await import('./control-commands.js')).statusCommand(config, opts.json ?? false, io);
+    });
+  program
+    .command('reload')
+    .description('make the running supervisor re-read its config; exit 1 with the reason if it was refused')
+    .argument('<config>', 'config file of the running supervisor')
+    .action(async (config: string) => {
+      code = await (await import('./control-commands.js')).reloadCommand(config, io);
+    });
+  program
+    .command('stop')
+    .description('stop the running supervisor and everything it runs; waits until it has exited')
+    .argument('<config>', 'config file of the running supervisor')
+    .action(async (config: string) => {
+      code = await (await import('./control-commands.js')).stopCommand(config, io);
+    });
+  program
+    .command('validate')
+    .description('check a config file; exit 0, or exit 2 listing every error found')
+    .argument('<config>', 'config file (YAML or JSON)')
+    .action(async (config: string) => {
+      code = (await import('./validate-command.js')).validateCommand(config, io);
+    });
+  try {
+    await program.parseAsync(argv, { from: 'node' });
+  } catch (e) {
+    // commander has already printed its usage error; help and --version are not errors.
+    // Anything else is a failure of the command itself and must not be hidden.
+    const err = e as { code?: string };
+    if (typeof err.code !== 'string' || !err.code.startsWith('commander.')) throw e;
+    return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
+  }
+  return code;
+}

@@ -1,0 +1,28 @@
+// procreg's own human-facing log on stdout, as the `run` command writes it.
+import { type Logger, pino } from 'pino';
+
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+/**
+ * JSON lines for collectors, or pino-pretty's rendering for a person at a terminal (the
+ * default when stdout is one). Written synchronously in this thread, no transport worker:
+ * in order with what procreg does, and nothing lost if procreg dies.
+ */
+export async function humanLogger(format: LogFormat): Promise<Logger> {
+  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  // No base fields: a line's `pid` is the process it is about (procreg's own is in "procreg running").
+  if (!pretty) return pino({ name: 'procreg', base: null }, pino.destination({ dest: 1, sync: true }));
+  const { PinoPretty } = await import('pino-pretty'); // only loaded for a person at a terminal
+  return pino(
+    { name: 'procreg', base: null },
+    PinoPretty({
+      sync: true,
+      colorize: process.stdout.isTTY === true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      hideObject: true, // every message says what it is about; the fields are for JSON consumers
+      // A child's own output is prefixed with its name: "web| listening on ...".
+      messageFormat: (log, key) =>
+        log.stream ? `${String(log.service ?? log.check)}| ${String(log[key])}` : String(log[key]),
+    }),
+  );
+}

@@ -1,0 +1,215 @@
+// The running supervisor: one event stream through the log, the fold and the effects.
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { type Logger, pino } from 'pino';
+import { formatProblem } from '../../config/schema.js';
+import type { NormalizedConfig } from '../../config/types.js';
+import { foldRegistry } from '../../core/fold-operator.js';
+import type { State } from '../../core/state.js';
+import { type RegistryView, registryView } from '../../core/view.js';
+import type { Event, EventBody } from '../../events/types.js';
+import { describeEvent } from '../../report/human-log.js';
+import { ConfigError } from '../errors.js';
+import { replayLogFile } from '../event-log/replay-file.js';
+import { type Durability, LogWriter } from '../event-log/writer.js';
+import {
+  asyncScheduler,
+  BehaviorSubject,
+  filter,
+  map,
+  type Observable,
+  observeOn,
+  queueScheduler,
+  type SchedulerLike,
+  Subject,
+  tap,
+} from '../rx.js';
+import { ConfigSource } from './config-source.js';
+import { type EffectPorts, executeEffect } from './execute-effect.js';
+import { TimerTable } from './timers.js';
+
+export interface SupervisorOptions {
+  /** Config file, re-read on every reload. Either this or `config`. */
+  readonly configPath?: string;
+  /** A normalized config object (library use); `reload(config)` replaces it. */
+  readonly config?: NormalizedConfig;
+  /** procreg's own log of what happens (pino). Default: none; the library prints nothing. */
+  readonly logger?: Logger;
+  /**
+   * The event log: a path to use instead of the config's `eventLog`, or an open `LogWriter`
+   * that the supervisor takes over (it replays the writer's file first, and closes the writer
+   * when it stops). Default: the config's `eventLog`.
+   */
+  readonly eventLog?: string | LogWriter;
+  /** For a log the supervisor opens itself (default 'batch'). */
+  readonly durability?: Durability;
+  /** Version written into supervisor-started. */
+  readonly version?: string;
+  /** Where event times come from (default Date.now): with `scheduler`, lets tests run in virtual time. */
+  readonly clock?: () => number;
+  /** Runs the fold's timers (default rxjs asyncScheduler); e.g. a VirtualTimeScheduler in tests. */
+  readonly scheduler?: SchedulerLike;
+}
+
+/** A library prints nothing unless given a logger. */
+const silent = pino({ level: 'silent' });
+
+/**
+ * The imperative shell around the pure fold: it owns the event log, the child processes,
+ * the timers and the PID files. Everything that happens becomes an event on one stream;
+ * each event is stamped and logged, folded, its decisions logged, and its effects executed;
+ * an effect's outcome comes back as a new event, never by touching state.
+ */
+export class Supervisor {
+  private readonly inputs = new Subject<EventBody>();
+  private readonly state$: BehaviorSubject<State>;
+  private readonly events$ = new Subject<Event>();
+  private readonly timers: TimerTable;
+  private readonly clock: () => number;
+  private readonly log: Logger;
+  /** Time of the input being folded: its decisions are stamped with it. */
+  private inputTime = 0;
+  private closed = false;
+  private finishing = false;
+  private exited!: () => void;
+  /** Resolves once every child is gone after a stop. */
+  readonly stopped: Promise<void>;
+
+  private constructor(
+    private readonly writer: LogWriter,
+    initial: State,
+    private readonly config: ConfigSource,
+    options: SupervisorOptions,
+  ) {
+    this.log = options.logger ?? silent;
+    this.clock = options.clock ?? Date.now;
+    this.timers = new TimerTable(options.scheduler ?? asyncScheduler, this.clock, (timer) =>
+      this.inputs.next({ type: 'timer-fired', timer }),
+    );
+    this.state$ = new BehaviorSubject(initial);
+    this.stopped = new Promise((resolve) => {
+      this.exited = resolve;
+    });
+    const ports: EffectPorts = {
+      emit: (body) => this.inputs.next(body),
+      timers: this.timers,
+      log: this.log,
+      loadConfig: () => this.loadConfig(),
+      finish: () => this.finish(),
+    };
+    this.inputs
+      .pipe(
+        // Outcomes pushed while an effect executes wait their turn instead of re-entering.
+        observeOn(queueScheduler),
+        // After the final stop nothing is logged any more (a late timer, a stray signal).
+        filter(() => !this.closed),
+        map((body) => this.stampAndLog(body)),
+        foldRegistry(initial),
+        tap((res) => {
+          const before = this.state$.value;
+          for (const r of res.records) this.logged(this.writer.append(r, this.inputTime), before);
+          this.state$.next(res.state);
+          for (const e of res.effects) executeEffect(e, ports);
+        }),
+      )
+      .subscribe({ error: (e) => this.log.fatal({ err: e }, 'event pipeline failed') });
+  }
+
+  /**
+   * Replays the existing event log (so a crashed predecessor's children are known and get
+   * reaped), records a new supervisor instance, loads the config and starts everything.
+   * Throws a ConfigError when the config cannot be used.
+   */
+  static async open(options: SupervisorOptions): Promise<Supervisor> {
+    const config = new ConfigSource(options.configPath, options.config);
+    const loaded = config.load();
+    if (!loaded.ok) throw new ConfigError(loaded.problems);
+    mkdirSync(loaded.config.runDir, { recursive: true, mode: 0o700 });
+    const given = options.eventLog;
+    const logPath = given instanceof LogWriter ? given.path : resolve(given ?? loaded.config.eventLog);
+    const { result } = await replayLogFile(logPath, { missingOk: true });
+    const writer =
+      given instanceof LogWriter
+        ? given
+        : LogWriter.open(logPath, { durability: options.durability ?? 'batch' });
+    const sup = new Supervisor(writer, result.state, config, options);
+    sup.inputs.next({ type: 'supervisor-started', pid: process.pid, version: options.version ?? '0' });
+    sup.inputs.next({ type: 'config-loaded', source: config.label, config: loaded.config });
+    return sup;
+  }
+
+  /** Every event as it is logged. */
+  get events(): Observable<Event> {
+    return this.events$.asObservable();
+  }
+
+  /** The registry after every step. */
+  get states(): Observable<State> {
+    return this.state$.asObservable();
+  }
+
+  status(): RegistryView {
+    return registryView(this.state$.value, this.writer.lastSeq);
+  }
+
+  /** Re-read the config file (or install `config`); a bad one leaves everything running. */
+  reload(config?: NormalizedConfig): void {
+    if (!config) {
+      this.inputs.next({ type: 'reload-requested', source: 'api' });
+      return;
+    }
+    const res = this.config.accept(config);
+    this.inputs.next(
+      res.ok
+        ? { type: 'config-loaded', source: 'api', config: res.config }
+        : { type: 'reload-failed', reason: res.problems.map((p) => formatProblem(p)).join('; ') },
+    );
+  }
+
+  /** A program's own input: e.g. stop or start a service. */
+  push(body: EventBody): void {
+    this.inputs.next(body);
+  }
+
+  /** Stop every service and check (stop signal, timeout, SIGKILL to the group); resolves when all are gone. */
+  stop(reason = 'requested'): Promise<void> {
+    this.inputs.next({ type: 'supervisor-stopping', reason });
+    return this.stopped;
+  }
+
+  private stampAndLog(body: EventBody): Event {
+    this.inputTime = this.clock();
+    const event = this.writer.append(body, this.inputTime);
+    this.logged(event, this.state$.value);
+    return event;
+  }
+
+  /** An event is in the log: tell subscribers, and the person watching if it is worth a line. */
+  private logged(event: Event, before: State): void {
+    this.events$.next(event);
+    const line = describeEvent(event, before);
+    if (line) this.log[line.level](line.fields, line.msg);
+  }
+
+  private loadConfig(): void {
+    const res = this.config.load();
+    this.inputs.next(
+      res.ok
+        ? { type: 'config-loaded', source: this.config.label, config: res.config }
+        : { type: 'reload-failed', reason: res.problems.map((p) => formatProblem(p)).join('; ') },
+    );
+  }
+
+  private finish(): void {
+    if (this.finishing) return;
+    this.finishing = true;
+    this.inputs.next({ type: 'supervisor-stopped' });
+    // Queued behind supervisor-stopped and the outcomes before it.
+    queueScheduler.schedule(() => {
+      this.closed = true;
+      this.timers.clear();
+      this.writer.close();
+      this.exited();
+    });
+  }
+}

@@ -1,0 +1,107 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readPidFile, removePidFileIfOwned, writePidFile } from '../../../src/shell/files/pidfile.js';
+import { useTmpDir } from '../../support/tmp.js';
+
+const tmp = useTmpDir();
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+describe('PID files', () => {
+  it('hold exactly "<pid>\\n", mode 0644, and each write replaces the file whole', () => {
+    const path = join(tmp(), 'web.pid');
+    writePidFile(path, 4242);
+    expect(readFileSync(path, 'utf8')).toBe('4242\n');
+    expect(statSync(path).mode & 0o777).toBe(0o644);
+    const inode = statSync(path).ino;
+    writePidFile(path, 77);
+    expect(readFileSync(path, 'utf8')).toBe('77\n'); // never appended (keepalived #2460)
+    expect(statSync(path).ino).not.toBe(inode); // a new file renamed into place, not rewritten in place
+    expect(readdirSync(join(path, '..'))).toEqual(['web.pid']); // no temp file left behind
+  });
+
+  it('are removed only by the PID they name', () => {
+    const path = join(tmp(), 'web.pid');
+    writePidFile(path, 200);
+    expect(removePidFileIfOwned(path, 100)).toBe('not-owner');
+    expect(readFileSync(path, 'utf8')).toBe('200\n');
+    expect(removePidFileIfOwned(path, 200)).toBe('removed');
+    expect(removePidFileIfOwned(path, 200)).toBe('absent');
+  });
+
+  it('refuse a symlink in their place, leaving its target untouched', () => {
+    const dir = tmp();
+    const target = join(dir, 'precious');
+    writeFileSync(target, 'keep me\n');
+    const path = join(dir, 'web.pid');
+    symlinkSync(target, path);
+    expect(() => writePidFile(path, 5)).toThrow(expect.objectContaining({ code: 'EPIDSYMLINK', path }));
+    expect(() => removePidFileIfOwned(path, 5)).toThrow(/symbolic link; refusing/);
+    expect(readFileSync(target, 'utf8')).toBe('keep me\n');
+    expect(readdirSync(dir).sort()).toEqual(['precious', 'web.pid']);
+  });
+
+  it('refuse a directory in their place', () => {
+    const path = join(tmp(), 'web.pid');
+    mkdirSync(path);
+    expect(() => writePidFile(path, 5)).toThrow(expect.objectContaining({ code: 'EPIDNOTFILE' }));
+  });
+
+  it('read back only exactly one line with a PID', () => {
+    const dir = tmp();
+    const cases: [string, number | null][] = [
+      ['12\n', 12],
+      ['12', null],
+      ['12\n13\n', null],
+      ['', null],
+      [' 12\n', null],
+      ['0\n', null],
+      ['abc\n', null],
+    ];
+    for (const [i, [content, want]] of cases.entries()) {
+      const p = join(dir, `${i}.pid`);
+      writeFileSync(p, content);
+      expect(readPidFile(p), JSON.stringify(content)).toBe(want);
+    }
+    expect(readPidFile(join(dir, 'none.pid'))).toBe('absent');
+  });
+
+  it('are never seen partial, empty or multi-line by a concurrent reader', async () => {
+    const path = join(tmp(), 'web.pid');
+    const done = `${path}.done`;
+    // A separate process reads as fast as it can until told to stop, and reports what it saw.
+    const reader = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('fs'); const bad = new Set(); let reads = 0;
+         const deadline = Date.now() + 20000;
+         while (!fs.existsSync(${JSON.stringify(done)}) && Date.now() < deadline) {
+           let s; try { s = fs.readFileSync(${JSON.stringify(path)}, 'utf8'); } catch (e) { if (e.code !== 'ENOENT') bad.add(e.code); continue; }
+           reads++; if (!/^[1-9]\\d{3}\\n$/.test(s)) bad.add(JSON.stringify(s));
+         }
+         process.stdout.write(JSON.stringify({ reads, bad: [...bad] }));`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    children.push(reader);
+    let out = '';
+    reader.stdout?.on('data', (d) => {
+      out += d;
+    });
+    const exited = new Promise<void>((resolve) => reader.on('exit', () => resolve()));
+    for (let i = 0; i < 3000; i++) {
+      writePidFile(path, 1000 + (i % 9000));
+      if (i % 100 === 99) removePidFileIfOwned(path, 1000 + (i % 9000));
+    }
+    writeFileSync(done, '');
+    await exited;
+    const seen = JSON.parse(out) as { reads: number; bad: string[] };
+    expect(seen.bad).toEqual([]);
+    expect(seen.reads).toBeGreaterThan(100);
+  });
+});
