@@ -1,30 +1,31 @@
-// procreg's public surface: the PID tree, the event model and log, and the pure fold.
+// procreg's public surface, listed name by name (test/index.test.ts pins it): the supervisor
+// runtime, config loading, the event model and its log, the fold and replay, the PID tree.
+// The deterministic simulator for testing your own supervisor is `procreg/testing`.
+
+// The supervisor runtime (touches the OS).
+export { Supervisor, type SupervisorOptions } from './shell/supervisor/supervisor.js';
+export { ConfigError, ProcregError } from './shell/errors.js';
+
+// Config: loading a file, validating an object, and the normalized types.
+export { type LoadResult, loadConfigFile } from './shell/config/load-config.js';
+export { type NormalizeOptions, type NormalizeResult, normalizeConfig } from './config/normalize.js';
+export { type ConfigProblem, formatProblem } from './config/schema.js';
 export { formatDuration, parseDuration } from './config/duration.js';
-export {
-  type ConfigProblem,
-  formatProblem,
-  type NormalizeResult,
-  normalizeConfig,
-} from './config/normalize.js';
-export type * from './config/types.js';
-export { admitRestart, nextBackoffDelay } from './core/backoff.js';
-export type { Effect, EffectKind } from './core/effects.js';
-export { foldRegistry } from './core/fold-operator.js';
-export { verifyInvariants, verifyInvariantsOf, type Violation } from './core/invariants.js';
-export { diffDefs } from './core/reload.js';
-export {
-  Replayer,
-  type ReplayOptions,
-  type ReplayProblem,
-  type ReplayResult,
-  replay,
-  replayAsync,
-} from './core/replay.js';
-export type { CheckEntry, CheckStatus, Entry, ServiceEntry, ServiceStatus, State } from './core/state.js';
-export { initialState } from './core/state.js';
-export { type StepResult, step } from './core/step.js';
-export { type RegistryView, registryView } from './core/view.js';
-export * from './events/index.js';
+export type {
+  BackoffDef,
+  CheckDef,
+  IntensityDef,
+  NormalizedConfig,
+  RestartPolicy,
+  ServiceDef,
+  SignalName,
+} from './config/types.js';
+
+// The event model and the log format.
+export type * from './events/types.js';
+export { EVENT_KINDS, isDecision, LOG_FORMAT_VERSION } from './events/types.js';
+export { type DecodeResult, decodeEvent, encodeEvent } from './events/codec.js';
+export { EVENT_TYPES } from './events/schema.js';
 export {
   type LogBatch,
   type LogItem,
@@ -33,13 +34,48 @@ export {
   readLog,
   readLogBatches,
 } from './shell/event-log/reader.js';
+export { type LogFileReplay, replayLogFile } from './shell/event-log/replay-file.js';
 export {
   type Durability,
   LogWriter,
   LogWriterError,
   type LogWriterOptions,
 } from './shell/event-log/writer.js';
-export * from './tree/index.js';
+
+// The fold, replay, and what they produce.
+export { initialState } from './core/state.js';
+export type {
+  CheckEntry,
+  CheckResult,
+  CheckStatus,
+  Entry,
+  ExitInfo,
+  ServiceEntry,
+  ServicePhase,
+  ServiceStatus,
+  State,
+  SupervisorPhase,
+} from './core/state.js';
+export { type StepResult, step } from './core/step.js';
+export type { Effect, EffectKind } from './core/effects.js';
+export { foldRegistry } from './core/fold-operator.js';
+export {
+  Replayer,
+  type ReplayOptions,
+  type ReplayProblem,
+  type ReplayResult,
+  replay,
+  replayAsync,
+} from './core/replay.js';
+export { type Violation, verifyInvariants } from './core/invariants.js';
+export { type RegistryView, registryView } from './core/view.js';
+
+// The persistent PID tree (and the map the registry keys statuses by name with).
+export { emptyPidTree, type Pid, type PidTree } from './tree/pid-tree.js';
+export { type InsertResult, OrderedMap, type RemoveResult } from './tree/ordered-map.js';
+export type { HashMap } from './tree/hash-map.js';
+
+// PID files and process identity, as the supervisor uses them.
 export {
   PidFileError,
   type PidFileErrorCode,
@@ -49,5 +85,3 @@ export {
   writePidFile,
 } from './shell/files/pidfile.js';
 export { type ProcStat, readProcStartTime, readProcStat } from './shell/proc/proc-stat.js';
-export { type LoadResult, loadConfigFile } from './shell/config/load-config.js';
-export { Supervisor, type SupervisorOptions } from './shell/supervisor/supervisor.js';

@@ -3,8 +3,9 @@
  * is derived from it (`Infer<typeof schema>`): the checks and the type cannot drift apart.
  * Each failure is a ConfigProblem naming the field path, the value found and what is
  * allowed; validation goes on past a failure so a person sees every problem at once.
- * (A schema library such as zod would do the same at ~10x the start-up cost: these few
- * combinators are all the config needs.)
+ * A schema library (zod, valibot) would do as well; these few combinators keep the exact
+ * messages the README documents and add no dependency (importing zod 3 took 6.5-7 ms here,
+ * valibot ~4 ms, this module with the whole config normalizer ~2.7 ms; 2026-11-28).
  */
 
 /** One thing wrong with a config: where, what was there, and what is allowed. */

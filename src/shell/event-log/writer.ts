@@ -10,6 +10,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { decodeEvent, encodeEvent, stamp } from '../../events/codec.js';
+import { ProcregError } from '../errors.js';
 import type { Event, EventBody } from '../../events/types.js';
 
 /**
@@ -27,13 +28,10 @@ export interface LogWriterOptions {
   readonly onRecovered?: (info: { tornBytes: number; movedTo: string }) => void;
 }
 
-export class LogWriterError extends Error {
-  constructor(
-    readonly code: 'ELOGSYMLINK' | 'ELOGOPEN' | 'ELOGCLOSED',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'LogWriterError';
+export class LogWriterError extends ProcregError {
+  declare readonly code: 'ELOGSYMLINK' | 'ELOGOPEN' | 'ELOGCLOSED';
+  constructor(code: 'ELOGSYMLINK' | 'ELOGOPEN' | 'ELOGCLOSED', message: string) {
+    super(code, message);
   }
 }
 

@@ -11,6 +11,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { ProcregError } from '../errors.js';
 
 // DESIGN.md invariant 4 and keepalived #2460: a PID file either does not exist or holds
 // exactly `<pid>\n` of the live incarnation. It is written whole (temp file + fsync +
@@ -19,14 +20,14 @@ import { basename, dirname, join } from 'node:path';
 
 export type PidFileErrorCode = 'EPIDSYMLINK' | 'EPIDNOTFILE' | 'EPIDIO';
 
-export class PidFileError extends Error {
+export class PidFileError extends ProcregError {
+  declare readonly code: PidFileErrorCode;
   constructor(
-    readonly code: PidFileErrorCode,
+    code: PidFileErrorCode,
     readonly path: string,
     message: string,
   ) {
-    super(message);
-    this.name = 'PidFileError';
+    super(code, message);
   }
 }
 
