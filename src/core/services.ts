@@ -1,7 +1,7 @@
 import { SERVICE_DEFAULTS } from '../config/defaults.js';
 import type { ServiceDef } from '../config/types.js';
 import type { Pid, Spawned, SpawnFailed, SpawnRequested, StopBegun } from '../events/types.js';
-import { assertNever } from '../events/types.js';
+import { assertNever } from '../events/assert-never.js';
 import { decideAfterExit, STOP_REASON_FOR } from './after-exit.js';
 import {
   addProc,

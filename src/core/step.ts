@@ -1,10 +1,5 @@
-import {
-  assertNever,
-  type DecisionRecord,
-  type Event,
-  type Exited,
-  type TimerFired,
-} from '../events/types.js';
+import { assertNever } from '../events/assert-never.js';
+import { type DecisionRecord, type Event, type Exited, type TimerFired } from '../events/types.js';
 import { onCheckExit, onCheckStarted, onCheckStartFailed, onCheckTimeout, runOrSkip } from './checks.js';
 import { type Ctx, effect, recordIgnored, removeProc, sameTimer } from './context.js';
 import type { Effect } from './effects.js';

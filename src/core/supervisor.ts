@@ -5,7 +5,7 @@ import type {
   SupervisorStarted,
   SupervisorStopping,
 } from '../events/types.js';
-import { assertNever } from '../events/types.js';
+import { assertNever } from '../events/assert-never.js';
 import { stopCheckRuns } from './checks.js';
 import { type Ctx, effect, recordIgnored, putService, record, removeProc } from './context.js';
 import { bringDown, restartNow } from './services.js';

@@ -344,23 +344,3 @@ export const EVENT_KINDS: Readonly<Record<EventType, 'input' | 'outcome' | 'deci
 export function isDecision(e: EventBody): e is DecisionRecord {
   return EVENT_KINDS[e.type] === 'decision';
 }
-
-/** Canonical string form of a timer key: equal keys, equal strings. */
-export function timerId(t: TimerKey): string {
-  switch (t.kind) {
-    case 'backoff':
-      return `backoff/${t.name}/${t.gen}/${t.incarnation}`;
-    case 'check-interval':
-      return `check-interval/${t.name}/${t.gen}/${t.run}`;
-    case 'check-timeout':
-      return `check-timeout/${t.name}/${t.gen}/${t.run}/${t.pid}`;
-    case 'stop-timeout':
-      return `stop-timeout/${t.pid}/${t.name}/${t.gen}/${t.serial}`;
-    default:
-      return assertNever(t);
-  }
-}
-
-export function assertNever(x: never): never {
-  throw new Error(`unhandled variant: ${JSON.stringify(x)}`);
-}

@@ -1,4 +1,5 @@
-import { assertNever, type EventBody } from '../events/types.js';
+import { assertNever } from '../events/assert-never.js';
+import type { EventBody } from '../events/types.js';
 import type { State } from '../core/state.js';
 
 export type LogLevel = 'info' | 'warn' | 'error';

@@ -1,16 +1,16 @@
+import { assertNever } from '../events/assert-never.js';
+import { timerId } from '../events/timer-id.js';
 import type { NormalizedConfig } from '../config/types.js';
 import type { Effect } from '../core/effects.js';
 import { initialState, type State } from '../core/state.js';
 import { step } from '../core/step.js';
 import { stamp } from '../events/codec.js';
 import {
-  assertNever,
   type DecisionRecord,
   type Event,
   type EventBody,
   type InputEvent,
   type TimerKey,
-  timerId,
 } from '../events/types.js';
 
 /**

@@ -1,7 +1,8 @@
 // Carrying out the fold's effects on the OS; every outcome comes back as an event.
 import type { Logger } from 'pino';
 import type { Effect } from '../../core/effects.js';
-import { assertNever, type EventBody } from '../../events/types.js';
+import { assertNever } from '../../events/assert-never.js';
+import type { EventBody } from '../../events/types.js';
 import { removePidFileIfOwned, writePidFile } from '../files/pidfile.js';
 import { readProcStartTime } from '../proc/proc-stat.js';
 import { spawnChild } from './children.js';

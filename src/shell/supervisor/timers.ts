@@ -1,5 +1,6 @@
 // The fold's timers on a real (or virtual) clock: armed and cancelled by key, fired as events.
-import { type TimerKey, timerId } from '../../events/types.js';
+import { timerId } from '../../events/timer-id.js';
+import type { TimerKey } from '../../events/types.js';
 import { asyncScheduler, queueScheduler, type SchedulerLike, type Subscription } from '../rx.js';
 
 export class TimerTable {
