@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/switch-exhaustiveness-check -- each switch misses a case on purpose */
 // Compile-time proof that a missing case is a type error: each switch below leaves out one
 // variant, and the `@ts-expect-error` on its assertNever says the compiler must object.
 // `npm run typecheck` covers this file; should the missing case ever stop being an error
