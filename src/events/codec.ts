@@ -78,7 +78,10 @@ export function decodeEvent(line: string): DecodeResult {
  * `restartsService` and always says `allowUnsafeScripts`. Every other type is unchanged.
  */
 function upgradeFromV1(o: Record<string, unknown>): Record<string, unknown> {
-  if (o.type !== 'config-loaded') return { ...o, v: LOG_FORMAT_VERSION };
+  if (o.type !== 'config-loaded') {
+    o.v = LOG_FORMAT_VERSION; // the object is the decoder's own, fresh from JSON.parse
+    return o;
+  }
   const { gen: _gen, ...rest } = o;
   const config = rest.config;
   if (typeof config !== 'object' || config === null) return { ...rest, v: LOG_FORMAT_VERSION };
