@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration } from '../../src/config/duration.js';
 import { formatProblem, normalizeConfig } from '../../src/config/normalize.js';
 
 const norm = (raw: unknown) => normalizeConfig(raw, { baseDir: '/etc/app' });
@@ -96,13 +95,5 @@ describe('config normalization', () => {
     });
     expect(res.ok).toBe(false);
     if (!res.ok) expect(res.problems[0]?.message).toBe('must differ from the PID file of service "a"');
-  });
-
-  it('parses durations', () => {
-    expect(['250ms', '2s', '1.5m', '1h', 0, 42].map(parseDuration)).toEqual([
-      250, 2000, 90_000, 3_600_000, 0, 42,
-    ]);
-    expect(['', '2', '-1s', '1d', -5, 1.5, null].map(parseDuration)).toEqual(Array(7).fill(undefined));
-    expect([250, 2000, 60_000, 3_600_000, 0].map(formatDuration)).toEqual(['250ms', '2s', '1m', '1h', '0ms']);
   });
 });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { admitRestart, nextBackoffDelay } from '../../src/core/backoff.js';
 import { verifyInvariants } from '../../src/core/invariants.js';
 import type { World } from '../../src/sim/world.js';
 import { makeConfig, svc } from '../support/configs.js';
@@ -72,13 +71,6 @@ describe('restart policy', () => {
       expect.objectContaining({ name: 'web', restarts: 3, withinMs: 60_000 }),
     ]);
     expect(w.timers.size).toBe(0);
-  });
-
-  it('forgets restarts older than the window', () => {
-    expect(admitRestart({ count: 2, withinMs: 1000 }, [0, 500], 1200)).toEqual([500, 1200]);
-    expect(admitRestart({ count: 2, withinMs: 1000 }, [300, 500], 1200)).toBeNull();
-    expect(admitRestart({ count: 0, withinMs: 1000 }, [], 0)).toBeNull();
-    expect(nextBackoffDelay({ initialMs: 100, maxMs: 30_000, factor: 1.5, resetAfterMs: 0 }, 3)).toBe(338);
   });
 
   it('stops restarting at once on a fatal exit code', () => {

@@ -3,71 +3,8 @@ import { verifyInvariants } from '../../src/core/invariants.js';
 import { diffDefs } from '../../src/core/reload.js';
 import type { World } from '../../src/sim/world.js';
 import { chk, makeConfig, svc } from '../support/configs.js';
-import { deliverAll, deliverFirst, fireTimer, logged, scenario } from '../support/world.js';
-
-/** Let run `run` of check `name` finish with `code` (it must have started). */
-function runFinishes(w: World, name: string, code: number) {
-  deliverAll(w, 'check-started');
-  const pid = w.state.checks.get(name)?.inFlight?.pid;
-  if (pid == null) throw new Error(`no run of ${name} in flight`);
-  w.live.delete(pid);
-  w.pending.push({ type: 'exited', pid, code, signal: null });
-  deliverFirst(w, 'exited', (e) => e.pid === pid);
-}
-
-function nextRun(w: World) {
-  fireTimer(w, 'check-interval');
-  deliverFirst(w, 'timer-fired');
-}
-
-describe('checks (keepalived vrrp_script semantics)', () => {
-  it('turns healthy after rise successes and unhealthy after fall failures, and restarts its service', () => {
-    const cfg = makeConfig({
-      services: { web: svc() },
-      checks: { alive: chk({ rise: 2, fall: 3, restarts: 'web' }) },
-    });
-    const w = scenario([cfg]);
-    deliverFirst(w, 'spawned');
-    const webPid = w.state.services.get('web')?.pid as number;
-    const health = () => w.state.checks.get('alive')?.healthy;
-    runFinishes(w, 'alive', 0);
-    expect(health()).toBeNull();
-    nextRun(w);
-    runFinishes(w, 'alive', 0);
-    expect(health()).toBe(true);
-    for (let i = 0; i < 2; i++) {
-      nextRun(w);
-      runFinishes(w, 'alive', 1);
-      expect(health()).toBe(true);
-    }
-    nextRun(w);
-    runFinishes(w, 'alive', 1);
-    expect(health()).toBe(false);
-    expect(logged(w, 'check-health-changed').map((e) => e.healthy)).toEqual([true, false]);
-    expect(logged(w, 'stop-begun')).toEqual([
-      expect.objectContaining({ pid: webPid, reason: 'check-failed' }),
-    ]);
-    // The restart is immediate once the old incarnation has exited, and it counts.
-    w.live.delete(webPid);
-    w.pending.push({ type: 'exited', pid: webPid, code: null, signal: 'SIGTERM' });
-    deliverFirst(w, 'exited', (e) => e.pid === webPid);
-    deliverFirst(w, 'spawned');
-    expect(w.state.services.get('web')).toMatchObject({ phase: 'running', restarts: 1, incarnation: 2 });
-  });
-
-  it('skips a run while the previous one is still in flight', () => {
-    const w = scenario([makeConfig({ checks: { slow: chk({ interval: '1s', timeout: '10s' }) } })]);
-    deliverAll(w, 'check-started');
-    nextRun(w);
-    expect(logged(w, 'check-skipped')).toEqual([
-      expect.objectContaining({ name: 'slow', run: 2, reason: 'run 1 is still in flight' }),
-    ]);
-    expect(logged(w, 'check-run-requested')).toHaveLength(1);
-    runFinishes(w, 'slow', 0);
-    nextRun(w);
-    expect(logged(w, 'check-run-requested').map((e) => e.run)).toEqual([1, 2]);
-  });
-});
+import { runFinishes } from '../support/runs.js';
+import { deliverAll, deliverFirst, logged, scenario } from '../support/world.js';
 
 describe('reload', () => {
   const v1 = makeConfig({
@@ -194,45 +131,5 @@ describe('reload', () => {
     expect(w.lastRecords).toEqual([
       expect.objectContaining({ reason: 'config loaded while the supervisor is stopping' }),
     ]);
-  });
-});
-
-describe('crash recovery', () => {
-  it('reports the processes a crashed predecessor left, reaps them, and removes their PID files', () => {
-    const cfg = makeConfig({ services: { web: svc() }, checks: { probe: chk() } });
-    const w = scenario([cfg]);
-    deliverAll(w, 'spawned', 'check-started');
-    const left = w.state.procs.keys();
-    expect(left).toHaveLength(2);
-    w.pending.length = 0;
-    w.timers.clear();
-    w.start(); // the new instance, on the same log
-    expect(logged(w, 'orphan-found').map((e) => e.pid)).toEqual(left);
-    deliverAll(w, 'orphan-reaped');
-    for (const pid of left) expect(w.state.procs.has(pid)).toBe(false);
-    expect(logged(w, 'orphan-reaped').map((e) => e.outcome)).toEqual(['killed', 'killed']);
-    expect(w.files.has('/run/procreg/web.pid')).toBe(false);
-    deliverAll(w, 'spawned', 'check-started');
-    expect(w.state).toMatchObject({ instance: 2, gen: 2, phase: 'running' });
-    expect(w.live.size).toBe(2);
-    expect(verifyInvariants(w.state)).toEqual([]);
-  });
-
-  it('treats a spawn of the previous instance reported after the restart as an orphan to reap', () => {
-    const w = scenario([makeConfig({ services: { web: svc() } })]);
-    const late = w.pending.splice(0, w.pending.length); // the predecessor forked but died before logging it
-    w.timers.clear();
-    w.start();
-    const spawned = late.find((e) => e.type === 'spawned');
-    if (spawned?.type !== 'spawned') throw new Error('no spawned queued');
-    w.deliver(spawned);
-    expect(w.lastRecords).toEqual([
-      expect.objectContaining({ type: 'orphan-found', pid: spawned.pid, name: 'web' }),
-    ]);
-    expect(w.lastEffects).toEqual([{ do: 'reap-orphan', pid: spawned.pid, startTime: spawned.startTime }]);
-    deliverAll(w, 'orphan-reaped', 'spawned');
-    expect(w.state.procs.has(spawned.pid)).toBe(false);
-    expect(w.state.services.get('web')?.phase).toBe('running');
-    expect(verifyInvariants(w.state)).toEqual([]);
   });
 });

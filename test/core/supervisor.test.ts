@@ -1,0 +1,312 @@
+import { describe, expect, it } from 'vitest';
+import { verifyInvariants } from '../../src/core/invariants.js';
+import { initialState } from '../../src/core/state.js';
+import { step } from '../../src/core/step.js';
+import { stamp } from '../../src/events/codec.js';
+import type { World } from '../../src/sim/world.js';
+import { chk, makeConfig, svc } from '../support/configs.js';
+import { exits, pidOf } from '../support/runs.js';
+import { deliverAll, deliverFirst, fireTimer, logged, scenario } from '../support/world.js';
+
+const config = makeConfig({
+  services: {
+    web: svc({ maxRestarts: { count: 2, within: '1m' }, backoff: { initial: '100ms' } }),
+    db: svc({ restart: 'never' }),
+  },
+  checks: { alive: chk({ interval: '5s' }) },
+});
+
+/** Everything started: web and db running, a run of alive in flight. */
+function running(): World {
+  const w = scenario([config]);
+  deliverAll(w, 'spawned', 'check-started');
+  return w;
+}
+
+const ignored = (w: World) => w.lastRecords.map((r) => (r.type === 'event-ignored' ? r.reason : r.type));
+
+/** Crash web (quick failures) until the fold gives it up. */
+function givenUp(w: World): void {
+  for (let guard = 0; w.state.services.get('web')?.phase !== 'given-up'; guard++) {
+    if (guard > 10) throw new Error('web was never given up');
+    exits(w, pidOf(w, 'web'), 1);
+    if (w.state.services.get('web')?.phase !== 'backoff') continue;
+    fireTimer(w, 'backoff');
+    deliverFirst(w, 'timer-fired');
+    deliverFirst(w, 'spawned');
+  }
+}
+
+describe('supervisor-started', () => {
+  it('begins a new instance: starting, no config yet, generations after any before it', () => {
+    const res = step(initialState(), stamp({ type: 'supervisor-started', pid: 1, version: 'x' }, 1, 0));
+    expect(res.state).toMatchObject({ instance: 1, instanceGen: 1, phase: 'starting', gen: 0, config: null });
+    expect(res.effects).toEqual([]);
+    expect(res.records).toEqual([]);
+    const w = running();
+    w.deliver({ type: 'supervisor-started', pid: 2, version: 'x' });
+    expect(w.state).toMatchObject({ instance: 2, instanceGen: 2, phase: 'starting', gen: 1, config: null });
+    expect(w.state.services.size).toBe(0);
+    expect(w.state.checks.size).toBe(0);
+  });
+});
+
+describe('stop-requested', () => {
+  it('stops a running service with its stop signal and keeps it down', () => {
+    const w = running();
+    const pid = pidOf(w, 'web');
+    w.deliver({ type: 'stop-requested', name: 'web' });
+    expect(w.lastRecords).toEqual([
+      { type: 'stop-begun', pid, name: 'web', signal: 'SIGTERM', reason: 'requested' },
+    ]);
+    expect(w.state.services.get('web')).toMatchObject({ desired: 'down', phase: 'stopping' });
+    exits(w, pid, null, 'SIGTERM');
+    expect(w.state.services.get('web')).toMatchObject({ phase: 'stopped', reason: 'stop requested' });
+    expect(w.pending).toEqual([]);
+  });
+
+  it('is ignored for a service already stopped or being stopped', () => {
+    const w = running();
+    w.deliver({ type: 'stop-requested', name: 'web' });
+    w.deliver({ type: 'stop-requested', name: 'web' });
+    expect(ignored(w)).toEqual(['service web is already stopped or stopping']);
+    expect(w.lastEffects).toEqual([]);
+    exits(w, pidOf(w, 'web'), null, 'SIGTERM');
+    w.deliver({ type: 'stop-requested', name: 'web' });
+    expect(ignored(w)).toEqual(['service web is already stopped or stopping']);
+  });
+
+  it('is ignored for a name that is not a service, or a service a reload removed', () => {
+    const w = scenario([config, makeConfig({ services: { web: svc() } })]);
+    deliverAll(w, 'spawned', 'check-started');
+    w.deliver({ type: 'stop-requested', name: 'alive' }); // a check, not a service
+    expect(ignored(w)).toEqual(['no service named "alive"']);
+    w.deliver({ type: 'reload-requested', source: 'SIGHUP' });
+    deliverFirst(w, 'config-loaded');
+    expect(w.state.services.get('db')).toMatchObject({ desired: 'removed', phase: 'stopping' });
+    w.deliver({ type: 'stop-requested', name: 'db' });
+    expect(ignored(w)).toEqual(['no service named "db"']);
+  });
+
+  it('during a start, stops the process as soon as it is reported', () => {
+    const w = scenario([config]);
+    w.deliver({ type: 'stop-requested', name: 'web' });
+    expect(w.lastEffects).toEqual([]);
+    expect(w.state.services.get('web')).toMatchObject({ desired: 'down', phase: 'starting' });
+    const spawned = deliverFirst(w, 'spawned', (e) => e.name === 'web');
+    expect(w.lastRecords).toEqual([
+      { type: 'stop-begun', pid: spawned.pid, name: 'web', signal: 'SIGTERM', reason: 'requested' },
+    ]);
+  });
+});
+
+describe('start-requested', () => {
+  it('starts a stopped service again', () => {
+    const w = running();
+    exits(w, pidOf(w, 'db'), 0);
+    expect(w.state.services.get('db')?.phase).toBe('stopped');
+    w.deliver({ type: 'start-requested', name: 'db' });
+    expect(w.lastRecords).toEqual([
+      { type: 'spawn-requested', name: 'db', gen: 1, incarnation: 2, reason: 'requested' },
+    ]);
+    expect(w.state.services.get('db')).toMatchObject({ desired: 'up', phase: 'starting' });
+  });
+
+  it('revives a given-up service with a fresh restart window and backoff', () => {
+    const w = running();
+    givenUp(w);
+    expect(w.state.services.get('web')).toMatchObject({
+      restarts: 2,
+      reason: 'more than 2 restarts within 60000ms',
+    });
+    w.deliver({ type: 'start-requested', name: 'web' });
+    expect(w.lastRecords).toEqual([
+      { type: 'spawn-requested', name: 'web', gen: 1, incarnation: 4, reason: 'requested' },
+    ]);
+    expect(w.state.services.get('web')).toMatchObject({ recentRestarts: [], quickFailures: 0 });
+    deliverFirst(w, 'spawned');
+    // Within the same minute, it may crash and be restarted again, from the initial delay.
+    exits(w, pidOf(w, 'web'), 1);
+    expect(w.lastRecords).toEqual([
+      { type: 'restart-scheduled', name: 'web', incarnation: 5, delayMs: 100, restarts: 3 },
+    ]);
+  });
+
+  it('during a stop, starts the service again once the process has exited', () => {
+    const w = running();
+    const pid = pidOf(w, 'web');
+    w.deliver({ type: 'stop-requested', name: 'web' });
+    w.deliver({ type: 'start-requested', name: 'web' });
+    expect(w.lastEffects).toEqual([]);
+    expect(w.state.services.get('web')).toMatchObject({ desired: 'up', restartAfterExit: 'requested' });
+    exits(w, pid, null, 'SIGTERM');
+    expect(w.lastRecords).toEqual([
+      { type: 'spawn-requested', name: 'web', gen: 1, incarnation: 2, reason: 'requested' },
+    ]);
+  });
+
+  it('is ignored for a service already up, an unknown name, or while the supervisor is not running', () => {
+    const w = running();
+    w.deliver({ type: 'start-requested', name: 'web' });
+    expect(ignored(w)).toEqual(['service web is already running']);
+    w.deliver({ type: 'start-requested', name: 'nope' });
+    expect(ignored(w)).toEqual(['no service named "nope"']);
+    w.deliver({ type: 'supervisor-stopping', reason: 'SIGTERM' });
+    w.deliver({ type: 'start-requested', name: 'web' });
+    expect(ignored(w)).toEqual(['start requested while the supervisor is stopping']);
+    const fresh = scenario([config]);
+    fresh.deliver({ type: 'supervisor-started', pid: 3, version: 'x' });
+    fresh.deliver({ type: 'start-requested', name: 'web' });
+    expect(ignored(fresh)).toEqual(['start requested while the supervisor is starting']);
+  });
+});
+
+describe('orphan-reaped', () => {
+  it('is ignored for a process of this instance', () => {
+    const w = running();
+    const pid = pidOf(w, 'web');
+    w.deliver({ type: 'orphan-reaped', pid, outcome: 'killed' });
+    expect(ignored(w)).toEqual([`pid ${pid} is not an orphan of a previous instance`]);
+    expect(w.state.procs.has(pid)).toBe(true);
+  });
+
+  it('takes the orphan out of the tree and removes its PID file only if it was its own', () => {
+    const w = running();
+    const web = pidOf(w, 'web');
+    const probe = w.state.checks.get('alive')?.inFlight?.pid as number;
+    w.pending.length = 0;
+    w.timers.clear();
+    w.deliver({ type: 'supervisor-started', pid: 2, version: 'x' });
+    w.pending.length = 0; // the shell reports the reaping below
+    w.deliver({ type: 'orphan-reaped', pid: web, outcome: 'gone' });
+    expect(w.lastEffects).toEqual([{ do: 'remove-pidfile', path: '/run/procreg/web.pid', ifPid: web }]);
+    expect(w.state.procs.has(web)).toBe(false);
+    w.deliver({ type: 'orphan-reaped', pid: probe, outcome: 'pid-reused' });
+    expect(w.lastEffects).toEqual([]); // a check run has no PID file
+    expect(w.state.procs.has(probe)).toBe(false);
+  });
+});
+
+describe('supervisor-stopping', () => {
+  it('stops every service and check run, and asks the shell to exit only once every process is gone', () => {
+    const w = running();
+    const web = pidOf(w, 'web');
+    const db = pidOf(w, 'db');
+    const probe = w.state.checks.get('alive')?.inFlight?.pid as number;
+    w.deliver({ type: 'supervisor-stopping', reason: 'SIGTERM' });
+    expect(w.state.phase).toBe('stopping');
+    expect(logged(w, 'stop-begun').map((e) => [e.name, e.reason])).toEqual([
+      ['db', 'supervisor-stopping'],
+      ['web', 'supervisor-stopping'],
+    ]);
+    expect(w.lastEffects).toContainEqual({ do: 'signal-group', pid: probe, signal: 'SIGTERM' });
+    expect(w.lastEffects).not.toContainEqual({ do: 'exit' });
+    exits(w, web, null, 'SIGTERM');
+    exits(w, probe, null, 'SIGTERM');
+    expect(w.lastEffects).not.toContainEqual({ do: 'exit' });
+    expect(w.exitRequested).toBe(false);
+    exits(w, db, null, 'SIGTERM');
+    expect(w.lastEffects.at(-1)).toEqual({ do: 'exit' });
+    expect(w.state.services.get('web')).toMatchObject({ phase: 'stopped', reason: 'supervisor stopping' });
+    expect(w.files.size).toBe(0);
+    w.deliver({ type: 'supervisor-stopped' });
+    expect(w.state.phase).toBe('stopped');
+    expect(verifyInvariants(w.state)).toEqual([]);
+  });
+
+  it('asks the shell to exit at once when nothing runs', () => {
+    const w = scenario([makeConfig({ services: { once: svc({ restart: 'never' }) } })]);
+    deliverAll(w, 'spawned');
+    exits(w, pidOf(w, 'once'), 0);
+    w.deliver({ type: 'supervisor-stopping', reason: 'SIGTERM' });
+    expect(w.lastEffects).toEqual([{ do: 'exit' }]);
+  });
+
+  it('waits for a process still being started, then stops it', () => {
+    const w = scenario([makeConfig({ services: { web: svc() } })]);
+    w.deliver({ type: 'supervisor-stopping', reason: 'SIGTERM' });
+    expect(w.lastEffects).toEqual([]);
+    const spawned = deliverFirst(w, 'spawned');
+    expect(w.lastRecords).toEqual([
+      { type: 'stop-begun', pid: spawned.pid, name: 'web', signal: 'SIGTERM', reason: 'supervisor-stopping' },
+    ]);
+    exits(w, spawned.pid, null, 'SIGTERM');
+    expect(w.lastEffects.at(-1)).toEqual({ do: 'exit' });
+  });
+
+  it('is ignored when the supervisor is already stopping', () => {
+    const w = running();
+    w.deliver({ type: 'supervisor-stopping', reason: 'SIGTERM' });
+    w.deliver({ type: 'supervisor-stopping', reason: 'SIGINT' });
+    expect(ignored(w)).toEqual(['already stopping (SIGINT)']);
+    expect(w.lastEffects).toEqual([]);
+  });
+
+  // BUG (src/core/step.ts:85-86, src/core/services.ts:125 onSpawnFailed): exitIfQuiet runs
+  // after an exit, an orphan's reaping and the stop itself, but not after spawn-failed. When
+  // the last thing a stop waits for is a spawn that then fails, the fold never asks the shell
+  // to exit: Supervisor.stop() would wait forever. (The stop property in
+  // fold.property.test.ts runs its world without spawn failures.)
+  it.fails('asks the shell to exit when the spawn it was waiting for fails', () => {
+    const w = scenario([makeConfig({ services: { web: svc() } })]);
+    w.pending.length = 0; // the spawn is under way
+    w.deliver({ type: 'supervisor-stopping', reason: 'SIGTERM' });
+    expect(w.lastEffects).toEqual([]);
+    w.deliver({ type: 'spawn-failed', name: 'web', gen: 1, incarnation: 1, error: 'ENOENT' });
+    expect(w.state).toMatchObject({ phase: 'stopping' });
+    expect(w.state.procs.size).toBe(0);
+    expect(w.lastEffects).toContainEqual({ do: 'exit' });
+  });
+
+  // BUG (same cause; src/core/step.ts:89-90, src/core/checks.ts:117 onCheckStartFailed): the
+  // same for a check run whose script could not be started while the stop waited for it.
+  it.fails('asks the shell to exit when the check run it was waiting for cannot start', () => {
+    const w = scenario([makeConfig({ checks: { alive: chk() } })]);
+    w.pending.length = 0; // the run is under way
+    w.deliver({ type: 'supervisor-stopping', reason: 'SIGTERM' });
+    expect(w.lastEffects).not.toContainEqual({ do: 'exit' });
+    w.deliver({ type: 'check-start-failed', name: 'alive', gen: 1, run: 1, error: 'EACCES' });
+    expect(w.state.checks.get('alive')?.inFlight).toBeNull();
+    expect(w.lastEffects).toContainEqual({ do: 'exit' });
+  });
+});
+
+describe('crash recovery', () => {
+  it('reports the processes a crashed predecessor left, reaps them, and removes their PID files', () => {
+    const cfg = makeConfig({ services: { web: svc() }, checks: { probe: chk() } });
+    const w = scenario([cfg]);
+    deliverAll(w, 'spawned', 'check-started');
+    const left = w.state.procs.keys();
+    expect(left).toHaveLength(2);
+    w.pending.length = 0;
+    w.timers.clear();
+    w.start(); // the new instance, on the same log
+    expect(logged(w, 'orphan-found').map((e) => e.pid)).toEqual(left);
+    deliverAll(w, 'orphan-reaped');
+    for (const pid of left) expect(w.state.procs.has(pid)).toBe(false);
+    expect(logged(w, 'orphan-reaped').map((e) => e.outcome)).toEqual(['killed', 'killed']);
+    expect(w.files.has('/run/procreg/web.pid')).toBe(false);
+    deliverAll(w, 'spawned', 'check-started');
+    expect(w.state).toMatchObject({ instance: 2, gen: 2, phase: 'running' });
+    expect(w.live.size).toBe(2);
+    expect(verifyInvariants(w.state)).toEqual([]);
+  });
+
+  it('treats a spawn of the previous instance reported after the restart as an orphan to reap', () => {
+    const w = scenario([makeConfig({ services: { web: svc() } })]);
+    const late = w.pending.splice(0, w.pending.length); // the predecessor forked but died before logging it
+    w.timers.clear();
+    w.start();
+    const spawned = late.find((e) => e.type === 'spawned');
+    if (spawned?.type !== 'spawned') throw new Error('no spawned queued');
+    w.deliver(spawned);
+    expect(w.lastRecords).toEqual([
+      expect.objectContaining({ type: 'orphan-found', pid: spawned.pid, name: 'web' }),
+    ]);
+    expect(w.lastEffects).toEqual([{ do: 'reap-orphan', pid: spawned.pid, startTime: spawned.startTime }]);
+    deliverAll(w, 'orphan-reaped', 'spawned');
+    expect(w.state.procs.has(spawned.pid)).toBe(false);
+    expect(w.state.services.get('web')?.phase).toBe('running');
+    expect(verifyInvariants(w.state)).toEqual([]);
+  });
+});

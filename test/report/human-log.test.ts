@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { initialState } from '../../src/core/state.js';
+import type { EventBody, EventType } from '../../src/events/types.js';
+import { EVENT_TYPES } from '../../src/events/schema.js';
+import { describeEvent } from '../../src/report/human-log.js';
+import { chk, makeConfig, svc } from '../support/configs.js';
+import { SAMPLE_EVENTS } from '../support/events.js';
+import { pidOf } from '../support/runs.js';
+import { deliverAll, scenario } from '../support/world.js';
+
+/** web running, a run of check alive in flight. */
+function running() {
+  const w = scenario([makeConfig({ services: { web: svc() }, checks: { alive: chk() } })]);
+  deliverAll(w, 'spawned', 'check-started');
+  return { w, web: pidOf(w, 'web'), probe: w.state.checks.get('alive')?.inFlight?.pid as number };
+}
+
+const S = SAMPLE_EVENTS;
+
+describe('describeEvent: what a person watching the supervisor is told', () => {
+  const said: [EventBody, string, Record<string, unknown>, string][] = [
+    [S.spawned, 'info', { service: 'web', pid: 4242 }, 'web: started, pid 4242'],
+    [S['spawn-failed'], 'error', { service: 'web' }, 'web: cannot start: ENOENT'],
+    [S['check-start-failed'], 'error', { check: 'alive' }, 'alive: cannot run: EACCES'],
+    [S['reload-requested'], 'info', {}, 'reload requested (SIGHUP)'],
+    [
+      S['reload-failed'],
+      'error',
+      { reason: 'app.yaml: services: must be a mapping' },
+      'reload failed, the running generation stays: app.yaml: services: must be a mapping',
+    ],
+    [S['orphan-reaped'], 'warn', { pid: 4242, outcome: 'killed' }, 'orphan pid 4242: killed'],
+    [S['restart-scheduled'], 'info', { service: 'web', delayMs: 400, restarts: 3 }, 'web: restart in 400 ms'],
+    [S['service-given-up'], 'error', { service: 'web', restarts: 10 }, 'web: given up after 10 restarts'],
+    [
+      S['service-failed'],
+      'error',
+      { service: 'web', code: 3 },
+      'web: exit code 3 is listed in fatalExitCodes',
+    ],
+    [S['check-health-changed'], 'warn', { check: 'alive' }, 'alive: unhealthy'],
+    [{ ...S['check-health-changed'], healthy: true }, 'info', { check: 'alive' }, 'alive: healthy'],
+    [S['check-timed-out'], 'warn', { check: 'alive', pid: 4343 }, 'alive: run 1 timed out'],
+    [S['stop-begun'], 'info', { service: 'web', pid: 4242, signal: 'SIGTERM' }, 'web: SIGTERM (requested)'],
+    [
+      S['reload-applied'],
+      'info',
+      { gen: 2, services: S['reload-applied'].services, checks: S['reload-applied'].checks },
+      'config generation 2 applied',
+    ],
+    [
+      S['orphan-found'],
+      'warn',
+      { pid: 4242, name: 'web' },
+      'web: pid 4242 left running by a previous procreg',
+    ],
+  ];
+
+  it.each(said.map(([e, level, fields, msg]) => [e.type, level, msg, e, fields] as const))(
+    '%s: %s "%s"',
+    (_type, level, msg, event, fields) => {
+      expect(describeEvent(event, initialState())).toEqual({ level, fields, msg });
+    },
+  );
+
+  /** Said by other lines already, or too frequent to be worth a line each. */
+  const QUIET: EventType[] = [
+    'supervisor-started',
+    'supervisor-stopping',
+    'supervisor-stopped',
+    'config-loaded',
+    'check-started',
+    'timer-fired',
+    'stop-requested',
+    'start-requested',
+    'signal-sent',
+    'pidfile-written',
+    'pidfile-removed',
+    'spawn-requested',
+    'check-run-requested',
+    'check-skipped',
+    'check-finished',
+    'reload-coalesced',
+    'event-ignored',
+  ];
+
+  it.each(QUIET)('%s: nothing', (type) => {
+    const { w } = running();
+    expect(describeEvent(S[type], w.state)).toBeNull();
+  });
+
+  it('has a verdict above for every event type', () => {
+    const covered = [...said.map(([e]) => e.type), 'exited', ...QUIET];
+    expect([...new Set(covered)].sort()).toEqual([...EVENT_TYPES].sort());
+  });
+
+  describe('an exit, described by the registry before it', () => {
+    it('of a service that was not asked to stop: warn, with its code or signal', () => {
+      const { w, web } = running();
+      expect(describeEvent({ type: 'exited', pid: web, code: 1, signal: null }, w.state)).toEqual({
+        level: 'warn',
+        fields: { service: 'web', pid: web, code: 1, signal: null },
+        msg: `web: pid ${web} exited with code 1`,
+      });
+      expect(describeEvent({ type: 'exited', pid: web, code: null, signal: 'SIGSEGV' }, w.state)).toEqual({
+        level: 'warn',
+        fields: { service: 'web', pid: web, code: null, signal: 'SIGSEGV' },
+        msg: `web: pid ${web} killed by SIGSEGV`,
+      });
+    });
+
+    it('of a service that exits 0 on its own: info', () => {
+      const { w, web } = running();
+      expect(describeEvent({ type: 'exited', pid: web, code: 0, signal: null }, w.state)).toMatchObject({
+        level: 'info',
+        msg: `web: pid ${web} exited with code 0`,
+      });
+    });
+
+    it('of a service being stopped: info, whatever killed it', () => {
+      const { w, web } = running();
+      w.deliver({ type: 'stop-requested', name: 'web' });
+      for (const [code, signal, how] of [
+        [null, 'SIGTERM', 'killed by SIGTERM'],
+        [null, 'SIGKILL', 'killed by SIGKILL'],
+        [143, null, 'exited with code 143'],
+      ] as const) {
+        expect(describeEvent({ type: 'exited', pid: web, code, signal }, w.state)).toEqual({
+          level: 'info',
+          fields: { service: 'web', pid: web, code, signal },
+          msg: `web: pid ${web} ${how}`,
+        });
+      }
+    });
+
+    it('of a check run, or of a PID the registry does not hold: nothing', () => {
+      const { w, probe } = running();
+      expect(describeEvent({ type: 'exited', pid: probe, code: 1, signal: null }, w.state)).toBeNull();
+      expect(describeEvent({ type: 'exited', pid: 99_999, code: 1, signal: null }, w.state)).toBeNull();
+    });
+  });
+});

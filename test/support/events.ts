@@ -1,0 +1,75 @@
+import type { EventBody, EventType } from '../../src/events/types.js';
+import { makeConfig, svc } from './configs.js';
+
+/**
+ * One well-formed body of every event type. The mapped type makes the table complete: a new
+ * event type does not compile until it has a sample here.
+ */
+export const SAMPLE_EVENTS: { readonly [T in EventType]: Extract<EventBody, { type: T }> } = {
+  'supervisor-started': { type: 'supervisor-started', pid: 1, version: 'test' },
+  'supervisor-stopping': { type: 'supervisor-stopping', reason: 'SIGTERM' },
+  'supervisor-stopped': { type: 'supervisor-stopped' },
+  'config-loaded': {
+    type: 'config-loaded',
+    source: 'test',
+    config: makeConfig({ services: { web: svc() } }),
+  },
+  'reload-requested': { type: 'reload-requested', source: 'SIGHUP' },
+  'reload-failed': { type: 'reload-failed', reason: 'app.yaml: services: must be a mapping' },
+  spawned: { type: 'spawned', name: 'web', gen: 1, incarnation: 1, pid: 4242, startTime: 77 },
+  'spawn-failed': { type: 'spawn-failed', name: 'web', gen: 1, incarnation: 1, error: 'ENOENT' },
+  'check-started': { type: 'check-started', name: 'alive', gen: 1, run: 1, pid: 4343, startTime: 78 },
+  'check-start-failed': { type: 'check-start-failed', name: 'alive', gen: 1, run: 1, error: 'EACCES' },
+  exited: { type: 'exited', pid: 4242, code: 1, signal: null },
+  'timer-fired': { type: 'timer-fired', timer: { kind: 'backoff', name: 'web', gen: 1, incarnation: 2 } },
+  'stop-requested': { type: 'stop-requested', name: 'web' },
+  'start-requested': { type: 'start-requested', name: 'web' },
+  'orphan-reaped': { type: 'orphan-reaped', pid: 4242, outcome: 'killed' },
+  'signal-sent': { type: 'signal-sent', pid: 4242, signal: 'SIGTERM', error: null },
+  'pidfile-written': { type: 'pidfile-written', path: '/run/procreg/web.pid', pid: 4242, error: null },
+  'pidfile-removed': {
+    type: 'pidfile-removed',
+    path: '/run/procreg/web.pid',
+    pid: 4242,
+    outcome: 'removed',
+    error: null,
+  },
+  'spawn-requested': { type: 'spawn-requested', name: 'web', gen: 1, incarnation: 2, reason: 'restart' },
+  'restart-scheduled': { type: 'restart-scheduled', name: 'web', incarnation: 2, delayMs: 400, restarts: 3 },
+  'service-given-up': { type: 'service-given-up', name: 'web', restarts: 10, withinMs: 60_000 },
+  'service-failed': {
+    type: 'service-failed',
+    name: 'web',
+    code: 3,
+    reason: 'exit code 3 is listed in fatalExitCodes',
+  },
+  'stop-begun': { type: 'stop-begun', pid: 4242, name: 'web', signal: 'SIGTERM', reason: 'requested' },
+  'check-run-requested': { type: 'check-run-requested', name: 'alive', gen: 1, run: 2 },
+  'check-skipped': { type: 'check-skipped', name: 'alive', run: 2, reason: 'run 1 is still in flight' },
+  'check-timed-out': { type: 'check-timed-out', name: 'alive', gen: 1, run: 1, pid: 4343 },
+  'check-finished': {
+    type: 'check-finished',
+    name: 'alive',
+    gen: 1,
+    run: 1,
+    pid: 4343,
+    code: 0,
+    signal: null,
+    durationMs: 12,
+    ok: true,
+    timedOut: false,
+    stale: false,
+  },
+  'check-health-changed': { type: 'check-health-changed', name: 'alive', healthy: false },
+  'reload-applied': {
+    type: 'reload-applied',
+    gen: 2,
+    services: { added: ['db'], removed: [], changed: ['web'], unchanged: [] },
+    checks: { added: [], removed: ['alive'], changed: [], unchanged: [] },
+  },
+  'reload-coalesced': { type: 'reload-coalesced', source: 'SIGHUP' },
+  'orphan-found': { type: 'orphan-found', pid: 4242, name: 'web', kind: 'service', startTime: 77 },
+  'event-ignored': { type: 'event-ignored', ref: 12, reason: 'stale backoff timer' },
+};
+
+export const SAMPLES: readonly EventBody[] = Object.values(SAMPLE_EVENTS);
