@@ -2,8 +2,9 @@ import type { BackoffDef, IntensityDef } from '../config/types.js';
 
 /** Delay before the next restart after `quickFailures` consecutive short-lived incarnations. */
 export function nextBackoffDelay(b: BackoffDef, quickFailures: number): number {
+  if (b.initialMs === 0) return 0; // 0 × factor^n, also once factor^n has overflowed to Infinity
   const raw = b.initialMs * b.factor ** quickFailures;
-  return Math.min(b.maxMs, Math.round(raw));
+  return Number.isFinite(raw) ? Math.min(b.maxMs, Math.round(raw)) : b.maxMs;
 }
 
 /** An incarnation that lived at least resetAfter was stable: the backoff starts over. */

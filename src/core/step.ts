@@ -78,11 +78,13 @@ function apply(ctx: Ctx, ev: Event): void {
     case 'spawned':
       return onSpawned(ctx, ev);
     case 'spawn-failed':
-      return onSpawnFailed(ctx, ev);
+      onSpawnFailed(ctx, ev);
+      return exitIfQuiet(ctx); // a stop may have been waiting for this very spawn
     case 'check-started':
       return onCheckStarted(ctx, ev);
     case 'check-start-failed':
-      return onCheckStartFailed(ctx, ev);
+      onCheckStartFailed(ctx, ev);
+      return exitIfQuiet(ctx); // likewise for a check run
     case 'exited':
       return onExited(ctx, ev);
     case 'timer-fired':

@@ -10,7 +10,9 @@ export class LineSplitter {
   constructor(
     private readonly onLine: (line: string, cut: boolean) => void,
     private readonly maxLine = Number.MAX_SAFE_INTEGER,
-  ) {}
+  ) {
+    if (!(maxLine >= 1)) throw new RangeError(`maxLine must be at least 1, got ${maxLine}`);
+  }
 
   push(chunk: string): void {
     let start = 0;

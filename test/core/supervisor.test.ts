@@ -247,7 +247,7 @@ describe('supervisor-stopping', () => {
   // the last thing a stop waits for is a spawn that then fails, the fold never asks the shell
   // to exit: Supervisor.stop() would wait forever. (The stop property in
   // fold.property.test.ts runs its world without spawn failures.)
-  it.fails('asks the shell to exit when the spawn it was waiting for fails', () => {
+  it('asks the shell to exit when the spawn it was waiting for fails', () => {
     const w = scenario([makeConfig({ services: { web: svc() } })]);
     w.pending.length = 0; // the spawn is under way
     w.deliver({ type: 'supervisor-stopping', reason: 'SIGTERM' });
@@ -260,7 +260,7 @@ describe('supervisor-stopping', () => {
 
   // BUG (same cause; src/core/step.ts:89-90, src/core/checks.ts:117 onCheckStartFailed): the
   // same for a check run whose script could not be started while the stop waited for it.
-  it.fails('asks the shell to exit when the check run it was waiting for cannot start', () => {
+  it('asks the shell to exit when the check run it was waiting for cannot start', () => {
     const w = scenario([makeConfig({ checks: { alive: chk() } })]);
     w.pending.length = 0; // the run is under way
     w.deliver({ type: 'supervisor-stopping', reason: 'SIGTERM' });
