@@ -38,7 +38,9 @@ const entry = (i: number): ServiceEntry => ({
   gen: 1,
   incarnation: 1,
   startTime: 9_000_000 + i,
+  exe: '/usr/bin/node', // one string shared by every entry, as an interned executable path would be
   def,
+  leaderExit: null,
 });
 const cmp = (a: number, b: number) => a - b;
 

@@ -17,7 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeEvent } from '../src/events/codec.js';
+import { bodyOf, decodeEvent } from '../src/events/codec.js';
 import { LOG_FORMAT_VERSION } from '../src/events/types.js';
 import { LogWriter } from '../src/shell/event-log/writer.js';
 import { recordChurn } from './fold.bench.js';
@@ -34,8 +34,7 @@ function ensureLog(events: number): string {
   // A crash-restart cycle logs about 7 events; ask for more cycles than needed, keep `events`.
   recordChurn(1_000, Math.ceil(events / 5), 11, (e) => {
     if (n++ < events) {
-      const { v: _v, seq: _s, time, ...body } = e;
-      writer.append(body, time);
+      writer.append(bodyOf(e), e.time, e.mono);
     }
   });
   writer.close();

@@ -1,3 +1,4 @@
+import { reclaimPid } from './missed-exit.js';
 import { CHECK_DEFAULTS } from '../config/defaults.js';
 import type { CheckDef } from '../config/types.js';
 import type { CheckStarted, CheckStartFailed, Pid, TimerKey } from '../events/types.js';
@@ -17,7 +18,7 @@ import {
   replaceProc,
   stopTimerOf,
 } from './context.js';
-import { restartNow } from './services.js';
+import { reapEffect, restartNow } from './services.js';
 import { type CheckEntry, type CheckStatus, isOrphan, withCheck } from './state.js';
 
 export function newCheckStatus(
@@ -57,7 +58,7 @@ export function runOrSkip(ctx: Ctx, chk: CheckStatus): void {
     });
     const timer = intervalTimer(ctx, chk);
     putCheck(ctx, withCheck(chk, { timer }));
-    armTimer(ctx, timer, ctx.time + chk.def.intervalMs);
+    armTimer(ctx, timer, ctx.mono + chk.def.intervalMs);
     return;
   }
   const run = chk.run + 1;
@@ -68,10 +69,11 @@ export function runOrSkip(ctx: Ctx, chk: CheckStatus): void {
   putCheck(ctx, withCheck(chk, { run, inFlight, timer }));
   record(ctx, { type: 'check-run-requested', name: chk.name, gen, run });
   effect(ctx, { do: 'run-check', name: chk.name, gen, run, command: chk.def.command, cwd: chk.def.cwd });
-  armTimer(ctx, timer, ctx.time + intervalMs);
+  armTimer(ctx, timer, ctx.mono + intervalMs);
 }
 
 export function onCheckStarted(ctx: Ctx, ev: CheckStarted): void {
+  reclaimPid(ctx, ev.pid);
   const chk = ctx.state.checks.get(ev.name);
   const flight = chk?.inFlight;
   const current = flight != null && flight.run === ev.run && flight.gen === ev.gen && flight.pid === null;
@@ -80,17 +82,19 @@ export function onCheckStarted(ctx: Ctx, ev: CheckStarted): void {
     name: ev.name,
     gen: knownGen(ctx, ev.gen),
     run: ev.run,
-    startedAt: ctx.time,
+    startedMono: ctx.mono,
     startTime: ev.startTime,
-    deadline: ctx.time + (current ? flight.timeoutMs : 0),
+    exe: ev.exe,
+    deadline: ctx.mono + (current ? flight.timeoutMs : 0),
     killAfterMs: current ? flight.killAfterMs : CHECK_DEFAULTS.killAfterMs,
     timedOut: false,
+    leaderExit: null,
   };
   addProc(ctx, ev.pid, entry);
   if (isOrphan(ctx.state, entry)) {
     // Started by a predecessor that died before it could say so: reap it like the others.
     record(ctx, { type: 'orphan-found', pid: ev.pid, name: ev.name, kind: 'check', startTime: ev.startTime });
-    effect(ctx, { do: 'reap-orphan', pid: ev.pid, startTime: ev.startTime });
+    effect(ctx, reapEffect(ev.pid, entry));
     return;
   }
   if (!current || !chk) {
@@ -156,7 +160,9 @@ export function onCheckExit(
   signal: string | null,
 ): void {
   if (wasStopping) cancelTimer(ctx, stopTimerOf(pid, entry));
-  else if (!entry.timedOut) cancelTimer(ctx, timeoutTimerOf(pid, entry));
+  // Still armed unless it fired, or a stop of the whole supervisor cancelled it.
+  if (!entry.timedOut && (!wasStopping || entry.leaderExit !== null))
+    cancelTimer(ctx, timeoutTimerOf(pid, entry));
   const chk = ctx.state.checks.get(entry.name);
   const result = {
     run: entry.run,
@@ -165,7 +171,7 @@ export function onCheckExit(
     code,
     signal,
     timedOut: entry.timedOut,
-    durationMs: ctx.time - entry.startedAt,
+    durationMs: ctx.mono - entry.startedMono,
   };
   if (!chk || chk.inFlight?.pid !== pid || chk.inFlight.run !== entry.run) {
     record(ctx, {

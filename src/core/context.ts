@@ -10,7 +10,10 @@ import type { CheckStatus, Entry, ServiceStatus, State } from './state.js';
 export interface Ctx {
   state: { -readonly [K in keyof State]: State[K] };
   readonly event: Event;
+  /** Wall time of the event (epoch ms): what people are shown. */
   readonly time: number;
+  /** Monotonic time of the event (ms since boot): what durations, deadlines and windows use. */
+  readonly mono: number;
   readonly effects: Effect[];
   readonly records: DecisionRecord[];
 }
@@ -55,12 +58,15 @@ export function knownGen(ctx: Ctx, gen: number): number {
   return ctx.state.gen;
 }
 
-/** Adds a process; a PID already present must belong to a process whose exit we missed. */
-export function addProc(ctx: Ctx, pid: Pid, entry: Entry): void {
+/**
+ * Adds a process; a PID already present must belong to a process whose exit we missed.
+ * Returns the entry it replaced, if any, so the caller can finish with it.
+ */
+export function addProc(ctx: Ctx, pid: Pid, entry: Entry): Entry | null {
   const res = ctx.state.procs.insert(pid, entry);
   if (res.ok) {
     ctx.state.procs = res.map;
-    return;
+    return null;
   }
   // The kernel reuses a PID only after its process is gone, so the old entry is dead.
   recordIgnored(
@@ -69,6 +75,7 @@ export function addProc(ctx: Ctx, pid: Pid, entry: Entry): void {
   );
   ctx.state.procs = ctx.state.procs.set(pid, entry);
   ctx.state.stopping = ctx.state.stopping.remove(pid).map;
+  return res.existing;
 }
 
 export function replaceProc(ctx: Ctx, pid: Pid, entry: Entry): void {
@@ -94,11 +101,17 @@ export function cancelTimer(ctx: Ctx, timer: TimerKey | null): void {
   if (timer) ctx.effects.push({ do: 'cancel-timer', timer });
 }
 
-/** Send the stop signal to a process group and arm the SIGKILL that follows its timeout. */
+/**
+ * Send the stop signal to a process group and arm the SIGKILL that follows its timeout. A
+ * SIGCONT follows the stop signal (as systemd does): a stopped (SIGSTOP) process would
+ * otherwise not act on it and wait out the whole timeout.
+ */
 export function beginStop(ctx: Ctx, pid: Pid, entry: Entry, signal: string, timeoutMs: number): void {
-  const killAt = ctx.time + timeoutMs;
-  ctx.state.stopping = ctx.state.stopping.set(pid, { signal, since: ctx.time, killAt });
+  const killAt = ctx.mono + timeoutMs;
+  ctx.state.stopping = ctx.state.stopping.set(pid, { signal, since: ctx.mono, killAt });
   effect(ctx, { do: 'signal-group', pid, signal });
+  if (signal !== 'SIGKILL' && signal !== 'SIGCONT')
+    effect(ctx, { do: 'signal-group', pid, signal: 'SIGCONT' });
   armTimer(ctx, stopTimerOf(pid, entry), killAt);
 }
 

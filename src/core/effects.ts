@@ -25,10 +25,23 @@ export type Effect =
   | { readonly do: 'signal-group'; readonly pid: Pid; readonly signal: string }
   | { readonly do: 'write-pidfile'; readonly path: string; readonly pid: Pid }
   | { readonly do: 'remove-pidfile'; readonly path: string; readonly ifPid: Pid }
+  /** `at` is a monotonic time (ms since boot), like the envelope's `mono`. */
   | { readonly do: 'arm-timer'; readonly timer: TimerKey; readonly at: number }
   | { readonly do: 'cancel-timer'; readonly timer: TimerKey }
   | { readonly do: 'load-config' }
-  | { readonly do: 'reap-orphan'; readonly pid: Pid; readonly startTime: number | null }
+  /**
+   * A predecessor's process: if PID, start time, process group, session and executable prove
+   * it is the one we started, send `signal` (then SIGCONT) to its group; report orphan-reaped.
+   */
+  | {
+      readonly do: 'reap-orphan';
+      readonly pid: Pid;
+      readonly startTime: number | null;
+      readonly exe: string | null;
+      readonly signal: string;
+    }
+  /** Report group-exited once the process group `pid` has no member left. */
+  | { readonly do: 'watch-group'; readonly pid: Pid }
   /** Every process is gone after a stop: the supervisor may exit. */
   | { readonly do: 'exit' };
 

@@ -85,8 +85,14 @@ function verifyService(state: State, svc: ServiceStatus, v: Report): void {
     v(3, `service ${svc.name} is ${svc.phase} with timer ${JSON.stringify(svc.timer)}`);
   }
   // 4. The PID file names nothing or the live current incarnation.
-  if (svc.pidFilePid !== null && svc.pidFilePid !== svc.pid) {
-    v(4, `service ${svc.name}'s PID file names ${svc.pidFilePid}, but its live pid is ${svc.pid}`);
+  if (svc.pidFile !== null && svc.pidFile.pid !== svc.pid) {
+    v(4, `service ${svc.name}'s PID file names ${svc.pidFile.pid}, but its live pid is ${svc.pid}`);
+  }
+  if (svc.phase === 'waiting') {
+    let predecessor = false;
+    for (const e of state.procs.values())
+      if (e.kind === 'service' && e.name === svc.name && isOrphan(state, e)) predecessor = true;
+    if (!predecessor) v(3, `service ${svc.name} is waiting for a predecessor's process, but none is left`);
   }
   if (svc.desired === 'removed' && svc.phase !== 'starting' && svc.pid === null) {
     v(3, `removed service ${svc.name} is still kept with nothing running`);

@@ -6,6 +6,7 @@ import {
   type OutcomeEvent,
 } from '../events/types.js';
 import type { Effect } from './effects.js';
+import { bodyOf } from '../events/codec.js';
 import { type Violation, verifyInvariants, verifyInvariantsOf } from './invariants.js';
 import { initialState, type State } from './state.js';
 import { step } from './step.js';
@@ -101,7 +102,8 @@ export class Replayer {
   }
 
   private matchDecision(event: Event): void {
-    const { v: _v, seq, time: _t, ...body } = event;
+    const { seq } = event;
+    const body = bodyOf(event);
     const want = this.expected.shift();
     if (!want) {
       this.problem(
@@ -152,6 +154,7 @@ const TOUCHES_WHOLE_REGISTRY: Readonly<Record<InputEvent['type'] | OutcomeEvent[
   'check-started': false,
   'check-start-failed': false,
   exited: false,
+  'group-exited': false,
   'timer-fired': false,
   'stop-requested': false,
   'start-requested': false,

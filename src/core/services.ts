@@ -1,3 +1,4 @@
+import { reclaimPid } from './missed-exit.js';
 import { SERVICE_DEFAULTS } from '../config/defaults.js';
 import type { ServiceDef } from '../config/types.js';
 import type { Pid, Spawned, SpawnFailed, SpawnRequested, StopBegun } from '../events/types.js';
@@ -18,8 +19,10 @@ import {
   recordIgnored,
   stopTimerOf,
 } from './context.js';
+import type { Effect } from './effects.js';
 import {
   copyService,
+  type Entry,
   type ExitInfo,
   isOrphan,
   type RestartCause,
@@ -43,8 +46,9 @@ export function newServiceStatus(name: string, def: ServiceDef, defGen: number):
     recentRestarts: [],
     quickFailures: 0,
     startedAt: null,
+    startedMono: null,
     lastExit: null,
-    pidFilePid: null,
+    pidFile: null,
     timer: null,
     reason: null,
   };
@@ -70,6 +74,7 @@ export function requestSpawn(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequeste
 }
 
 export function onSpawned(ctx: Ctx, ev: Spawned): void {
+  reclaimPid(ctx, ev.pid);
   const svc = ctx.state.services.get(ev.name);
   const current =
     svc !== undefined &&
@@ -82,7 +87,9 @@ export function onSpawned(ctx: Ctx, ev: Spawned): void {
     gen: knownGen(ctx, ev.gen),
     incarnation: ev.incarnation,
     startTime: ev.startTime,
+    exe: ev.exe,
     def: current ? svc.def : null,
+    leaderExit: null,
   };
   // A live process is always registered, wanted or not: it must be tracked until it exits.
   addProc(ctx, ev.pid, entry);
@@ -95,7 +102,7 @@ export function onSpawned(ctx: Ctx, ev: Spawned): void {
       kind: 'service',
       startTime: ev.startTime,
     });
-    effect(ctx, { do: 'reap-orphan', pid: ev.pid, startTime: ev.startTime });
+    effect(ctx, reapEffect(ev.pid, entry));
     return;
   }
   if (!current) {
@@ -110,7 +117,8 @@ export function onSpawned(ctx: Ctx, ev: Spawned): void {
     phase: 'running',
     pid: ev.pid,
     startedAt: ctx.time,
-    pidFilePid: ev.pid,
+    startedMono: ctx.mono,
+    pidFile: { path: svc.def.pidFile, pid: ev.pid },
   });
   putService(ctx, running);
   // keepalived #2460: the PID file is a projection of the registry, rewritten whole per incarnation.
@@ -131,10 +139,17 @@ export function onSpawnFailed(ctx: Ctx, ev: SpawnFailed): void {
     );
     return;
   }
-  incarnationEnded(ctx, svc, { pid: null, code: null, signal: null, error: ev.error, time: ctx.time });
+  incarnationEnded(ctx, svc, {
+    pid: null,
+    code: null,
+    signal: null,
+    error: ev.error,
+    time: ctx.time,
+    mono: ctx.mono,
+  });
 }
 
-/** Exit of a service process, after step.ts has taken its entry out of the tree. */
+/** Exit of a service process (its whole group), after step.ts has taken its entry out of the tree. */
 export function onServiceExit(
   ctx: Ctx,
   pid: Pid,
@@ -147,25 +162,26 @@ export function onServiceExit(
   const svc = ctx.state.services.get(entry.name);
   // Not the current incarnation: an unwanted process that we had stopped; it never had a PID file.
   if (!svc || svc.pid !== pid || svc.incarnation !== entry.incarnation) return;
-  incarnationEnded(ctx, svc, { pid, code, signal, error: null, time: ctx.time });
+  incarnationEnded(ctx, svc, { pid, code, signal, error: null, time: ctx.time, mono: ctx.mono });
 }
 
 /** The current incarnation ended: clean up its PID file, then carry out decideAfterExit. */
 function incarnationEnded(ctx: Ctx, svc: ServiceStatus, exit: ExitInfo): void {
-  const ownsPidFile = svc.pidFilePid !== null && svc.pidFilePid === exit.pid;
+  const written = svc.pidFile;
+  const ownsPidFile = written !== null && written.pid === exit.pid;
   // Removed at once, not after the backoff (keepalived leaves a dead PID there for up to 60 s),
-  // and only if the file still names this PID.
-  if (ownsPidFile) effect(ctx, { do: 'remove-pidfile', path: svc.def.pidFile, ifPid: exit.pid as Pid });
-  const pidFilePid = ownsPidFile ? null : svc.pidFilePid;
+  // only if the file still names this PID, and where it was written (a reload may have moved it).
+  if (ownsPidFile) effect(ctx, { do: 'remove-pidfile', path: written.path, ifPid: written.pid });
+  const pidFile = ownsPidFile ? null : written;
   // The status after the exit, with what the decision adds on top: one copy per event.
   const ended = (patch: Partial<ServiceStatus> = {}): ServiceStatus => {
     const s = copyService(svc);
     s.pid = null;
     s.lastExit = exit;
-    s.pidFilePid = pidFilePid;
+    s.pidFile = pidFile;
     return Object.assign(s, patch);
   };
-  const next = decideAfterExit(svc, exit, ctx.state.phase, ctx.time);
+  const next = decideAfterExit(svc, exit, ctx.state.phase, ctx.mono);
   switch (next.kind) {
     case 'drop':
       return dropService(ctx, svc.name);
@@ -212,12 +228,40 @@ function incarnationEnded(ctx: Ctx, svc: ServiceStatus, exit: ExitInfo): void {
         delayMs: next.delayMs,
         restarts,
       });
-      armTimer(ctx, timer, ctx.time + next.delayMs);
+      armTimer(ctx, timer, ctx.mono + next.delayMs);
       return;
     }
     default:
       return assertNever(next);
   }
+}
+
+/** What crash recovery asks the shell to do with a predecessor's process: prove it ours, then stop it. */
+export function reapEffect(pid: Pid, entry: Entry, signal = stopSignalOf(entry)): Effect {
+  return { do: 'reap-orphan', pid, startTime: entry.startTime, exe: entry.exe, signal };
+}
+
+export function stopSignalOf(entry: Entry): string {
+  return entry.kind === 'service' ? (entry.def?.stopSignal ?? SERVICE_DEFAULTS.stopSignal) : 'SIGTERM';
+}
+
+export function stopTimeoutOf(entry: Entry): number {
+  return entry.kind === 'service'
+    ? (entry.def?.stopTimeoutMs ?? SERVICE_DEFAULTS.stopTimeoutMs)
+    : entry.killAfterMs;
+}
+
+/**
+ * A service held back while a predecessor's process of it was stopped starts once none is
+ * left — or, if the supervisor is no longer running, stays down.
+ */
+export function startIfNoPredecessor(ctx: Ctx, name: string): void {
+  const svc = ctx.state.services.get(name);
+  if (svc?.phase !== 'waiting') return;
+  for (const e of ctx.state.procs.values())
+    if (e.kind === 'service' && e.name === name && isOrphan(ctx.state, e)) return;
+  if (ctx.state.phase === 'running' && svc.desired === 'up') requestSpawn(ctx, svc, 'start');
+  else putService(ctx, withService(svc, { phase: 'stopped', reason: `supervisor ${ctx.state.phase}` }));
 }
 
 export function onBackoffElapsed(ctx: Ctx, svc: ServiceStatus): void {
@@ -269,6 +313,9 @@ export function bringDown(
     case 'stopping':
     case 'starting':
       return putService(ctx, s);
+    case 'waiting':
+      if (desired === 'removed') return dropService(ctx, svc.name);
+      return putService(ctx, withService(s, { phase: 'stopped', reason: DOWN_REASON[reason] }));
     case 'backoff':
       cancelTimer(ctx, svc.timer);
       if (desired === 'removed') return dropService(ctx, svc.name);
@@ -291,6 +338,8 @@ export function restartNow(ctx: Ctx, svc: ServiceStatus, cause: RestartCause): v
     case 'starting':
     case 'stopping':
       return putService(ctx, withService(svc, { restartAfterExit: cause }));
+    case 'waiting':
+      return putService(ctx, svc); // it starts, with its new definition, once the predecessor is gone
     case 'backoff':
       cancelTimer(ctx, svc.timer);
       requestSpawn(ctx, withService(svc, { timer: null }), cause === 'reload' ? 'reload' : 'restart');

@@ -3,11 +3,17 @@ import type { Gen, Pid, TimerKey } from '../events/types.js';
 import { HashMap } from '../tree/hash-map.js';
 import { emptyPidTree, type PidTree } from '../tree/pid-tree.js';
 
-/** A stop in progress: the signal sent, and when SIGKILL follows. */
+/** A stop in progress: the signal sent, and when SIGKILL follows (monotonic ms). */
 export interface Stopping {
   readonly signal: string;
   readonly since: number;
   readonly killAt: number;
+}
+
+/** How a group leader ended while the rest of its group lived on: its status, kept until the group is gone. */
+export interface LeaderExit {
+  readonly code: number | null;
+  readonly signal: string | null;
 }
 
 /**
@@ -29,8 +35,12 @@ export interface ServiceEntry {
   readonly incarnation: number;
   /** Process start time as the OS reports it, to tell a reused PID apart during crash recovery. */
   readonly startTime: number | null;
+  /** Its executable, to prove it is ours before crash recovery signals it. */
+  readonly exe: string | null;
   /** The definition it was spawned with, or null when the registry did not want it. */
   readonly def: ServiceDef | null;
+  /** The leader exited but its group lives on: the incarnation ends when the group is gone. */
+  readonly leaderExit: LeaderExit | null;
 }
 
 export interface CheckEntry {
@@ -38,22 +48,33 @@ export interface CheckEntry {
   readonly name: string;
   readonly gen: Gen;
   readonly run: number;
-  readonly startedAt: number;
+  /** Monotonic ms when the run started; its duration and deadline are measured from it. */
+  readonly startedMono: number;
   readonly startTime: number | null;
+  readonly exe: string | null;
+  /** Monotonic ms after which the run times out. */
   readonly deadline: number;
   readonly killAfterMs: number;
   readonly timedOut: boolean;
+  readonly leaderExit: LeaderExit | null;
 }
 
+/**
+ * waiting: a predecessor's process of the same service is still being stopped (crash
+ * recovery); the new incarnation starts once its process group is gone.
+ */
 export type ServicePhase =
-  'starting' | 'running' | 'stopping' | 'backoff' | 'stopped' | 'given-up' | 'failed';
+  'waiting' | 'starting' | 'running' | 'stopping' | 'backoff' | 'stopped' | 'given-up' | 'failed';
 
 export interface ExitInfo {
   readonly pid: Pid | null;
   readonly code: number | null;
   readonly signal: string | null;
   readonly error: string | null;
+  /** Wall time (epoch ms), for people. */
   readonly time: number;
+  /** Monotonic ms, for durations. */
+  readonly mono: number;
 }
 
 /** Why a restart waits for the current incarnation to exit. */
@@ -75,14 +96,19 @@ export interface ServiceStatus {
   /** Start a new incarnation as soon as the current one has exited, and why. */
   readonly restartAfterExit: RestartCause | null;
   readonly restarts: number;
-  /** Times of the restarts that still count towards maxRestarts. */
+  /** Monotonic times of the restarts that still count towards maxRestarts. */
   readonly recentRestarts: readonly number[];
   /** Consecutive incarnations that died before backoff.resetAfter: the backoff exponent. */
   readonly quickFailures: number;
+  /** When the current incarnation started: wall time for people, monotonic for its uptime. */
   readonly startedAt: number | null;
+  readonly startedMono: number | null;
   readonly lastExit: ExitInfo | null;
-  /** PID that the fold last told the shell to write into the PID file; null once removal was ordered. */
-  readonly pidFilePid: Pid | null;
+  /**
+   * The PID file the fold last told the shell to write, and the PID in it; null once its
+   * removal was ordered. The path is kept: a reload that moves the file removes the old one.
+   */
+  readonly pidFile: { readonly path: string; readonly pid: Pid } | null;
   /** The one timer armed for this service (backoff), if any. */
   readonly timer: TimerKey | null;
   /** Why the service is stopped, failed or given up. */
@@ -96,6 +122,7 @@ export interface CheckResult {
   readonly signal: string | null;
   readonly timedOut: boolean;
   readonly durationMs: number;
+  /** Wall time it finished. */
   readonly time: number;
 }
 
@@ -129,6 +156,8 @@ export type SupervisorPhase = 'idle' | 'starting' | 'running' | 'stopping' | 'st
 export interface State {
   /** seq of the last event folded into this state (0 for the initial state). */
   readonly seq: number;
+  /** The boot the current instance runs in (see supervisor-started); null before one or where unknown. */
+  readonly bootId: string | null;
   /** Supervisor instances seen in the log (+1 per supervisor-started). */
   readonly instance: number;
   /**
@@ -153,6 +182,7 @@ export interface State {
 export function initialState(): State {
   return {
     seq: 0,
+    bootId: null,
     instance: 0,
     instanceGen: 1,
     phase: 'idle',
@@ -196,8 +226,9 @@ export function copyService(s: ServiceStatus): Mutable<ServiceStatus> {
     recentRestarts: s.recentRestarts,
     quickFailures: s.quickFailures,
     startedAt: s.startedAt,
+    startedMono: s.startedMono,
     lastExit: s.lastExit,
-    pidFilePid: s.pidFilePid,
+    pidFile: s.pidFile,
     timer: s.timer,
     reason: s.reason,
   };

@@ -1,13 +1,32 @@
 import { assertNever } from '../events/assert-never.js';
-import { type DecisionRecord, type Event, type Exited, type TimerFired } from '../events/types.js';
+import type { DecisionRecord, Event, Exited, GroupExited, Pid, TimerFired } from '../events/types.js';
 import { onCheckExit, onCheckStarted, onCheckStartFailed, onCheckTimeout, runOrSkip } from './checks.js';
-import { type Ctx, effect, recordIgnored, removeProc, sameTimer } from './context.js';
+import {
+  beginStop,
+  type Ctx,
+  effect,
+  isStopping,
+  record,
+  recordIgnored,
+  removeProc,
+  replaceProc,
+  sameTimer,
+} from './context.js';
 import type { Effect } from './effects.js';
 import { onConfigLoaded, onReloadFailed, onReloadRequested } from './reload.js';
-import { onBackoffElapsed, onServiceExit, onSpawned, onSpawnFailed } from './services.js';
-import { isOrphan, type State } from './state.js';
+import {
+  onBackoffElapsed,
+  onServiceExit,
+  onSpawned,
+  onSpawnFailed,
+  reapEffect,
+  stopSignalOf,
+  stopTimeoutOf,
+} from './services.js';
+import { type Entry, isOrphan, type State } from './state.js';
 import {
   exitIfQuiet,
+  orphanGone,
   onOrphanReaped,
   onStartRequested,
   onStopRequested,
@@ -34,6 +53,7 @@ export function step(state: State, event: Event): StepResult {
     state: workingCopy(state, event.seq),
     event,
     time: event.time,
+    mono: event.mono,
     effects: [],
     records: [],
   };
@@ -48,6 +68,7 @@ export function step(state: State, event: Event): StepResult {
 function workingCopy(s: State, seq: number): Ctx['state'] {
   return {
     seq,
+    bootId: s.bootId,
     instance: s.instance,
     instanceGen: s.instanceGen,
     phase: s.phase,
@@ -87,6 +108,8 @@ function apply(ctx: Ctx, ev: Event): void {
       return exitIfQuiet(ctx); // likewise for a check run
     case 'exited':
       return onExited(ctx, ev);
+    case 'group-exited':
+      return onGroupExited(ctx, ev);
     case 'timer-fired':
       return onTimer(ctx, ev);
     case 'stop-requested':
@@ -114,6 +137,7 @@ function apply(ctx: Ctx, ev: Event): void {
     case 'reload-applied':
     case 'reload-coalesced':
     case 'orphan-found':
+    case 'orphan-forgotten':
     case 'event-ignored':
       return;
     default:
@@ -122,17 +146,43 @@ function apply(ctx: Ctx, ev: Event): void {
 }
 
 function onExited(ctx: Ctx, ev: Exited): void {
-  // The one place an entry leaves the tree on exit: removal is total, so it happens once.
-  const removed = removeProc(ctx, ev.pid);
-  if (!removed)
+  const entry = ctx.state.procs.get(ev.pid);
+  if (!entry || entry.leaderExit !== null)
     return recordIgnored(ctx, `pid ${ev.pid} is not registered (unknown, or its exit was already handled)`);
-  const { entry, wasStopping } = removed;
-  if (isOrphan(ctx.state, entry)) {
-    // An orphan of a crashed predecessor that exited on its own.
-    if (entry.kind === 'service' && entry.def)
-      effect(ctx, { do: 'remove-pidfile', path: entry.def.pidFile, ifPid: ev.pid });
-  } else if (entry.kind === 'service') onServiceExit(ctx, ev.pid, entry, wasStopping, ev.code, ev.signal);
-  else onCheckExit(ctx, ev.pid, entry, wasStopping, ev.code, ev.signal);
+  if (ev.groupAlive && !isOrphan(ctx.state, entry)) return leaderLeftGroup(ctx, ev, entry);
+  processEnded(ctx, ev.pid, ev.code, ev.signal);
+}
+
+/**
+ * The leader exited but processes of its group live on (children it did not take with
+ * it): the incarnation or run is over only when the whole group is, so the rest of the group
+ * gets the stop signal, SIGKILL after the stop timeout, and the exit is handled on group-exited.
+ */
+function leaderLeftGroup(ctx: Ctx, ev: Exited, entry: Entry): void {
+  replaceProc(ctx, ev.pid, { ...entry, leaderExit: { code: ev.code, signal: ev.signal } });
+  effect(ctx, { do: 'watch-group', pid: ev.pid });
+  if (isStopping(ctx, ev.pid)) return; // already being stopped: that stop's SIGKILL timer stands
+  const signal = stopSignalOf(entry);
+  beginStop(ctx, ev.pid, entry, signal, stopTimeoutOf(entry));
+  record(ctx, { type: 'stop-begun', pid: ev.pid, name: entry.name, signal, reason: 'leader-exited' });
+}
+
+function onGroupExited(ctx: Ctx, ev: GroupExited): void {
+  const entry = ctx.state.procs.get(ev.pid);
+  if (!entry) return recordIgnored(ctx, `process group ${ev.pid} is not registered`);
+  if (entry.leaderExit) return processEnded(ctx, ev.pid, entry.leaderExit.code, entry.leaderExit.signal);
+  if (isOrphan(ctx.state, entry)) return orphanGone(ctx, ev.pid);
+  recordIgnored(ctx, `process group ${ev.pid} reported empty while its leader is registered as running`);
+}
+
+/** The one place an entry leaves the tree when its process is gone: removal is total, so it happens once. */
+function processEnded(ctx: Ctx, pid: Pid, code: number | null, signal: string | null): void {
+  const entry = ctx.state.procs.get(pid) as Entry;
+  // An orphan of a crashed predecessor that exited on its own.
+  if (isOrphan(ctx.state, entry)) return orphanGone(ctx, pid);
+  const { wasStopping } = removeProc(ctx, pid) as { wasStopping: boolean };
+  if (entry.kind === 'service') onServiceExit(ctx, pid, entry, wasStopping, code, signal);
+  else onCheckExit(ctx, pid, entry, wasStopping, code, signal);
   exitIfQuiet(ctx);
 }
 
@@ -183,7 +233,9 @@ function onTimer(ctx: Ctx, ev: TimerFired): void {
       ) {
         return recordIgnored(ctx, 'stale stop-timeout timer (the process already exited)');
       }
-      effect(ctx, { do: 'signal-group', pid: t.pid, signal: 'SIGKILL' });
+      // A predecessor's process is proven ours again before it is killed: it is not our child.
+      if (isOrphan(ctx.state, e)) effect(ctx, reapEffect(t.pid, e, 'SIGKILL'));
+      else effect(ctx, { do: 'signal-group', pid: t.pid, signal: 'SIGKILL' });
       return;
     }
     default:

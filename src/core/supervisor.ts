@@ -1,5 +1,6 @@
 import type {
   OrphanReaped,
+  Pid,
   StartRequested,
   StopRequested,
   SupervisorStarted,
@@ -7,18 +8,39 @@ import type {
 } from '../events/types.js';
 import { assertNever } from '../events/assert-never.js';
 import { stopCheckRuns } from './checks.js';
-import { type Ctx, effect, recordIgnored, putService, record, removeProc } from './context.js';
-import { bringDown, restartNow } from './services.js';
+import {
+  armTimer,
+  type Ctx,
+  cancelTimer,
+  effect,
+  isStopping,
+  putService,
+  record,
+  recordIgnored,
+  removeProc,
+  stopTimerOf,
+} from './context.js';
+import {
+  bringDown,
+  reapEffect,
+  restartNow,
+  startIfNoPredecessor,
+  stopSignalOf,
+  stopTimeoutOf,
+} from './services.js';
 import { initialState, isOrphan, withService } from './state.js';
 
 /**
  * A new supervisor instance begins. Processes still in the tree were left by a predecessor
- * that died without stopping them: each is reported and handed to the shell to reap
- * (which kills its group only if PID and start time prove it is still that process).
+ * that died without stopping them. Each is reported and handed to the shell, which stops
+ * its group gracefully only if PID, start time, process group, session and executable prove
+ * it is still that process. Those of an earlier boot cannot be running: they are forgotten.
  */
-export function onSupervisorStarted(ctx: Ctx, _ev: SupervisorStarted): void {
+export function onSupervisorStarted(ctx: Ctx, ev: SupervisorStarted): void {
   const fresh = initialState();
+  const previousBoot = ctx.state.bootId;
   ctx.state.instance += 1;
+  ctx.state.bootId = ev.bootId;
   // Everything this instance starts gets a newer generation than anything left in the tree.
   ctx.state.instanceGen = ctx.state.gen + 1;
   ctx.state.phase = 'starting';
@@ -26,7 +48,22 @@ export function onSupervisorStarted(ctx: Ctx, _ev: SupervisorStarted): void {
   ctx.state.reload = 'idle';
   ctx.state.services = fresh.services;
   ctx.state.checks = fresh.checks;
+  // Stops the predecessor had begun died with its timers: crash recovery starts them afresh.
+  ctx.state.stopping = fresh.stopping;
+  const rebooted = previousBoot !== null && ev.bootId !== null && previousBoot !== ev.bootId;
   for (const [pid, entry] of ctx.state.procs.entries()) {
+    if (rebooted) {
+      removeProc(ctx, pid);
+      record(ctx, {
+        type: 'orphan-forgotten',
+        pid,
+        name: entry.name,
+        reason: `left in an earlier boot (${previousBoot}); this is boot ${ev.bootId}`,
+      });
+      if (entry.kind === 'service' && entry.def)
+        effect(ctx, { do: 'remove-pidfile', path: entry.def.pidFile, ifPid: pid });
+      continue;
+    }
     record(ctx, {
       type: 'orphan-found',
       pid,
@@ -34,7 +71,7 @@ export function onSupervisorStarted(ctx: Ctx, _ev: SupervisorStarted): void {
       kind: entry.kind,
       startTime: entry.startTime,
     });
-    effect(ctx, { do: 'reap-orphan', pid, startTime: entry.startTime });
+    effect(ctx, reapEffect(pid, entry));
   }
 }
 
@@ -42,9 +79,26 @@ export function onOrphanReaped(ctx: Ctx, ev: OrphanReaped): void {
   const entry = ctx.state.procs.get(ev.pid);
   if (!entry || !isOrphan(ctx.state, entry))
     return recordIgnored(ctx, `pid ${ev.pid} is not an orphan of a previous instance`);
-  removeProc(ctx, ev.pid);
+  if (ev.outcome !== 'signalled') return orphanGone(ctx, ev.pid);
+  // Ours, and sent its stop signal: SIGKILL (proven ours again) after its stop timeout,
+  // unless its whole group is gone first.
+  if (isStopping(ctx, ev.pid)) return;
+  const signal = stopSignalOf(entry);
+  const killAt = ctx.mono + stopTimeoutOf(entry);
+  ctx.state.stopping = ctx.state.stopping.set(ev.pid, { signal, since: ctx.mono, killAt });
+  armTimer(ctx, stopTimerOf(ev.pid, entry), killAt);
+  effect(ctx, { do: 'watch-group', pid: ev.pid });
+}
+
+/** A predecessor's process is gone (or not ours to touch): forget it, and start what waited for it. */
+export function orphanGone(ctx: Ctx, pid: Pid): void {
+  const removed = removeProc(ctx, pid);
+  if (!removed) return;
+  const { entry, wasStopping } = removed;
+  if (wasStopping) cancelTimer(ctx, stopTimerOf(pid, entry));
   if (entry.kind === 'service' && entry.def)
-    effect(ctx, { do: 'remove-pidfile', path: entry.def.pidFile, ifPid: ev.pid });
+    effect(ctx, { do: 'remove-pidfile', path: entry.def.pidFile, ifPid: pid });
+  if (entry.kind === 'service') startIfNoPredecessor(ctx, entry.name);
   exitIfQuiet(ctx);
 }
 
@@ -91,6 +145,7 @@ export function onStartRequested(ctx: Ctx, ev: StartRequested): void {
       return restartNow(ctx, up, 'requested');
     case 'stopping':
       return putService(ctx, withService(up, { restartAfterExit: 'requested' }));
+    case 'waiting':
     case 'starting':
     case 'running':
     case 'backoff':

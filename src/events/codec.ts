@@ -9,8 +9,15 @@ export function encodeEvent(event: Event): string {
   return JSON.stringify(event);
 }
 
-export function stamp<E extends EventBody>(body: E, seq: number, time: number): Event {
-  return { v: LOG_FORMAT_VERSION, seq, time, ...body } as Event;
+/** The event without its envelope (format version, seq, times): what was said, not when. */
+export function bodyOf(event: Event): EventBody {
+  const { v: _v, seq: _seq, time: _time, mono: _mono, ...body } = event;
+  return body as EventBody;
+}
+
+/** An event body with its envelope: the next seq, and when it happened by the wall and the monotonic clock. */
+export function stamp<E extends EventBody>(body: E, seq: number, time: number, mono: number): Event {
+  return { v: LOG_FORMAT_VERSION, seq, time, mono, ...body } as Event;
 }
 
 /** Per type, its payload fields and their checks, as arrays: the decoder's hot loop. */
@@ -20,7 +27,7 @@ const COMPILED = new Map<string, { names: string[]; checks: Check[] }>(
     { names: Object.keys(fields), checks: Object.values(fields) as Check[] },
   ]),
 );
-const ENVELOPE_FIELDS = 4; // v, seq, time, type
+const ENVELOPE_FIELDS = 5; // v, seq, time, mono, type
 
 /**
  * Parse and validate one line. Never throws: a bad line is an error naming the field,
@@ -50,6 +57,12 @@ export function decodeEvent(line: string): DecodeResult {
   if (typeof o.time !== 'number' || !Number.isSafeInteger(o.time) || o.time < 0) {
     return { ok: false, error: `field time: expected epoch milliseconds, got ${show(o.time)}` };
   }
+  if (typeof o.mono !== 'number' || !Number.isSafeInteger(o.mono) || o.mono < 0) {
+    return {
+      ok: false,
+      error: `field mono: expected monotonic milliseconds since boot, got ${show(o.mono)}`,
+    };
+  }
   const schema = typeof o.type === 'string' ? COMPILED.get(o.type) : undefined;
   if (!schema) return { ok: false, error: `field type: unknown event type ${show(o.type)}` };
   const { names, checks } = schema;
@@ -66,25 +79,47 @@ export function decodeEvent(line: string): DecodeResult {
   for (const _ in o) keys++;
   if (keys !== ENVELOPE_FIELDS + names.length) {
     const extra = Object.keys(o).find(
-      (k) => k !== 'v' && k !== 'seq' && k !== 'time' && k !== 'type' && !names.includes(k),
+      (k) => k !== 'v' && k !== 'seq' && k !== 'time' && k !== 'mono' && k !== 'type' && !names.includes(k),
     );
     return { ok: false, error: `${o.type}: unknown field ${show(extra)}` };
   }
   return { ok: true, event: o as unknown as Event };
 }
 /**
- * A version 1 line as version 2 would have written it: `config-loaded` no longer carries
- * the generation (the fold numbers it), and the normalized config names a check's target
- * `restartsService` and always says `allowUnsafeScripts`. Every other type is unchanged.
+ * A version 1 line as version 2 would have written it. v1 had no monotonic clock: `mono` is
+ * the wall time, which is what v1's fold measured by, so its decisions re-derive unchanged.
+ * `config-loaded` no longer carries the generation (the fold numbers it), and its config
+ * names a check's target `restartsService` and always says `allowUnsafeScripts`. Fields
+ * v2 added are null or false: no boot id, no executable, no group left behind, no detail.
  */
-function upgradeFromV1(o: Record<string, unknown>): Record<string, unknown> {
-  if (o.type !== 'config-loaded') {
-    o.v = LOG_FORMAT_VERSION; // the object is the decoder's own, fresh from JSON.parse
-    return o;
+function upgradeFromV1(raw: Record<string, unknown>): Record<string, unknown> {
+  // The object is the decoder's own, fresh from JSON.parse: rebuilt only to keep field order.
+  const { v: _v, seq, time, type, ...body } = raw;
+  const o: Record<string, unknown> = { v: LOG_FORMAT_VERSION, seq, time, mono: time, type, ...body };
+  switch (type) {
+    case 'supervisor-started':
+      o.bootId = null;
+      break;
+    case 'spawned':
+    case 'check-started':
+      o.exe = null;
+      break;
+    case 'exited':
+      o.groupAlive = false;
+      break;
+    case 'orphan-reaped':
+      o.detail = null;
+      break;
+    case 'config-loaded':
+      return upgradeConfigLoaded(o);
   }
+  return o;
+}
+
+function upgradeConfigLoaded(o: Record<string, unknown>): Record<string, unknown> {
   const { gen: _gen, ...rest } = o;
   const config = rest.config;
-  if (typeof config !== 'object' || config === null) return { ...rest, v: LOG_FORMAT_VERSION };
+  if (typeof config !== 'object' || config === null) return rest;
   const c = config as Record<string, unknown>;
   const checks: Record<string, unknown> = {};
   if (typeof c.checks === 'object' && c.checks !== null) {
@@ -96,11 +131,7 @@ function upgradeFromV1(o: Record<string, unknown>): Record<string, unknown> {
       }
     }
   }
-  return {
-    ...rest,
-    v: LOG_FORMAT_VERSION,
-    config: { ...c, allowUnsafeScripts: c.allowUnsafeScripts ?? false, checks },
-  };
+  return { ...rest, config: { ...c, allowUnsafeScripts: c.allowUnsafeScripts ?? false, checks } };
 }
 
 function show(v: unknown): string {

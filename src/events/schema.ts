@@ -75,21 +75,26 @@ const config: Check = (v) => {
 
 /** Payload fields of every event type. Adding an event type without a schema is a compile error. */
 export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
-  'supervisor-started': { pid, version: str },
+  'supervisor-started': { pid, version: str, bootId: orNull(str) },
   'supervisor-stopping': { reason: str },
   'supervisor-stopped': {},
   'config-loaded': { source: str, config },
   'reload-requested': { source: str },
   'reload-failed': { reason: str },
-  spawned: { name, gen: int, incarnation: int, pid, startTime: orNull(int) },
+  spawned: { name, gen: int, incarnation: int, pid, startTime: orNull(int), exe: orNull(str) },
   'spawn-failed': { name, gen: int, incarnation: int, error: str },
-  'check-started': { name, gen: int, run: int, pid, startTime: orNull(int) },
+  'check-started': { name, gen: int, run: int, pid, startTime: orNull(int), exe: orNull(str) },
   'check-start-failed': { name, gen: int, run: int, error: str },
-  exited: { pid, code, signal: orNull(signal) },
+  exited: { pid, code, signal: orNull(signal), groupAlive: bool },
+  'group-exited': { pid },
   'timer-fired': { timer },
   'stop-requested': { name },
   'start-requested': { name },
-  'orphan-reaped': { pid, outcome: oneOf('killed', 'gone', 'pid-reused') },
+  'orphan-reaped': {
+    pid,
+    outcome: oneOf('signalled', 'gone', 'not-ours', 'killed', 'pid-reused'),
+    detail: orNull(str),
+  },
   'signal-sent': { pid, signal, error: orNull(str) },
   'pidfile-written': { path: str, pid, error: orNull(str) },
   'pidfile-removed': {
@@ -118,6 +123,7 @@ export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
       'check-failed',
       'supervisor-stopping',
       'unwanted',
+      'leader-exited',
     ),
   },
   'check-run-requested': { name, gen: int, run: int },
@@ -139,6 +145,7 @@ export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
   'reload-applied': { gen: int, services: diff, checks: diff },
   'reload-coalesced': { source: str },
   'orphan-found': { pid, name, kind: oneOf('service', 'check'), startTime: orNull(int) },
+  'orphan-forgotten': { pid, name, reason: str },
   'event-ignored': { ref: int, reason: str },
 };
 

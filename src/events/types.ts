@@ -43,6 +43,12 @@ export interface SupervisorStarted {
   readonly type: 'supervisor-started';
   readonly pid: Pid;
   readonly version: string;
+  /**
+   * The kernel's boot id (/proc/sys/kernel/random/boot_id), or null where there is none:
+   * monotonic times and process start times only compare within one boot, so processes a
+   * predecessor left in an earlier boot are gone, never reaped.
+   */
+  readonly bootId: string | null;
 }
 export interface SupervisorStopping {
   readonly type: 'supervisor-stopping';
@@ -73,6 +79,8 @@ export interface Spawned {
   readonly pid: Pid;
   /** Process start time as the OS reports it (Linux: clock ticks since boot), to tell a reused PID apart. */
   readonly startTime: number | null;
+  /** The executable the process runs (/proc/<pid>/exe), to prove it is ours before reaping it. */
+  readonly exe: string | null;
 }
 export interface SpawnFailed {
   readonly type: 'spawn-failed';
@@ -88,6 +96,7 @@ export interface CheckStarted {
   readonly run: number;
   readonly pid: Pid;
   readonly startTime: number | null;
+  readonly exe: string | null;
 }
 export interface CheckStartFailed {
   readonly type: 'check-start-failed';
@@ -101,6 +110,16 @@ export interface Exited {
   readonly pid: Pid;
   readonly code: number | null;
   readonly signal: string | null;
+  /**
+   * Other processes of its group (its children, which it did not take with it) were still
+   * running when it exited: the incarnation ends only once the group is gone (group-exited).
+   */
+  readonly groupAlive: boolean;
+}
+/** The process group of a leader that had exited (or of a predecessor's orphan) has no member left. */
+export interface GroupExited {
+  readonly type: 'group-exited';
+  readonly pid: Pid;
 }
 export interface TimerFired {
   readonly type: 'timer-fired';
@@ -117,8 +136,15 @@ export interface StartRequested {
 export interface OrphanReaped {
   readonly type: 'orphan-reaped';
   readonly pid: Pid;
-  /** killed: it was ours and got SIGKILL to its group; gone: already dead; pid-reused: another process has the PID now. */
-  readonly outcome: 'killed' | 'gone' | 'pid-reused';
+  /**
+   * signalled: it was provably ours (PID, start time, process group, session, executable)
+   * and got its stop signal — group-exited follows once its group is gone; gone: already dead;
+   * not-ours: something at that PID is not the process we started (see detail), left alone.
+   * (Logs before format 2 also say killed, or pid-reused for not-ours.)
+   */
+  readonly outcome: 'signalled' | 'gone' | 'not-ours' | 'killed' | 'pid-reused';
+  /** What did not match, for not-ours; null otherwise. */
+  readonly detail: string | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -180,8 +206,15 @@ export interface StopBegun {
   readonly pid: Pid;
   readonly name: string;
   readonly signal: string;
+  /** leader-exited: the leader of the group exited and the rest of its group is being stopped. */
   readonly reason:
-    'requested' | 'reload-removed' | 'reload-changed' | 'check-failed' | 'supervisor-stopping' | 'unwanted';
+    | 'requested'
+    | 'reload-removed'
+    | 'reload-changed'
+    | 'check-failed'
+    | 'supervisor-stopping'
+    | 'unwanted'
+    | 'leader-exited';
 }
 export interface CheckRunRequested {
   readonly type: 'check-run-requested';
@@ -238,6 +271,13 @@ export interface OrphanFound {
   readonly kind: 'service' | 'check';
   readonly startTime: number | null;
 }
+/** A predecessor's process from an earlier boot: it cannot be running, and is forgotten unreaped. */
+export interface OrphanForgotten {
+  readonly type: 'orphan-forgotten';
+  readonly pid: Pid;
+  readonly name: string;
+  readonly reason: string;
+}
 export interface EventIgnored {
   readonly type: 'event-ignored';
   /** seq of the input that was ignored. */
@@ -264,6 +304,7 @@ export type InputEvent =
   | CheckStarted
   | CheckStartFailed
   | Exited
+  | GroupExited
   | TimerFired
   | StopRequested
   | StartRequested
@@ -285,17 +326,24 @@ export type DecisionRecord =
   | ReloadApplied
   | ReloadCoalesced
   | OrphanFound
+  | OrphanForgotten
   | EventIgnored;
 
 /** Everything a log line can hold, without its envelope. */
 export type EventBody = InputEvent | OutcomeEvent | DecisionRecord;
 export type EventType = EventBody['type'];
 
-/** The envelope every log line carries: format version, strictly increasing seq, epoch-ms time. */
+/**
+ * The envelope every log line carries: format version, strictly increasing seq, the wall
+ * time (epoch ms, for people) and the monotonic time (ms since boot, CLOCK_MONOTONIC, which
+ * the fold measures durations, deadlines and restart windows by: a wall clock stepped back
+ * or forward changes nothing the fold decides).
+ */
 export interface Envelope {
   readonly v: typeof LOG_FORMAT_VERSION;
   readonly seq: number;
   readonly time: number;
+  readonly mono: number;
 }
 
 export type Stamped<E extends EventBody = EventBody> = Envelope & E;
@@ -318,6 +366,7 @@ export const EVENT_KINDS: Readonly<Record<EventType, 'input' | 'outcome' | 'deci
   'check-started': 'input',
   'check-start-failed': 'input',
   exited: 'input',
+  'group-exited': 'input',
   'timer-fired': 'input',
   'stop-requested': 'input',
   'start-requested': 'input',
@@ -338,6 +387,7 @@ export const EVENT_KINDS: Readonly<Record<EventType, 'input' | 'outcome' | 'deci
   'reload-applied': 'decision',
   'reload-coalesced': 'decision',
   'orphan-found': 'decision',
+  'orphan-forgotten': 'decision',
   'event-ignored': 'decision',
 };
 

@@ -1,5 +1,5 @@
 import { assertNever } from '../events/assert-never.js';
-import type { EventBody } from '../events/types.js';
+import type { EventBody, OrphanReaped } from '../events/types.js';
 import type { State } from '../core/state.js';
 
 export type LogLevel = 'info' | 'warn' | 'error';
@@ -16,6 +16,14 @@ const line = (level: LogLevel, fields: Record<string, unknown>, msg: string): Lo
   fields,
   msg,
 });
+
+const ORPHAN_OUTCOME: Record<OrphanReaped['outcome'], string> = {
+  signalled: 'left running by a previous procreg, sent its stop signal',
+  gone: 'already gone',
+  'not-ours': 'not the process procreg started, left alone',
+  killed: 'killed',
+  'pid-reused': 'PID reused by another process, left alone',
+};
 
 /**
  * What a person watching the supervisor is told about an event, or null for nothing: each
@@ -47,7 +55,13 @@ export function describeEvent(e: EventBody, before: State): LogLine | null {
     case 'reload-failed':
       return line('error', { reason: e.reason }, `reload failed, the running generation stays: ${e.reason}`);
     case 'orphan-reaped':
-      return line('warn', { pid: e.pid, outcome: e.outcome }, `orphan pid ${e.pid}: ${e.outcome}`);
+      return line(
+        'warn',
+        { pid: e.pid, outcome: e.outcome, detail: e.detail },
+        `orphan pid ${e.pid}: ${ORPHAN_OUTCOME[e.outcome]}${e.detail ? ` (${e.detail})` : ''}`,
+      );
+    case 'orphan-forgotten':
+      return line('warn', { pid: e.pid, name: e.name }, `${e.name}: pid ${e.pid} forgotten, ${e.reason}`);
     case 'restart-scheduled':
       return line(
         'info',
@@ -93,6 +107,7 @@ export function describeEvent(e: EventBody, before: State): LogLine | null {
     case 'supervisor-stopping':
     case 'supervisor-stopped':
     case 'config-loaded':
+    case 'group-exited':
     case 'check-started':
     case 'timer-fired':
     case 'stop-requested':

@@ -25,6 +25,11 @@ export interface WorldOptions {
   /** Probability that a spawn fails (0..1), decided by the world's seeded PRNG. */
   readonly spawnFailure?: number;
   readonly seed?: number;
+  /**
+   * Probability that a spawned process starts children of its own in its group (0..1): when
+   * it exits without having been signalled, they outlive it until its group is signalled.
+   */
+  readonly lingering?: number;
   /** Keep every event in `log` (default true). */
   readonly keepLog?: boolean;
   /** Told of every event as it is appended (to stream a log to disk). */
@@ -34,6 +39,8 @@ export interface WorldOptions {
 interface LiveProc {
   readonly pid: number;
   readonly kind: 'service' | 'check';
+  /** It has children in its group that outlive it unless the group is signalled. */
+  readonly children: boolean;
   signalled: string | null;
 }
 
@@ -46,6 +53,8 @@ export class World {
   readonly pending: InputEvent[] = [];
   readonly timers = new Map<string, { key: TimerKey; at: number }>();
   readonly live = new Map<number, LiveProc>();
+  /** Process groups whose leader is gone while other members live on; watched: group-exited is due. */
+  readonly groups = new Map<number, { watched: boolean }>();
   readonly files = new Map<string, number>();
   /** Every exit already delivered, for injecting duplicates. */
   readonly exitedPids: number[] = [];
@@ -93,7 +102,7 @@ export class World {
   }
 
   start(): void {
-    this.deliver({ type: 'supervisor-started', pid: 1, version: 'sim' });
+    this.deliver({ type: 'supervisor-started', pid: 1, version: 'sim', bootId: 'sim-boot' });
     this.deliver({ type: 'config-loaded', source: 'sim', config: this.nextConfig() });
   }
 
@@ -118,14 +127,25 @@ export class World {
     this.live.delete(pid);
     const signal =
       p.signalled ?? (how === 'signal' ? (['SIGKILL', 'SIGSEGV', 'SIGTERM'][pick % 3] as string) : null);
+    const groupAlive = p.children && p.signalled === null;
+    if (groupAlive) this.groups.set(pid, { watched: false });
     this.pending.push({
       type: 'exited',
       pid,
       code: signal ? null : how === 'clean' ? 0 : 1 + (pick % 3),
       signal,
+      groupAlive,
     });
     this.exitedPids.push(pid);
     return true;
+  }
+
+  /** A process group's last members are gone: reported if the fold asked to watch it. */
+  private groupGone(pid: number): void {
+    const g = this.groups.get(pid);
+    if (!g) return;
+    this.groups.delete(pid);
+    if (g.watched) this.pending.push({ type: 'group-exited', pid });
   }
 
   nextConfig(): NormalizedConfig {
@@ -155,6 +175,7 @@ export class World {
             incarnation: e.incarnation,
             pid,
             startTime: pid * 10,
+            exe: '/usr/bin/sim',
           });
         }
         return;
@@ -167,13 +188,24 @@ export class World {
           run: e.run,
           pid,
           startTime: pid * 10,
+          exe: '/usr/bin/sim',
         });
         return;
       }
       case 'signal-group': {
         const p = this.live.get(e.pid);
-        if (p) p.signalled = e.signal;
-        this.appendOutcome({ type: 'signal-sent', pid: e.pid, signal: e.signal, error: p ? null : 'ESRCH' });
+        // SIGCONT wakes a process, it does not end it.
+        if (p && e.signal !== 'SIGCONT') p.signalled = e.signal;
+        const lingering = this.groups.has(e.pid);
+        if (lingering && e.signal !== 'SIGCONT') this.groupGone(e.pid);
+        const error = p || lingering ? null : 'ESRCH';
+        this.appendOutcome({ type: 'signal-sent', pid: e.pid, signal: e.signal, error });
+        return;
+      }
+      case 'watch-group': {
+        const g = this.groups.get(e.pid);
+        if (g) g.watched = true;
+        else this.pending.push({ type: 'group-exited', pid: e.pid });
         return;
       }
       case 'write-pidfile':
@@ -197,8 +229,15 @@ export class World {
         this.pending.push({ type: 'config-loaded', source: 'sim', config: this.nextConfig() });
         return;
       case 'reap-orphan': {
+        // Not our child: its exit is never reported; the signal ends it and its group.
         const alive = this.live.delete(e.pid);
-        this.pending.push({ type: 'orphan-reaped', pid: e.pid, outcome: alive ? 'killed' : 'gone' });
+        this.groups.delete(e.pid);
+        this.pending.push({
+          type: 'orphan-reaped',
+          pid: e.pid,
+          outcome: alive ? 'signalled' : 'gone',
+          detail: null,
+        });
         return;
       }
       case 'exit':
@@ -211,7 +250,9 @@ export class World {
 
   private newPid(kind: 'service' | 'check'): number {
     const pid = this.nextPid++;
-    this.live.set(pid, { pid, kind, signalled: null });
+    const lingering = this.options.lingering ?? 0;
+    const children = lingering > 0 && this.rand() < lingering; // no draw otherwise: seeds keep their meaning
+    this.live.set(pid, { pid, kind, children, signalled: null });
     return pid;
   }
 
@@ -222,7 +263,8 @@ export class World {
   }
 
   private append(body: EventBody): Event {
-    const event = stamp(body, ++this.seq, this.time);
+    // Virtual time is both clocks at once: the world has no wall clock to step.
+    const event = stamp(body, ++this.seq, this.time, this.time);
     if (this.keepLog) this.log.push(event);
     this.options.onEvent?.(event);
     return event;

@@ -24,17 +24,17 @@ function web(def: Record<string, unknown> = {}, patch: Partial<ServiceStatus> = 
     incarnation: 1,
     spawnGen: 1,
     startedAt: T0,
-    pidFilePid: 100,
+    pidFile: { path: d.pidFile, pid: 100 },
     ...patch,
   });
 }
 
 /** pid 100 ended `afterMs` after T0. */
 function exit(how: Partial<ExitInfo> = {}, afterMs = 500): ExitInfo {
-  return { pid: 100, code: 1, signal: null, error: null, time: T0 + afterMs, ...how };
+  return { pid: 100, code: 1, signal: null, error: null, time: T0 + afterMs, mono: T0 + afterMs, ...how };
 }
 
-const decide = (s: ServiceStatus, e: ExitInfo = exit()) => decideAfterExit(s, e, 'running', e.time);
+const decide = (s: ServiceStatus, e: ExitInfo = exit()) => decideAfterExit(s, e, 'running', e.mono);
 
 describe('decideAfterExit: what happens once the current incarnation has ended', () => {
   describe('drop', () => {

@@ -32,7 +32,7 @@ describe('checks (keepalived vrrp_script semantics)', () => {
     ]);
     // The restart is immediate once the old incarnation has exited, and it counts.
     w.live.delete(webPid);
-    w.pending.push({ type: 'exited', pid: webPid, code: null, signal: 'SIGTERM' });
+    w.pending.push({ type: 'exited', pid: webPid, code: null, signal: 'SIGTERM', groupAlive: false });
     deliverFirst(w, 'exited', (e) => e.pid === webPid);
     deliverFirst(w, 'spawned');
     expect(w.state.services.get('web')).toMatchObject({ phase: 'running', restarts: 1, incarnation: 2 });
@@ -62,6 +62,7 @@ describe('checks (keepalived vrrp_script semantics)', () => {
     expect(w.lastRecords).toEqual([{ type: 'check-timed-out', name: 'slow', gen: 1, run: 1, pid }]);
     expect(w.lastEffects).toEqual([
       { do: 'signal-group', pid, signal: 'SIGTERM' },
+      { do: 'signal-group', pid, signal: 'SIGCONT' },
       {
         do: 'arm-timer',
         timer: { kind: 'stop-timeout', pid, name: 'slow', gen: 1, serial: 1 },
@@ -107,7 +108,15 @@ describe('checks (keepalived vrrp_script semantics)', () => {
         reason: 'check-start-failed for alive run 9 that the registry is not waiting for',
       }),
     ]);
-    w.deliver({ type: 'check-started', name: 'alive', gen: 1, run: 9, pid: 4000, startTime: null });
+    w.deliver({
+      type: 'check-started',
+      name: 'alive',
+      gen: 1,
+      run: 9,
+      pid: 4000,
+      startTime: null,
+      exe: null,
+    });
     expect(w.lastEffects).toContainEqual({ do: 'signal-group', pid: 4000, signal: 'SIGTERM' });
     expect(w.state.procs.get(4000)).toMatchObject({ kind: 'check', run: 9 });
   });

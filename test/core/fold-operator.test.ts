@@ -8,11 +8,16 @@ import { makeConfig, svc } from '../support/configs.js';
 
 const config = makeConfig({ services: { web: svc() } });
 const events: Record<string, Event> = {
-  s: stamp({ type: 'supervisor-started', pid: 1, version: 'x' }, 1, 0),
-  c: stamp({ type: 'config-loaded', source: 'x', config }, 2, 0),
-  p: stamp({ type: 'spawned', name: 'web', gen: 1, incarnation: 1, pid: 42, startTime: 7 }, 3, 10),
-  x: stamp({ type: 'exited', pid: 42, code: null, signal: 'SIGKILL' }, 4, 20),
-  u: stamp({ type: 'exited', pid: 42, code: null, signal: 'SIGKILL' }, 5, 30),
+  s: stamp({ type: 'supervisor-started', pid: 1, version: 'x', bootId: null }, 1, 0, 0),
+  c: stamp({ type: 'config-loaded', source: 'x', config }, 2, 0, 0),
+  p: stamp(
+    { type: 'spawned', name: 'web', gen: 1, incarnation: 1, pid: 42, startTime: 7, exe: null },
+    3,
+    10,
+    10,
+  ),
+  x: stamp({ type: 'exited', pid: 42, code: null, signal: 'SIGKILL', groupAlive: false }, 4, 20, 20),
+  u: stamp({ type: 'exited', pid: 42, code: null, signal: 'SIGKILL', groupAlive: false }, 5, 30, 30),
 };
 
 describe('foldRegistry', () => {

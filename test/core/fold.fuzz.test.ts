@@ -26,7 +26,12 @@ const timer: fc.Arbitrary<TimerKey> = fc.oneof(
 const config: fc.Arbitrary<NormalizedConfig> = fc.constantFrom(...RELOAD_POOL);
 
 const input: fc.Arbitrary<InputEvent> = fc.oneof(
-  fc.record({ type: fc.constant('supervisor-started' as const), pid, version: fc.constant('x') }),
+  fc.record({
+    type: fc.constant('supervisor-started' as const),
+    pid,
+    version: fc.constant('x'),
+    bootId: fc.constantFrom(null, 'boot-a', 'boot-b'),
+  }),
   fc.record({ type: fc.constant('supervisor-stopping' as const), reason: fc.constant('SIGTERM') }),
   fc.constant({ type: 'supervisor-stopped' as const }),
   fc.record({ type: fc.constant('config-loaded' as const), source: fc.constant('x'), config }),
@@ -39,6 +44,7 @@ const input: fc.Arbitrary<InputEvent> = fc.oneof(
     incarnation: small,
     pid,
     startTime: fc.constant(1),
+    exe: fc.constantFrom(null, '/bin/x'),
   }),
   fc.record({
     type: fc.constant('spawn-failed' as const),
@@ -54,6 +60,7 @@ const input: fc.Arbitrary<InputEvent> = fc.oneof(
     run: small,
     pid,
     startTime: fc.constant(1),
+    exe: fc.constantFrom(null, '/bin/x'),
   }),
   fc.record({
     type: fc.constant('check-start-failed' as const),
@@ -62,14 +69,22 @@ const input: fc.Arbitrary<InputEvent> = fc.oneof(
     run: small,
     error: fc.constant('E'),
   }),
-  fc.record({ type: fc.constant('exited' as const), pid, code, signal }),
+  fc.record({ type: fc.constant('exited' as const), pid, code, signal, groupAlive: fc.boolean() }),
+  fc.record({ type: fc.constant('group-exited' as const), pid }),
   fc.record({ type: fc.constant('timer-fired' as const), timer }),
   fc.record({ type: fc.constant('stop-requested' as const), name }),
   fc.record({ type: fc.constant('start-requested' as const), name }),
   fc.record({
     type: fc.constant('orphan-reaped' as const),
     pid,
-    outcome: fc.constantFrom('killed' as const, 'gone' as const),
+    outcome: fc.constantFrom(
+      'signalled' as const,
+      'gone' as const,
+      'not-ours' as const,
+      'killed' as const,
+      'pid-reused' as const,
+    ),
+    detail: fc.constant(null),
   }),
 );
 
@@ -89,11 +104,11 @@ describe('the fold on arbitrary input', () => {
           const log: Event[] = [];
           for (const [body, dt] of steps) {
             time += dt;
-            const event = stamp(body, log.length + 1, time);
+            const event = stamp(body, log.length + 1, time, time);
             log.push(event);
             const res = step(state, event); // must not throw
             state = res.state;
-            for (const r of res.records) log.push(stamp(r, log.length + 1, time));
+            for (const r of res.records) log.push(stamp(r, log.length + 1, time, time));
             expect(bookkeeping(verifyInvariants(state))).toEqual([]);
           }
           const r = replay(log, { check: true });

@@ -72,11 +72,12 @@ function act(w: World, x: Action): void {
       for (let i = 0; i < x.n; i++) w.pending.push({ type: 'reload-requested', source: 'SIGHUP' });
       return;
     case 'unknown-exit':
-      w.pending.push({ type: 'exited', pid: x.pid, code: 0, signal: null });
+      w.pending.push({ type: 'exited', pid: x.pid, code: 0, signal: null, groupAlive: false });
       return;
     case 'duplicate-exit': {
       const pid = w.exitedPids[x.pick % Math.max(1, w.exitedPids.length)];
-      if (pid !== undefined) w.pending.push({ type: 'exited', pid, code: 1, signal: null });
+      if (pid !== undefined)
+        w.pending.push({ type: 'exited', pid, code: 1, signal: null, groupAlive: false });
       return;
     }
     case 'stale-timer': {
@@ -129,7 +130,7 @@ describe('the fold under random event sequences', () => {
         fc.array(actionArb, { minLength: 1, maxLength: 250 }),
         fc.integer({ min: 1, max: 1000 }),
         (actions, seed) => {
-          const w = new World({ configs: RELOAD_POOL, seed, spawnFailure: 0.05 });
+          const w = new World({ configs: RELOAD_POOL, seed, spawnFailure: 0.05, lingering: 0.15 });
           w.start();
           for (const x of actions) {
             act(w, x);

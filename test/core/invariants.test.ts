@@ -103,7 +103,7 @@ describe('verifyInvariants', () => {
       const { state, web, webPid } = valid();
       const broken = withSvc(
         { ...state, procs: state.procs.remove(webPid).map },
-        withService(web, { pid: 555, pidFilePid: 555 }),
+        withService(web, { pid: 555, pidFile: { path: web.def.pidFile, pid: 555 } }),
       );
       expect(verifyInvariants(broken)).toEqual([
         { invariant: 1, message: 'service web names pid 555, which the tree does not hold for it' },
@@ -186,16 +186,20 @@ describe('verifyInvariants', () => {
   describe('4. the PID file names nothing or the live current incarnation', () => {
     it('a PID file naming another PID than the live one', () => {
       const { state, web, webPid } = valid();
-      expect(verifyInvariants(withSvc(state, withService(web, { pidFilePid: 12_345 })))).toEqual([
+      expect(
+        verifyInvariants(
+          withSvc(state, withService(web, { pidFile: { path: web.def.pidFile, pid: 12_345 } })),
+        ),
+      ).toEqual([
         { invariant: 4, message: `service web's PID file names 12345, but its live pid is ${webPid}` },
       ]);
     });
 
     it('a PID file left behind by a service that is down', () => {
       const { state, db } = valid();
-      expect(verifyInvariants(withSvc(state, withService(db, { pidFilePid: 100 })))).toEqual([
-        { invariant: 4, message: "service db's PID file names 100, but its live pid is null" },
-      ]);
+      expect(
+        verifyInvariants(withSvc(state, withService(db, { pidFile: { path: db.def.pidFile, pid: 100 } }))),
+      ).toEqual([{ invariant: 4, message: "service db's PID file names 100, but its live pid is null" }]);
     });
   });
 
@@ -212,7 +216,7 @@ describe('verifyInvariants', () => {
     const { state, web, db } = valid();
     const broken = withSvc(withSvc({ ...state, phase: 'stopped' }, withService(web, { defGen: 3 })), {
       ...db,
-      pidFilePid: 4,
+      pidFile: { path: db.def.pidFile, pid: 4 },
     });
     expect(
       verifyInvariants(broken)

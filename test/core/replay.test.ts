@@ -28,8 +28,9 @@ describe('replay --check', () => {
     const cut = log.slice(0, i + 1); // the exit, none of what it led to
     expect(replay(cut, { check: true }).problems).toEqual([]);
     const restart = stamp(
-      { type: 'supervisor-started', pid: 2, version: 'x' },
+      { type: 'supervisor-started', pid: 2, version: 'x', bootId: null },
       0,
+      (cut.at(-1) as Event).time,
       (cut.at(-1) as Event).time,
     );
     expect(replay(renumber([...cut, restart]), { check: true }).problems).toEqual([]);

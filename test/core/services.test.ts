@@ -20,6 +20,7 @@ function dies(
     pid,
     code: how.signal ? null : (how.code ?? 1),
     signal: how.signal ?? null,
+    groupAlive: false,
   });
   deliverFirst(w, 'exited', (e) => e.pid === pid);
 }
@@ -130,6 +131,7 @@ describe('stopping a service', () => {
     deliverFirst(w, 'stop-requested');
     expect(w.lastEffects).toEqual([
       { do: 'signal-group', pid, signal: 'SIGINT' },
+      { do: 'signal-group', pid, signal: 'SIGCONT' },
       {
         do: 'arm-timer',
         timer: { kind: 'stop-timeout', pid, name: 'web', gen: 1, serial: 1 },

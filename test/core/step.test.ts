@@ -26,7 +26,7 @@ function running(): World {
 
 /** Fold `body` as the next input of `w`, without handing it to the world. */
 function stepNext(w: World, body: EventBody) {
-  const event = stamp(body, w.seq + 1, w.time);
+  const event = stamp(body, w.seq + 1, w.time, w.time);
   return { before: w.state, event, ...step(w.state, event) };
 }
 
@@ -48,7 +48,10 @@ function expectIgnored(w: World, body: EventBody, reason: string): void {
 
 describe('step: the dispatcher', () => {
   it('stamps the new state with the seq of the event folded into it', () => {
-    const res = step(initialState(), stamp({ type: 'supervisor-started', pid: 1, version: 'x' }, 41, 5));
+    const res = step(
+      initialState(),
+      stamp({ type: 'supervisor-started', pid: 1, version: 'x', bootId: null }, 41, 5, 5),
+    );
     expect(res.state.seq).toBe(41);
     expect(res.state.phase).toBe('starting');
   });
@@ -67,7 +70,7 @@ describe('step: the dispatcher', () => {
     const w = running();
     expectIgnored(
       w,
-      { type: 'exited', pid: 4242, code: 0, signal: null },
+      { type: 'exited', pid: 4242, code: 0, signal: null, groupAlive: false },
       'pid 4242 is not registered (unknown, or its exit was already handled)',
     );
     const db = pidOf(w, 'db');
@@ -75,7 +78,7 @@ describe('step: the dispatcher', () => {
     expect(w.state.procs.has(db)).toBe(false);
     expectIgnored(
       w,
-      { type: 'exited', pid: db, code: 0, signal: null },
+      { type: 'exited', pid: db, code: 0, signal: null, groupAlive: false },
       `pid ${db} is not registered (unknown, or its exit was already handled)`,
     );
   });

@@ -3,7 +3,7 @@ import { verifyInvariants } from '../../src/core/invariants.js';
 import { initialState } from '../../src/core/state.js';
 import { step } from '../../src/core/step.js';
 import { stamp } from '../../src/events/codec.js';
-import type { World } from '../../src/sim/world.js';
+import { World } from '../../src/sim/world.js';
 import { chk, makeConfig, svc } from '../support/configs.js';
 import { exits, pidOf } from '../support/runs.js';
 import { deliverAll, deliverFirst, fireTimer, logged, scenario } from '../support/world.js';
@@ -39,12 +39,15 @@ function givenUp(w: World): void {
 
 describe('supervisor-started', () => {
   it('begins a new instance: starting, no config yet, generations after any before it', () => {
-    const res = step(initialState(), stamp({ type: 'supervisor-started', pid: 1, version: 'x' }, 1, 0));
+    const res = step(
+      initialState(),
+      stamp({ type: 'supervisor-started', pid: 1, version: 'x', bootId: null }, 1, 0, 0),
+    );
     expect(res.state).toMatchObject({ instance: 1, instanceGen: 1, phase: 'starting', gen: 0, config: null });
     expect(res.effects).toEqual([]);
     expect(res.records).toEqual([]);
     const w = running();
-    w.deliver({ type: 'supervisor-started', pid: 2, version: 'x' });
+    w.deliver({ type: 'supervisor-started', pid: 2, version: 'x', bootId: null });
     expect(w.state).toMatchObject({ instance: 2, instanceGen: 2, phase: 'starting', gen: 1, config: null });
     expect(w.state.services.size).toBe(0);
     expect(w.state.checks.size).toBe(0);
@@ -155,7 +158,7 @@ describe('start-requested', () => {
     w.deliver({ type: 'start-requested', name: 'web' });
     expect(ignored(w)).toEqual(['start requested while the supervisor is stopping']);
     const fresh = scenario([config]);
-    fresh.deliver({ type: 'supervisor-started', pid: 3, version: 'x' });
+    fresh.deliver({ type: 'supervisor-started', pid: 3, version: 'x', bootId: null });
     fresh.deliver({ type: 'start-requested', name: 'web' });
     expect(ignored(fresh)).toEqual(['start requested while the supervisor is starting']);
   });
@@ -165,7 +168,7 @@ describe('orphan-reaped', () => {
   it('is ignored for a process of this instance', () => {
     const w = running();
     const pid = pidOf(w, 'web');
-    w.deliver({ type: 'orphan-reaped', pid, outcome: 'killed' });
+    w.deliver({ type: 'orphan-reaped', pid, outcome: 'killed', detail: null });
     expect(ignored(w)).toEqual([`pid ${pid} is not an orphan of a previous instance`]);
     expect(w.state.procs.has(pid)).toBe(true);
   });
@@ -176,12 +179,12 @@ describe('orphan-reaped', () => {
     const probe = w.state.checks.get('alive')?.inFlight?.pid as number;
     w.pending.length = 0;
     w.timers.clear();
-    w.deliver({ type: 'supervisor-started', pid: 2, version: 'x' });
+    w.deliver({ type: 'supervisor-started', pid: 2, version: 'x', bootId: null });
     w.pending.length = 0; // the shell reports the reaping below
-    w.deliver({ type: 'orphan-reaped', pid: web, outcome: 'gone' });
+    w.deliver({ type: 'orphan-reaped', pid: web, outcome: 'gone', detail: null });
     expect(w.lastEffects).toEqual([{ do: 'remove-pidfile', path: '/run/procreg/web.pid', ifPid: web }]);
     expect(w.state.procs.has(web)).toBe(false);
-    w.deliver({ type: 'orphan-reaped', pid: probe, outcome: 'pid-reused' });
+    w.deliver({ type: 'orphan-reaped', pid: probe, outcome: 'pid-reused', detail: null });
     expect(w.lastEffects).toEqual([]); // a check run has no PID file
     expect(w.state.procs.has(probe)).toBe(false);
   });
@@ -282,10 +285,19 @@ describe('crash recovery', () => {
     w.timers.clear();
     w.start(); // the new instance, on the same log
     expect(logged(w, 'orphan-found').map((e) => e.pid)).toEqual(left);
+    // The new web waits until the old one is gone: two copies never run at once.
+    expect(w.state.services.get('web')).toMatchObject({
+      phase: 'waiting',
+      reason: `waiting for pid ${left[0]} of the previous procreg to exit`,
+    });
     deliverAll(w, 'orphan-reaped');
+    expect(logged(w, 'orphan-reaped').map((e) => e.outcome)).toEqual(['signalled', 'signalled']);
+    // Stopped gracefully: the stop signal, SIGKILL (proven ours again) only after the stop timeout.
+    for (const pid of left) expect(w.state.stopping.has(pid)).toBe(true);
+    deliverAll(w, 'group-exited');
     for (const pid of left) expect(w.state.procs.has(pid)).toBe(false);
-    expect(logged(w, 'orphan-reaped').map((e) => e.outcome)).toEqual(['killed', 'killed']);
     expect(w.files.has('/run/procreg/web.pid')).toBe(false);
+    expect(w.state.services.get('web')?.phase).toBe('starting');
     deliverAll(w, 'spawned', 'check-started');
     expect(w.state).toMatchObject({ instance: 2, gen: 2, phase: 'running' });
     expect(w.live.size).toBe(2);
@@ -303,10 +315,114 @@ describe('crash recovery', () => {
     expect(w.lastRecords).toEqual([
       expect.objectContaining({ type: 'orphan-found', pid: spawned.pid, name: 'web' }),
     ]);
-    expect(w.lastEffects).toEqual([{ do: 'reap-orphan', pid: spawned.pid, startTime: spawned.startTime }]);
-    deliverAll(w, 'orphan-reaped', 'spawned');
+    expect(w.lastEffects).toEqual([
+      {
+        do: 'reap-orphan',
+        pid: spawned.pid,
+        startTime: spawned.startTime,
+        exe: spawned.exe,
+        signal: 'SIGTERM',
+      },
+    ]);
+    deliverAll(w, 'orphan-reaped', 'group-exited', 'spawned');
     expect(w.state.procs.has(spawned.pid)).toBe(false);
     expect(w.state.services.get('web')?.phase).toBe('running');
+    expect(verifyInvariants(w.state)).toEqual([]);
+  });
+
+  it('kills a predecessor that ignores its stop signal after the stop timeout, proving it ours again first', () => {
+    const w = scenario([makeConfig({ services: { web: svc({ stopTimeout: '3s' }) } })]);
+    deliverAll(w, 'spawned');
+    const pid = w.state.services.get('web')?.pid as number;
+    w.pending.length = 0;
+    w.timers.clear();
+    w.start();
+    w.live.set(pid, { pid, kind: 'service', children: false, signalled: null }); // it survives its signal
+    w.deliver({ type: 'orphan-reaped', pid, outcome: 'signalled', detail: null });
+    expect(w.lastEffects).toContainEqual({ do: 'watch-group', pid });
+    w.advance(3000);
+    fireTimer(w, 'stop-timeout', (k) => k.pid === pid);
+    deliverFirst(w, 'timer-fired');
+    expect(w.lastEffects).toEqual([
+      { do: 'reap-orphan', pid, startTime: pid * 10, exe: '/usr/bin/sim', signal: 'SIGKILL' },
+    ]);
+    // The second 'signalled' changes nothing: the stop is under way, the group is watched.
+    w.deliver({ type: 'orphan-reaped', pid, outcome: 'signalled', detail: null });
+    expect(w.lastEffects).toEqual([]);
+    w.deliver({ type: 'group-exited', pid });
+    expect(w.state.procs.has(pid)).toBe(false);
+    expect(w.state.services.get('web')?.phase).toBe('starting');
+  });
+
+  it("leaves alone a process at an orphan's PID that is not the one procreg started, and starts the service", () => {
+    const w = scenario([makeConfig({ services: { web: svc() } })]);
+    deliverAll(w, 'spawned');
+    const pid = w.state.services.get('web')?.pid as number;
+    w.pending.length = 0;
+    w.timers.clear();
+    w.start();
+    w.pending.length = 0;
+    w.deliver({ type: 'orphan-reaped', pid, outcome: 'not-ours', detail: 'started at tick 5' });
+    expect(w.lastEffects).not.toContainEqual(expect.objectContaining({ do: 'signal-group' }));
+    expect(w.state.procs.has(pid)).toBe(false);
+    expect(w.lastEffects).toContainEqual(expect.objectContaining({ do: 'spawn', name: 'web' }));
+  });
+
+  it('forgets, never reaps, what a predecessor left in an earlier boot', () => {
+    const w = scenario([makeConfig({ services: { web: svc() } })]);
+    deliverAll(w, 'spawned');
+    const pid = w.state.services.get('web')?.pid as number;
+    w.pending.length = 0;
+    w.timers.clear();
+    w.deliver({ type: 'supervisor-started', pid: 1, version: 'x', bootId: 'another-boot' });
+    expect(w.lastRecords).toEqual([
+      {
+        type: 'orphan-forgotten',
+        pid,
+        name: 'web',
+        reason: 'left in an earlier boot (sim-boot); this is boot another-boot',
+      },
+    ]);
+    expect(w.lastEffects).toEqual([{ do: 'remove-pidfile', path: '/run/procreg/web.pid', ifPid: pid }]);
+    expect(w.state.procs.size).toBe(0);
+    expect(w.state.bootId).toBe('another-boot');
+  });
+});
+
+describe('a leader that exits while its group lives on', () => {
+  it("stops the rest of the group and ends the incarnation only when the group is gone, with the leader's status", () => {
+    const w = new World({
+      configs: [makeConfig({ services: { web: svc({ stopTimeout: '2s' }) } })],
+      lingering: 1,
+      seed: 1,
+    });
+    w.start();
+    deliverAll(w, 'spawned');
+    const pid = w.state.services.get('web')?.pid as number;
+    w.exitProcess(0, 'fail');
+    deliverFirst(w, 'exited');
+    expect(w.lastRecords).toEqual([
+      { type: 'stop-begun', pid, name: 'web', signal: 'SIGTERM', reason: 'leader-exited' },
+    ]);
+    expect(w.lastEffects).toEqual([
+      { do: 'watch-group', pid },
+      { do: 'signal-group', pid, signal: 'SIGTERM' },
+      { do: 'signal-group', pid, signal: 'SIGCONT' },
+      expect.objectContaining({
+        do: 'arm-timer',
+        timer: expect.objectContaining({ kind: 'stop-timeout', pid }),
+      }),
+    ]);
+    // Still its incarnation: running, the PID file in place, until the group is gone.
+    expect(w.state.services.get('web')).toMatchObject({ phase: 'running', pid });
+    expect(w.state.procs.get(pid)?.leaderExit).toEqual({ code: 1, signal: null });
+    deliverFirst(w, 'group-exited');
+    expect(w.state.procs.has(pid)).toBe(false);
+    expect(w.state.services.get('web')).toMatchObject({
+      phase: 'backoff',
+      lastExit: expect.objectContaining({ pid, code: 1 }),
+    });
+    expect(w.lastEffects).toContainEqual({ do: 'remove-pidfile', path: '/run/procreg/web.pid', ifPid: pid });
     expect(verifyInvariants(w.state)).toEqual([]);
   });
 });

@@ -5,15 +5,21 @@ import { World } from '../../src/sim/world.js';
 import { RELOAD_POOL } from '../support/configs.js';
 
 function richLog() {
-  const w = new World({ configs: RELOAD_POOL, seed: 3, spawnFailure: 0.1 });
+  const w = new World({ configs: RELOAD_POOL, seed: 3, spawnFailure: 0.1, lingering: 0.2 });
   w.start();
   for (let i = 0; i < 400; i++) {
     if (i % 7 === 0) w.pending.push({ type: 'reload-requested', source: 'SIGHUP' });
     if (i % 5 === 0) w.exitProcess(i, i % 2 ? 'signal' : 'fail');
     if (i % 3 === 0) w.fireNextTimer();
-    if (i % 50 === 0) w.pending.push({ type: 'exited', pid: 99_999, code: 0, signal: null });
+    if (i % 50 === 0)
+      w.pending.push({ type: 'exited', pid: 99_999, code: 0, signal: null, groupAlive: false });
     w.deliverNext();
   }
+  // A crash and a new instance: orphans, their reaping, and their groups going.
+  w.pending.length = 0;
+  w.timers.clear();
+  w.start();
+  w.drain();
   w.pending.push({ type: 'supervisor-stopping', reason: 'SIGTERM' });
   w.drain();
   return w.log;
@@ -27,7 +33,9 @@ describe('log codec', () => {
     for (const e of log) {
       const line = encodeEvent(e);
       expect(line).not.toContain('\n');
-      expect(line.startsWith(`{"v":2,"seq":${e.seq},"time":${e.time},"type":"${e.type}"`)).toBe(true);
+      expect(
+        line.startsWith(`{"v":2,"seq":${e.seq},"time":${e.time},"mono":${e.mono},"type":"${e.type}"`),
+      ).toBe(true);
       expect(decodeEvent(line)).toEqual({ ok: true, event: e });
     }
   });
@@ -36,7 +44,7 @@ describe('log codec', () => {
     for (const type of EVENT_TYPES) {
       const fields = Object.keys(EVENT_SCHEMA[type]);
       if (fields.length === 0) continue;
-      const res = decodeEvent(JSON.stringify({ v: 2, seq: 1, time: 0, type }));
+      const res = decodeEvent(JSON.stringify({ v: 2, seq: 1, time: 0, mono: 0, type }));
       expect(res.ok, type).toBe(false);
       if (!res.ok) expect(res.error).toContain(`${type} field ${fields[0]}: expected`);
     }
@@ -78,5 +86,58 @@ describe('log codec', () => {
     const res = decodeEvent(line);
     expect(res.ok).toBe(false);
     if (!res.ok) expect(res.error).toMatch(message);
+  });
+
+  it('reads a version 1 line as version 2 would have written it', () => {
+    const v1 = (body: object) => JSON.stringify({ v: 1, seq: 7, time: 1000, ...body });
+    const read = (body: object) => {
+      const res = decodeEvent(v1(body));
+      if (!res.ok) throw new Error(res.error);
+      return res.event;
+    };
+    // No monotonic clock in v1: the wall time stands in, which is what v1's fold measured by.
+    expect(read({ type: 'supervisor-stopped' })).toEqual({
+      v: 2,
+      seq: 7,
+      time: 1000,
+      mono: 1000,
+      type: 'supervisor-stopped',
+    });
+    expect(read({ type: 'supervisor-started', pid: 9, version: '0.1.0' })).toMatchObject({ bootId: null });
+    expect(read({ type: 'spawned', name: 'w', gen: 1, incarnation: 1, pid: 5, startTime: 3 })).toMatchObject({
+      exe: null,
+    });
+    expect(read({ type: 'exited', pid: 5, code: 0, signal: null })).toMatchObject({ groupAlive: false });
+    expect(read({ type: 'orphan-reaped', pid: 5, outcome: 'killed' })).toMatchObject({ detail: null });
+    const config = {
+      runDir: '/r',
+      eventLog: '/r/e.jsonl',
+      services: {},
+      checks: {
+        c: {
+          command: ['x'],
+          cwd: null,
+          intervalMs: 1,
+          timeoutMs: 1,
+          killAfterMs: 1,
+          rise: 1,
+          fall: 1,
+          restarts: null,
+        },
+      },
+    };
+    const loaded = read({ type: 'config-loaded', gen: 1, source: 'x', config });
+    expect(loaded).not.toHaveProperty('gen');
+    expect(loaded).toMatchObject({
+      config: { allowUnsafeScripts: false, checks: { c: { restartsService: null } } },
+    });
+    expect(loaded).not.toHaveProperty('config.checks.c.restarts');
+  });
+
+  it('refuses a version 2 line without its monotonic time', () => {
+    expect(decodeEvent('{"v":2,"seq":1,"time":5,"type":"supervisor-stopped"}')).toEqual({
+      ok: false,
+      error: 'field mono: expected monotonic milliseconds since boot, got nothing',
+    });
   });
 });

@@ -29,7 +29,24 @@ describe('describeEvent: what a person watching the supervisor is told', () => {
       { reason: 'app.yaml: services: must be a mapping' },
       'reload failed, the running generation stays: app.yaml: services: must be a mapping',
     ],
-    [S['orphan-reaped'], 'warn', { pid: 4242, outcome: 'killed' }, 'orphan pid 4242: killed'],
+    [S['orphan-reaped'], 'warn', { pid: 4242, outcome: 'killed', detail: null }, 'orphan pid 4242: killed'],
+    [
+      {
+        type: 'orphan-reaped',
+        pid: 4242,
+        outcome: 'not-ours',
+        detail: "started at tick 9, procreg's started at tick 77",
+      },
+      'warn',
+      { pid: 4242, outcome: 'not-ours', detail: "started at tick 9, procreg's started at tick 77" },
+      "orphan pid 4242: not the process procreg started, left alone (started at tick 9, procreg's started at tick 77)",
+    ],
+    [
+      S['orphan-forgotten'],
+      'warn',
+      { pid: 4242, name: 'web' },
+      'web: pid 4242 forgotten, left in an earlier boot (a); this is boot b',
+    ],
     [S['restart-scheduled'], 'info', { service: 'web', delayMs: 400, restarts: 3 }, 'web: restart in 400 ms'],
     [S['service-given-up'], 'error', { service: 'web', restarts: 10 }, 'web: given up after 10 restarts'],
     [
@@ -69,6 +86,7 @@ describe('describeEvent: what a person watching the supervisor is told', () => {
     'supervisor-stopping',
     'supervisor-stopped',
     'config-loaded',
+    'group-exited',
     'check-started',
     'timer-fired',
     'stop-requested',
@@ -97,12 +115,19 @@ describe('describeEvent: what a person watching the supervisor is told', () => {
   describe('an exit, described by the registry before it', () => {
     it('of a service that was not asked to stop: warn, with its code or signal', () => {
       const { w, web } = running();
-      expect(describeEvent({ type: 'exited', pid: web, code: 1, signal: null }, w.state)).toEqual({
+      expect(
+        describeEvent({ type: 'exited', pid: web, code: 1, signal: null, groupAlive: false }, w.state),
+      ).toEqual({
         level: 'warn',
         fields: { service: 'web', pid: web, code: 1, signal: null },
         msg: `web: pid ${web} exited with code 1`,
       });
-      expect(describeEvent({ type: 'exited', pid: web, code: null, signal: 'SIGSEGV' }, w.state)).toEqual({
+      expect(
+        describeEvent(
+          { type: 'exited', pid: web, code: null, signal: 'SIGSEGV', groupAlive: false },
+          w.state,
+        ),
+      ).toEqual({
         level: 'warn',
         fields: { service: 'web', pid: web, code: null, signal: 'SIGSEGV' },
         msg: `web: pid ${web} killed by SIGSEGV`,
@@ -111,7 +136,9 @@ describe('describeEvent: what a person watching the supervisor is told', () => {
 
     it('of a service that exits 0 on its own: info', () => {
       const { w, web } = running();
-      expect(describeEvent({ type: 'exited', pid: web, code: 0, signal: null }, w.state)).toMatchObject({
+      expect(
+        describeEvent({ type: 'exited', pid: web, code: 0, signal: null, groupAlive: false }, w.state),
+      ).toMatchObject({
         level: 'info',
         msg: `web: pid ${web} exited with code 0`,
       });
@@ -125,18 +152,24 @@ describe('describeEvent: what a person watching the supervisor is told', () => {
         [null, 'SIGKILL', 'killed by SIGKILL'],
         [143, null, 'exited with code 143'],
       ] as const) {
-        expect(describeEvent({ type: 'exited', pid: web, code, signal }, w.state)).toEqual({
-          level: 'info',
-          fields: { service: 'web', pid: web, code, signal },
-          msg: `web: pid ${web} ${how}`,
-        });
+        expect(describeEvent({ type: 'exited', pid: web, code, signal, groupAlive: false }, w.state)).toEqual(
+          {
+            level: 'info',
+            fields: { service: 'web', pid: web, code, signal },
+            msg: `web: pid ${web} ${how}`,
+          },
+        );
       }
     });
 
     it('of a check run, or of a PID the registry does not hold: nothing', () => {
       const { w, probe } = running();
-      expect(describeEvent({ type: 'exited', pid: probe, code: 1, signal: null }, w.state)).toBeNull();
-      expect(describeEvent({ type: 'exited', pid: 99_999, code: 1, signal: null }, w.state)).toBeNull();
+      expect(
+        describeEvent({ type: 'exited', pid: probe, code: 1, signal: null, groupAlive: false }, w.state),
+      ).toBeNull();
+      expect(
+        describeEvent({ type: 'exited', pid: 99_999, code: 1, signal: null, groupAlive: false }, w.state),
+      ).toBeNull();
     });
   });
 });

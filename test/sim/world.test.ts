@@ -65,8 +65,24 @@ describe('World: a deterministic simulated shell', () => {
       const w = new World({ configs: [config] });
       w.start();
       expect(w.pending).toEqual([
-        { type: 'spawned', name: 'db', gen: 1, incarnation: 1, pid: 100, startTime: 1000 },
-        { type: 'spawned', name: 'web', gen: 1, incarnation: 1, pid: 101, startTime: 1010 },
+        {
+          type: 'spawned',
+          name: 'db',
+          gen: 1,
+          incarnation: 1,
+          pid: 100,
+          startTime: 1000,
+          exe: '/usr/bin/sim',
+        },
+        {
+          type: 'spawned',
+          name: 'web',
+          gen: 1,
+          incarnation: 1,
+          pid: 101,
+          startTime: 1010,
+          exe: '/usr/bin/sim',
+        },
       ]);
       expect([...w.live.keys()]).toEqual([100, 101]);
     });
@@ -184,7 +200,9 @@ describe('World: a deterministic simulated shell', () => {
       w.execute({ do: 'signal-group', pid: 999, signal: 'SIGINT' });
       expect(logged(w, 'signal-sent').map((e) => e.error)).toEqual([null, 'ESRCH']);
       expect(w.exitProcess(0, 'clean')).toBe(true);
-      expect(w.pending).toEqual([{ type: 'exited', pid: 100, code: null, signal: 'SIGINT' }]);
+      expect(w.pending).toEqual([
+        { type: 'exited', pid: 100, code: null, signal: 'SIGINT', groupAlive: false },
+      ]);
       expect(w.exitProcess(0, 'clean')).toBe(false);
     });
 

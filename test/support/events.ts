@@ -6,7 +6,7 @@ import { makeConfig, svc } from './configs.js';
  * event type does not compile until it has a sample here.
  */
 export const SAMPLE_EVENTS: { readonly [T in EventType]: Extract<EventBody, { type: T }> } = {
-  'supervisor-started': { type: 'supervisor-started', pid: 1, version: 'test' },
+  'supervisor-started': { type: 'supervisor-started', pid: 1, version: 'test', bootId: null },
   'supervisor-stopping': { type: 'supervisor-stopping', reason: 'SIGTERM' },
   'supervisor-stopped': { type: 'supervisor-stopped' },
   'config-loaded': {
@@ -16,15 +16,24 @@ export const SAMPLE_EVENTS: { readonly [T in EventType]: Extract<EventBody, { ty
   },
   'reload-requested': { type: 'reload-requested', source: 'SIGHUP' },
   'reload-failed': { type: 'reload-failed', reason: 'app.yaml: services: must be a mapping' },
-  spawned: { type: 'spawned', name: 'web', gen: 1, incarnation: 1, pid: 4242, startTime: 77 },
+  spawned: { type: 'spawned', name: 'web', gen: 1, incarnation: 1, pid: 4242, startTime: 77, exe: null },
   'spawn-failed': { type: 'spawn-failed', name: 'web', gen: 1, incarnation: 1, error: 'ENOENT' },
-  'check-started': { type: 'check-started', name: 'alive', gen: 1, run: 1, pid: 4343, startTime: 78 },
+  'check-started': {
+    type: 'check-started',
+    name: 'alive',
+    gen: 1,
+    run: 1,
+    pid: 4343,
+    startTime: 78,
+    exe: null,
+  },
   'check-start-failed': { type: 'check-start-failed', name: 'alive', gen: 1, run: 1, error: 'EACCES' },
-  exited: { type: 'exited', pid: 4242, code: 1, signal: null },
+  exited: { type: 'exited', pid: 4242, code: 1, signal: null, groupAlive: false },
+  'group-exited': { type: 'group-exited', pid: 4242 },
   'timer-fired': { type: 'timer-fired', timer: { kind: 'backoff', name: 'web', gen: 1, incarnation: 2 } },
   'stop-requested': { type: 'stop-requested', name: 'web' },
   'start-requested': { type: 'start-requested', name: 'web' },
-  'orphan-reaped': { type: 'orphan-reaped', pid: 4242, outcome: 'killed' },
+  'orphan-reaped': { type: 'orphan-reaped', pid: 4242, outcome: 'killed', detail: null },
   'signal-sent': { type: 'signal-sent', pid: 4242, signal: 'SIGTERM', error: null },
   'pidfile-written': { type: 'pidfile-written', path: '/run/procreg/web.pid', pid: 4242, error: null },
   'pidfile-removed': {
@@ -69,6 +78,12 @@ export const SAMPLE_EVENTS: { readonly [T in EventType]: Extract<EventBody, { ty
   },
   'reload-coalesced': { type: 'reload-coalesced', source: 'SIGHUP' },
   'orphan-found': { type: 'orphan-found', pid: 4242, name: 'web', kind: 'service', startTime: 77 },
+  'orphan-forgotten': {
+    type: 'orphan-forgotten',
+    pid: 4242,
+    name: 'web',
+    reason: 'left in an earlier boot (a); this is boot b',
+  },
   'event-ignored': { type: 'event-ignored', ref: 12, reason: 'stale backoff timer' },
 };
 

@@ -93,9 +93,9 @@ export class LogWriter {
     return this.seq;
   }
 
-  /** Stamp the next seq and the given time on `body`, and append it. */
-  append(body: EventBody, time: number): Event {
-    const event = stamp(body, this.seq + 1, time);
+  /** Stamp the next seq and the given times (wall and monotonic ms) on `body`, and append it. */
+  append(body: EventBody, time: number, mono: number): Event {
+    const event = stamp(body, this.seq + 1, time, mono);
     this.write(`${encodeEvent(event)}\n`);
     this.seq = event.seq;
     return event;

@@ -1,10 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 
-/** What procreg needs from /proc/<pid>/stat: state (field 3), parent (4), start time (22). */
+/** What procreg needs from /proc/<pid>/stat: state (field 3), parent (4), group (5), session (6), start time (22). */
 export interface ProcStat {
   /** R, S, D, Z (zombie: exited, not yet reaped), T, ... */
   readonly state: string;
   readonly ppid: number;
+  readonly pgrp: number;
+  readonly session: number;
   /** Clock ticks since boot. */
   readonly startTime: number;
 }
@@ -21,18 +23,55 @@ export function readProcStat(pid: number, procRoot = '/proc'): ProcStat | null {
   const close = stat.lastIndexOf(')');
   if (close < 0) return null;
   const fields = stat.slice(close + 2).split(' '); // fields[0] is field 3 (state)
-  const ppid = Number(fields[1]);
-  const startTime = Number(fields[19]);
-  if (!fields[0] || !Number.isSafeInteger(ppid) || !Number.isSafeInteger(startTime) || startTime < 0)
-    return null;
-  return { state: fields[0], ppid, startTime };
+  const [ppid, pgrp, session, startTime] = [fields[1], fields[2], fields[3], fields[19]].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  const ints = [ppid, pgrp, session, startTime].every((n) => Number.isSafeInteger(n) && n >= 0);
+  if (!fields[0] || !ints) return null;
+  return { state: fields[0], ppid, pgrp, session, startTime };
 }
 
 /**
  * A process's start time in clock ticks since boot, or null when there is no such process.
- * With the PID it names one process across PID reuse: crash recovery kills a predecessor's
+ * With the PID it names one process across PID reuse: crash recovery touches a predecessor's
  * child only if both still match.
  */
 export function readProcStartTime(pid: number, procRoot = '/proc'): number | null {
   return readProcStat(pid, procRoot)?.startTime ?? null;
+}
+
+/**
+ * The executable a process runs (/proc/<pid>/exe), or null when unreadable. A binary replaced
+ * on disk while it runs reads as `<path> (deleted)`; that suffix is dropped, so an upgraded
+ * program is still recognised as the one started.
+ */
+export function readProcExe(pid: number, procRoot = '/proc'): string | null {
+  try {
+    return readlinkSync(`${procRoot}/${pid}/exe`).replace(/ \(deleted\)$/, '');
+  } catch {
+    return null;
+  }
+}
+
+let bootId: string | null | undefined;
+
+/** This boot's id (/proc/sys/kernel/random/boot_id), or null where the kernel has none. */
+export function readBootId(procRoot = '/proc'): string | null {
+  if (bootId !== undefined && procRoot === '/proc') return bootId;
+  let id: string | null;
+  try {
+    id = readFileSync(`${procRoot}/sys/kernel/random/boot_id`, 'latin1').trim() || null;
+  } catch {
+    id = null;
+  }
+  if (procRoot === '/proc') bootId = id;
+  return id;
+}
+
+/** CLOCK_MONOTONIC in whole milliseconds (since boot on Linux): what the fold measures durations by. */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint() / 1_000_000n);
 }

@@ -4,8 +4,9 @@ import type { Effect } from '../../core/effects.js';
 import { assertNever } from '../../events/assert-never.js';
 import type { EventBody } from '../../events/types.js';
 import { removePidFileIfOwned, writePidFile } from '../files/pidfile.js';
-import { readProcStartTime } from '../proc/proc-stat.js';
+import { readProcExe, readProcStartTime } from '../proc/proc-stat.js';
 import { spawnChild } from './children.js';
+import { type GroupWatch, groupAlive } from './group-watch.js';
 import { reapOrphan } from './orphans.js';
 import type { TimerTable } from './timers.js';
 
@@ -14,6 +15,7 @@ export interface EffectPorts {
   /** An outcome or a new input: it is stamped, logged and folded after the current event. */
   readonly emit: (body: EventBody) => void;
   readonly timers: TimerTable;
+  readonly groups: GroupWatch;
   readonly log: Logger;
   /** Re-read the config (file or given object) and emit config-loaded or reload-failed. */
   readonly loadConfig: () => void;
@@ -66,7 +68,9 @@ export function executeEffect(e: Effect, ports: EffectPorts): void {
     case 'load-config':
       return ports.loadConfig();
     case 'reap-orphan':
-      return ports.emit({ type: 'orphan-reaped', pid: e.pid, outcome: reapOrphan(e.pid, e.startTime) });
+      return ports.emit({ type: 'orphan-reaped', pid: e.pid, ...reapOrphan(e, e.signal) });
+    case 'watch-group':
+      return ports.groups.watch(e.pid);
     case 'exit':
       return ports.finish();
     default:
@@ -79,7 +83,7 @@ function startService(e: Extract<Effect, { do: 'spawn' }>, ports: EffectPorts): 
   const started = spawnChild(e, {
     onLine: (stream, line) =>
       ports.log[stream === 'stdout' ? 'info' : 'warn']({ service: name, pid: pidOf(started), stream }, line),
-    onExit: (code, signal) => ports.emit({ type: 'exited', pid: pidOf(started), code, signal }),
+    onExit: (code, signal) => ports.emit(exited(pidOf(started), code, signal)),
   });
   if ('error' in started) {
     ports.emit({ type: 'spawn-failed', name, gen, incarnation, error: started.error });
@@ -87,7 +91,7 @@ function startService(e: Extract<Effect, { do: 'spawn' }>, ports: EffectPorts): 
   }
   // Logged in this same turn as the fork: a crash cannot lose a child we started.
   const { pid } = started;
-  ports.emit({ type: 'spawned', name, gen, incarnation, pid, startTime: readProcStartTime(pid) });
+  ports.emit({ type: 'spawned', name, gen, incarnation, pid, ...identity(pid) });
 }
 
 function startCheckRun(e: Extract<Effect, { do: 'run-check' }>, ports: EffectPorts): void {
@@ -97,7 +101,7 @@ function startCheckRun(e: Extract<Effect, { do: 'run-check' }>, ports: EffectPor
     {
       onLine: (stream, line) =>
         ports.log[stream === 'stdout' ? 'info' : 'warn']({ check: name, pid: pidOf(started), stream }, line),
-      onExit: (code, signal) => ports.emit({ type: 'exited', pid: pidOf(started), code, signal }),
+      onExit: (code, signal) => ports.emit(exited(pidOf(started), code, signal)),
     },
   );
   if ('error' in started) {
@@ -105,7 +109,20 @@ function startCheckRun(e: Extract<Effect, { do: 'run-check' }>, ports: EffectPor
     return;
   }
   const { pid } = started;
-  ports.emit({ type: 'check-started', name, gen, run, pid, startTime: readProcStartTime(pid) });
+  ports.emit({ type: 'check-started', name, gen, run, pid, ...identity(pid) });
+}
+
+/**
+ * What proves later that a PID is still the process started now: its start time and its
+ * executable (spawn returns after the exec, so this is the program's, not node's).
+ */
+function identity(pid: number): { startTime: number | null; exe: string | null } {
+  return { startTime: readProcStartTime(pid), exe: readProcExe(pid) };
+}
+
+/** An exit, and whether the rest of its process group outlived it (the leader is reaped by now). */
+function exited(pid: number, code: number | null, signal: string | null): EventBody {
+  return { type: 'exited', pid, code, signal, groupAlive: groupAlive(pid) };
 }
 
 /** The hooks only fire after spawnChild returned a PID. */

@@ -24,9 +24,17 @@ import {
   Subject,
   tap,
 } from '../rx.js';
+import { monotonicMs, readBootId, readProcStat } from '../proc/proc-stat.js';
 import { ConfigSource } from './config-source.js';
 import { type EffectPorts, executeEffect } from './execute-effect.js';
+import { GroupWatch } from './group-watch.js';
 import { TimerTable } from './timers.js';
+
+/** Gone, or a zombie: it has exited, and its exit event is queued. */
+const hasExited = (pid: number): boolean => {
+  const st = readProcStat(pid);
+  return st === null || st.state === 'Z';
+};
 
 export interface SupervisorOptions {
   /** Config file, re-read on every reload. Either this or `config`. */
@@ -45,7 +53,10 @@ export interface SupervisorOptions {
   readonly durability?: Durability;
   /** Version written into supervisor-started. */
   readonly version?: string;
-  /** Where event times come from (default Date.now): with `scheduler`, lets tests run in virtual time. */
+  /**
+   * Where event times come from (default Date.now, and the monotonic clock for durations):
+   * with `scheduler`, lets tests run in virtual time — this one clock then serves as both.
+   */
   readonly clock?: () => number;
   /** Runs the fold's timers (default rxjs asyncScheduler); e.g. a VirtualTimeScheduler in tests. */
   readonly scheduler?: SchedulerLike;
@@ -65,10 +76,13 @@ export class Supervisor {
   private readonly state$: BehaviorSubject<State>;
   private readonly events$ = new Subject<Event>();
   private readonly timers: TimerTable;
+  private readonly groups: GroupWatch;
   private readonly clock: () => number;
+  private readonly mono: () => number;
   private readonly log: Logger;
-  /** Time of the input being folded: its decisions are stamped with it. */
+  /** Times of the input being folded: its decisions are stamped with them. */
   private inputTime = 0;
+  private inputMono = 0;
   private closed = false;
   private finishing = false;
   private exited!: () => void;
@@ -83,9 +97,14 @@ export class Supervisor {
   ) {
     this.log = options.logger ?? silent;
     this.clock = options.clock ?? Date.now;
-    this.timers = new TimerTable(options.scheduler ?? asyncScheduler, this.clock, (timer) =>
-      this.inputs.next({ type: 'timer-fired', timer }),
-    );
+    this.mono = options.clock ?? monotonicMs;
+    this.timers = new TimerTable(options.scheduler ?? asyncScheduler, this.mono, (timer) => {
+      // A run that ended before its deadline is never a timeout: after a stall of procreg the
+      // overdue timer can run before the exit is read; the exit is on its way, let it decide.
+      if (timer.kind === 'check-timeout' && hasExited(timer.pid)) return;
+      this.inputs.next({ type: 'timer-fired', timer });
+    });
+    this.groups = new GroupWatch((pid) => this.inputs.next({ type: 'group-exited', pid }));
     this.state$ = new BehaviorSubject(initial);
     this.stopped = new Promise((resolve) => {
       this.exited = resolve;
@@ -93,6 +112,7 @@ export class Supervisor {
     const ports: EffectPorts = {
       emit: (body) => this.inputs.next(body),
       timers: this.timers,
+      groups: this.groups,
       log: this.log,
       loadConfig: () => this.loadConfig(),
       finish: () => this.finish(),
@@ -107,7 +127,8 @@ export class Supervisor {
         foldRegistry(initial),
         tap((res) => {
           const before = this.state$.value;
-          for (const r of res.records) this.logged(this.writer.append(r, this.inputTime), before);
+          for (const r of res.records)
+            this.logged(this.writer.append(r, this.inputTime, this.inputMono), before);
           this.state$.next(res.state);
           for (const e of res.effects) executeEffect(e, ports);
         }),
@@ -133,7 +154,12 @@ export class Supervisor {
         ? given
         : LogWriter.open(logPath, { durability: options.durability ?? 'batch' });
     const sup = new Supervisor(writer, result.state, config, options);
-    sup.inputs.next({ type: 'supervisor-started', pid: process.pid, version: options.version ?? '0' });
+    sup.inputs.next({
+      type: 'supervisor-started',
+      pid: process.pid,
+      version: options.version ?? '0',
+      bootId: readBootId(),
+    });
     sup.inputs.next({ type: 'config-loaded', source: config.label, config: loaded.config });
     return sup;
   }
@@ -179,7 +205,8 @@ export class Supervisor {
 
   private stampAndLog(body: EventBody): Event {
     this.inputTime = this.clock();
-    const event = this.writer.append(body, this.inputTime);
+    this.inputMono = this.mono();
+    const event = this.writer.append(body, this.inputTime, this.inputMono);
     this.logged(event, this.state$.value);
     return event;
   }
@@ -208,6 +235,7 @@ export class Supervisor {
     queueScheduler.schedule(() => {
       this.closed = true;
       this.timers.clear();
+      this.groups.clear();
       this.writer.close();
       this.exited();
     });

@@ -166,7 +166,7 @@ describe('procreg run', () => {
     expect(logTypes(runDir).at(-1)).toBe('supervisor-stopped');
   });
 
-  it('after a SIGKILL of procreg, the next run finds the orphans, kills them, and says so', async () => {
+  it('after a SIGKILL of procreg, the next run finds the orphans, stops them gracefully, then starts afresh', async () => {
     const dir = tmp();
     const runDir = join(dir, 'run');
     const config = writeConfig(dir);
@@ -184,9 +184,15 @@ describe('procreg run', () => {
     const types = logTypes(runDir);
     expect(types.filter((t) => t === 'orphan-found').length).toBe(2);
     const reaped = readFileSync(join(runDir, 'events.jsonl'), 'utf8').match(
-      /"type":"orphan-reaped","pid":\d+,"outcome":"killed"/g,
+      /"type":"orphan-reaped","pid":\d+,"outcome":"signalled"/g,
     );
     expect(reaped?.length).toBe(2);
+    // The new web was spawned only once the old one's whole group was gone.
+    const log = readFileSync(join(runDir, 'events.jsonl'), 'utf8');
+    const gone = log.indexOf(`"type":"group-exited","pid":${web}`);
+    const respawn = log.indexOf(`"type":"spawned","name":"web"`, log.indexOf('"type":"orphan-found"'));
+    expect(gone).toBeGreaterThan(0);
+    expect(respawn).toBeGreaterThan(gone);
     second.proc.kill('SIGTERM');
     expect(await second.exit).toBe(0);
   });

@@ -9,7 +9,7 @@ import { useTmpDir } from '../../support/tmp.js';
 
 const tmp = useTmpDir();
 const exit = (seq: number, pid = 10): Event =>
-  stamp({ type: 'exited', pid, code: 0, signal: null }, seq, 1000 + seq);
+  stamp({ type: 'exited', pid, code: 0, signal: null, groupAlive: false }, seq, 1000 + seq, 1000 + seq);
 
 async function collect(path: string, chunkSize?: number): Promise<LogItem[]> {
   const out: LogItem[] = [];
@@ -25,7 +25,7 @@ describe('log reader', () => {
   it('streams every event in order, across any chunk boundary, multi-byte text included', async () => {
     const path = join(tmp(), 'events.jsonl');
     const events = Array.from({ length: 300 }, (_, i) =>
-      stamp({ type: 'reload-failed', reason: `bad: ünïcødé ✓ ${'x'.repeat(i % 17)}` }, i + 1, i),
+      stamp({ type: 'reload-failed', reason: `bad: ünïcødé ✓ ${'x'.repeat(i % 17)}` }, i + 1, i, i),
     );
     writeFileSync(path, lines(events));
     for (const chunkSize of [1, 7, 64, 1 << 16]) {
@@ -93,17 +93,18 @@ describe('log writer', () => {
     it(`appends one line per event and continues the file's seq (durability ${durability})`, async () => {
       const path = join(tmp(), 'events.jsonl');
       const w1 = LogWriter.open(path, { durability });
-      expect(w1.append({ type: 'supervisor-stopped' }, 5)).toEqual({
+      expect(w1.append({ type: 'supervisor-stopped' }, 5, 5)).toEqual({
         v: 2,
         seq: 1,
         time: 5,
+        mono: 5,
         type: 'supervisor-stopped',
       });
-      w1.append({ type: 'reload-failed', reason: 'x' }, 6);
+      w1.append({ type: 'reload-failed', reason: 'x' }, 6, 6);
       w1.close();
       const w2 = LogWriter.open(path, { durability });
       expect(w2.lastSeq).toBe(2);
-      w2.append({ type: 'supervisor-stopped' }, 7);
+      w2.append({ type: 'supervisor-stopped' }, 7, 7);
       w2.close();
       const items = await collect(path);
       expect(items.map((i) => (i.kind === 'event' ? i.event.seq : i.problem.kind))).toEqual([1, 2, 3]);
@@ -119,7 +120,7 @@ describe('log writer', () => {
     let recovered: { tornBytes: number; movedTo: string } | undefined;
     const w = LogWriter.open(path, { onRecovered: (info) => (recovered = info) });
     expect(w.lastSeq).toBe(2);
-    w.append({ type: 'supervisor-stopped' }, 10);
+    w.append({ type: 'supervisor-stopped' }, 10, 10);
     w.close();
     expect(recovered?.tornBytes).toBe(torn.length);
     expect(readFileSync(recovered?.movedTo as string, 'utf8')).toBe(torn);
@@ -153,6 +154,6 @@ describe('log writer', () => {
   it('refuses to append after close', () => {
     const w = LogWriter.open(join(tmp(), 'events.jsonl'));
     w.close();
-    expect(() => w.append({ type: 'supervisor-stopped' }, 1)).toThrow(/closed/);
+    expect(() => w.append({ type: 'supervisor-stopped' }, 1, 1)).toThrow(/closed/);
   });
 });

@@ -55,7 +55,7 @@ describe('readProcStartTime', () => {
     ];
     writeFileSync(join(root, '77', 'stat'), `77 (evil) name (x)) ${fields.join(' ')}\n`);
     expect(readProcStartTime(77, root)).toBe(123456);
-    expect(readProcStat(77, root)).toEqual({ state: 'S', ppid: 1, startTime: 123456 });
+    expect(readProcStat(77, root)).toEqual({ state: 'S', ppid: 1, pgrp: 77, session: 77, startTime: 123456 });
     expect(readProcStartTime(78, root)).toBeNull();
   });
 });

@@ -179,7 +179,7 @@ describe('Supervisor on real processes', () => {
     const signals = seen
       .filter((e) => e.type === 'signal-sent' && e.pid === stubborn.pid)
       .map((e) => (e as { signal: string }).signal);
-    expect(signals).toEqual(['SIGTERM', 'SIGKILL']);
+    expect(signals).toEqual(['SIGTERM', 'SIGCONT', 'SIGKILL']);
     // Unhealthy after one failure: the service it guards is restarted.
     await waitFor('web restarted by the check', () =>
       seen.find((e) => e.type === 'spawned' && e.name === 'web' && e.incarnation === 2) ? true : undefined,
@@ -231,7 +231,7 @@ describe('Supervisor on real processes', () => {
     const both = await logOf(elsewhere);
     expect(both.map((e) => e.seq)).toEqual(both.map((_, i) => i + 1)); // one log, seq continued
     expect(both.filter((e) => e.type === 'supervisor-started')).toHaveLength(2);
-    expect(() => writer.append({ type: 'supervisor-stopped' }, 0)).toThrow(/closed/); // taken over and closed
+    expect(() => writer.append({ type: 'supervisor-stopped' }, 0, 0)).toThrow(/closed/); // taken over and closed
   });
 
   it('runs a check in its cwd', async () => {
