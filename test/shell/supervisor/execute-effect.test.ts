@@ -1,0 +1,279 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { ReplaySubject, VirtualTimeScheduler } from 'rxjs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Effect } from '../../../src/core/effects.js';
+import type { EventBody, TimerKey } from '../../../src/events/types.js';
+import { readPidFile, writePidFile } from '../../../src/shell/files/pidfile.js';
+import { readProcStartTime } from '../../../src/shell/proc/proc-stat.js';
+import { executeEffect } from '../../../src/shell/supervisor/execute-effect.js';
+import { TimerTable } from '../../../src/shell/supervisor/timers.js';
+import { firstMatch } from '../../support/events.js';
+import { useTmpDir } from '../../support/tmp.js';
+import { killAll } from '../../support/wait.js';
+
+const tmp = useTmpDir();
+const pids = new Set<number>();
+afterEach(() => {
+  killAll(pids);
+  pids.clear();
+});
+
+type Body<T extends EventBody['type']> = Extract<EventBody, { type: T }>;
+
+/** Fake ports around a real TimerTable on virtual time: what was emitted, logged, fired and called. */
+function ports() {
+  const emitted = new ReplaySubject<EventBody>();
+  const bodies: EventBody[] = [];
+  type Line = { level: number; msg: string; [k: string]: unknown };
+  const logged: Line[] = [];
+  const lines = new ReplaySubject<Line>();
+  const vts = new VirtualTimeScheduler();
+  const fired: { timer: TimerKey; at: number }[] = [];
+  const p = {
+    emit: (b: EventBody) => {
+      bodies.push(b);
+      if ('pid' in b && (b.type === 'spawned' || b.type === 'check-started')) pids.add(b.pid);
+      emitted.next(b);
+    },
+    timers: new TimerTable(
+      vts,
+      () => vts.now(),
+      (timer) => fired.push({ timer, at: vts.now() }),
+    ),
+    log: pino(
+      { base: null },
+      {
+        write: (s: string) => {
+          const line = JSON.parse(s) as Line;
+          logged.push(line);
+          lines.next(line);
+        },
+      },
+    ),
+    loadConfig: vi.fn(),
+    finish: vi.fn(),
+  };
+  /** The first emitted body of this type, from the start. */
+  const next = <T extends EventBody['type']>(type: T) =>
+    firstMatch(emitted, (b): b is Body<T> => b.type === type, `a ${type} emitted`);
+  /** The first line logged with this message, from the start. */
+  const line = (msg: string) => firstMatch(lines, (l) => l.msg === msg, `the line "${msg}" logged`);
+  return { ports: p, bodies, logged, vts, fired, next, line };
+}
+
+const spawnEffect = (command: string[], extra: Partial<Extract<Effect, { do: 'spawn' }>> = {}): Effect => ({
+  do: 'spawn',
+  name: 'web',
+  gen: 2,
+  incarnation: 3,
+  command,
+  cwd: null,
+  env: {},
+  stdout: null,
+  stderr: null,
+  ...extra,
+});
+
+/** A `sleep` in its own process group, as procreg starts services. */
+function groupLeader(): { pid: number; exit: Promise<NodeJS.Signals | null> } {
+  const c = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
+  pids.add(c.pid as number);
+  return { pid: c.pid as number, exit: new Promise((resolve) => c.on('exit', (_c, s) => resolve(s))) };
+}
+
+describe('executeEffect', () => {
+  it('spawn: emits spawned with PID and start time at once, logs the output lines by service and stream, emits exited', async () => {
+    const t = ports();
+    executeEffect(spawnEffect(['sh', '-c', 'echo hi; echo oops >&2; exit 4']), t.ports);
+    const spawned = t.bodies[0] as Body<'spawned'>;
+    expect(spawned).toEqual({
+      type: 'spawned',
+      name: 'web',
+      gen: 2,
+      incarnation: 3,
+      pid: expect.any(Number),
+      startTime: expect.any(Number),
+    });
+    const { pid } = spawned;
+    expect(await t.next('exited')).toEqual({ type: 'exited', pid, code: 4, signal: null });
+    await t.line('hi'); // output may come after the exit
+    await t.line('oops');
+    expect(t.logged).toHaveLength(2);
+    expect(t.logged).toEqual(
+      expect.arrayContaining([
+        { level: 30, time: expect.any(Number), service: 'web', pid, stream: 'stdout', msg: 'hi' },
+        { level: 40, time: expect.any(Number), service: 'web', pid, stream: 'stderr', msg: 'oops' },
+      ]),
+    );
+  });
+
+  it('spawn: emits spawn-failed with the reason for a missing executable or a refused output file', () => {
+    const dir = tmp();
+    const t = ports();
+    executeEffect(spawnEffect([join(dir, 'missing')]), t.ports);
+    symlinkSync('/dev/null', join(dir, 'web.out'));
+    executeEffect(spawnEffect(['true'], { stdout: join(dir, 'web.out') }), t.ports);
+    expect(t.bodies).toEqual([
+      {
+        type: 'spawn-failed',
+        name: 'web',
+        gen: 2,
+        incarnation: 3,
+        error: `cannot start ${join(dir, 'missing')}: spawn failed (not found or not executable)`,
+      },
+      {
+        type: 'spawn-failed',
+        name: 'web',
+        gen: 2,
+        incarnation: 3,
+        error: `output file ${join(dir, 'web.out')}: is a symlink, which procreg never writes through`,
+      },
+    ]);
+  });
+
+  it('run-check: emits check-started, logs its output by check, emits exited; check-start-failed when it cannot start', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'marker'), '');
+    const t = ports();
+    const run = (command: string[]): Effect => ({
+      do: 'run-check',
+      name: 'alive',
+      gen: 1,
+      run: 7,
+      command,
+      cwd: dir,
+    });
+    executeEffect(run(['sh', '-c', 'test -f marker && echo found; exit 1']), t.ports);
+    const started = t.bodies[0] as Body<'check-started'>;
+    expect(started).toEqual({
+      type: 'check-started',
+      name: 'alive',
+      gen: 1,
+      run: 7,
+      pid: expect.any(Number),
+      startTime: expect.any(Number),
+    });
+    expect(await t.next('exited')).toEqual({ type: 'exited', pid: started.pid, code: 1, signal: null });
+    await t.line('found');
+    expect(t.logged).toEqual([
+      {
+        level: 30,
+        time: expect.any(Number),
+        check: 'alive',
+        pid: started.pid,
+        stream: 'stdout',
+        msg: 'found',
+      },
+    ]);
+
+    executeEffect(run([join(dir, 'missing')]), t.ports);
+    expect(t.bodies.at(-1)).toEqual({
+      type: 'check-start-failed',
+      name: 'alive',
+      gen: 1,
+      run: 7,
+      error: `cannot start ${join(dir, 'missing')}: spawn failed (not found or not executable)`,
+    });
+  });
+
+  it('signal-group: signals the whole group and emits signal-sent, with the error when there is no such group', async () => {
+    const t = ports();
+    const g = groupLeader();
+    executeEffect({ do: 'signal-group', pid: g.pid, signal: 'SIGTERM' }, t.ports);
+    expect(t.bodies).toEqual([{ type: 'signal-sent', pid: g.pid, signal: 'SIGTERM', error: null }]);
+    expect(await g.exit).toBe('SIGTERM');
+    executeEffect({ do: 'signal-group', pid: g.pid, signal: 'SIGKILL' }, t.ports);
+    expect(t.bodies[1]).toEqual({ type: 'signal-sent', pid: g.pid, signal: 'SIGKILL', error: 'ESRCH' });
+  });
+
+  it('write-pidfile: writes it and emits pidfile-written; a failure is logged and emitted as its error', () => {
+    const dir = tmp();
+    const t = ports();
+    const path = join(dir, 'web.pid');
+    executeEffect({ do: 'write-pidfile', path, pid: 4242 }, t.ports);
+    expect(readFileSync(path, 'utf8')).toBe('4242\n');
+    const bad = join(dir, 'dir.pid');
+    mkdirSync(bad);
+    executeEffect({ do: 'write-pidfile', path: bad, pid: 4242 }, t.ports);
+    const error = `PID file ${bad} exists and is not a regular file`;
+    expect(t.bodies).toEqual([
+      { type: 'pidfile-written', path, pid: 4242, error: null },
+      { type: 'pidfile-written', path: bad, pid: 4242, error },
+    ]);
+    expect(t.logged).toEqual([expect.objectContaining({ level: 50, msg: error })]);
+  });
+
+  it('remove-pidfile: removes it only for its PID and emits the outcome, an error included', () => {
+    const dir = tmp();
+    const t = ports();
+    const path = join(dir, 'web.pid');
+    writePidFile(path, 200);
+    const link = join(dir, 'link.pid');
+    symlinkSync(path, link);
+    for (const [p, ifPid] of [
+      [path, 100],
+      [path, 200],
+      [path, 200],
+      [link, 200],
+    ] as const)
+      executeEffect({ do: 'remove-pidfile', path: p, ifPid }, t.ports);
+    const error = `PID file ${link} is a symbolic link; refusing to read through it`;
+    expect(t.bodies).toEqual([
+      { type: 'pidfile-removed', path, pid: 100, outcome: 'not-owner', error: null },
+      { type: 'pidfile-removed', path, pid: 200, outcome: 'removed', error: null },
+      { type: 'pidfile-removed', path, pid: 200, outcome: 'absent', error: null },
+      { type: 'pidfile-removed', path: link, pid: 200, outcome: 'error', error },
+    ]);
+    expect(readPidFile(path)).toBe('absent');
+    expect(t.logged).toEqual([expect.objectContaining({ level: 50, msg: error })]);
+  });
+
+  it('arm-timer and cancel-timer: act on the timer table, emit nothing themselves', () => {
+    const t = ports();
+    const a: TimerKey = { kind: 'backoff', name: 'web', gen: 1, incarnation: 1 };
+    const b: TimerKey = { kind: 'check-interval', name: 'alive', gen: 1, run: 2 };
+    executeEffect({ do: 'arm-timer', timer: a, at: 100 }, t.ports);
+    executeEffect({ do: 'arm-timer', timer: b, at: 200 }, t.ports);
+    executeEffect({ do: 'cancel-timer', timer: a }, t.ports);
+    expect(t.bodies).toEqual([]);
+    t.vts.flush();
+    expect(t.fired).toEqual([{ timer: b, at: 200 }]);
+  });
+
+  it('load-config and exit: hand over to the supervisor (loadConfig, finish), emit nothing themselves', () => {
+    const t = ports();
+    executeEffect({ do: 'load-config' }, t.ports);
+    expect(t.ports.loadConfig).toHaveBeenCalledTimes(1);
+    expect(t.ports.finish).not.toHaveBeenCalled();
+    executeEffect({ do: 'exit' }, t.ports);
+    expect(t.ports.finish).toHaveBeenCalledTimes(1);
+    expect(t.bodies).toEqual([]);
+  });
+
+  it('reap-orphan: kills a process proved to be the orphan, spares a reused PID, and emits orphan-reaped', async () => {
+    const t = ports();
+    const spared = groupLeader();
+    const victim = groupLeader();
+    const gone = groupLeader();
+    const goneStart = readProcStartTime(gone.pid);
+    process.kill(gone.pid, 'SIGKILL');
+    await gone.exit;
+    executeEffect({ do: 'reap-orphan', pid: victim.pid, startTime: readProcStartTime(victim.pid) }, t.ports);
+    executeEffect(
+      { do: 'reap-orphan', pid: spared.pid, startTime: (readProcStartTime(spared.pid) as number) - 1 },
+      t.ports,
+    );
+    executeEffect({ do: 'reap-orphan', pid: gone.pid, startTime: goneStart }, t.ports);
+    expect(t.bodies).toEqual([
+      { type: 'orphan-reaped', pid: victim.pid, outcome: 'killed' },
+      { type: 'orphan-reaped', pid: spared.pid, outcome: 'pid-reused' },
+      { type: 'orphan-reaped', pid: gone.pid, outcome: 'gone' },
+    ]);
+    expect(await victim.exit).toBe('SIGKILL');
+    process.kill(spared.pid, 'SIGTERM');
+    expect(await spared.exit).toBe('SIGTERM'); // it was not killed before
+  });
+});
