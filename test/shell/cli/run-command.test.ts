@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readPidFile } from '../../../src/shell/files/pidfile.js';
@@ -302,5 +302,27 @@ describe('procreg run', () => {
     r.proc.kill('SIGTERM');
     expect(await r.exit).toBe(0);
     expect(alive(web) || alive(extra)).toBe(false);
+  });
+
+  // BUG (src/shell/cli/run-command.ts:62): serveControl runs after Supervisor.open has started
+  // every service. When it throws (here: <runDir>/procreg.sock is a directory), runCommand
+  // rejects without stopping the supervisor: procreg prints the error, removes its signal
+  // handlers (finally) and keeps running its services forever. A SIGTERM then kills procreg
+  // with the default action and leaves the services orphaned. Expected: the services are
+  // stopped and procreg exits (non-zero).
+  it.fails('stops its services and exits when the control socket cannot be served', async () => {
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    mkdirSync(join(runDir, 'procreg.sock'), { recursive: true });
+    const r = start(dir, writeConfig(dir));
+    await waitFor('the error', () => (r.stderr().includes('is not a socket') ? true : undefined));
+    const web = (await logEvents(eventLog(runDir))).find(ofType('spawned', (e) => e.name === 'web'));
+    const code = await Promise.race([
+      r.exit,
+      new Promise<'running'>((resolve) => setTimeout(resolve, 5000, 'running')),
+    ]);
+    expect(code).not.toBe('running');
+    expect(code).not.toBe(0);
+    expect(web && alive(web.pid)).toBe(false);
   });
 });
