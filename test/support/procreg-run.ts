@@ -1,11 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { BehaviorSubject } from 'rxjs';
 import { afterEach } from 'vitest';
 import type { Event } from '../../src/events/types.js';
 import { readLog } from '../../src/shell/event-log/reader.js';
 import { readAppended } from '../../src/shell/event-log/tail.js';
 import { readPidFile } from '../../src/shell/files/pidfile.js';
+import { firstMatch } from './events.js';
 import { killAll, waitFor } from './wait.js';
 
 const BIN = join(process.cwd(), 'bin', 'procreg.js');
@@ -19,6 +21,8 @@ export interface Running {
   /** Everything it wrote to stdout and stderr so far, interleaved. */
   readonly output: () => string;
   readonly stderr: () => string;
+  /** Resolves once its output (stdout and stderr) includes `text`, as it arrives. */
+  readonly printed: (text: string, ms?: number) => Promise<void>;
 }
 
 /** The events of a log, decoded (a line that does not decode is an error: procreg writes none). */
@@ -60,15 +64,24 @@ export function useProcregRun() {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     procs.push(proc);
-    let out = '';
+    const out$ = new BehaviorSubject('');
     let err = '';
-    proc.stdout?.on('data', (d) => (out += d));
+    proc.stdout?.on('data', (d) => out$.next(out$.value + String(d)));
     proc.stderr?.on('data', (d) => {
-      out += d;
-      err += d;
+      out$.next(out$.value + String(d));
+      err += String(d);
     });
     const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-    return { proc, pid: proc.pid as number, exit, output: () => out, stderr: () => err };
+    return {
+      proc,
+      pid: proc.pid as number,
+      exit,
+      output: () => out$.value,
+      stderr: () => err,
+      printed: async (text, ms) => {
+        await firstMatch(out$, (o) => o.includes(text), JSON.stringify(text), ms);
+      },
+    };
   }
 
   return {

@@ -76,7 +76,7 @@ describe('procreg run', () => {
     for (const format of ['auto', 'pretty']) {
       const r = start(dir, config, '--log-format', format);
       const talk = await pidOf(join(dir, 'run'), 'talk');
-      await waitFor('the child output', () => (r.output().includes('oops') ? true : undefined));
+      await r.printed('oops');
       r.proc.kill('SIGTERM');
       expect(await r.exit).toBe(0);
       const lines = r.output().trim().split('\n');
@@ -145,12 +145,8 @@ describe('procreg run', () => {
     await first.exit;
 
     const third = start(dir, config, '--log-format', 'json');
-    await waitFor('the stale PID file replaced', () =>
-      readPidFile(join(runDir, 'procreg.pid')) === third.pid ? true : undefined,
-    );
-    await waitFor('the warning', () =>
-      third.output().includes('replacing the PID file') ? true : undefined,
-    );
+    await third.printed('replacing the PID file'); // logged once the PID file is ours
+    expect(readPidFile(join(runDir, 'procreg.pid'))).toBe(third.pid);
     expect(JSON.parse(third.output().split('\n')[0] as string)).toMatchObject({
       level: 40,
       stalePid: first.pid,
@@ -315,11 +311,11 @@ describe('procreg run', () => {
     const runDir = join(dir, 'run');
     mkdirSync(join(runDir, 'procreg.sock'), { recursive: true });
     const r = start(dir, writeConfig(dir));
-    await waitFor('the error', () => (r.stderr().includes('is not a socket') ? true : undefined));
+    await r.printed('is not a socket');
     const web = (await logEvents(eventLog(runDir))).find(ofType('spawned', (e) => e.name === 'web'));
     const code = await Promise.race([
       r.exit,
-      new Promise<'running'>((resolve) => setTimeout(resolve, 5000, 'running')),
+      new Promise<'running'>((resolve) => setTimeout(resolve, 3000, 'running')),
     ]);
     expect(code).not.toBe('running');
     expect(code).not.toBe(0);

@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fromEvent, scan } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readProcStartTime } from '../../../src/shell/proc/proc-stat.js';
 import { reapOrphan } from '../../../src/shell/supervisor/orphans.js';
+import { firstMatch } from '../../support/events.js';
 import { alive, killAll, waitFor } from '../../support/wait.js';
 
 const pids = new Set<number>();
@@ -30,9 +32,10 @@ async function orphan(): Promise<{
   const exit = new Promise<NodeJS.Signals | null>((resolve) =>
     child.on('exit', (_code, signal) => resolve(signal)),
   );
-  let out = '';
-  child.stdout?.on('data', (d) => (out += d));
-  const grandchild = await waitFor('the grandchild', () => (out.endsWith('\n') ? Number(out) : undefined));
+  const out$ = fromEvent(child.stdout as NodeJS.ReadableStream, 'data').pipe(
+    scan((acc, d) => acc + String(d), ''),
+  );
+  const grandchild = Number(await firstMatch(out$, (o) => o.endsWith('\n'), "the grandchild's PID"));
   pids.add(grandchild);
   // Once exec'd, the group leader is a real `sleep` (exec keeps its PID and start time).
   await waitFor('sleep 301', () => (cmdline(pid) === 'sleep\u0000301\u0000' ? true : undefined));
