@@ -29,12 +29,13 @@ function writeConfig(dir: string, extra = ''): string {
   return path;
 }
 
-/** A running `procreg run` on a fresh config, once its `web` runs. */
+/** A running `procreg run` on a fresh config, once it answers on its socket and its `web` runs. */
 async function running() {
   const dir = tmp();
   const runDir = join(dir, 'run');
   const config = writeConfig(dir);
   const r = runs.start(config, runDir);
+  await r.printed('procreg running'); // logged once its control socket is served
   const web = runs.track(await pidFileOf(runDir, 'web'));
   return { dir, runDir, config, r, web };
 }
@@ -135,6 +136,7 @@ describe('procreg reload', () => {
     const runDir = join(dir, 'run');
     const config = writeConfig(dir);
     const r = runs.startIn(dir, config, runDir);
+    await r.printed('procreg running');
     const web = runs.track(await pidFileOf(runDir, 'web'));
     writeFileSync(join(dir, 'probe.sh'), '#!/bin/sh\nexit 0\n');
     chmodSync(join(dir, 'probe.sh'), 0o757);

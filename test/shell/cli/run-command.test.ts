@@ -76,6 +76,7 @@ describe('procreg run', () => {
     for (const format of ['auto', 'pretty']) {
       const r = start(dir, config, '--log-format', format);
       const talk = await pidOf(join(dir, 'run'), 'talk');
+      await r.printed('hello'); // stdout and stderr are read apart: wait for both
       await r.printed('oops');
       r.proc.kill('SIGTERM');
       expect(await r.exit).toBe(0);
@@ -230,6 +231,7 @@ describe('procreg run', () => {
       yaml({ keep: '1', change: '1', drop: '1' }, { c_keep: 'exit 0', c_change: 'exit 0', c_drop: 'exit 0' }),
     );
     const r = start(dir, config);
+    await r.printed('procreg running'); // its control socket is served: status can ask
     const [keep, change, drop] = [
       await pidOf(runDir, 'keep'),
       await pidOf(runDir, 'change'),

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type ChildSpec, OUTPUT_LINE_MAX, spawnChild } from '../../../src/shell/supervisor/children.js';
 import { firstMatch } from '../../support/events.js';
 import { useTmpDir } from '../../support/tmp.js';
-import { alive, killAll } from '../../support/wait.js';
+import { alive, killAll, waitFor } from '../../support/wait.js';
 
 const tmp = useTmpDir();
 const pids = new Set<number>();
@@ -117,11 +117,14 @@ describe('spawnChild', () => {
     const c = start(['sh', '-c', 'echo out; echo err >&2; exec sleep 300'], { stdout: both, stderr: both });
     const pid = c.pid();
     expect(openOn(both)).toEqual([]);
+    // The child writes the file itself: no event says when, the file does.
+    await waitFor('both lines in the file', () =>
+      readFileSync(both, 'utf8') === 'out\nerr\n' ? true : undefined,
+    );
     expect(readlinkSync(`/proc/${pid}/fd/1`)).toBe(both);
     expect(readlinkSync(`/proc/${pid}/fd/2`)).toBe(both);
     process.kill(pid, 'SIGKILL');
     await c.exit();
-    expect(readFileSync(both, 'utf8')).toBe('out\nerr\n');
     expect(c.seen).toEqual([]);
 
     // One stream to a file, the other line by line; a second child appends to the same file.
