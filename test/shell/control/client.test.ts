@@ -153,6 +153,18 @@ describe('findSupervisor', () => {
     expect(findSupervisor(runDir)).toEqual({ pid });
   });
 
+  // BUG (src/shell/control/client.ts:14): findSupervisor only asks whether the PID is alive,
+  // not whether it is a procreg (claimRunDir does: src/shell/files/run-dir-claim.ts:8). After a
+  // crash leaves procreg.pid behind and the PID is reused, `procreg stop` SIGTERMs and `procreg
+  // reload` SIGHUPs an unrelated process (stop even reports success once it died). Repro:
+  // procreg.pid naming a live `sleep 300`, then `procreg stop <config>`: exit 0, sleep killed.
+  it.fails('does not take a live process that is not procreg (a reused PID) for the supervisor', () => {
+    const runDir = tmp();
+    const other = sleeper(); // cmdline "sleep 300"
+    writePidFile(join(runDir, 'procreg.pid'), other.pid);
+    expect(findSupervisor(runDir)).toHaveProperty('none');
+  });
+
   it('says why there is none: no PID file, a dead PID, or a file that does not hold one PID', async () => {
     const runDir = tmp();
     const path = join(runDir, 'procreg.pid');
