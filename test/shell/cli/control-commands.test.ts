@@ -30,10 +30,10 @@ function writeConfig(dir: string, extra = ''): string {
 }
 
 /** A running `procreg run` on a fresh config, once it answers on its socket and its `web` runs. */
-async function running() {
+async function running(extra = '') {
   const dir = tmp();
   const runDir = join(dir, 'run');
-  const config = writeConfig(dir);
+  const config = writeConfig(dir, extra);
   const r = runs.start(config, runDir);
   await r.printed('procreg running'); // logged once its control socket is served
   const web = runs.track(await pidFileOf(runDir, 'web'));
@@ -49,15 +49,28 @@ function capture() {
 
 describe('procreg status', () => {
   it('prints the live registry from the running supervisor, as a table or with --json', async () => {
-    const { runDir, config, web } = await running();
+    const { runDir, config, web } = await running(`  db:\n    command: ${NODE_IDLE}\n`);
+    const db = runs.track(await pidFileOf(runDir, 'db'));
     const status = await procreg('status', config, '--json');
     expect(status.code).toBe(0);
     const view = JSON.parse(status.stdout);
+    const proc = (pid: number, name: string) => ({
+      pid,
+      name,
+      kind: 'service',
+      generation: 1,
+      orphan: false,
+      stopping: false,
+    });
     expect(view).toMatchObject({
       generation: 1,
       phase: 'running',
-      services: [expect.objectContaining({ name: 'web', state: 'running', pid: web, restarts: 0 })],
-      processes: [{ pid: web, name: 'web', kind: 'service', generation: 1, orphan: false, stopping: false }],
+      services: [
+        expect.objectContaining({ name: 'db', state: 'running', pid: db, restarts: 0 }),
+        expect.objectContaining({ name: 'web', state: 'running', pid: web, restarts: 0 }),
+      ],
+      // sorted by PID
+      processes: web < db ? [proc(web, 'web'), proc(db, 'db')] : [proc(db, 'db'), proc(web, 'web')],
     });
     expect(statSync(join(runDir, 'procreg.sock')).mode & 0o777).toBe(0o600);
     const text = (await procreg('status', config)).stdout;
