@@ -72,7 +72,9 @@ describe('TimerTable', () => {
 
   it('a timer re-armed by its own firing is a new timer that cancel still reaches', () => {
     const { vts, table, fired, onFire } = virtual(150);
-    onFire((t) => table.arm(t, vts.now() + 100)); // as the fold re-arms a check interval
+    onFire((t) => {
+      if (fired.length === 1) table.arm(t, vts.now() + 100); // once, as the fold re-arms a check interval
+    });
     table.arm(interval, 100);
     vts.flush(); // up to 150: fires at 100, re-armed for 200
     expect(fired).toEqual([{ timer: interval, at: 100 }]);
