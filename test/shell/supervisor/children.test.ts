@@ -172,12 +172,17 @@ describe('spawnChild', () => {
 
   it("runs in its cwd, with its env added to procreg's own", async () => {
     const dir = tmp();
-    const c = start(['sh', '-c', 'pwd; echo "$PROCREG_TEST_X ${PATH:+has-path}"'], {
-      cwd: dir,
-      env: { PROCREG_TEST_X: 'x1' },
-    });
-    await c.exit();
-    await c.line((l) => l.line.startsWith('x1'));
-    expect(c.seen.map((l) => l.line)).toEqual([realpathSync(dir), 'x1 has-path']);
+    process.env.PROCREG_TEST_INHERITED = 'from procreg';
+    try {
+      const c = start(['sh', '-c', 'pwd; echo "$PROCREG_TEST_X, $PROCREG_TEST_INHERITED"'], {
+        cwd: dir,
+        env: { PROCREG_TEST_X: 'x1' },
+      });
+      await c.exit();
+      await c.line((l) => l.line.startsWith('x1'));
+      expect(c.seen.map((l) => l.line)).toEqual([realpathSync(dir), 'x1, from procreg']);
+    } finally {
+      delete process.env.PROCREG_TEST_INHERITED;
+    }
   });
 });

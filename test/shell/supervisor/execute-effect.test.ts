@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { ReplaySubject, VirtualTimeScheduler } from 'rxjs';
+import { fromEvent, ReplaySubject, scan, VirtualTimeScheduler } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Effect } from '../../../src/core/effects.js';
 import type { EventBody, TimerKey } from '../../../src/events/types.js';
@@ -12,7 +12,7 @@ import { executeEffect } from '../../../src/shell/supervisor/execute-effect.js';
 import { TimerTable } from '../../../src/shell/supervisor/timers.js';
 import { firstMatch } from '../../support/events.js';
 import { useTmpDir } from '../../support/tmp.js';
-import { killAll } from '../../support/wait.js';
+import { groupMembers, killAll, waitFor } from '../../support/wait.js';
 
 const tmp = useTmpDir();
 const pids = new Set<number>();
@@ -181,12 +181,31 @@ describe('executeEffect', () => {
 
   it('signal-group: signals the whole group and emits signal-sent, with the error when there is no such group', async () => {
     const t = ports();
-    const g = groupLeader();
-    executeEffect({ do: 'signal-group', pid: g.pid, signal: 'SIGTERM' }, t.ports);
-    expect(t.bodies).toEqual([{ type: 'signal-sent', pid: g.pid, signal: 'SIGTERM', error: null }]);
-    expect(await g.exit).toBe('SIGTERM');
-    executeEffect({ do: 'signal-group', pid: g.pid, signal: 'SIGKILL' }, t.ports);
-    expect(t.bodies[1]).toEqual({ type: 'signal-sent', pid: g.pid, signal: 'SIGKILL', error: 'ESRCH' });
+    // A group leader with a child of its own in its group.
+    const leader = spawn('sh', ['-c', 'sleep 300 & echo $!; wait'], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const pid = leader.pid as number;
+    pids.add(pid);
+    const exit = new Promise((resolve) => leader.on('exit', (_c, signal) => resolve(signal)));
+    const out$ = fromEvent(leader.stdout as NodeJS.ReadableStream, 'data').pipe(
+      scan((a, d) => a + String(d), ''),
+    );
+    const member = Number(await firstMatch(out$, (o) => o.endsWith('\n'), "the member's PID"));
+    expect(groupMembers([pid]).sort()).toEqual([pid, member].sort());
+
+    executeEffect({ do: 'signal-group', pid, signal: 'SIGTERM' }, t.ports);
+    expect(t.bodies).toEqual([{ type: 'signal-sent', pid, signal: 'SIGTERM', error: null }]);
+    expect(await exit).toBe('SIGTERM');
+    // The member is not our child: the kernel says when it is gone.
+    await waitFor('the whole group gone', () => (groupMembers([pid]).length === 0 ? true : undefined), 5000);
+    // A group whose only process has exited and been reaped is no more.
+    const gone = groupLeader();
+    process.kill(gone.pid, 'SIGKILL');
+    await gone.exit;
+    executeEffect({ do: 'signal-group', pid: gone.pid, signal: 'SIGTERM' }, t.ports);
+    expect(t.bodies[1]).toEqual({ type: 'signal-sent', pid: gone.pid, signal: 'SIGTERM', error: 'ESRCH' });
   });
 
   it('write-pidfile: writes it and emits pidfile-written; a failure is logged and emitted as its error', () => {
