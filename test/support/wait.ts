@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { readProcStat } from '../../src/shell/proc/proc-stat.js';
 
 /** Poll `probe` until it returns a value that is not undefined, or fail after `ms` saying what was awaited. */
@@ -38,4 +39,22 @@ export function killAll(pids: Iterable<number>): void {
       }
     }
   }
+}
+
+/** Processes of these process groups still running (zombies excluded), from /proc. */
+export function groupMembers(pgids: Iterable<number>): number[] {
+  const groups = new Set(pgids);
+  const members: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (state !== 'Z' && groups.has(Number(pgrp))) members.push(Number(entry));
+  }
+  return members;
 }

@@ -9,18 +9,19 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { VirtualTimeScheduler } from 'rxjs';
+import { Subject, VirtualTimeScheduler } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { normalizeConfig } from '../../../src/config/normalize.js';
 import type { NormalizedConfig } from '../../../src/config/types.js';
-import { replayAsync } from '../../../src/core/replay.js';
-import { readLogBatches } from '../../../src/shell/event-log/reader.js';
 import type { Event } from '../../../src/events/types.js';
+import { replayLogFile } from '../../../src/shell/event-log/replay-file.js';
 import { LogWriter } from '../../../src/shell/event-log/writer.js';
 import { readPidFile } from '../../../src/shell/files/pidfile.js';
-import { Supervisor } from '../../../src/shell/supervisor/supervisor.js';
+import { Supervisor, type SupervisorOptions } from '../../../src/shell/supervisor/supervisor.js';
+import { firstMatch, nextEvent, ofType } from '../../support/next-event.js';
+import { logEvents } from '../../support/procreg-run.js';
 import { useTmpDir } from '../../support/tmp.js';
-import { alive, killAll, waitFor } from '../../support/wait.js';
+import { alive, groupMembers, killAll, waitFor } from '../../support/wait.js';
 
 const tmp = useTmpDir();
 const started = new Set<number>();
@@ -31,6 +32,8 @@ afterEach(async () => {
   for (const s of supervisors.splice(0))
     await Promise.race([s.stop('test cleanup'), new Promise((r) => setTimeout(r, 2000))]);
 });
+
+const silent = pino({ level: 'silent' });
 
 function config(dir: string): NormalizedConfig {
   return normalized(
@@ -53,16 +56,30 @@ function config(dir: string): NormalizedConfig {
   );
 }
 
-/** Open a supervisor on `config`, track every process it starts, and collect its events. */
-async function open(config: NormalizedConfig): Promise<{ sup: Supervisor; seen: Event[] }> {
-  const sup = await Supervisor.open({ config, logger: pino({ level: 'silent' }) });
+/**
+ * Open a supervisor, track every process it starts, and collect its events from now on.
+ * The first spawns happen inside open(), before anyone can subscribe: the registry has them.
+ */
+async function open(
+  config: NormalizedConfig,
+  options: Partial<SupervisorOptions> = {},
+): Promise<{ sup: Supervisor; seen: Event[] }> {
+  const sup = await Supervisor.open({ config, logger: silent, ...options });
   supervisors.push(sup);
+  for (const p of sup.status().processes) started.add(p.pid);
   const seen: Event[] = [];
   sup.events.subscribe((e) => {
     seen.push(e);
     if (e.type === 'spawned' || e.type === 'check-started') started.add(e.pid);
   });
   return { sup, seen };
+}
+
+/** The PID a service runs with now. */
+function pidOf(sup: Supervisor, name: string): number {
+  const pid = sup.status().services.find((s) => s.name === name)?.pid;
+  if (pid == null) throw new Error(`${name} is not running: ${JSON.stringify(sup.status().services)}`);
+  return pid;
 }
 
 /** Stop a supervisor the test is done with (afterEach stops whatever a failing test left). */
@@ -79,10 +96,13 @@ function normalized(raw: Record<string, unknown>, dir: string): NormalizedConfig
   return res.config;
 }
 
-async function logOf(path: string): Promise<Event[]> {
-  const out: Event[] = [];
-  for await (const b of readLogBatches(path)) out.push(...b.events);
-  return out;
+/** No event tells when the shell has written its own child's PID: wait for the file. */
+function grandchildOf(dir: string): Promise<number> {
+  return waitFor('the grandchild', () => {
+    const p = join(dir, 'grandchild.pid');
+    const text = existsSync(p) ? readFileSync(p, 'utf8') : '';
+    return text.endsWith('\n') ? Number(text) : undefined;
+  });
 }
 
 describe('Supervisor on real processes', () => {
@@ -91,26 +111,29 @@ describe('Supervisor on real processes', () => {
     const cfg = config(dir);
     const { sup } = await open(cfg);
     const pidFile = join(cfg.runDir, 'web.pid');
-    const first = await waitFor('web.pid', () => {
-      const p = readPidFile(pidFile);
-      return typeof p === 'number' ? p : undefined;
-    });
+    const first = pidOf(sup, 'web');
+    expect(readPidFile(pidFile)).toBe(first);
     expect(alive(first)).toBe(true);
-    const grandchild = await waitFor('the grandchild', () => {
-      const p = join(dir, 'grandchild.pid');
-      return existsSync(p) && readFileSync(p, 'utf8').endsWith('\n')
-        ? Number(readFileSync(p, 'utf8'))
-        : undefined;
-    });
+    const tree = pidOf(sup, 'tree');
+    const grandchild = await grandchildOf(dir);
 
+    // The PID file as each event leaves it: the old PID, then none, then the new one.
+    const states = new Set<string>();
+    sup.events.subscribe(() => states.add(String(readPidFile(pidFile))));
+    const exited = nextEvent(
+      sup,
+      ofType('exited', (e) => e.pid === first),
+    );
+    const rewritten = nextEvent(
+      sup,
+      ofType('pidfile-written', (e) => e.path === pidFile && e.pid !== first),
+    );
     process.kill(first, 'SIGKILL');
-    const seen = new Set<string>();
-    const second = await waitFor('web restarted', () => {
-      const p = readPidFile(pidFile); // absent or exactly one line, never anything else
-      seen.add(String(p));
-      return typeof p === 'number' && p !== first ? p : undefined;
-    });
-    expect([...seen].every((s) => s === 'absent' || s === String(first) || s === String(second))).toBe(true);
+    expect(await exited).toMatchObject({ code: null, signal: 'SIGKILL' });
+    const { pid: second, error } = await rewritten;
+    expect(error).toBeNull();
+    expect(readFileSync(pidFile, 'utf8')).toBe(`${second}\n`);
+    expect(states).toEqual(new Set([String(first), 'absent', String(second)]));
     expect(alive(second)).toBe(true);
     expect(sup.status().services.find((s) => s.name === 'web')).toMatchObject({
       state: 'running',
@@ -119,21 +142,19 @@ describe('Supervisor on real processes', () => {
     });
 
     await finish(sup);
-    for (const pid of [second, grandchild])
-      await waitFor(`pid ${pid} gone`, () => (alive(pid) ? undefined : true), 5000);
+    expect(alive(second) || alive(tree)).toBe(false); // each exit was reported before stopped resolved
+    // The grandchild is not ours: the kernel says when it is gone.
+    await waitFor('the grandchild gone', () => (groupMembers([tree]).length === 0 ? true : undefined), 5000);
+    expect(alive(grandchild)).toBe(false);
     expect(readPidFile(pidFile)).toBe('absent');
     expect(readPidFile(join(cfg.runDir, 'tree.pid'))).toBe('absent');
 
-    const log = await logOf(cfg.eventLog);
-    expect(log.at(-1)?.type).toBe('supervisor-stopped');
-    const r = await replayAsync(
-      (async function* () {
-        yield* log;
-      })(),
-      { check: true },
-    );
-    expect(r.problems).toEqual([]);
-    expect(r.state.procs.size).toBe(0);
+    const { result, problems } = await replayLogFile(cfg.eventLog, { check: true });
+    expect(problems).toEqual([]);
+    expect(result.problems).toEqual([]);
+    expect(result.state.procs.size).toBe(0);
+    expect(result.state.phase).toBe('stopped');
+    expect((await logEvents(cfg.eventLog)).at(-1)?.type).toBe('supervisor-stopped');
   });
 
   it('kills a check that outlives its timeout (SIGTERM, then SIGKILL if ignored), counts it failed, and restarts its service', async () => {
@@ -165,14 +186,18 @@ describe('Supervisor on real processes', () => {
     );
     const { sup, seen } = await open(config);
     const finished = (name: string) =>
-      waitFor(`${name} finished`, () =>
-        seen.find(
-          (e): e is Extract<Event, { type: 'check-finished' }> =>
-            e.type === 'check-finished' && e.name === name,
-        ),
+      nextEvent(
+        sup,
+        ofType('check-finished', (e) => e.name === name),
       );
-    const stubborn = await finished('stubborn');
-    const sleepy = await finished('sleepy');
+    const stubbornDone = finished('stubborn');
+    const sleepyDone = finished('sleepy');
+    const restarted = nextEvent(
+      sup,
+      ofType('spawned', (e) => e.name === 'web' && e.incarnation === 2),
+    );
+    const stubborn = await stubbornDone;
+    const sleepy = await sleepyDone;
     expect(stubborn).toMatchObject({ timedOut: true, ok: false, signal: 'SIGKILL', stale: false });
     expect(sleepy).toMatchObject({ timedOut: true, ok: false, signal: 'SIGTERM', stale: false });
     expect(stubborn.durationMs).toBeGreaterThanOrEqual(450); // 200ms timeout + 300ms killAfter, less timer slack
@@ -181,14 +206,12 @@ describe('Supervisor on real processes', () => {
       .map((e) => (e as { signal: string }).signal);
     expect(signals).toEqual(['SIGTERM', 'SIGCONT', 'SIGKILL']);
     // Unhealthy after one failure: the service it guards is restarted.
-    await waitFor('web restarted by the check', () =>
-      seen.find((e) => e.type === 'spawned' && e.name === 'web' && e.incarnation === 2) ? true : undefined,
-    );
+    await restarted;
     expect(seen.find((e) => e.type === 'stop-begun' && e.name === 'web')).toMatchObject({
       reason: 'check-failed',
     });
     await finish(sup);
-    for (const pid of started) await waitFor(`pid ${pid} gone`, () => (alive(pid) ? undefined : true), 5000);
+    expect([...started].filter(alive)).toEqual([]);
   });
 
   for (const signal of ['SIGTERM', 'SIGSEGV'] as const) {
@@ -197,18 +220,19 @@ describe('Supervisor on real processes', () => {
       const cfg = config(dir);
       const { sup } = await open(cfg);
       const pidFile = join(cfg.runDir, 'web.pid');
-      const first = await waitFor('web.pid', () => {
-        const p = readPidFile(pidFile);
-        return typeof p === 'number' ? p : undefined;
-      });
+      const first = pidOf(sup, 'web');
+      const exited = nextEvent(
+        sup,
+        ofType('exited', (e) => e.pid === first),
+      );
+      const rewritten = nextEvent(
+        sup,
+        ofType('pidfile-written', (e) => e.path === pidFile && e.pid !== first),
+      );
       process.kill(first, signal);
-      const second = await waitFor('a new web', () => {
-        const p = readPidFile(pidFile);
-        return typeof p === 'number' && p !== first ? p : undefined;
-      });
+      expect(await exited).toMatchObject({ code: null, signal });
+      const second = (await rewritten).pid;
       expect(readFileSync(pidFile, 'utf8')).toBe(`${second}\n`);
-      const exit = (await logOf(cfg.eventLog)).find((e) => e.type === 'exited' && e.pid === first);
-      expect(exit).toMatchObject({ code: null, signal });
       await finish(sup);
     });
   }
@@ -217,18 +241,18 @@ describe('Supervisor on real processes', () => {
     const dir = tmp();
     const cfg = normalized({ runDir: './run', services: {} }, dir);
     const elsewhere = join(dir, 'elsewhere.jsonl');
-    const a = await Supervisor.open({ config: cfg, eventLog: elsewhere, logger: pino({ level: 'silent' }) });
+    const a = await Supervisor.open({ config: cfg, eventLog: elsewhere, logger: silent });
     supervisors.push(a);
     await finish(a);
     expect(existsSync(cfg.eventLog)).toBe(false);
-    const first = await logOf(elsewhere);
+    const first = await logEvents(elsewhere);
     expect(first.map((e) => e.type)).toContain('supervisor-stopped');
 
     const writer = LogWriter.open(elsewhere, { durability: 'none' });
-    const b = await Supervisor.open({ config: cfg, eventLog: writer, logger: pino({ level: 'silent' }) });
+    const b = await Supervisor.open({ config: cfg, eventLog: writer, logger: silent });
     supervisors.push(b);
     await finish(b);
-    const both = await logOf(elsewhere);
+    const both = await logEvents(elsewhere);
     expect(both.map((e) => e.seq)).toEqual(both.map((_, i) => i + 1)); // one log, seq continued
     expect(both.filter((e) => e.type === 'supervisor-started')).toHaveLength(2);
     expect(() => writer.append({ type: 'supervisor-stopped' }, 0, 0)).toThrow(/closed/); // taken over and closed
@@ -246,11 +270,15 @@ describe('Supervisor on real processes', () => {
     const { sup } = await open(
       normalized({ runDir: './run', checks: { inside: check('probe'), outside: check() } }, dir),
     );
-    const verdicts = await waitFor('both verdicts', () => {
-      const cs = sup.status().checks;
-      return cs.every((c) => c.lastResult !== null) ? cs : undefined;
-    });
-    expect(verdicts.map((c) => [c.name, c.healthy])).toEqual([
+    const verdict = (name: string) =>
+      nextEvent(
+        sup,
+        ofType('check-finished', (e) => e.name === name),
+      );
+    const [inside, outside] = [verdict('inside'), verdict('outside')];
+    expect(await inside).toMatchObject({ ok: true, code: 0 });
+    expect(await outside).toMatchObject({ ok: false, code: 1 });
+    expect(sup.status().checks.map((c) => [c.name, c.healthy])).toEqual([
       ['inside', true],
       ['outside', false],
     ]);
@@ -272,7 +300,7 @@ describe('Supervisor on real processes', () => {
       dir,
     );
     const { sup, seen } = await open(cfg);
-    const first = await waitFor('first pid', () => sup.status().services[0]?.pid ?? undefined);
+    const first = pidOf(sup, 'now');
     // A setImmediate queued when the exit is handled runs before any timer of the event loop.
     let sameTurn: boolean | null = null;
     let turnOpen = false;
@@ -285,8 +313,12 @@ describe('Supervisor on real processes', () => {
       }
       if (e.type === 'spawned' && e.pid !== first) sameTurn ??= turnOpen;
     });
+    const respawned = nextEvent(
+      sup,
+      ofType('spawned', (e) => e.pid !== first),
+    );
     process.kill(first, 'SIGKILL');
-    await waitFor('respawned', () => (sameTurn === null ? undefined : true));
+    await respawned;
     expect(sameTurn).toBe(true);
     const from = seen.findIndex((e) => e.type === 'exited' && e.pid === first);
     expect(seen.slice(from, from + 7).map((e) => e.type)).toEqual([
@@ -318,7 +350,11 @@ describe('Supervisor on real processes', () => {
       dir,
     );
     const { sup, seen } = await open(config);
-    await waitFor('given up', () => (seen.some((e) => e.type === 'service-given-up') ? true : undefined));
+    expect(await nextEvent(sup, ofType('service-given-up'))).toMatchObject({
+      name: 'crash',
+      restarts: 4,
+      withinMs: 60_000,
+    });
     const delays = seen
       .filter((e) => e.type === 'restart-scheduled')
       .map((e) => (e as { delayMs: number }).delayMs);
@@ -339,8 +375,8 @@ describe('Supervisor on real processes', () => {
   it('runs its timers on an injected scheduler and clock: a backoff history in virtual time', async () => {
     const dir = tmp();
     const vts = new VirtualTimeScheduler();
-    const sup = await Supervisor.open({
-      config: normalized(
+    const { sup } = await open(
+      normalized(
         {
           runDir: './run',
           services: {
@@ -354,13 +390,10 @@ describe('Supervisor on real processes', () => {
         },
         dir,
       ),
-      logger: pino({ level: 'silent' }),
-      clock: () => vts.now(),
-      scheduler: vts,
-    });
-    supervisors.push(sup);
+      { clock: () => vts.now(), scheduler: vts },
+    );
     vts.flush(); // 100 + 200 + 400 + 800 + 1000 ms of backoff, instantly
-    const seen = await logOf(join(dir, 'run', 'events.jsonl')); // all of it, from open() on
+    const seen = await logEvents(join(dir, 'run', 'events.jsonl')); // all of it, from open() on
     const failures = seen.filter((e) => e.type === 'spawn-failed').map((e) => e.time);
     expect(failures).toEqual([0, 100, 300, 700, 1500, 2500]);
     expect(
@@ -402,35 +435,28 @@ describe('Service output files', () => {
     );
     const { sup } = await open(cfg);
     const out = join(dir, 'run', 'logs', 'talk.out');
-    // The first spawns happen inside open(), before a subscriber could see them: ask the registry.
-    const pidOf = (name: string, not?: number) =>
-      waitFor(`${name} running`, () => {
-        const pid = sup.status().services.find((x) => x.name === name)?.pid;
-        return pid != null && pid !== not ? pid : undefined;
+    // The child writes its files itself: no event says when; wait for what they hold.
+    const holds = (path: string, ...lines: string[]) =>
+      waitFor(`${lines.join(', ')} in ${path}`, () => {
+        const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+        return lines.every((l) => text.includes(`${l}\n`)) ? text : undefined;
       });
-    const first = await pidOf('talk');
-    await waitFor('both lines of the first incarnation', () => {
-      const text = existsSync(out) ? readFileSync(out, 'utf8') : '';
-      return text.includes(`out ${first}\n`) && text.includes(`err ${first}\n`) ? true : undefined;
-    });
+    const first = pidOf(sup, 'talk');
+    await holds(out, `out ${first}`, `err ${first}`);
     expect(statSync(out).mode & 0o777).toBe(0o640);
-    const split = await pidOf('split');
-    await waitFor('split streams', () =>
-      existsSync(join(dir, 'run', 'split.err')) &&
-      readFileSync(join(dir, 'run', 'split.out'), 'utf8') === `out ${split}\n` &&
-      readFileSync(join(dir, 'run', 'split.err'), 'utf8') === `err ${split}\n`
-        ? true
-        : undefined,
-    );
+    const split = pidOf(sup, 'split');
+    expect(await holds(join(dir, 'run', 'split.out'), `out ${split}`)).toBe(`out ${split}\n`);
+    expect(await holds(join(dir, 'run', 'split.err'), `err ${split}`)).toBe(`err ${split}\n`);
 
     // Rotate: move the file away, then make the service restart. The new incarnation writes a new file.
     renameSync(out, `${out}.1`);
+    const respawned = nextEvent(
+      sup,
+      ofType('spawned', (e) => e.name === 'talk' && e.pid !== first),
+    );
     process.kill(first, 'SIGKILL');
-    const second = await pidOf('talk', first);
-    await waitFor('the new file', () => {
-      const text = existsSync(out) ? readFileSync(out, 'utf8') : '';
-      return text.includes(`out ${second}\n`) && text.includes(`err ${second}\n`) ? text : undefined;
-    });
+    const second = (await respawned).pid;
+    await holds(out, `out ${second}`, `err ${second}`);
     expect(readFileSync(out, 'utf8')).not.toContain(String(first));
     expect(readFileSync(`${out}.1`, 'utf8')).not.toContain(String(second));
     await finish(sup);
@@ -438,11 +464,23 @@ describe('Service output files', () => {
 
   it('logs child output line by line: lines over 64 KiB in pieces, a last line without a newline at the end', async () => {
     const dir = tmp();
-    const lines: { service?: string; stream?: string; msg: string }[] = [];
-    const logger = pino({ base: null }, { write: (s: string) => void lines.push(JSON.parse(s)) });
+    type Line = { service?: string; stream?: string; msg: string };
+    const lines: Line[] = [];
+    const lines$ = new Subject<Line>();
+    const logger = pino(
+      { base: null },
+      {
+        write: (s: string) => {
+          const line = JSON.parse(s) as Line;
+          lines.push(line);
+          lines$.next(line);
+        },
+      },
+    );
     const long = 'x'.repeat(150_000);
-    const sup = await Supervisor.open({
-      config: normalized(
+    const tail = firstMatch(lines$, (l) => l.service === 'talk' && l.msg === 'tail', 'the last line');
+    const { sup } = await open(
+      normalized(
         {
           runDir: './run',
           services: {
@@ -460,14 +498,13 @@ describe('Service output files', () => {
         },
         dir,
       ),
-      logger,
-    });
-    supervisors.push(sup);
-    await waitFor('talk exited', () => (sup.status().services[0]?.state === 'stopped' ? true : undefined));
-    const out = await waitFor('the last line', () => {
-      const o = lines.filter((l) => l.service === 'talk' && l.stream === 'stdout').map((l) => l.msg);
-      return o.at(-1) === 'tail' ? o : undefined;
-    });
+      { logger },
+    );
+    const exited = nextEvent(sup, ofType('exited'));
+    expect(await exited).toMatchObject({ code: 0, signal: null });
+    await tail;
+    expect(sup.status().services[0]?.state).toBe('stopped');
+    const out = lines.filter((l) => l.service === 'talk' && l.stream === 'stdout').map((l) => l.msg);
     expect(out.slice(-2)).toEqual(['short', 'tail']);
     const pieces = out.slice(0, -2);
     expect(pieces.every((p) => p.length <= 64 * 1024)).toBe(true);
@@ -488,10 +525,9 @@ describe('Service output files', () => {
       dir,
     );
     const { sup } = await open(cfg);
-    await waitFor('given up', () =>
-      sup.status().services.find((x) => x.name === 'talk' && x.state === 'given-up'),
-    );
-    const log = await logOf(cfg.eventLog);
+    // The spawn fails inside open(), and with no restart allowed the service is given up at once.
+    expect(sup.status().services).toEqual([expect.objectContaining({ name: 'talk', state: 'given-up' })]);
+    const log = await logEvents(cfg.eventLog);
     expect(log.find((e) => e.type === 'spawn-failed')).toMatchObject({
       name: 'talk',
       error: `output file ${join(dir, 'run', 'talk.out')}: is a symlink, which procreg never writes through`,

@@ -1,35 +1,21 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createConnection } from 'node:net';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readPidFile } from '../../../src/shell/files/pidfile.js';
 import { procreg } from '../../support/cli.js';
+import { ofType } from '../../support/next-event.js';
+import { logEvent, logEvents, pidFileOf, useProcregRun } from '../../support/procreg-run.js';
 import { useTmpDir } from '../../support/tmp.js';
-import { alive, killAll, waitFor } from '../../support/wait.js';
+import { alive, waitFor } from '../../support/wait.js';
 
 const tmp = useTmpDir();
-const procs: ChildProcess[] = [];
-const pids = new Set<number>();
-const runDirs: string[] = [];
-afterEach(() => {
-  for (const p of procs.splice(0)) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-  // Whatever the test got to see, the log knows every process procreg started.
-  for (const dir of runDirs.splice(0)) {
-    const log = join(dir, 'events.jsonl');
-    if (!existsSync(log)) continue;
-    for (const m of readFileSync(log, 'utf8').matchAll(/"type":"(?:spawned|check-started)".*?"pid":(\d+)/g))
-      pids.add(Number(m[1]));
-  }
-  killAll(pids);
-  pids.clear();
-});
+const runs = useProcregRun();
 
 const NODE_IDLE = JSON.stringify([process.execPath, '-e', 'setInterval(() => {}, 1000)']);
 
+/** A config in `dir` with `web` and `tree` (whose own child, a grandchild, writes its PID to grandchild.pid). */
 function writeConfig(dir: string, extra = ''): string {
   const path = join(dir, 'procreg.yaml');
-  if (!runDirs.includes(join(dir, 'run'))) runDirs.push(join(dir, 'run'));
   writeFileSync(
     path,
     `runDir: ./run
@@ -45,42 +31,22 @@ ${extra}`,
   return path;
 }
 
-function run(
-  config: string,
-  ...args: string[]
-): { proc: ChildProcess; exit: Promise<number | null>; output: () => string } {
-  const proc = spawn(process.execPath, ['bin/procreg.js', 'run', config, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  procs.push(proc);
-  let out = '';
-  proc.stdout?.on('data', (d) => {
-    out += d;
-  });
-  proc.stderr?.on('data', (d) => {
-    out += d;
-  });
-  const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return { proc, exit, output: () => out };
+function start(dir: string, config: string, ...args: string[]) {
+  return runs.start(config, join(dir, 'run'), ...args);
 }
 
 async function pidOf(runDir: string, name: string, not?: number): Promise<number> {
-  const pid = await waitFor(`${name}.pid`, () => {
-    const p = readPidFile(join(runDir, `${name}.pid`));
-    return typeof p === 'number' && p !== not ? p : undefined;
-  });
-  pids.add(pid);
-  return pid;
+  return runs.track(await pidFileOf(runDir, name, not));
 }
 
+/** No event tells when the shell has written its grandchild's PID: wait for the file. */
 async function grandchildOf(dir: string): Promise<number> {
   const pid = await waitFor('the grandchild', () => {
     const f = join(dir, 'grandchild.pid');
     const t = existsSync(f) ? readFileSync(f, 'utf8') : '';
     return t.endsWith('\n') ? Number(t) : undefined;
   });
-  pids.add(pid);
-  return pid;
+  return runs.track(pid);
 }
 
 /** Wait until the process catches SIGHUP, SIGINT and SIGTERM (bits 1, 2, 15 of SigCgt). */
@@ -97,12 +63,8 @@ async function caughtFromStart(pid: number): Promise<void> {
   );
 }
 
-function logTypes(runDir: string): string[] {
-  return readFileSync(join(runDir, 'events.jsonl'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l).type as string);
-}
+const eventLog = (runDir: string) => join(runDir, 'events.jsonl');
+const typesIn = async (runDir: string) => (await logEvents(eventLog(runDir))).map((e) => e.type);
 
 describe('procreg run', () => {
   it('logs JSON lines when stdout is not a terminal, pretty lines with --log-format pretty', async () => {
@@ -112,9 +74,10 @@ describe('procreg run', () => {
       `  talk:\n    command: [sh, -c, "echo hello; echo oops >&2; exec sleep 300"]\n    stopTimeout: 2s\n`,
     );
     for (const format of ['auto', 'pretty']) {
-      const r = run(config, '--log-format', format);
+      const r = start(dir, config, '--log-format', format);
       const talk = await pidOf(join(dir, 'run'), 'talk');
-      await waitFor('the child output', () => (r.output().includes('oops') ? true : undefined));
+      await r.printed('hello'); // stdout and stderr are read apart: wait for both
+      await r.printed('oops');
       r.proc.kill('SIGTERM');
       expect(await r.exit).toBe(0);
       const lines = r.output().trim().split('\n');
@@ -150,48 +113,86 @@ describe('procreg run', () => {
     }
   });
 
-  it('on SIGTERM stops every child and grandchild, removes the PID files, and exits 0', async () => {
+  it('on SIGTERM stops every child and grandchild, removes the PID files and the socket, and exits 0', async () => {
     const dir = tmp();
     const runDir = join(dir, 'run');
-    const r = run(writeConfig(dir));
+    const r = start(dir, writeConfig(dir));
     const web = await pidOf(runDir, 'web');
     const grandchild = await grandchildOf(dir);
-    expect(readPidFile(join(runDir, 'procreg.pid'))).toBe(r.proc.pid);
+    expect(readPidFile(join(runDir, 'procreg.pid'))).toBe(r.pid);
     r.proc.kill('SIGTERM');
     expect(await r.exit).toBe(0);
-    for (const pid of [web, grandchild])
-      await waitFor(`pid ${pid} gone`, () => (alive(pid) ? undefined : true), 5000);
+    expect(alive(web)).toBe(false); // procreg reaped it before exiting
+    await waitFor(`pid ${grandchild} gone`, () => (alive(grandchild) ? undefined : true), 5000);
     for (const f of ['web.pid', 'tree.pid', 'procreg.pid'])
       expect(readPidFile(join(runDir, f))).toBe('absent');
-    expect(logTypes(runDir).at(-1)).toBe('supervisor-stopped');
+    expect(existsSync(join(runDir, 'procreg.sock'))).toBe(false);
+    expect((await typesIn(runDir)).at(-1)).toBe('supervisor-stopped');
+  });
+
+  it('refuses to start while another live procreg owns the runDir (exit 1), and starts over a dead one', async () => {
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    const config = writeConfig(dir);
+    const first = start(dir, config);
+    await pidOf(runDir, 'web');
+    const second = start(dir, config);
+    expect(await second.exit).toBe(1);
+    expect(second.stderr()).toBe(
+      `procreg: ${runDir} is in use by procreg pid ${first.pid} (${join(runDir, 'procreg.pid')}); stop it first\n`,
+    );
+    expect(readPidFile(join(runDir, 'procreg.pid'))).toBe(first.pid);
+    first.proc.kill('SIGKILL');
+    await first.exit;
+
+    const third = start(dir, config, '--log-format', 'json');
+    await third.printed('replacing the PID file'); // logged once the PID file is ours
+    expect(readPidFile(join(runDir, 'procreg.pid'))).toBe(third.pid);
+    expect(JSON.parse(third.output().split('\n')[0] as string)).toMatchObject({
+      level: 40,
+      stalePid: first.pid,
+      msg: 'replacing the PID file of a procreg that is not running',
+    });
+    third.proc.kill('SIGTERM');
+    expect(await third.exit).toBe(0);
+  });
+
+  it('exits 2 listing the problems of an invalid config, and starts nothing', async () => {
+    const dir = tmp();
+    const config = join(dir, 'procreg.yaml');
+    writeFileSync(config, 'runDir: ./run\nservices:\n  web:\n    command: node\n');
+    const r = start(dir, config);
+    expect(await r.exit).toBe(2);
+    expect(r.stderr()).toMatch(/services\.web\.command: must be a non-empty list of strings/);
+    expect(existsSync(join(dir, 'run'))).toBe(false);
   });
 
   it('after a SIGKILL of procreg, the next run finds the orphans, stops them gracefully, then starts afresh', async () => {
     const dir = tmp();
     const runDir = join(dir, 'run');
     const config = writeConfig(dir);
-    const first = run(config);
+    const first = start(dir, config);
     const web = await pidOf(runDir, 'web');
     const grandchild = await grandchildOf(dir);
     first.proc.kill('SIGKILL');
     await first.exit;
     expect(alive(web)).toBe(true); // left behind by the crash
 
-    const second = run(config);
+    const second = start(dir, config);
     await waitFor('the orphans killed', () => (!alive(web) && !alive(grandchild) ? true : undefined), 10_000);
     const fresh = await pidOf(runDir, 'web', web);
     expect(alive(fresh)).toBe(true);
-    const types = logTypes(runDir);
-    expect(types.filter((t) => t === 'orphan-found').length).toBe(2);
-    const reaped = readFileSync(join(runDir, 'events.jsonl'), 'utf8').match(
-      /"type":"orphan-reaped","pid":\d+,"outcome":"signalled"/g,
-    );
-    expect(reaped?.length).toBe(2);
+    const log = await logEvents(eventLog(runDir));
+    expect(log.filter((e) => e.type === 'orphan-found')).toHaveLength(2);
+    expect(log.filter((e) => e.type === 'orphan-reaped')).toEqual([
+      expect.objectContaining({ outcome: 'signalled' }),
+      expect.objectContaining({ outcome: 'signalled' }),
+    ]);
     // The new web was spawned only once the old one's whole group was gone.
-    const log = readFileSync(join(runDir, 'events.jsonl'), 'utf8');
-    const gone = log.indexOf(`"type":"group-exited","pid":${web}`);
-    const respawn = log.indexOf(`"type":"spawned","name":"web"`, log.indexOf('"type":"orphan-found"'));
-    expect(gone).toBeGreaterThan(0);
+    const gone = log.findIndex((e) => e.type === 'group-exited' && e.pid === web);
+    const found = log.findIndex((e) => e.type === 'orphan-found');
+    const respawn = log.findIndex((e, i) => i > found && e.type === 'spawned' && e.name === 'web');
+    expect(gone).toBeGreaterThan(found);
     expect(respawn).toBeGreaterThan(gone);
     second.proc.kill('SIGTERM');
     expect(await second.exit).toBe(0);
@@ -200,23 +201,21 @@ describe('procreg run', () => {
   it('survives signals from its first moment: SIGHUP during start-up is a reload, SIGTERM a clean stop', async () => {
     const dir = tmp();
     const runDir = join(dir, 'run');
-    const r = run(writeConfig(dir));
+    const r = start(dir, writeConfig(dir));
     // From bin/procreg.js's first line on (no program can catch a signal before its own code
     // runs: until then the kernel's default applies), while modules still load.
-    await caughtFromStart(r.proc.pid as number);
+    await caughtFromStart(r.pid);
     expect(existsSync(join(runDir, 'procreg.pid'))).toBe(false); // still starting up
     r.proc.kill('SIGHUP');
     const web = await pidOf(runDir, 'web');
-    await waitFor('the early reload applied', () =>
-      logTypes(runDir).includes('reload-applied') ? true : undefined,
-    );
-    expect(alive(r.proc.pid as number)).toBe(true);
+    await logEvent(eventLog(runDir), ofType('reload-applied'), 'the early reload applied');
+    expect(alive(r.pid)).toBe(true);
     r.proc.kill('SIGTERM');
     expect(await r.exit).toBe(0);
     expect(alive(web)).toBe(false);
 
-    const again = run(writeConfig(dir));
-    await caughtFromStart(again.proc.pid as number);
+    const again = start(dir, writeConfig(dir));
+    await caughtFromStart(again.pid);
     again.proc.kill('SIGTERM'); // stop requested before anything started
     expect(await again.exit).toBe(0);
     expect(readPidFile(join(runDir, 'web.pid'))).toBe('absent');
@@ -225,7 +224,6 @@ describe('procreg run', () => {
   it('SIGHUP reloads remove and change services and checks: removed ones stop, changed ones restart, the rest stay', async () => {
     const dir = tmp();
     const runDir = join(dir, 'run');
-    runDirs.push(runDir);
     const config = join(dir, 'procreg.yaml');
     const yaml = (services: Record<string, string>, checks: Record<string, string>) =>
       `runDir: ./run\nservices:\n${Object.entries(services)
@@ -237,7 +235,8 @@ describe('procreg run', () => {
       config,
       yaml({ keep: '1', change: '1', drop: '1' }, { c_keep: 'exit 0', c_change: 'exit 0', c_drop: 'exit 0' }),
     );
-    const r = run(config);
+    const r = start(dir, config);
+    await r.printed('procreg running'); // its control socket is served: status can ask
     const [keep, change, drop] = [
       await pidOf(runDir, 'keep'),
       await pidOf(runDir, 'change'),
@@ -250,8 +249,8 @@ describe('procreg run', () => {
           healthy: boolean | null;
         }[]
       ).map((c) => [c.name, c.healthy]);
-    await waitFor('checks healthy', () =>
-      logTypes(runDir).filter((t) => t === 'check-health-changed').length >= 3 ? true : undefined,
+    await waitFor('checks healthy', async () =>
+      (await typesIn(runDir)).filter((t) => t === 'check-health-changed').length >= 3 ? true : undefined,
     );
 
     writeFileSync(
@@ -290,7 +289,7 @@ describe('procreg run', () => {
     const dir = tmp();
     const runDir = join(dir, 'run');
     const config = writeConfig(dir);
-    const r = run(config);
+    const r = start(dir, config);
     const web = await pidOf(runDir, 'web');
     writeConfig(dir, `  extra:\n    command: ${NODE_IDLE}\n`);
     r.proc.kill('SIGHUP');
@@ -300,78 +299,33 @@ describe('procreg run', () => {
 
     writeFileSync(config, 'services:\n  web:\n    restart: sometimes\n');
     r.proc.kill('SIGHUP');
-    await waitFor('reload-failed', () => (logTypes(runDir).includes('reload-failed') ? true : undefined));
+    const failed = await logEvent(eventLog(runDir), ofType('reload-failed'), 'reload-failed');
+    expect(failed.reason).toMatch(/services\.web\.restart: must be one of always \| on-failure \| never/);
     expect(alive(web) && alive(extra)).toBe(true);
-    expect(readFileSync(join(runDir, 'events.jsonl'), 'utf8')).toMatch(
-      /"type":"reload-failed","reason":".*services\.web\.restart: must be one of always \| on-failure \| never/,
-    );
     r.proc.kill('SIGTERM');
     expect(await r.exit).toBe(0);
     expect(alive(web) || alive(extra)).toBe(false);
   });
 
-  it('answers status over its socket, reloads and stops on command, and shrugs off a malformed request', async () => {
+  // BUG (src/shell/cli/run-command.ts:62): serveControl runs after Supervisor.open has started
+  // every service. When it throws (here: <runDir>/procreg.sock is a directory), runCommand
+  // rejects without stopping the supervisor: procreg prints the error, removes its signal
+  // handlers (finally) and keeps running its services forever. A SIGTERM then kills procreg
+  // with the default action and leaves the services orphaned. Expected: the services are
+  // stopped and procreg exits (non-zero).
+  it.fails('stops its services and exits when the control socket cannot be served', async () => {
     const dir = tmp();
     const runDir = join(dir, 'run');
-    const config = writeConfig(dir);
-    const r = run(config);
-    const web = await pidOf(runDir, 'web');
-    await grandchildOf(dir);
-
-    const status = await procreg('status', config, '--json');
-    expect(status.code).toBe(0);
-    const view = JSON.parse(status.stdout);
-    expect(view).toMatchObject({
-      generation: 1,
-      services: expect.arrayContaining([
-        expect.objectContaining({ name: 'web', state: 'running', pid: web, restarts: 0 }),
-      ]),
-    });
-    expect(view.processes.map((p: { pid: number }) => p.pid)).toEqual(
-      [...view.processes.map((p: { pid: number }) => p.pid)].sort((a, b) => a - b),
-    );
-    expect(statSync(join(runDir, 'procreg.sock')).mode & 0o777).toBe(0o600);
-    const text = (await procreg('status', config)).stdout;
-    expect(text).toMatch(/SERVICE\s+STATE\s+PID\s+GEN\s+INC\s+UPTIME\s+RESTARTS\s+LAST EXIT/);
-    // web: running, its PID, generation 1, incarnation 1, up for some milliseconds or seconds, no restarts
-    expect(text).toMatch(new RegExp(`\\nweb\\s+running\\s+${web}\\s+1\\s+1\\s+\\d+(ms|\\.\\ds)\\s+0\\s+-`));
-
-    const answer = await new Promise<string>((resolve, reject) => {
-      const c = createConnection(join(runDir, 'procreg.sock'));
-      c.on('error', reject);
-      c.on('data', (d) => {
-        resolve(String(d));
-        c.end();
-      });
-      c.write('this is not json\n');
-    });
-    expect(JSON.parse(answer)).toEqual({
-      ok: false,
-      error: 'not JSON; send one object per line, e.g. {"cmd":"status"}',
-    });
-
-    writeConfig(dir, `  extra:\n    command: ${NODE_IDLE}\n`);
-    const reload = await procreg('reload', config);
-    expect(reload).toMatchObject({ code: 0, stdout: 'procreg reload: generation 2 applied\n' });
-    await pidOf(runDir, 'extra');
-
-    writeConfig(dir, `  extra:\n    command: ${NODE_IDLE}\n    restart: sometimes\n`);
-    const refused = await procreg('reload', config);
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/services\.extra\.restart: must be one of always \| on-failure \| never/);
-    expect(refused.stderr).toMatch(/the running supervisor was not asked to reload and keeps its generation/);
-    const statusBad = await procreg('status', config); // reading the runDir needs a valid config too
-    expect(statusBad.code).toBe(2);
-    expect(statusBad.stderr).toMatch(/services\.extra\.restart/);
-    expect(alive(web)).toBe(true);
-
-    writeConfig(dir);
-    const stop = await procreg('stop', config);
-    expect(stop.code).toBe(0);
-    expect(await r.exit).toBe(0);
-    expect(alive(web)).toBe(false);
-    const after = await procreg('status', config);
-    expect(after.code).toBe(1);
-    expect(after.stderr).toMatch(/no procreg is running here/);
+    mkdirSync(join(runDir, 'procreg.sock'), { recursive: true });
+    const r = start(dir, writeConfig(dir));
+    await r.printed('is not a socket');
+    const web = (await logEvents(eventLog(runDir))).find(ofType('spawned', (e) => e.name === 'web'));
+    const code = await Promise.race([
+      r.exit,
+      new Promise<'running'>((resolve) => setTimeout(resolve, 3000, 'running')),
+    ]);
+    expect(code).not.toBe('running');
+    expect(code).not.toBe(0);
+    expect(web && alive(web.pid)).toBe(false);
   });
 });

@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { procreg } from '../../support/cli.js';
+
+const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+
+describe('procreg (main)', () => {
+  it('--help lists every command and exits 0', async () => {
+    const r = await procreg('--help');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^Usage: procreg \[options\] \[command\]/);
+    for (const cmd of [
+      'replay [options] <log>',
+      'run [options] <config>',
+      'status [options] <config>',
+      'reload <config>',
+      'stop <config>',
+      'validate <config>',
+    ])
+      expect(r.stdout).toContain(cmd);
+  });
+
+  it("a command's --help describes it and exits 0", async () => {
+    const r = await procreg('status', '--help');
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toMatch(/^Usage: procreg status \[options\] <config>/);
+    expect(r.stdout).toContain('--json');
+  });
+
+  it('--version prints the package version and exits 0', async () => {
+    expect(await procreg('--version')).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it('exits 2 on a usage error, saying what is wrong: unknown command, missing argument, bad option', async () => {
+    expect(await procreg('bogus')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "error: unknown command 'bogus'\n",
+    });
+    expect(await procreg('validate')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "error: missing required argument 'config'\n",
+    });
+    expect(await procreg('replay', '--bogus', 'x.jsonl')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "error: unknown option '--bogus'\n",
+    });
+    const format = await procreg('run', 'x.yaml', '--log-format', 'xml');
+    expect(format).toMatchObject({ code: 2, stdout: '' });
+    expect(format.stderr).toContain("argument 'xml' is invalid. Allowed choices are auto, json, pretty.");
+  });
+
+  it('exits 2 with the usage when no command is given', async () => {
+    const r = await procreg();
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^Usage: procreg \[options\] \[command\]/);
+  });
+});
