@@ -5,7 +5,7 @@ import { assertNever } from '../../events/assert-never.js';
 import type { EventBody } from '../../events/types.js';
 import { removePidFileIfOwned, writePidFile } from '../files/pidfile.js';
 import { readProcExe, readProcStartTime } from '../proc/proc-stat.js';
-import { spawnChild } from './children.js';
+import { type ChildSpec, spawnChild } from './children.js';
 import { type GroupWatch, groupAlive } from './group-watch.js';
 import { reapOrphan } from './orphans.js';
 import type { TimerTable } from './timers.js';
@@ -80,36 +80,40 @@ export function executeEffect(e: Effect, ports: EffectPorts): void {
 
 function startService(e: Extract<Effect, { do: 'spawn' }>, ports: EffectPorts): void {
   const { name, gen, incarnation } = e;
-  const started = spawnChild(e, {
-    onLine: (stream, line) =>
-      ports.log[stream === 'stdout' ? 'info' : 'warn']({ service: name, pid: pidOf(started), stream }, line),
-    onExit: (code, signal) => ports.emit(exited(pidOf(started), code, signal)),
-  });
-  if ('error' in started) {
-    ports.emit({ type: 'spawn-failed', name, gen, incarnation, error: started.error });
-    return;
-  }
-  // Logged in this same turn as the fork: a crash cannot lose a child we started.
-  const { pid } = started;
-  ports.emit({ type: 'spawned', name, gen, incarnation, pid, ...identity(pid) });
+  startChild(e, { service: name }, ports, (started) =>
+    'error' in started
+      ? { type: 'spawn-failed', name, gen, incarnation, error: started.error }
+      : { type: 'spawned', name, gen, incarnation, pid: started.pid, ...identity(started.pid) },
+  );
 }
 
 function startCheckRun(e: Extract<Effect, { do: 'run-check' }>, ports: EffectPorts): void {
   const { name, gen, run } = e;
-  const started = spawnChild(
-    { command: e.command, cwd: e.cwd, env: {}, stdout: null, stderr: null },
-    {
-      onLine: (stream, line) =>
-        ports.log[stream === 'stdout' ? 'info' : 'warn']({ check: name, pid: pidOf(started), stream }, line),
-      onExit: (code, signal) => ports.emit(exited(pidOf(started), code, signal)),
-    },
+  const spec = { command: e.command, cwd: e.cwd, env: {}, stdout: null, stderr: null };
+  startChild(spec, { check: name }, ports, (started) =>
+    'error' in started
+      ? { type: 'check-start-failed', name, gen, run, error: started.error }
+      : { type: 'check-started', name, gen, run, pid: started.pid, ...identity(started.pid) },
   );
-  if ('error' in started) {
-    ports.emit({ type: 'check-start-failed', name, gen, run, error: started.error });
-    return;
-  }
-  const { pid } = started;
-  ports.emit({ type: 'check-started', name, gen, run, pid, ...identity(pid) });
+}
+
+/**
+ * Spawn a service or check process: its output lines to the log tagged `who`, its exit as an
+ * event, and at once the event saying it started (or why not) — in this same turn as the fork,
+ * so a crash cannot lose a child we started.
+ */
+function startChild(
+  spec: ChildSpec,
+  who: { service: string } | { check: string },
+  ports: EffectPorts,
+  outcome: (started: { pid: number } | { error: string }) => EventBody,
+): void {
+  const started = spawnChild(spec, {
+    onLine: (stream, line) =>
+      ports.log[stream === 'stdout' ? 'info' : 'warn']({ ...who, pid: pidOf(started), stream }, line),
+    onExit: (code, signal) => ports.emit(exited(pidOf(started), code, signal)),
+  });
+  ports.emit(outcome(started));
 }
 
 /**
