@@ -117,6 +117,7 @@ describe("import { … } from 'procreg'", () => {
         "ServiceStatus",
         "SignalName",
         "SignalSent",
+        "SnapshotTaken",
         "SpawnFailed",
         "SpawnRequested",
         "Spawned",

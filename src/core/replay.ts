@@ -8,6 +8,7 @@ import {
 import type { Effect } from './effects.js';
 import { bodyOf } from '../events/codec.js';
 import { type Violation, verifyInvariants, verifyInvariantsOf } from './invariants.js';
+import { toSnapshot } from './snapshot.js';
 import { initialState, type State } from './state.js';
 import { step } from './step.js';
 
@@ -26,7 +27,7 @@ export interface ReplayOptions {
 
 export interface ReplayProblem {
   readonly seq: number;
-  readonly kind: 'invariant' | 'decision-mismatch';
+  readonly kind: 'invariant' | 'decision-mismatch' | 'snapshot-mismatch';
   readonly message: string;
 }
 
@@ -70,6 +71,9 @@ export class Replayer {
       if (this.check) this.matchDecision(event);
       return;
     }
+    // A snapshot where the fold has history is verified against it (it must be that very
+    // state); where it has none (the first line read), it is where the fold starts.
+    if (event.type === 'snapshot' && this.check && this.count > 1) this.matchSnapshot(event);
     if (this.check) {
       // A crash can cut the log between an input and its decisions; then the next instance starts.
       if (event.type === 'supervisor-started') this.expected = [];
@@ -81,7 +85,7 @@ export class Replayer {
     this.expected = res.records.slice();
     this.expectedFrom = event.seq;
     const violations =
-      this.count % this.sweepEvery === 0 || TOUCHES_WHOLE_REGISTRY[event.type]
+      this.count % this.sweepEvery === 0 || event.type === 'snapshot' || TOUCHES_WHOLE_REGISTRY[event.type]
         ? verifyInvariants(this.state)
         : verifyInvariantsOf(this.state, ...touched(event, res.records, res.effects));
     for (const v of violations) this.problem(event.seq, 'invariant', describe(v));
@@ -99,6 +103,18 @@ export class Replayer {
       events: this.count,
       problems: this.problems,
     };
+  }
+
+  private matchSnapshot(event: Extract<Event, { type: 'snapshot' }>): void {
+    this.flushExpected(event.seq);
+    const derived = JSON.stringify(toSnapshot(this.state));
+    const logged = JSON.stringify(event.state);
+    if (derived === logged) return;
+    this.problem(
+      event.seq,
+      'snapshot-mismatch',
+      `the snapshot differs from the registry the fold derives from the events before it (${firstDifference(derived, logged)})`,
+    );
   }
 
   private matchDecision(event: Event): void {
@@ -142,7 +158,10 @@ export class Replayer {
  * Whether an input can change every service and check at once (then a full sweep follows
  * it) or only what it names. A complete table: a new input type must be classified.
  */
-const TOUCHES_WHOLE_REGISTRY: Readonly<Record<InputEvent['type'] | OutcomeEvent['type'], boolean>> = {
+const TOUCHES_WHOLE_REGISTRY: Readonly<
+  Record<InputEvent['type'] | OutcomeEvent['type'] | 'snapshot', boolean>
+> = {
+  snapshot: true,
   'supervisor-started': true,
   'supervisor-stopping': true,
   'supervisor-stopped': true,
@@ -186,6 +205,14 @@ function touched(
   for (const r of records) take(r);
   for (const e of effects) take(e);
   return [pids, names];
+}
+
+/** Where two JSON texts part: a few characters of each around the first difference. */
+function firstDifference(a: string, b: string): string {
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i++;
+  const at = Math.max(0, i - 30);
+  return `derived …${a.slice(at, i + 30)}…, logged …${b.slice(at, i + 30)}…`;
 }
 
 function describe(v: Violation): string {

@@ -13,7 +13,9 @@ import {
   sameTimer,
 } from './context.js';
 import type { Effect } from './effects.js';
+import { formatProblem } from '../config/schema.js';
 import { onConfigLoaded, onReloadFailed, onReloadRequested } from './reload.js';
+import { fromSnapshot } from './snapshot.js';
 import {
   onBackoffElapsed,
   onServiceExit,
@@ -140,9 +142,24 @@ function apply(ctx: Ctx, ev: Event): void {
     case 'orphan-forgotten':
     case 'event-ignored':
       return;
+    case 'snapshot':
+      return onSnapshot(ctx, ev);
     default:
       return assertNever(ev);
   }
+}
+
+/** The registry as the snapshot says: the fold continues from it as if it had folded everything before. */
+function onSnapshot(ctx: Ctx, ev: Extract<Event, { type: 'snapshot' }>): void {
+  const read = fromSnapshot(ev.state);
+  if (!read.ok) {
+    const first = read.problems[0];
+    return recordIgnored(
+      ctx,
+      `snapshot unreadable: ${first ? formatProblem(first) : 'no state'}; the registry stays as it was`,
+    );
+  }
+  Object.assign(ctx.state, read.state, { seq: ev.seq });
 }
 
 function onExited(ctx: Ctx, ev: Exited): void {

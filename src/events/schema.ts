@@ -147,6 +147,11 @@ export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
   'orphan-found': { pid, name, kind: oneOf('service', 'check'), startTime: orNull(int) },
   'orphan-forgotten': { pid, name, reason: str },
   'event-ignored': { ref: int, reason: str },
+  // Its inside is checked where it is read (core/snapshot.ts fromSnapshot), not on every decode.
+  snapshot: {
+    state: (v) =>
+      typeof v === 'object' && v !== null && !Array.isArray(v) ? null : 'a registry snapshot object',
+  },
 };
 
 export const EVENT_TYPES = Object.keys(EVENT_SCHEMA) as EventType[];

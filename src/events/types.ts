@@ -147,6 +147,16 @@ export interface OrphanReaped {
   readonly detail: string | null;
 }
 
+/**
+ * The complete registry at this point of the log (core/snapshot.ts gives its shape and reads
+ * it): a reader may start here instead of at the beginning, and the fold continues from it
+ * exactly as if it had folded everything before. Folding one replaces the state with it.
+ */
+export interface SnapshotTaken {
+  readonly type: 'snapshot';
+  readonly state: Readonly<Record<string, unknown>>;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Effect outcomes that change nothing in the registry but belong in the record of what happened.
 
@@ -330,7 +340,7 @@ export type DecisionRecord =
   | EventIgnored;
 
 /** Everything a log line can hold, without its envelope. */
-export type EventBody = InputEvent | OutcomeEvent | DecisionRecord;
+export type EventBody = InputEvent | OutcomeEvent | DecisionRecord | SnapshotTaken;
 export type EventType = EventBody['type'];
 
 /**
@@ -351,10 +361,10 @@ export type Event = Stamped<EventBody>;
 
 /**
  * What each event type is: an input the fold changes state on, an outcome of an effect kept
- * for the record, or a decision the fold derived. A complete table: a new event type does not
+ * for the record, a decision the fold derived, or a snapshot of the whole registry. A complete table: a new event type does not
  * compile until it is classified here.
  */
-export const EVENT_KINDS: Readonly<Record<EventType, 'input' | 'outcome' | 'decision'>> = {
+export const EVENT_KINDS: Readonly<Record<EventType, 'input' | 'outcome' | 'decision' | 'snapshot'>> = {
   'supervisor-started': 'input',
   'supervisor-stopping': 'input',
   'supervisor-stopped': 'input',
@@ -389,6 +399,7 @@ export const EVENT_KINDS: Readonly<Record<EventType, 'input' | 'outcome' | 'deci
   'orphan-found': 'decision',
   'orphan-forgotten': 'decision',
   'event-ignored': 'decision',
+  snapshot: 'snapshot',
 };
 
 export function isDecision(e: EventBody): e is DecisionRecord {

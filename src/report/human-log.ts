@@ -121,6 +121,7 @@ export function describeEvent(e: EventBody, before: State): LogLine | null {
     case 'check-finished':
     case 'reload-coalesced':
     case 'event-ignored':
+    case 'snapshot':
       return null;
     default:
       return assertNever(e);

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { toSnapshot } from '../../src/core/snapshot.js';
 import { initialState, type State } from '../../src/core/state.js';
 import { step } from '../../src/core/step.js';
 import { stamp } from '../../src/events/codec.js';
@@ -47,6 +48,15 @@ function expectIgnored(w: World, body: EventBody, reason: string): void {
 }
 
 describe('step: the dispatcher', () => {
+  it('folding a snapshot makes the state the one it holds, at the snapshot\'s seq', () => {
+    const w = running();
+    const snap = JSON.parse(JSON.stringify(toSnapshot(w.state))) as Record<string, unknown>;
+    const res = step(initialState(), stamp({ type: 'snapshot', state: snap }, 77, 1, 1));
+    expect(plain(res.state)).toEqual(plain({ ...w.state, seq: 77 }));
+    expect(res.effects).toEqual([]);
+    expect(res.records).toEqual([]);
+  });
+
   it('stamps the new state with the seq of the event folded into it', () => {
     const res = step(
       initialState(),
@@ -56,7 +66,9 @@ describe('step: the dispatcher', () => {
     expect(res.state.phase).toBe('starting');
   });
 
-  const notInputs = (Object.keys(EVENT_KINDS) as EventType[]).filter((t) => EVENT_KINDS[t] !== 'input');
+  const notInputs = (Object.keys(EVENT_KINDS) as EventType[]).filter(
+    (t) => EVENT_KINDS[t] === 'outcome' || EVENT_KINDS[t] === 'decision',
+  );
 
   it.each(notInputs)('folding a %s (an outcome or decision) changes nothing but seq', (type) => {
     const w = running();

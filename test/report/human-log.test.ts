@@ -100,6 +100,7 @@ describe('describeEvent: what a person watching the supervisor is told', () => {
     'check-finished',
     'reload-coalesced',
     'event-ignored',
+    'snapshot',
   ];
 
   it.each(QUIET)('%s: nothing', (type) => {

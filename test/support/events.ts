@@ -85,6 +85,7 @@ export const SAMPLE_EVENTS: { readonly [T in EventType]: Extract<EventBody, { ty
     reason: 'left in an earlier boot (a); this is boot b',
   },
   'event-ignored': { type: 'event-ignored', ref: 12, reason: 'stale backoff timer' },
+  snapshot: { type: 'snapshot', state: {} },
 };
 
 export const SAMPLES: readonly EventBody[] = Object.values(SAMPLE_EVENTS);
