@@ -1,6 +1,6 @@
 // Starting child processes: each in its own process group, its output to files or to lines.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
 import { LineSplitter } from '../../events/line-splitter.js';
 import { openOutputFile } from '../files/output-file.js';
 
@@ -23,12 +23,17 @@ export interface ChildHooks {
   readonly onExit: (code: number | null, signal: string | null) => void;
 }
 
+/** A child started (its PID), or why it could not be. */
+export type SpawnOutcome = { readonly pid: number } | { readonly error: string };
+
 /**
- * Spawn in its own process group (so stops reach grandchildren). Returns the PID, or why
- * the child could not be started. Output files go to the child as its own descriptors: no
- * copying through procreg, and nothing lost if procreg itself goes away.
+ * Spawn in its own process group and session (so stops reach grandchildren). `onStarted`
+ * hears the PID in this same turn as the fork — or why it could not start: at once for an
+ * output file refused, on the next tick for what the kernel refused (Node reports those as
+ * an event). Output files go to the child as its own descriptors: no copying through
+ * procreg, and nothing lost if procreg itself goes away.
  */
-export function spawnChild(spec: ChildSpec, hooks: ChildHooks): { pid: number } | { error: string } {
+export function spawnChild(spec: ChildSpec, hooks: ChildHooks, onStarted: (o: SpawnOutcome) => void): void {
   const fds: number[] = [];
   const open = (path: string | null): number | 'pipe' => {
     if (path === null) return 'pipe';
@@ -47,18 +52,42 @@ export function spawnChild(spec: ChildSpec, hooks: ChildHooks): { pid: number } 
       stdio: ['ignore', out, err],
     });
   } catch (e) {
-    return { error: (e as Error).message }; // an output file refused, or spawn's own synchronous error
+    onStarted({ error: whyNotStarted(spec, e) }); // an output file refused, or spawn's own synchronous error
+    return;
   } finally {
     for (const fd of fds) closeSync(fd); // the child holds its own copies
   }
   if (child.pid === undefined) {
-    child.on('error', () => {}); // the error event follows; the failure is reported as an event
-    return { error: `cannot start ${spec.command[0]}: spawn failed (not found or not executable)` };
+    child.once('error', (e) => onStarted({ error: whyNotStarted(spec, e) }));
+    return;
   }
   forwardLines(child.stdout, (line) => hooks.onLine('stdout', line));
   forwardLines(child.stderr, (line) => hooks.onLine('stderr', line));
   child.on('exit', (code, signal) => hooks.onExit(code, signal));
-  return { pid: child.pid };
+  onStarted({ pid: child.pid });
+}
+
+/** What a person needs to fix it: the program, the directory, or procreg's own limits. */
+export function whyNotStarted(spec: Pick<ChildSpec, 'command' | 'cwd'>, e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  const cmd = spec.command[0] as string;
+  switch (err.code) {
+    case 'ENOENT':
+      if (spec.cwd !== null && !existsSync(spec.cwd))
+        return `cannot start ${cmd}: its working directory ${spec.cwd} does not exist`;
+      return `cannot start ${cmd}: not found (ENOENT)`;
+    case 'EACCES':
+      return `cannot start ${cmd}: permission denied, not executable or a directory on its path is not searchable (EACCES)`;
+    case 'EMFILE':
+    case 'ENFILE':
+      return `cannot start ${cmd}: procreg has run out of file descriptors (${err.code}); raise its limit (ulimit -n, LimitNOFILE=)`;
+    case 'EAGAIN':
+      return `cannot start ${cmd}: the process limit is reached (EAGAIN; ulimit -u, pids.max)`;
+    case undefined:
+      return err.message; // one of procreg's own (an output file refused) says it all
+    default:
+      return `cannot start ${cmd}: ${err.message}`;
+  }
 }
 
 /** Line by line; a last line without a newline is passed on at the end, a longer one in pieces. */

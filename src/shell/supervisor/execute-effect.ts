@@ -108,12 +108,19 @@ function startChild(
   ports: EffectPorts,
   outcome: (started: { pid: number } | { error: string }) => EventBody,
 ): void {
-  const started = spawnChild(spec, {
-    onLine: (stream, line) =>
-      ports.log[stream === 'stdout' ? 'info' : 'warn']({ ...who, pid: pidOf(started), stream }, line),
-    onExit: (code, signal) => ports.emit(exited(pidOf(started), code, signal)),
-  });
-  ports.emit(outcome(started));
+  let pid = 0; // known before any line or exit can arrive: they come from the event loop
+  spawnChild(
+    spec,
+    {
+      onLine: (stream, line) =>
+        ports.log[stream === 'stdout' ? 'info' : 'warn']({ ...who, pid, stream }, line),
+      onExit: (code, signal) => ports.emit(exited(pid, code, signal)),
+    },
+    (started) => {
+      if ('pid' in started) pid = started.pid;
+      ports.emit(outcome(started));
+    },
+  );
 }
 
 /**
@@ -128,9 +135,6 @@ function identity(pid: number): { startTime: number | null; exe: string | null }
 function exited(pid: number, code: number | null, signal: string | null): EventBody {
   return { type: 'exited', pid, code, signal, groupAlive: groupAlive(pid) };
 }
-
-/** The hooks only fire after spawnChild returned a PID. */
-const pidOf = (started: { pid: number } | { error: string }): number => (started as { pid: number }).pid;
 
 /** Signal a whole process group: the error code, or null when it was delivered. */
 function signalGroup(pid: number, signal: string): string | null {

@@ -2,7 +2,13 @@ import { readdirSync, readFileSync, readlinkSync, realpathSync, symlinkSync, wri
 import { join } from 'node:path';
 import { ReplaySubject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ChildSpec, OUTPUT_LINE_MAX, spawnChild } from '../../../src/shell/supervisor/children.js';
+import {
+  type ChildSpec,
+  OUTPUT_LINE_MAX,
+  type SpawnOutcome,
+  spawnChild,
+  whyNotStarted,
+} from '../../../src/shell/supervisor/children.js';
 import { firstMatch } from '../../support/next-event.js';
 import { useTmpDir } from '../../support/tmp.js';
 import { alive, killAll, waitFor } from '../../support/wait.js';
@@ -20,20 +26,32 @@ type Line = { stream: 'stdout' | 'stderr'; line: string };
 function start(command: string[], extra: Partial<ChildSpec> = {}) {
   const lines = new ReplaySubject<Line>();
   const exits = new ReplaySubject<{ code: number | null; signal: string | null }>();
-  const res = spawnChild(
-    { command, cwd: null, env: {}, stdout: null, stderr: null, ...extra },
-    {
-      onLine: (stream, line) => lines.next({ stream, line }),
-      onExit: (code, signal) => exits.next({ code, signal }),
-    },
+  let res: SpawnOutcome | undefined;
+  const outcome = new Promise<SpawnOutcome>((resolve) =>
+    spawnChild(
+      { command, cwd: null, env: {}, stdout: null, stderr: null, ...extra },
+      {
+        onLine: (stream, line) => lines.next({ stream, line }),
+        onExit: (code, signal) => exits.next({ code, signal }),
+      },
+      (o) => {
+        res = o;
+        if ('pid' in o) pids.add(o.pid);
+        resolve(o);
+      },
+    ),
   );
-  if ('pid' in res) pids.add(res.pid);
   const seen: Line[] = [];
   lines.subscribe((l) => seen.push(l));
   return {
-    res,
+    /** What onStarted heard in the same turn as the spawn (undefined: nothing yet). */
+    get res() {
+      return res;
+    },
+    /** What onStarted hears, now or on the next tick. */
+    outcome,
     pid: () => {
-      if (!('pid' in res)) throw new Error(`not started: ${res.error}`);
+      if (!res || !('pid' in res)) throw new Error(`not started: ${JSON.stringify(res)}`);
       return res.pid;
     },
     seen,
@@ -151,14 +169,29 @@ describe('spawnChild', () => {
     expect(readdirSync(dir).sort()).toEqual(['err', 'out', 'target']);
   });
 
-  it('returns an error for an executable that is missing or not executable', () => {
+  it('says why an executable could not start: missing, not executable, or its working directory missing', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'script.sh'), '#!/bin/sh\n', { mode: 0o644 });
-    for (const cmd of [join(dir, 'missing'), join(dir, 'script.sh')]) {
-      expect(start([cmd, 'arg']).res).toEqual({
-        error: `cannot start ${cmd}: spawn failed (not found or not executable)`,
-      });
-    }
+    const missing = join(dir, 'missing');
+    const script = join(dir, 'script.sh');
+    expect(await start([missing, 'arg']).outcome).toEqual({
+      error: `cannot start ${missing}: not found (ENOENT)`,
+    });
+    expect(await start([script, 'arg']).outcome).toEqual({
+      error: `cannot start ${script}: permission denied, not executable or a directory on its path is not searchable (EACCES)`,
+    });
+    expect(await start(['sh', '-c', 'true'], { cwd: join(dir, 'gone') }).outcome).toEqual({
+      error: `cannot start sh: its working directory ${join(dir, 'gone')} does not exist`,
+    });
+  });
+
+  it.each([
+    ['EMFILE', 'procreg has run out of file descriptors (EMFILE); raise its limit (ulimit -n, LimitNOFILE=)'],
+    ['ENFILE', 'procreg has run out of file descriptors (ENFILE); raise its limit (ulimit -n, LimitNOFILE=)'],
+    ['EAGAIN', 'the process limit is reached (EAGAIN; ulimit -u, pids.max)'],
+  ])('names %s as procreg running out of resources, not as a missing program', (code, why) => {
+    const e = Object.assign(new Error(`spawn ${code}`), { code });
+    expect(whyNotStarted({ command: ['web'], cwd: null }, e)).toBe(`cannot start web: ${why}`);
   });
 
   it('reports the exit code, or the signal, to onExit', async () => {

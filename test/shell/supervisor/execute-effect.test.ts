@@ -114,10 +114,9 @@ describe('executeEffect', () => {
     );
   });
 
-  it('spawn: emits spawn-failed with the reason for a missing executable or a refused output file', () => {
+  it('spawn: emits spawn-failed with the reason for a refused output file at once, for a missing executable on the next tick', async () => {
     const dir = tmp();
     const t = ports();
-    executeEffect(spawnEffect([join(dir, 'missing')]), t.ports);
     symlinkSync('/dev/null', join(dir, 'web.out'));
     executeEffect(spawnEffect(['true'], { stdout: join(dir, 'web.out') }), t.ports);
     expect(t.bodies).toEqual([
@@ -126,16 +125,18 @@ describe('executeEffect', () => {
         name: 'web',
         gen: 2,
         incarnation: 3,
-        error: `cannot start ${join(dir, 'missing')}: spawn failed (not found or not executable)`,
-      },
-      {
-        type: 'spawn-failed',
-        name: 'web',
-        gen: 2,
-        incarnation: 3,
         error: `output file ${join(dir, 'web.out')}: is a symlink, which procreg never writes through`,
       },
     ]);
+    executeEffect(spawnEffect([join(dir, 'missing')]), t.ports);
+    await new Promise((r) => process.nextTick(r));
+    expect(t.bodies.at(-1)).toEqual({
+      type: 'spawn-failed',
+      name: 'web',
+      gen: 2,
+      incarnation: 3,
+      error: `cannot start ${join(dir, 'missing')}: not found (ENOENT)`,
+    });
   });
 
   it('run-check: emits check-started, logs its output by check, emits exited; check-start-failed when it cannot start', async () => {
@@ -181,12 +182,13 @@ describe('executeEffect', () => {
     ]);
 
     executeEffect(run([join(dir, 'missing')]), t.ports);
+    await new Promise((r) => process.nextTick(r));
     expect(t.bodies.at(-1)).toEqual({
       type: 'check-start-failed',
       name: 'alive',
       gen: 1,
       run: 7,
-      error: `cannot start ${join(dir, 'missing')}: spawn failed (not found or not executable)`,
+      error: `cannot start ${join(dir, 'missing')}: not found (ENOENT)`,
     });
   });
 

@@ -392,8 +392,14 @@ describe('Supervisor on real processes', () => {
       ),
       { clock: () => vts.now(), scheduler: vts },
     );
-    vts.flush(); // 100 + 200 + 400 + 800 + 1000 ms of backoff, instantly
-    const seen = await logEvents(join(dir, 'run', 'events.jsonl')); // all of it, from open() on
+    // 100 + 200 + 400 + 800 + 1000 ms of backoff, instantly: each failed spawn is reported on
+    // the next tick (the kernel's refusal comes as an event), then virtual time runs on.
+    const log = join(dir, 'run', 'events.jsonl');
+    await waitFor('given up in virtual time', async () => {
+      vts.flush();
+      return (await logEvents(log)).some((e) => e.type === 'service-given-up') ? true : undefined;
+    });
+    const seen = await logEvents(log); // all of it, from open() on
     const failures = seen.filter((e) => e.type === 'spawn-failed').map((e) => e.time);
     expect(failures).toEqual([0, 100, 300, 700, 1500, 2500]);
     expect(
