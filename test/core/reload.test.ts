@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { verifyInvariants } from '../../src/core/invariants.js';
 import { diffDefs } from '../../src/core/reload.js';
-import type { World } from '../../src/sim/world.js';
+import { World } from '../../src/sim/world.js';
 import { chk, makeConfig, svc } from '../support/configs.js';
 import { runFinishes } from '../support/runs.js';
 import { deliverAll, deliverFirst, logged, scenario } from '../support/world.js';
@@ -131,5 +131,33 @@ describe('reload', () => {
     expect(w.lastRecords).toEqual([
       expect.objectContaining({ reason: 'config loaded while the supervisor is stopping' }),
     ]);
+  });
+});
+
+describe('hardening part 5 (identity issue): a reload that moves a PID file', () => {
+  it('removes the old file where it was written, not at the new path, and writes the new one', () => {
+    const v1 = makeConfig({ services: { web: svc({ pidFile: 'old.pid' }) } });
+    const v2 = makeConfig({ services: { web: svc({ pidFile: 'new.pid' }) } });
+    const w = new World({ configs: [v1, v2], seed: 3 });
+    w.start();
+    w.drain();
+    const first = w.state.services.get('web')?.pid as number;
+    expect(w.files.get('/run/procreg/old.pid')).toBe(first);
+    w.pending.push({ type: 'reload-requested', source: 'test' });
+    w.drain(); // config v2: web changed, its stop begins
+    w.exitProcess([...w.live.keys()].indexOf(first), 'signal');
+    w.drain();
+    const second = w.state.services.get('web')?.pid as number;
+    expect(second).not.toBe(first);
+    expect(w.files.has('/run/procreg/old.pid')).toBe(false);
+    expect(w.files.get('/run/procreg/new.pid')).toBe(second);
+    expect(w.log).toContainEqual(
+      expect.objectContaining({
+        type: 'pidfile-removed',
+        path: '/run/procreg/old.pid',
+        pid: first,
+        outcome: 'removed',
+      }),
+    );
   });
 });

@@ -58,6 +58,11 @@ export interface SupervisorOptions {
    * with `scheduler`, lets tests run in virtual time — this one clock then serves as both.
    */
   readonly clock?: () => number;
+  /**
+   * The monotonic clock durations are measured by (default CLOCK_MONOTONIC in ms; with
+   * `clock` and no `monotonic`, `clock` serves as both).
+   */
+  readonly monotonic?: () => number;
   /** Runs the fold's timers (default rxjs asyncScheduler); e.g. a VirtualTimeScheduler in tests. */
   readonly scheduler?: SchedulerLike;
 }
@@ -97,7 +102,7 @@ export class Supervisor {
   ) {
     this.log = options.logger ?? silent;
     this.clock = options.clock ?? Date.now;
-    this.mono = options.clock ?? monotonicMs;
+    this.mono = options.monotonic ?? options.clock ?? monotonicMs;
     this.timers = new TimerTable(options.scheduler ?? asyncScheduler, this.mono, (timer) => {
       // A run that ended before its deadline is never a timeout: after a stall of procreg the
       // overdue timer can run before the exit is read; the exit is on its way, let it decide.

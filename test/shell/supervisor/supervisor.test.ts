@@ -543,3 +543,65 @@ describe('Service output files', () => {
     await finish(sup);
   });
 });
+
+describe('hardening part 6: time — durations by the monotonic clock, a stalled procreg never invents a timeout', () => {
+  it('a wall clock stepped back an hour changes nothing the fold decides: durations, windows, backoff', async () => {
+    const dir = tmp();
+    let stepBack = 0;
+    const { sup, seen } = await open(
+      normalized(
+        {
+          runDir: './run',
+          services: {
+            // Restarts every ~0.5 s: at most 2 in any second, under the limit of 3. Restarts
+            // measured by the wall clock would sit "in the future" after the step and never
+            // leave the window: the service would be given up two restarts after it.
+            crash: {
+              command: ['sh', '-c', 'exec sleep 0.5'],
+              backoff: { initial: '10ms' },
+              maxRestarts: { count: 3, within: '1s' },
+            },
+          },
+          checks: { quick: { command: ['true'], interval: '200ms', timeout: '2s' } },
+        },
+        dir,
+      ),
+      // The wall clock goes back an hour after the first restart; the monotonic clock does not.
+      { clock: () => Date.now() - stepBack, monotonic: () => Math.round(performance.now()) },
+    );
+    await nextEvent(sup, ofType('restart-scheduled'));
+    await nextEvent(sup, ofType('restart-scheduled'));
+    stepBack = 3_600_000;
+    // Four more restarts across the step: none is given up, no duration is negative.
+    for (let i = 0; i < 4; i++) await nextEvent(sup, ofType('restart-scheduled'), 10_000);
+    expect(seen.some((e) => e.type === 'service-given-up')).toBe(false);
+    const finished = seen.filter((e) => e.type === 'check-finished');
+    expect(finished.length).toBeGreaterThan(0);
+    expect(finished.every((e) => (e as { durationMs: number }).durationMs >= 0)).toBe(true);
+    await finish(sup);
+    // And the log, times going backwards and all, replays clean.
+    const { result, problems } = await replayLogFile(join(dir, 'run', 'events.jsonl'), { check: true });
+    expect(problems).toEqual([]);
+    expect(result.problems).toEqual([]);
+  });
+
+  it('a check that exited in time is not a timeout, however late procreg gets to its timer (a stall)', async () => {
+    const dir = tmp();
+    const { sup } = await open(
+      normalized(
+        {
+          runDir: './run',
+          checks: { fast: { command: ['sh', '-c', 'exit 0'], interval: '1h', timeout: '300ms' } },
+        },
+        dir,
+      ),
+    );
+    // procreg stalls (as under SIGSTOP or a blocked stdout) past the deadline: the run had
+    // exited long before, but Node would run the overdue timer before reading the exit.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 800);
+    const finished = await nextEvent(sup, ofType('check-finished'));
+    expect(finished).toMatchObject({ code: 0, ok: true, timedOut: false });
+    expect(sup.status().checks[0]?.healthy).toBe(true);
+    await finish(sup);
+  });
+});
