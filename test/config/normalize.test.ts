@@ -78,15 +78,41 @@ describe('config normalization', () => {
         'app.yaml: servces: unknown key; allowed: runDir, eventLog, allowUnsafeScripts, services, checks, got {} (object)',
         'app.yaml: services.web.command: must be a non-empty list of strings (argv; no shell unless you write one, e.g. [sh, -c, "..."]), got "node server.js" (string)',
         'app.yaml: services.web.restart: must be one of always | on-failure | never, got "sometimes" (string)',
-        'app.yaml: services.web.stopTimeout: must be a duration such as "250ms", "2s", "1m", "1h", got "5 minutes" (string)',
+        'app.yaml: services.web.stopTimeout: must be a duration such as "250ms", "2s", "1m", "1h", "1d", got "5 minutes" (string)',
         'app.yaml: services.web.backoff.max: must be at least backoff.initial (2000ms), got "1s" (string)',
         'app.yaml: services.bad name: a service name is 1-64 of [A-Za-z0-9_.-], starting alphanumeric, got "bad name" (string)',
         'app.yaml: checks.alive.rise: must be an integer from 1 to 1000, got 0 (number)',
         'app.yaml: checks.alive.restarts: must name a service of this config (bad name, web), got "nope" (string)',
-        'app.yaml: checks.alive.interval: must be a duration such as "250ms", "2s", "1m", "1h", at least 1ms, got "0ms" (string)',
+        'app.yaml: checks.alive.interval: must be a duration such as "250ms", "2s", "1m", "1h", "1d", at least 1ms, got "0ms" (string)',
       ]),
     );
     expect(text).toHaveLength(9);
+  });
+
+  it('refuses every duration a Node timer cannot hold (above 2^31-1 ms), and reads days', () => {
+    const res = norm({
+      services: {
+        web: {
+          command: ['x'],
+          stopTimeout: '30d',
+          backoff: { initial: '1d', max: 2_147_483_648 },
+          maxRestarts: { within: '24d20h' },
+        },
+      },
+      checks: { alive: { command: ['y'], interval: '24d', timeout: '2147483647ms', killAfter: '25d' } },
+    });
+    expect(res.ok).toBe(false);
+    if (!res.ok)
+      expect(res.problems.map((p) => formatProblem(p))).toEqual([
+        'services.web.backoff.max: must be at most 24d20h31m23.647s (2147483647 ms), got 2147483648 (number)',
+        'services.web.maxRestarts.within: must be a duration such as "250ms", "2s", "1m", "1h", "1d", got "24d20h" (string)',
+        'services.web.stopTimeout: must be at most 24d20h31m23.647s (2147483647 ms), got "30d" (string)',
+        'checks.alive.killAfter: must be at most 24d20h31m23.647s (2147483647 ms), got "25d" (string)',
+      ]);
+    const max = norm({ services: { web: { command: ['x'], stopTimeout: 2_147_483_647 } } });
+    expect(max.ok && max.config.services.web?.stopTimeoutMs).toBe(2_147_483_647);
+    const day = norm({ checks: { alive: { command: ['y'], interval: '1d' } } });
+    expect(day.ok && day.config.checks.alive?.intervalMs).toBe(86_400_000);
   });
 
   it('refuses two services sharing a PID file', () => {

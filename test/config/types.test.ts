@@ -13,8 +13,9 @@ import { chk, makeConfig, RELOAD_POOL, svc } from '../support/configs.js';
 const durationArb = fc.oneof(
   fc.nat({ max: 100_000 }),
   fc
-    .tuple(fc.nat({ max: 1000 }), fc.constantFrom('', '.5'), fc.constantFrom('ms', 's', 'm', 'h'))
+    .tuple(fc.nat({ max: 500 }), fc.constantFrom('', '.5'), fc.constantFrom('ms', 's', 'm', 'h'))
     .map(([n, frac, unit]) => `${n}${frac}${unit}`),
+  fc.tuple(fc.nat({ max: 23 }), fc.constantFrom('', '.5')).map(([n, frac]) => `${n}${frac}d`),
 );
 const pathArb = fc.constantFrom('app', './app/../srv', '/opt/x', '../up', 'a/b/');
 
