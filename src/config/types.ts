@@ -13,6 +13,7 @@ import {
   number,
   object,
   oneOf,
+  optional,
   problem,
   recordOf,
   type Schema,
@@ -133,6 +134,11 @@ export const normalizedConfigSchema = object({
   eventLog: string(),
   /** When procreg runs as root, run programs that non-root users could modify (keepalived's script security off). */
   allowUnsafeScripts: boolean,
+  /**
+   * The shell accepts a runDir that is (or lies under) a symlink only when this is true.
+   * normalizeConfig always sets it; configs logged by procreg <= 0.2 lack it (read: false).
+   */
+  allowSymlinkedRunDir: optional(boolean),
   services: recordOf(serviceDefSchema) as Schema<Readonly<Record<string, ServiceDef>>>,
   checks: recordOf(checkDefSchema) as Schema<Readonly<Record<string, CheckDef>>>,
 });
