@@ -161,10 +161,31 @@ export function normalizeConfig(raw: unknown, options: NormalizeOptions): Normal
   };
 }
 
+/**
+ * The working directory of a service or check: its `cwd` resolved against the config's
+ * directory, which is also the default (not procreg's own working directory, which under
+ * systemd is `/`).
+ */
+const cwdOf = (cwd: string | undefined, base: string): string =>
+  cwd === undefined ? base : resolvePath(base, cwd);
+
+/**
+ * A program given by a relative path (`./app.sh`, `bin/app`) as the spawn would find it: in
+ * the working directory. Joined without folding `..`, which the kernel resolves through
+ * symlinks, so validation, script security and the spawn all name the same file.
+ */
+function commandIn(command: readonly string[], cwd: string): readonly string[] {
+  const program = command[0] as string;
+  if (!program.includes('/') || isAbsolutePath(program)) return command;
+  const parts = program.split('/').filter((p) => p !== '' && p !== '.');
+  return [`${cwd === '/' ? '' : cwd}/${parts.join('/')}`, ...command.slice(1)];
+}
+
 function toServiceDef(name: string, s: Infer<typeof userService>, runDir: string, base: string): ServiceDef {
+  const cwd = cwdOf(s.cwd, base);
   return {
-    command: s.command,
-    cwd: s.cwd === undefined ? null : resolvePath(base, s.cwd),
+    command: commandIn(s.command, cwd),
+    cwd,
     env: s.env,
     restart: s.restart,
     backoff: s.backoff,
@@ -179,9 +200,10 @@ function toServiceDef(name: string, s: Infer<typeof userService>, runDir: string
 }
 
 function toCheckDef(c: Infer<typeof userCheck>, base: string): CheckDef {
+  const cwd = cwdOf(c.cwd, base);
   return {
-    command: c.command,
-    cwd: c.cwd === undefined ? null : resolvePath(base, c.cwd),
+    command: commandIn(c.command, cwd),
+    cwd,
     intervalMs: c.interval,
     timeoutMs: c.timeout,
     killAfterMs: c.killAfter,

@@ -90,8 +90,9 @@ export const intensityDefSchema = object({ count: integer(0, 1_000_000), withinM
 export interface IntensityDef extends Infer<typeof intensityDefSchema> {}
 
 export const serviceDefSchema = object({
+  /** argv; a program given by a relative path with a `/` is made absolute against `cwd`. */
   command: argv,
-  /** Absolute working directory, or null: procreg's own. */
+  /** Absolute working directory: the `cwd` given, else the config file's directory. Null only in logs of procreg <= 0.2: procreg's own. */
   cwd: nullable(string()),
   env: recordOf(text) as Schema<Readonly<Record<string, string>>>,
   restart: oneOf(RESTART_POLICIES),
@@ -112,7 +113,7 @@ export interface ServiceDef extends Infer<typeof serviceDefSchema> {}
 
 export const checkDefSchema = object({
   command: argv,
-  /** Working directory of each run; null: procreg's own. */
+  /** Working directory of each run: the `cwd` given, else the config file's directory. Null only in logs of procreg <= 0.2: procreg's own. */
   cwd: nullable(string()),
   intervalMs: positiveMs,
   timeoutMs: positiveMs,

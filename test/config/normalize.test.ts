@@ -29,10 +29,36 @@ describe('config normalization', () => {
     });
   });
 
-  it('resolves a check cwd against the config directory; without one a check runs where procreg does', () => {
-    const res = norm({ checks: { here: { command: ['x'], cwd: 'probe' }, there: { command: ['y'] } } });
+  it("resolves a check's and a service's cwd against the config directory, which is also the default", () => {
+    const res = norm({
+      services: { web: { command: ['x'] } },
+      checks: { here: { command: ['x'], cwd: 'probe' }, there: { command: ['y'] } },
+    });
     expect(res.ok && res.config.checks.here?.cwd).toBe('/etc/app/probe');
-    expect(res.ok && res.config.checks.there?.cwd).toBe(null);
+    expect(res.ok && res.config.checks.there?.cwd).toBe('/etc/app');
+    expect(res.ok && res.config.services.web?.cwd).toBe('/etc/app');
+  });
+
+  it('makes a relative program path absolute against the cwd, as the spawn would find it', () => {
+    const res = norm({
+      services: {
+        here: { command: ['./app.sh', './arg'] },
+        sub: { command: ['bin/app', 'x'], cwd: 'srv' },
+        up: { command: ['../bin/./app'], cwd: '/opt/x' },
+        bare: { command: ['node', './server.js'] },
+        abs: { command: ['/usr/bin/env', 'x'] },
+      },
+      checks: { probe: { command: ['./probe.sh'], cwd: 'checks' } },
+    });
+    expect(res.ok).toBe(true);
+    if (!res.ok) return;
+    const cmd = (n: string) => res.config.services[n]?.command;
+    expect(cmd('here')).toEqual(['/etc/app/app.sh', './arg']);
+    expect(cmd('sub')).toEqual(['/etc/app/srv/bin/app', 'x']);
+    expect(cmd('up')).toEqual(['/opt/x/../bin/app']); // ".." is the kernel's to resolve (symlinks)
+    expect(cmd('bare')).toEqual(['node', './server.js']);
+    expect(cmd('abs')).toEqual(['/usr/bin/env', 'x']);
+    expect(res.config.checks.probe?.command).toEqual(['/etc/app/checks/probe.sh']);
   });
 
   it('resolves output files inside runDir and refuses ones that are the event log or a PID file', () => {

@@ -1,8 +1,10 @@
-import { writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatProblem } from '../../../src/config/schema.js';
 import { loadConfigFile } from '../../../src/shell/config/load-config.js';
+import { spawnChild } from '../../../src/shell/supervisor/children.js';
+import { waitFor } from '../../support/wait.js';
 import { useTmpDir } from '../../support/tmp.js';
 
 const tmp = useTmpDir();
@@ -28,6 +30,35 @@ describe('loadConfigFile', () => {
       env: { FLAG: 'on' },
       pidFile: join(dir, 'run', 'web.pid'),
     });
+  });
+
+  it("runs a relative program from the config's directory by default, not procreg's working directory", async () => {
+    const home = tmp();
+    mkdirSync(join(home, 'bin'));
+    const script = join(home, 'bin', 'where.sh');
+    writeFileSync(script, '#!/bin/sh\npwd > where.out\n');
+    chmodSync(script, 0o755);
+    const path = join(home, 'procreg.yaml');
+    writeFileSync(path, 'services:\n  where: { command: [bin/where.sh] }\n');
+    const res = loadConfigFile(path);
+    if (!res.ok) throw new Error(res.problems.map((p) => formatProblem(p)).join('\n'));
+    const def = res.config.services.where;
+    expect(def).toMatchObject({ command: [script], cwd: home });
+    // The spawn, from another working directory, runs that same file in that same directory.
+    const before = process.cwd();
+    process.chdir(tmp());
+    let code: number | null | undefined;
+    try {
+      const started = spawnChild(
+        { command: def?.command ?? [], cwd: def?.cwd ?? null, env: {}, stdout: null, stderr: null },
+        { onLine: () => {}, onExit: (c) => (code = c) },
+      );
+      expect(started).toHaveProperty('pid');
+    } finally {
+      process.chdir(before);
+    }
+    expect(await waitFor('where.sh to exit', () => code)).toBe(0);
+    expect(readFileSync(join(home, 'where.out'), 'utf8').trim()).toBe(home);
   });
 
   it('reads JSON by extension', () => {

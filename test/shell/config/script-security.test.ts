@@ -77,12 +77,14 @@ describe.runIf(asRoot)('script security when procreg runs as root', () => {
 });
 
 describe.runIf(asRoot)('script security resolves relative commands where they will run', () => {
-  it("checks a relative command against procreg's working directory, as the spawn does, not the config's", () => {
-    const work = tmp(); // where procreg runs: holds an unsafe ./run.sh
+  it("checks a relative command in the config's directory, where the spawn runs it, whatever procreg's working directory", () => {
+    const work = tmp(); // procreg's working directory: a safe ./run.sh
     writeFileSync(join(work, 'run.sh'), '#!/bin/sh\nexit 0\n');
-    chmodSync(join(work, 'run.sh'), 0o757);
-    const elsewhere = tmp(); // where the config lives: no run.sh here
-    const config = join(elsewhere, 'procreg.yaml');
+    chmodSync(join(work, 'run.sh'), 0o755);
+    const home = tmp(); // where the config lives: an unsafe ./run.sh
+    writeFileSync(join(home, 'run.sh'), '#!/bin/sh\nexit 0\n');
+    chmodSync(join(home, 'run.sh'), 0o757);
+    const config = join(home, 'procreg.yaml');
     writeFileSync(config, 'checks:\n  probe: { command: [./run.sh] }\n');
     const before = process.cwd();
     process.chdir(work);
@@ -91,8 +93,14 @@ describe.runIf(asRoot)('script security resolves relative commands where they wi
       expect(res.ok).toBe(false);
       if (!res.ok)
         expect(res.problems.map((p) => formatProblem(p))[0]).toContain(
-          `checks.probe.command: ${join(work, 'run.sh')} is writable by others`,
+          `checks.probe.command: ${join(home, 'run.sh')} is writable by others`,
         );
+      chmodSync(join(home, 'run.sh'), 0o755);
+      chmodSync(join(work, 'run.sh'), 0o757);
+      expect(loadConfigFile(config)).toMatchObject({
+        ok: true,
+        config: { checks: { probe: { command: [join(home, 'run.sh')], cwd: home } } },
+      });
     } finally {
       process.chdir(before);
     }
