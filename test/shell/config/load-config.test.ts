@@ -1,8 +1,9 @@
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatProblem } from '../../../src/config/schema.js';
-import { loadConfigFile } from '../../../src/shell/config/load-config.js';
+import { loadConfigFile, MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH } from '../../../src/shell/config/load-config.js';
 import { spawnChild } from '../../../src/shell/supervisor/children.js';
 import { waitFor } from '../../support/wait.js';
 import { useTmpDir } from '../../support/tmp.js';
@@ -90,5 +91,137 @@ describe('loadConfigFile', () => {
         expect.objectContaining({ message: expect.stringMatching(/cannot read the config file: ENOENT/) }),
       ],
     });
+  });
+});
+
+/** The problems of a config that must be refused, as text; fails if it was accepted. */
+function refused(path: string): string[] {
+  const res = loadConfigFile(path);
+  if (res.ok) throw new Error(`${path} was accepted`);
+  return res.problems.map((p) => formatProblem(p));
+}
+
+/** `refused`, and within `ms`: a hostile file must not make procreg spin. */
+function refusedWithin(ms: number, path: string): string[] {
+  const t0 = performance.now();
+  const problems = refused(path);
+  expect(performance.now() - t0).toBeLessThan(ms);
+  return problems;
+}
+
+describe('loadConfigFile refuses what is not a config file, with one problem naming it', () => {
+  it('a directory, a socket or a device, by what it is (a symlink to one included), never reading it', async () => {
+    const dir = tmp();
+    expect(refused(dir)).toEqual([
+      `${dir}: not a config file: it is a directory, not a regular file; a config is a regular file (a symlink to one is followed)`,
+    ]);
+    expect(refused('/dev/null')).toEqual([
+      '/dev/null: not a config file: it is a character device, not a regular file; a config is a regular file (a symlink to one is followed)',
+    ]);
+    const zero = join(dir, 'zero.yaml'); // reading it would never end
+    symlinkSync('/dev/zero', zero);
+    expect(refused(zero)).toEqual([
+      `${zero}: not a config file: it is a character device, not a regular file; a config is a regular file (a symlink to one is followed)`,
+    ]);
+    const sock = join(dir, 'procreg.yaml');
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(sock, r));
+    try {
+      expect(refused(sock)).toEqual([
+        `${sock}: not a config file: it is a socket, not a regular file; a config is a regular file (a symlink to one is followed)`,
+      ]);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  it('follows a symlink to a regular file', () => {
+    const target = file('real.yaml', 'services:\n  a: { command: [x] }\n');
+    const link = join(tmp(), 'link.yaml');
+    symlinkSync(target, link);
+    expect(loadConfigFile(link)).toMatchObject({ ok: true });
+  });
+
+  it(`refuses a file over ${MAX_CONFIG_BYTES} bytes; one of exactly that size is read`, () => {
+    const head = 'services:\n  a: { command: [x] }\n#';
+    const exact = file('exact.yaml', head + 'x'.repeat(MAX_CONFIG_BYTES - head.length));
+    expect(loadConfigFile(exact)).toMatchObject({ ok: true });
+    const big = file('big.yaml', head + 'x'.repeat(MAX_CONFIG_BYTES + 1 - head.length));
+    expect(refused(big)).toEqual([
+      `${big}: not a config file: it is ${MAX_CONFIG_BYTES + 1} bytes; a config is at most 1 MiB`,
+    ]);
+  });
+
+  it('refuses a binary file or one that is not UTF-8, as one problem', () => {
+    const bin = join(tmp(), 'bin.yaml');
+    writeFileSync(bin, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00, 0x0a, 0x3a, 0x5b]));
+    expect(refused(bin)).toEqual([
+      `${bin}: not a config file: it is binary (a NUL byte at offset 7), not text`,
+    ]);
+    const latin1 = join(tmp(), 'latin1.yaml');
+    writeFileSync(latin1, Buffer.from('services: {caf\xe9: 1}\n', 'latin1'));
+    expect(refused(latin1)).toEqual([`${latin1}: not a config file: it is not UTF-8 text`]);
+  });
+
+  it('says an event log is an event log, not a config', () => {
+    const log = file(
+      'events.jsonl',
+      '{"v":2,"seq":1,"time":1,"type":"supervisor-started","pid":1,"version":"0"}\n{"v":2,"seq":2}\n',
+    );
+    expect(refused(log)).toEqual([
+      `${log}: this is a procreg event log (its first line is a "supervisor-started" event), not a config: read it with procreg replay`,
+    ]);
+    const json = file('events.json', readFileSync('examples/demo.events.jsonl', 'utf8'));
+    expect(refused(json)).toHaveLength(1);
+  });
+
+  it('refuses a YAML alias bomb (billion laughs) with one problem, within a second', () => {
+    const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 10; i++) {
+      const [me, prev] = [String.fromCharCode(97 + i), String.fromCharCode(96 + i)];
+      lines.push(`${me}: &${me} [${Array(9).fill(`*${prev}`).join(',')}]`);
+    }
+    const bomb = file('lol.yaml', `${lines.join('\n')}\n`);
+    expect(refusedWithin(1000, bomb)).toEqual([
+      `${bomb}: its YAML aliases (*name) expand too much (more than 100 times over): refused as a "billion laughs" resource-exhaustion attack`,
+    ]);
+    // A few aliases, as people use them, are fine.
+    const ok = file(
+      'ok.yaml',
+      'services:\n  a: { command: [x], env: &e { A: "1" } }\n  b: { command: [y], env: *e }\n',
+    );
+    expect(loadConfigFile(ok)).toMatchObject({ ok: true, config: { services: { b: { env: { A: '1' } } } } });
+  });
+
+  it('refuses deep nesting with one problem within a second, never a stack overflow', () => {
+    const deep = `nested deeper than ${MAX_CONFIG_DEPTH} levels of mappings and lists; a config is never this deep`;
+    const flow = file('flow.yaml', '['.repeat(100_000));
+    expect(refusedWithin(1000, flow)).toEqual([`${flow}: ${deep}`]);
+    const maps = file('maps.yaml', `a: ${'{a: '.repeat(50_000)}1${'}'.repeat(50_000)}\n`);
+    expect(refusedWithin(1000, maps)).toEqual([`${maps}: ${deep}`]);
+    let text = '';
+    for (let i = 0; i < 1400; i++) text += `${' '.repeat(i)}a:\n`; // block nesting, ~1 MiB
+    const block = file('block.yaml', text);
+    expect(refusedWithin(1000, block)).toEqual([`${block}: ${deep}`]);
+    let shallow = '';
+    for (let i = 0; i < 80; i++) shallow += `${' '.repeat(i)}a:\n`; // parses, but too deep
+    const some = file('some.yaml', `${shallow}${' '.repeat(80)}b: 1\n`);
+    expect(refused(some)).toEqual([`${some}: ${deep}`]);
+    const json = file('deep.json', `${'['.repeat(200_000)}${']'.repeat(200_000)}`);
+    expect(refusedWithin(1000, json)).toEqual([`${json}: ${deep}`]);
+    // Many brackets that do not nest are fine.
+    const wide = file(
+      'wide.yaml',
+      `services:\n  a: { command: [x], fatalExitCodes: [${Array(200).fill('1').join(', ')}] }\n`,
+    );
+    expect(loadConfigFile(wide)).toMatchObject({ ok: true });
+  });
+
+  it('lists at most 10 YAML syntax errors', () => {
+    const junk = file('junk.yaml', Array.from({ length: 40 }, (_, i) => `k${i}: "x\n`).join(''));
+    const problems = refused(junk);
+    expect(problems).toHaveLength(11);
+    expect(problems[0]).toBe(`${junk}:1:7: not valid YAML: Missing closing "quote`);
+    expect(problems[10]).toMatch(new RegExp(`^${junk}: and \\d+ more YAML error\\(s\\) not shown$`));
   });
 });
