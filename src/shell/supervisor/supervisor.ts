@@ -158,7 +158,7 @@ export class Supervisor {
       this.inputs.next({ type: 'reload-requested', source: 'api' });
       return;
     }
-    const res = this.config.accept(config);
+    const res = this.config.accept(config, this.state$.value.config);
     this.inputs.next(
       res.ok
         ? { type: 'config-loaded', source: 'api', config: res.config }
@@ -192,7 +192,7 @@ export class Supervisor {
   }
 
   private loadConfig(): void {
-    const res = this.config.load();
+    const res = this.config.load(this.state$.value.config);
     this.inputs.next(
       res.ok
         ? { type: 'config-loaded', source: this.config.label, config: res.config }
