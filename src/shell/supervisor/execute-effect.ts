@@ -1,8 +1,10 @@
 // Carrying out the fold's effects on the OS; every outcome comes back as an event.
 import type { Logger } from 'pino';
+import { formatProblem } from '../../config/schema.js';
 import type { Effect } from '../../core/effects.js';
 import { assertNever } from '../../events/assert-never.js';
 import type { EventBody } from '../../events/types.js';
+import { vetCommand } from '../config/script-security.js';
 import { removePidFileIfOwned, writePidFile } from '../files/pidfile.js';
 import { readProcStartTime } from '../proc/proc-stat.js';
 import { spawnChild } from './children.js';
@@ -19,6 +21,8 @@ export interface EffectPorts {
   readonly loadConfig: () => void;
   /** Every process is gone after a stop: close the log and resolve `stopped`. */
   readonly finish: () => void;
+  /** The running config's allowUnsafeScripts: script security is re-checked before every spawn. */
+  readonly allowUnsafeScripts?: () => boolean;
 }
 
 export function executeEffect(e: Effect, ports: EffectPorts): void {
@@ -76,6 +80,13 @@ export function executeEffect(e: Effect, ports: EffectPorts): void {
 
 function startService(e: Extract<Effect, { do: 'spawn' }>, ports: EffectPorts): void {
   const { name, gen, incarnation } = e;
+  const allowUnsafeScripts = ports.allowUnsafeScripts?.() ?? false;
+  const refused = vetCommand(e.command, e.cwd, e.env, {
+    where: `services.${name}.command`,
+    allowUnsafeScripts,
+  });
+  if (refused)
+    return ports.emit({ type: 'spawn-failed', name, gen, incarnation, error: formatProblem(refused) });
   const started = spawnChild(e, {
     onLine: (stream, line) =>
       ports.log[stream === 'stdout' ? 'info' : 'warn']({ service: name, pid: pidOf(started), stream }, line),
@@ -92,6 +103,10 @@ function startService(e: Extract<Effect, { do: 'spawn' }>, ports: EffectPorts): 
 
 function startCheckRun(e: Extract<Effect, { do: 'run-check' }>, ports: EffectPorts): void {
   const { name, gen, run } = e;
+  const allowUnsafeScripts = ports.allowUnsafeScripts?.() ?? false;
+  const refused = vetCommand(e.command, e.cwd, {}, { where: `checks.${name}.command`, allowUnsafeScripts });
+  if (refused)
+    return ports.emit({ type: 'check-start-failed', name, gen, run, error: formatProblem(refused) });
   const started = spawnChild(
     { command: e.command, cwd: e.cwd, env: {}, stdout: null, stderr: null },
     {

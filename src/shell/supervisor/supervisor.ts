@@ -96,6 +96,7 @@ export class Supervisor {
       log: this.log,
       loadConfig: () => this.loadConfig(),
       finish: () => this.finish(),
+      allowUnsafeScripts: () => this.state$.value.config?.allowUnsafeScripts ?? false,
     };
     this.inputs
       .pipe(

@@ -1,10 +1,14 @@
 import { chmodSync, chownSync, lchownSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { formatProblem } from '../../../src/config/schema.js';
+import type { Event } from '../../../src/events/types.js';
 import { loadConfigFile } from '../../../src/shell/config/load-config.js';
 import { vetCommand } from '../../../src/shell/config/script-security.js';
+import { Supervisor } from '../../../src/shell/supervisor/supervisor.js';
 import { useTmpDir } from '../../support/tmp.js';
+import { killAll, waitFor } from '../../support/wait.js';
 
 const tmp = useTmpDir();
 const asRoot = process.getuid?.() === 0;
@@ -268,5 +272,48 @@ describe.runIf(asRoot)('vetCommand: the check at exec time', () => {
       message: `${bad} is writable by others (mode 0757); ${REFUSED}`,
     });
     expect(vetCommand([bad], bin, {}, { allowUnsafeScripts: true })).toBeNull();
+  });
+
+  it('a program made unsafe after the config was loaded is refused at its next spawn and check run', async () => {
+    const dir = tmp();
+    const svc = script(join(dir, 'svc.sh'));
+    writeFileSync(svc, '#!/bin/sh\nexec sleep 300\n');
+    const probe = script(join(dir, 'probe.sh'));
+    const config = join(dir, 'procreg.yaml');
+    writeFileSync(
+      config,
+      'services:\n  web: { command: [./svc.sh], backoff: { initial: 10ms }, stopTimeout: 2s }\nchecks:\n  probe: { command: [./probe.sh], interval: 50ms }\n',
+    );
+    const sup = await Supervisor.open({ configPath: config, logger: pino({ level: 'silent' }) });
+    const seen: Event[] = [];
+    const pids = new Set<number>();
+    sup.events.subscribe((e) => {
+      seen.push(e);
+      if (e.type === 'spawned') pids.add(e.pid);
+    });
+    try {
+      const first = await waitFor('web running', () => sup.status().services[0]?.pid ?? undefined);
+      pids.add(first);
+      await waitFor('a probe run', () => seen.find((e) => e.type === 'check-finished'));
+      chmodSync(svc, 0o757);
+      chmodSync(probe, 0o757);
+      process.kill(first, 'SIGKILL');
+      const failed = await waitFor('spawn-failed', () => seen.find((e) => e.type === 'spawn-failed'));
+      expect(failed).toMatchObject({
+        name: 'web',
+        error: `services.web.command: ${svc} is writable by others (mode 0757); ${REFUSED}`,
+      });
+      const refused = await waitFor('check-start-failed', () =>
+        seen.find((e) => e.type === 'check-start-failed'),
+      );
+      expect(refused).toMatchObject({
+        name: 'probe',
+        error: `checks.probe.command: ${probe} is writable by others (mode 0757); ${REFUSED}`,
+      });
+      expect([...pids]).toEqual([first]); // never spawned again
+    } finally {
+      await Promise.race([sup.stop('test'), new Promise((r) => setTimeout(r, 5000))]);
+      killAll(pids);
+    }
   });
 });
