@@ -73,8 +73,9 @@ export function commandProblems(
     ];
   const seen = new Set<string>();
   const problems: ConfigProblem[] = [];
+  const memo = new Memo();
   for (const u of analysis.uses) {
-    for (const why of useProblems(u)) {
+    for (const why of useProblems(u, memo)) {
       if (seen.has(why)) continue;
       seen.add(why);
       problems.push({ path: where, message: `${why}; ${REFUSED}` });
@@ -83,8 +84,27 @@ export function commandProblems(
   return problems;
 }
 
+/** Verdicts on paths already looked at while checking one command (PATH is searched per program). */
+class Memo {
+  private readonly untrusted = new Map<string, string | null>();
+  private readonly missing = new Map<string, string | null>();
+
+  untrustedFile(file: string): string | null {
+    let v = this.untrusted.get(file);
+    if (v === undefined) this.untrusted.set(file, (v = untrusted(file)));
+    return v;
+  }
+
+  /** Why a file created in `dir` would be unsafe (the text after "`path` does not exist, and "). */
+  missingIn(dir: string): string | null {
+    let v = this.missing.get(dir);
+    if (v === undefined) this.missing.set(dir, (v = creatableIn(dir)));
+    return v;
+  }
+}
+
 /** What is unsafe about one file the command runs or reads. */
-function useProblems(u: CommandUse): string[] {
+function useProblems(u: CommandUse, memo: Memo): string[] {
   const out: string[] = [];
   const add = (why: string | null) => {
     if (why) out.push(why);
@@ -92,7 +112,7 @@ function useProblems(u: CommandUse): string[] {
   if (u.role === 'argument') {
     for (const c of u.cwds) {
       const p = resolve(c, u.word);
-      if (isFile(p)) add(untrusted(p));
+      if (isFile(p)) add(memo.untrustedFile(p));
     }
     return out;
   }
@@ -100,7 +120,7 @@ function useProblems(u: CommandUse): string[] {
     // A path (or a script, which shells also look for in the cwd): where it is, or would be.
     for (const c of u.cwds) {
       const p = resolve(c, u.word);
-      add(exists(p) ? untrusted(p) : missing(p));
+      add(exists(p) ? memo.untrustedFile(p) : missing(p, memo));
     }
   }
   if (u.searchPath) {
@@ -113,8 +133,8 @@ function useProblems(u: CommandUse): string[] {
           const p = join(d, u.word);
           if (isFile(p)) {
             found = true;
-            add(untrusted(p));
-          } else add(missing(p));
+            add(memo.untrustedFile(p));
+          } else add(missing(p, memo));
         }
         if (found) break; // the directories after it are never searched
       }
@@ -123,22 +143,17 @@ function useProblems(u: CommandUse): string[] {
   return out;
 }
 
-function exists(p: string): boolean {
+/** stat without an exception for a missing path (exceptions are what makes a PATH search slow). */
+function statOf(p: string) {
   try {
-    statSync(p);
-    return true;
+    return statSync(p, { throwIfNoEntry: false });
   } catch {
-    return false;
+    return undefined; // ENOTDIR, ELOOP, ...: not there either
   }
 }
 
-function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
+const exists = (p: string): boolean => statOf(p) !== undefined;
+const isFile = (p: string): boolean => statOf(p)?.isFile() ?? false;
 
 const modeText = (mode: number) => `mode ${mode.toString(8).padStart(4, '0')}`;
 const writers = (mode: number) =>
@@ -187,9 +202,14 @@ function chainProblem(start: string, named: string): string | null {
  * does exist is owned or writable by a non-root user (a sticky one included: anyone may create
  * a new file in /tmp), or one above it could be changed, so that user could create it.
  */
-function missing(p: string): string | null {
+function missing(p: string, memo: Memo): string | null {
   let d = dirname(p);
   while (!isDirectory(d) && d !== dirname(d)) d = dirname(d);
+  const why = memo.missingIn(d);
+  return why ? `${p} does not exist, and ${why}` : null;
+}
+
+function creatableIn(d: string): string | null {
   let real: string;
   try {
     real = realpathSync(d);
@@ -198,18 +218,14 @@ function missing(p: string): string | null {
   }
   const st = lstatSync(real);
   const mode = st.mode & 0o7777;
-  const could = `${p} does not exist, and ${d === real ? d : `${d} (${real})`}`;
-  if (st.uid !== 0) return `${could} is owned by uid ${st.uid}, not root: that user could create it`;
+  const dir = d === real ? d : `${d} (${real})`;
+  if (st.uid !== 0) return `${dir} is owned by uid ${st.uid}, not root: that user could create it`;
   if ((mode & 0o022) !== 0)
-    return `${could} is writable by ${writers(mode)} (${modeText(mode)}): another user could create it`;
+    return `${dir} is writable by ${writers(mode)} (${modeText(mode)}): another user could create it`;
   const above = untrusted(d);
-  return above ? `${p} does not exist, and ${above}: another user could create it` : null;
+  return above ? `${above}: another user could create it` : null;
 }
 
 function isDirectory(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
+  return statOf(p)?.isDirectory() ?? false;
 }
