@@ -181,6 +181,7 @@ export function analyseCommand(command: readonly string[], context: AnalysisCont
 }
 
 function use(scope: Scope, role: UseRole, word: string, searchPath: boolean, paths = scope.paths): void {
+  if (word === '') return; // names no file: running it fails
   scope.uses.push({
     role,
     word,

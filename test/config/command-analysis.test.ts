@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { analyseCommand, type CommandUse, DEFAULT_PATH } from '../../src/config/command-analysis.js';
 
@@ -162,5 +163,36 @@ describe('analyseCommand: what a command runs or reads', () => {
       'program(PATH) sh',
       'program(PATH) sleep',
     ]);
+  });
+
+  it('never throws, and every use it reports has a word and a working directory (property)', () => {
+    const word = fc.oneof(
+      fc.constantFrom(
+        'sh',
+        'bash',
+        '-c',
+        '-ec',
+        'env',
+        'exec',
+        'nohup',
+        'timeout',
+        'cd',
+        '.',
+        'PATH=/x:$PATH',
+        'A=1',
+      ),
+      fc.string({
+        unit: fc.constantFrom('a', '/', '.', ' ', ';', '$', '"', "'", '(', ')', '`', '&', '|', '<', '-'),
+        maxLength: 12,
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(word, { minLength: 1, maxLength: 6 }), (argv) => {
+        const r = analyseCommand(argv, { cwd: '/app', env: { PATH } });
+        if (r.ok) for (const u of r.uses) expect(u.word.length > 0 && u.cwds.length > 0).toBe(true);
+        else expect(r.construct.length).toBeGreaterThan(0);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

@@ -122,7 +122,7 @@ const tooDeep: Parsed = {
   problems: [
     {
       path: null,
-      message: `nested deeper than ${MAX_CONFIG_DEPTH} levels of mappings and lists; a config is never this deep`,
+      message: `nested deeper than ${MAX_CONFIG_DEPTH} levels of mappings and lists (or holds an alias of itself); a config is never this deep`,
     },
   ],
 };

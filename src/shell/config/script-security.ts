@@ -211,12 +211,13 @@ function missing(p: string, memo: Memo): string | null {
 
 function creatableIn(d: string): string | null {
   let real: string;
+  let st;
   try {
     real = realpathSync(d);
+    st = lstatSync(real);
   } catch {
-    return null;
+    return null; // vanished meanwhile: the spawn will fail and say so
   }
-  const st = lstatSync(real);
   const mode = st.mode & 0o7777;
   const dir = d === real ? d : `${d} (${real})`;
   if (st.uid !== 0) return `${dir} is owned by uid ${st.uid}, not root: that user could create it`;

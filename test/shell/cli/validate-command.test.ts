@@ -35,7 +35,7 @@ describe('procreg validate refuses files that are not configs: exit 2, one probl
     const r = await procreg(['validate', path]);
     expect(r.code).toBe(2);
     expect(lines(r.stderr)).toEqual([
-      `${path}: nested deeper than 64 levels of mappings and lists; a config is never this deep`,
+      `${path}: nested deeper than 64 levels of mappings and lists (or holds an alias of itself); a config is never this deep`,
       `${path}: invalid, 1 error(s)`,
     ]);
   });

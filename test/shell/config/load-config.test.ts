@@ -194,7 +194,7 @@ describe('loadConfigFile refuses what is not a config file, with one problem nam
   });
 
   it('refuses deep nesting with one problem within a second, never a stack overflow', () => {
-    const deep = `nested deeper than ${MAX_CONFIG_DEPTH} levels of mappings and lists; a config is never this deep`;
+    const deep = `nested deeper than ${MAX_CONFIG_DEPTH} levels of mappings and lists (or holds an alias of itself); a config is never this deep`;
     const flow = file('flow.yaml', '['.repeat(100_000));
     expect(refusedWithin(1000, flow)).toEqual([`${flow}: ${deep}`]);
     const maps = file('maps.yaml', `a: ${'{a: '.repeat(50_000)}1${'}'.repeat(50_000)}\n`);
@@ -209,6 +209,8 @@ describe('loadConfigFile refuses what is not a config file, with one problem nam
     expect(refused(some)).toEqual([`${some}: ${deep}`]);
     const json = file('deep.json', `${'['.repeat(200_000)}${']'.repeat(200_000)}`);
     expect(refusedWithin(1000, json)).toEqual([`${json}: ${deep}`]);
+    const cycle = file('cycle.yaml', 'services: &s\n  a:\n    command: *s\n'); // an alias inside itself
+    expect(refused(cycle)).toEqual([`${cycle}: ${deep}`]);
     // Many brackets that do not nest are fine.
     const wide = file(
       'wide.yaml',
