@@ -1,6 +1,6 @@
 import { closeSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
-import { Lexer, LineCounter, parseDocument } from 'yaml';
+import { type Document, isMap, isScalar, isSeq, Lexer, LineCounter, parseDocument } from 'yaml';
 import { normalizeConfig } from '../../config/normalize.js';
 import type { ConfigProblem } from '../../config/schema.js';
 import type { NormalizedConfig } from '../../config/types.js';
@@ -151,16 +151,33 @@ function parseJson(text: string): Parsed {
 }
 
 function parseYaml(text: string): Parsed {
-  // The yaml parser recurses per level of nesting: past a few thousand `[` it runs out of stack,
-  // and a hundred thousand can exhaust memory outright. Flow nesting is measured on the lexer's
-  // tokens first (the lexer does not recurse), and only when there are brackets enough to matter.
-  if (flowDepthOver(text, MAX_CONFIG_DEPTH)) return tooDeep;
+  // The yaml parser recurses per level of nesting: past a few thousand levels it runs out of
+  // stack, and a few hundred thousand exhaust memory and abort the process. Nesting and
+  // aliases are measured before it runs, by scans that do not recurse.
+  const scan = scanYaml(text);
+  if (scan.flowDepth > MAX_CONFIG_DEPTH || blockDepthOver(text, MAX_CONFIG_DEPTH)) return tooDeep;
+  if (scan.aliases > MAX_YAML_ALIAS_COUNT)
+    return aliasBomb(`it has more than ${MAX_YAML_ALIAS_COUNT} aliases (*name)`);
   const lines = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
-  if (doc.errors.length > 0) {
-    if (doc.errors.some((e) => /call stack/i.test(e.message))) return tooDeep;
-    const problems: ConfigProblem[] = doc.errors.slice(0, MAX_YAML_ERRORS).map((e) => {
-      const at = lines.linePos(e.pos[0]);
+  // uniqueKeys is checked below in linear time (the yaml package's own check is quadratic:
+  // 20k keys took 1.3 s); errors are made without stack traces (a garbage file makes a million).
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(text, { prettyErrors: false, uniqueKeys: false, lineCounter: lines });
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  let errors: { pos: number; message: string }[] = doc.errors.map((e) => ({
+    pos: e.pos[0],
+    message: e.message,
+  }));
+  if (errors.length === 0) errors = duplicateKeys(doc.contents); // no spread: there may be 100k
+  if (errors.length > 0) {
+    if (errors.some((e) => /call stack/i.test(e.message))) return tooDeep;
+    const problems: ConfigProblem[] = errors.slice(0, MAX_YAML_ERRORS).map((e) => {
+      const at = lines.linePos(e.pos);
       return {
         path: null,
         line: at.line,
@@ -168,24 +185,17 @@ function parseYaml(text: string): Parsed {
         message: `not valid YAML: ${e.message.split('\n')[0]}`,
       };
     });
-    const more = doc.errors.length - MAX_YAML_ERRORS;
+    const more = errors.length - MAX_YAML_ERRORS;
     if (more > 0) problems.push({ path: null, message: `and ${more} more YAML error(s) not shown` });
     return { ok: false, problems };
   }
   let value: unknown;
   try {
-    value = doc.toJS({ maxAliasCount: MAX_YAML_ALIAS_COUNT });
+    // The yaml package counts the anchor as one use: a limit of n+1 allows n aliases of a scalar.
+    value = doc.toJS({ maxAliasCount: MAX_YAML_ALIAS_COUNT + 1 });
   } catch (e) {
     if (e instanceof ReferenceError && /alias/i.test(e.message))
-      return {
-        ok: false,
-        problems: [
-          {
-            path: null,
-            message: `its YAML aliases (*name) expand too much (more than ${MAX_YAML_ALIAS_COUNT} times over): refused as a "billion laughs" resource-exhaustion attack`,
-          },
-        ],
-      };
+      return aliasBomb(`its aliases (*name) expand more than ${MAX_YAML_ALIAS_COUNT} times over`);
     throw e;
   }
   if (value === null || value === undefined)
@@ -193,19 +203,98 @@ function parseYaml(text: string): Parsed {
   return { ok: true, value };
 }
 
-/** Flow collections (`[`, `{`) nested deeper than `max` anywhere in the YAML text. */
-function flowDepthOver(text: string, max: number): boolean {
+const aliasBomb = (what: string): Parsed => ({
+  ok: false,
+  problems: [
+    {
+      path: null,
+      message: `${what}: refused as a "billion laughs" resource-exhaustion attack (YAML aliases are for a few shared values)`,
+    },
+  ],
+});
+
+/**
+ * Flow collections (`[`, `{`) nested deepest, and aliases, counted on the lexer's tokens (the
+ * lexer does not recurse), and only when there are enough of those characters in the text
+ * to matter.
+ */
+function scanYaml(text: string): { flowDepth: number; aliases: number } {
   let opens = 0;
-  for (let i = 0; i < text.length && opens <= max; i++) {
+  let stars = 0;
+  for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x5b || c === 0x7b) opens++;
+    else if (c === 0x2a) stars++;
   }
-  if (opens <= max) return false; // not enough brackets in the whole file to be too deep
+  if (opens <= MAX_CONFIG_DEPTH && stars <= MAX_YAML_ALIAS_COUNT) return { flowDepth: 0, aliases: 0 };
   let depth = 0;
+  let flowDepth = 0;
+  let aliases = 0;
   for (const token of new Lexer().lex(text)) {
-    if (token === '[' || token === '{') {
-      if (++depth > max) return true;
-    } else if ((token === ']' || token === '}') && depth > 0) depth--;
+    if (token === '[' || token === '{') flowDepth = Math.max(flowDepth, ++depth);
+    else if ((token === ']' || token === '}') && depth > 0) depth--;
+    else if (token.startsWith('*')) aliases++;
+    if (flowDepth > MAX_CONFIG_DEPTH || aliases > MAX_YAML_ALIAS_COUNT) break;
+  }
+  return { flowDepth, aliases };
+}
+
+/** "Map keys must be unique" for every repeated scalar key of every mapping (iterative, linear). */
+function duplicateKeys(root: unknown): { pos: number; message: string }[] {
+  const out: { pos: number; message: string }[] = [];
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Set<string>();
+      for (const pair of node.items) {
+        const key = pair.key;
+        if (isScalar(key)) {
+          const id = `${typeof key.value}:${String(key.value)}`;
+          if (seen.has(id)) out.push({ pos: key.range?.[0] ?? 0, message: 'Map keys must be unique' });
+          seen.add(id);
+        }
+        stack.push(key, pair.value);
+      }
+    } else if (isSeq(node)) for (const item of node.items) stack.push(item); // no spread: it may be huge
+  }
+  return out.sort((a, b) => a.pos - b.pos);
+}
+
+/**
+ * Block collections possibly nested deeper than `max`: an upper bound, line by line, of the
+ * indentation levels open plus the compact indicators (`- `, `? `, `: `) and plain `key: `s a
+ * line starts with (`- - - x` nests three lists on one line). Over-counts (a block scalar's own
+ * indentation), does not recurse.
+ */
+function blockDepthOver(text: string, max: number): boolean {
+  const indents: number[] = [];
+  let at = 0;
+  while (at < text.length) {
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = text.length;
+    let i = at;
+    while (i < end && text.charCodeAt(i) === 0x20) i++;
+    const indent = i - at;
+    if (i < end && text[i] !== '#' && text[i] !== '\r') {
+      while (indents.length > 0 && (indents[indents.length - 1] as number) >= indent) indents.pop();
+      indents.push(indent);
+      let compact = 0;
+      while (
+        i + 1 < end &&
+        '-?:'.includes(text[i] as string) &&
+        (text[i + 1] === ' ' || text[i + 1] === '\t')
+      ) {
+        compact++;
+        i += 2;
+        while (i < end && (text[i] === ' ' || text[i] === '\t')) i++;
+      }
+      // `a: b: c: ...`: the parser nests implicit keys too (plain keys, each followed by `: `).
+      const keys = /^(?:[^\s[\]{},"'#:]+:[ \t]+)+/.exec(text.slice(i, Math.min(end, i + 64 * 1024)));
+      if (keys) compact += keys[0].split(':').length - 1;
+      if (indents.length + compact > max) return true;
+    }
+    at = end + 1;
   }
   return false;
 }

@@ -182,8 +182,22 @@ describe('loadConfigFile refuses what is not a config file, with one problem nam
       lines.push(`${me}: &${me} [${Array(9).fill(`*${prev}`).join(',')}]`);
     }
     const bomb = file('lol.yaml', `${lines.join('\n')}\n`);
+    const attack =
+      'refused as a "billion laughs" resource-exhaustion attack (YAML aliases are for a few shared values)';
     expect(refusedWithin(1000, bomb)).toEqual([
-      `${bomb}: its YAML aliases (*name) expand too much (more than 100 times over): refused as a "billion laughs" resource-exhaustion attack`,
+      `${bomb}: its aliases (*name) expand more than 100 times over: ${attack}`,
+    ]);
+    // Many aliases of one small value: the yaml package resolves each by a walk of the whole
+    // document (90 000 took 49 s). Counted before parsing.
+    const many = (n: number) =>
+      `policy: &p always\nservices:\n${Array.from({ length: n }, (_, i) => `  s${i}: { command: [x], restart: *p }`).join('\n')}\n`;
+    const flood = file('flood.yaml', many(20_000));
+    expect(refusedWithin(1000, flood)).toEqual([`${flood}: it has more than 100 aliases (*name): ${attack}`]);
+    expect(refused(file('101.yaml', many(101)))).toEqual([
+      expect.stringContaining('it has more than 100 aliases'),
+    ]);
+    expect(refused(file('100.yaml', many(100)))).toEqual([
+      expect.stringContaining('policy: unknown key; allowed: runDir'), // the aliases were fine
     ]);
     // A few aliases, as people use them, are fine.
     const ok = file(
@@ -217,6 +231,41 @@ describe('loadConfigFile refuses what is not a config file, with one problem nam
       `services:\n  a: { command: [x], fatalExitCodes: [${Array(200).fill('1').join(', ')}] }\n`,
     );
     expect(loadConfigFile(wide)).toMatchObject({ ok: true });
+  });
+
+  it('finds duplicate keys in linear time, where they are', () => {
+    const dup = file(
+      'dup.yaml',
+      'services:\n  a: { command: [x], env: { A: "1", B: "2", A: "3" } }\n  a: { command: [y] }\n',
+    );
+    expect(refused(dup)).toEqual([
+      `${dup}:2:45: not valid YAML: Map keys must be unique`,
+      `${dup}:3:3: not valid YAML: Map keys must be unique`,
+    ]);
+    // The yaml package's own check compares each key with every one before it: 40k keys took 5 s.
+    const keys = file(
+      'keys.yaml',
+      `x:\n${Array.from({ length: 40_000 }, (_, i) => `  k${i}: 1`).join('\n')}\n  k7: 2\n`,
+    );
+    expect(refusedWithin(2000, keys)).toEqual([`${keys}:40002:3: not valid YAML: Map keys must be unique`]);
+    // 1 and "1" are different keys, as YAML has them.
+    expect(
+      loadConfigFile(file('typed.yaml', 'services:\n  a: { command: [x], env: { "1": a } }\n')),
+    ).toMatchObject({ ok: true });
+  });
+
+  it('refuses compact nesting (- - - x, a: b: c:) as deep nesting, without running the parser', () => {
+    const deep = `nested deeper than ${MAX_CONFIG_DEPTH} levels of mappings and lists (or holds an alias of itself); a config is never this deep`;
+    const dashes = file('dashes.yaml', `${'- '.repeat(500_000)}x\n`); // aborted the process out of memory
+    expect(refusedWithin(1000, dashes)).toEqual([`${dashes}: ${deep}`]);
+    const keys = file('keys.yaml', `${'a: '.repeat(300_000)}x\n`);
+    expect(refusedWithin(1000, keys)).toEqual([`${keys}: ${deep}`]);
+    // A flow mapping on one line, however many keys, is not nesting.
+    const flat = file(
+      'flat.yaml',
+      `services: { ${Array.from({ length: 100 }, (_, i) => `s${i}: { command: [x] }`).join(', ')} }\n`,
+    );
+    expect(loadConfigFile(flat)).toMatchObject({ ok: true });
   });
 
   it('lists at most 10 YAML syntax errors', () => {
