@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -266,6 +267,41 @@ describe('loadConfigFile refuses what is not a config file, with one problem nam
       `services: { ${Array.from({ length: 100 }, (_, i) => `s${i}: { command: [x] }`).join(', ')} }\n`,
     );
     expect(loadConfigFile(flat)).toMatchObject({ ok: true });
+  });
+
+  it('never throws, whatever the text (property)', () => {
+    const path = join(tmp(), 'fuzz.yaml');
+    const unit = fc.constantFrom(
+      'a',
+      ':',
+      ' ',
+      '\n',
+      '-',
+      '?',
+      '[',
+      ']',
+      '{',
+      '}',
+      ',',
+      '&a',
+      '*a',
+      '!',
+      '"',
+      "'",
+      '#',
+      '|',
+      '>',
+      '\t',
+      '%',
+    );
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 60 }), (text) => {
+        writeFileSync(path, text);
+        const res = loadConfigFile(path);
+        if (!res.ok) expect(res.problems.length).toBeGreaterThan(0);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('lists at most 10 YAML syntax errors', () => {
