@@ -131,9 +131,11 @@ function useProblems(u: CommandUse, memo: Memo): string[] {
         let found = false;
         for (const d of dirs) {
           const p = join(d, u.word);
-          if (isFile(p)) {
-            found = true;
+          const st = statOf(p);
+          if (st?.isFile()) {
             add(memo.untrustedFile(p));
+            // execvp passes over a file it may not execute; a sourced script need only be readable.
+            if (u.role === 'script' || (st.mode & 0o111) !== 0) found = true;
           } else add(missing(p, memo));
         }
         if (found) break; // the directories after it are never searched

@@ -246,16 +246,24 @@ describe.runIf(asRoot)('script security refuses a missing program another user c
   it('a name looked up in PATH: refused when a directory searched before it is found (or at all) is writable', () => {
     const open = dirWith(0o777, 'open');
     const PATH = `${open}:/usr/bin:/bin`;
+    const plain = dirWith(0o755, 'plain');
+    script(join(plain, 'mytool'), 0o644);
+    const mine = dirWith(0o755, 'mine');
+    const tool = script(join(mine, 'mytool'));
+    chownSync(tool, 1000, 1000);
     expect(
       problemsOf({
         shadowed: { command: ['sleep', '1'], env: { PATH } },
         missing: { command: ['sh', '-c', 'no-such-tool-procreg'], env: { PATH } },
         after: { command: ['sleep', '1'], env: { PATH: `/usr/bin:/bin:${open}` } },
+        // A file execvp would pass over (not executable) hides nothing: the search goes on.
+        passed: { command: ['sh', '-c', 'mytool'], env: { PATH: `${plain}:${mine}` } },
       }),
     ).toEqual([
       // sh itself is looked up there first.
       `services.missing.command: ${join(open, 'sh')} does not exist, and ${open} is writable by group and others (mode 0777): another user could create it; ${REFUSED}`,
       `services.missing.command: ${join(open, 'no-such-tool-procreg')} does not exist, and ${open} is writable by group and others (mode 0777): another user could create it; ${REFUSED}`,
+      `services.passed.command: ${tool} is owned by uid 1000, not root; ${REFUSED}`,
       `services.shadowed.command: ${join(open, 'sleep')} does not exist, and ${open} is writable by group and others (mode 0777): another user could create it; ${REFUSED}`,
     ]);
   });
