@@ -1,6 +1,14 @@
 import { CHECK_DEFAULTS, SERVICE_DEFAULTS } from './defaults.js';
 import { duration } from './duration.js';
-import { isAbsolutePath, resolvePath } from './paths.js';
+import { basenameOf, isAbsolutePath, resolvePath } from './paths.js';
+import {
+  eventLogPath,
+  isInside,
+  PROCREG_PID_FILE,
+  PROCREG_SOCKET,
+  reservedNameAt,
+  runDirFile,
+} from './run-dir.js';
 import {
   arrayOf,
   boolean,
@@ -104,6 +112,7 @@ const userConfig = object({
   runDir: optional(string()),
   eventLog: optional(string()),
   allowUnsafeScripts: withDefault(boolean, false),
+  allowSymlinkedRunDir: withDefault(boolean, false),
   services: withDefault(recordOf(userService, validName('service')), {}),
   checks: withDefault(recordOf(userCheck, validName('check')), {}),
 });
@@ -127,12 +136,12 @@ export function normalizeConfig(raw: unknown, options: NormalizeOptions): Normal
   const user = userConfig(raw, '', problems);
   const top = isMapping(raw) ? raw : {};
   const runDir = resolvePath(base, typeof top.runDir === 'string' && top.runDir ? top.runDir : './run');
-  const eventLog =
-    typeof top.eventLog === 'string' && top.eventLog
-      ? resolvePath(base, top.eventLog)
-      : resolvePath(runDir, 'events.jsonl');
+  const givenLog = typeof top.eventLog === 'string' && top.eventLog ? top.eventLog : undefined;
+  const log = eventLogPath(givenLog, runDir);
+  if ('error' in log) problem(problems, 'eventLog', givenLog, log.error);
+  const eventLog = 'path' in log ? log.path : resolvePath(runDir, 'events.jsonl');
   checkRestartTargets(top, problems);
-  checkFileCollisions(top, runDir, eventLog, problems);
+  checkRunDirFiles(top, runDir, eventLog, problems);
   if (user === INVALID || problems.length > 0) return { ok: false, problems };
 
   const services: Record<string, ServiceDef> = {};
@@ -141,14 +150,42 @@ export function normalizeConfig(raw: unknown, options: NormalizeOptions): Normal
   for (const [name, c] of Object.entries(user.checks)) checks[name] = toCheckDef(c, base);
   return {
     ok: true,
-    config: { runDir, eventLog, allowUnsafeScripts: user.allowUnsafeScripts, services, checks },
+    config: {
+      runDir,
+      eventLog,
+      allowUnsafeScripts: user.allowUnsafeScripts,
+      allowSymlinkedRunDir: user.allowSymlinkedRunDir,
+      services,
+      checks,
+    },
   };
 }
 
+/**
+ * The working directory of a service or check: its `cwd` resolved against the config's
+ * directory, which is also the default (not procreg's own working directory, which under
+ * systemd is `/`).
+ */
+const cwdOf = (cwd: string | undefined, base: string): string =>
+  cwd === undefined ? base : resolvePath(base, cwd);
+
+/**
+ * A program given by a relative path (`./app.sh`, `bin/app`) as the spawn would find it: in
+ * the working directory. Joined without folding `..`, which the kernel resolves through
+ * symlinks, so validation, script security and the spawn all name the same file.
+ */
+function commandIn(command: readonly string[], cwd: string): readonly string[] {
+  const program = command[0] as string;
+  if (!program.includes('/') || isAbsolutePath(program)) return command;
+  const parts = program.split('/').filter((p) => p !== '' && p !== '.');
+  return [`${cwd === '/' ? '' : cwd}/${parts.join('/')}`, ...command.slice(1)];
+}
+
 function toServiceDef(name: string, s: Infer<typeof userService>, runDir: string, base: string): ServiceDef {
+  const cwd = cwdOf(s.cwd, base);
   return {
-    command: s.command,
-    cwd: s.cwd === undefined ? null : resolvePath(base, s.cwd),
+    command: commandIn(s.command, cwd),
+    cwd,
     env: s.env,
     restart: s.restart,
     backoff: s.backoff,
@@ -163,9 +200,10 @@ function toServiceDef(name: string, s: Infer<typeof userService>, runDir: string
 }
 
 function toCheckDef(c: Infer<typeof userCheck>, base: string): CheckDef {
+  const cwd = cwdOf(c.cwd, base);
   return {
-    command: c.command,
-    cwd: c.cwd === undefined ? null : resolvePath(base, c.cwd),
+    command: commandIn(c.command, cwd),
+    cwd,
     intervalMs: c.interval,
     timeoutMs: c.timeout,
     killAfterMs: c.killAfter,
@@ -178,8 +216,6 @@ function toCheckDef(c: Infer<typeof userCheck>, base: string): CheckDef {
 type Obj = Record<string, unknown>;
 const isMapping = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const mapping = (v: unknown): Obj => (isMapping(v) ? v : {});
-const pathIn = (dir: string, v: unknown): string | null =>
-  typeof v === 'string' && v.length > 0 ? resolvePath(dir, v) : null;
 
 /** A check's `restarts` must name a service of the same config. */
 function checkRestartTargets(top: Obj, problems: ConfigProblem[]): void {
@@ -197,43 +233,74 @@ function checkRestartTargets(top: Obj, problems: ConfigProblem[]): void {
   }
 }
 
+/** A file procreg writes: who it belongs to, as a message names it. */
+interface Written {
+  readonly service: string | null;
+  readonly field: 'pidFile' | 'stdout' | 'stderr' | null;
+  readonly what: string;
+}
+
 /**
- * Files procreg writes must not collide: PID files are unique per service, and an output
- * file (appended to by a child) is never the event log or a PID file. Checked on the raw
- * values, so a collision is reported even beside other problems in the same service.
+ * The files procreg writes for services stay inside runDir and never collide: a PID file,
+ * stdout or stderr is relative to runDir without `..`, takes none of the names procreg keeps
+ * for itself (`reservedRunDirNames`), is not another service's PID or output file, and is no
+ * directory of another such file nor inside one. A service's stdout and stderr may share a
+ * file. Checked on the raw values, so a collision is reported even beside other problems in
+ * the same service.
  */
-function checkFileCollisions(top: Obj, runDir: string, eventLog: string, problems: ConfigProblem[]): void {
+function checkRunDirFiles(top: Obj, runDir: string, eventLog: string, problems: ConfigProblem[]): void {
   const services = Object.entries(mapping(top.services)).sort(([a], [b]) => (a < b ? -1 : 1));
-  const pidFiles = new Map<string, string>();
-  for (const [name, raw] of services) {
-    const path = pathIn(runDir, mapping(raw).pidFile ?? `${name}.pid`);
-    if (path === null) continue;
-    const other = pidFiles.get(path);
-    if (other !== undefined)
-      problem(
-        problems,
-        `services.${name}.pidFile`,
-        path,
-        `must differ from the PID file of service "${other}"`,
-      );
-    else pidFiles.set(path, name);
-  }
-  for (const [name, raw] of services) {
-    for (const stream of ['stdout', 'stderr'] as const) {
-      const path = pathIn(runDir, mapping(raw)[stream]);
-      if (path === null) continue;
-      const owner = pidFiles.get(path);
-      if (path === eventLog)
-        problem(problems, `services.${name}.${stream}`, path, 'must not be the event log (eventLog)');
-      else if (owner !== undefined)
-        problem(
-          problems,
-          `services.${name}.${stream}`,
-          path,
-          `must not be the PID file of service "${owner}"`,
-        );
+  const written = new Map<string, Written>([
+    [eventLog, { service: null, field: null, what: 'the event log (eventLog)' }],
+    [resolvePath(runDir, PROCREG_PID_FILE), { service: null, field: null, what: "procreg's own PID file" }],
+    [resolvePath(runDir, PROCREG_SOCKET), { service: null, field: null, what: "procreg's control socket" }],
+  ]);
+  const place = (name: string, field: 'pidFile' | 'stdout' | 'stderr', raw: unknown, defaulted: boolean) => {
+    if (typeof raw !== 'string' || raw.length === 0) return; // the schema says what is wrong
+    const at = `services.${name}.${field}`;
+    const res = runDirFile(raw, runDir);
+    if ('error' in res) return problem(problems, at, raw, res.error);
+    const path = res.path;
+    const hint = defaulted ? `; it is the default for a service named ${name}: set ${field}` : '';
+    const reserved = reservedNameAt(path, runDir, eventLog);
+    if (reserved) {
+      const named = reserved.pattern === basenameOf(eventLog) ? ' (eventLog)' : ` (${reserved.pattern})`;
+      return problem(problems, at, path, `must not be ${reserved.what}${named}${hint}`);
     }
+    const other = written.get(path);
+    if (other !== undefined) {
+      const shared = other.service === name && other.field !== 'pidFile' && field !== 'pidFile';
+      if (shared) return;
+      return problem(problems, at, path, collision(field, other) + hint);
+    }
+    for (const [p, w] of written) {
+      if (isInside(path, p))
+        return problem(problems, at, path, `must not be inside ${p}, which is ${describe(w)}`);
+      if (isInside(p, path))
+        return problem(problems, at, path, `must not be a directory holding ${p}, which is ${describe(w)}`);
+    }
+    written.set(path, { service: name, field, what: '' });
+  };
+  for (const [name, raw] of services) {
+    const given = mapping(raw).pidFile;
+    place(name, 'pidFile', given ?? `${name}.pid`, given === undefined);
   }
+  for (const [name, raw] of services)
+    for (const stream of ['stdout', 'stderr'] as const) place(name, stream, mapping(raw)[stream], false);
+}
+
+function describe(w: Written): string {
+  if (w.service === null) return w.what;
+  return w.field === 'pidFile'
+    ? `the PID file of service "${w.service}"`
+    : `the ${w.field} file of service "${w.service}"`;
+}
+
+function collision(field: string, other: Written): string {
+  if (other.service === null) return `must not be ${other.what}`;
+  if (field === 'pidFile' && other.field === 'pidFile')
+    return `must differ from the PID file of service "${other.service}"`;
+  return `must not be ${describe(other)}`;
 }
 
 export { type ConfigProblem, describeValue, formatProblem } from './schema.js';

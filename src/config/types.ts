@@ -13,6 +13,7 @@ import {
   number,
   object,
   oneOf,
+  optional,
   problem,
   recordOf,
   type Schema,
@@ -89,8 +90,9 @@ export const intensityDefSchema = object({ count: integer(0, 1_000_000), withinM
 export interface IntensityDef extends Infer<typeof intensityDefSchema> {}
 
 export const serviceDefSchema = object({
+  /** argv; a program given by a relative path with a `/` is made absolute against `cwd`. */
   command: argv,
-  /** Absolute working directory, or null: procreg's own. */
+  /** Absolute working directory: the `cwd` given, else the config file's directory. Null only in logs of procreg <= 0.2: procreg's own. */
   cwd: nullable(string()),
   env: recordOf(text) as Schema<Readonly<Record<string, string>>>,
   restart: oneOf(RESTART_POLICIES),
@@ -111,7 +113,7 @@ export interface ServiceDef extends Infer<typeof serviceDefSchema> {}
 
 export const checkDefSchema = object({
   command: argv,
-  /** Working directory of each run; null: procreg's own. */
+  /** Working directory of each run: the `cwd` given, else the config file's directory. Null only in logs of procreg <= 0.2: procreg's own. */
   cwd: nullable(string()),
   intervalMs: positiveMs,
   timeoutMs: positiveMs,
@@ -133,6 +135,11 @@ export const normalizedConfigSchema = object({
   eventLog: string(),
   /** When procreg runs as root, run programs that non-root users could modify (keepalived's script security off). */
   allowUnsafeScripts: boolean,
+  /**
+   * The shell accepts a runDir that is (or lies under) a symlink only when this is true.
+   * normalizeConfig always sets it; configs logged by procreg <= 0.2 lack it (read: false).
+   */
+  allowSymlinkedRunDir: optional(boolean),
   services: recordOf(serviceDefSchema) as Schema<Readonly<Record<string, ServiceDef>>>,
   checks: recordOf(checkDefSchema) as Schema<Readonly<Record<string, CheckDef>>>,
 });

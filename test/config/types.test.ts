@@ -11,12 +11,24 @@ import {
 import { chk, makeConfig, RELOAD_POOL, svc } from '../support/configs.js';
 
 const durationArb = fc.oneof(
-  fc.nat({ max: 100_000 }),
-  fc
-    .tuple(fc.nat({ max: 1000 }), fc.constantFrom('', '.5'), fc.constantFrom('ms', 's', 'm', 'h'))
-    .map(([n, frac, unit]) => `${n}${frac}${unit}`),
+  { arbitrary: fc.nat({ max: 100_000 }), weight: 4 },
+  {
+    arbitrary: fc
+      .tuple(fc.nat({ max: 500 }), fc.constantFrom('', '.5'), fc.constantFrom('ms', 's', 'm', 'h'))
+      .map(([n, frac, unit]) => `${n}${frac}${unit}`),
+    weight: 4,
+  },
+  {
+    arbitrary: fc.tuple(fc.nat({ max: 23 }), fc.constantFrom('', '.5')).map(([n, frac]) => `${n}${frac}d`),
+    weight: 1,
+  },
 );
 const pathArb = fc.constantFrom('app', './app/../srv', '/opt/x', '../up', 'a/b/');
+/** A file inside runDir, mostly valid (absolute, `..` and a trailing slash are refused). */
+const runDirFileArb = fc.oneof(
+  { arbitrary: fc.constantFrom('app.out', 'logs/x.log', './y', 'z'), weight: 99 },
+  { arbitrary: fc.constantFrom('/opt/x', '../up', 'a/b/'), weight: 1 },
+);
 
 /** A service as a person writes it: any subset of the keys, mostly valid values. */
 const userServiceArb = fc.record(
@@ -41,8 +53,8 @@ const userServiceArb = fc.record(
     stopSignal: fc.constantFrom(...SIGNALS),
     stopTimeout: durationArb,
     fatalExitCodes: fc.array(fc.nat({ max: 255 }), { maxLength: 4 }),
-    stdout: pathArb,
-    stderr: pathArb,
+    stdout: runDirFileArb,
+    stderr: runDirFileArb,
   },
   { requiredKeys: ['command'] },
 );
@@ -63,14 +75,35 @@ const userCheckArb = (services: string[]) =>
     { requiredKeys: ['command'] },
   );
 
+/** Output files under a directory of the service's own name, so services do not share them. */
+const ownOutputs = (services: Record<string, Record<string, unknown>>) =>
+  Object.fromEntries(
+    Object.entries(services).map(([name, s]) => {
+      const own = (p: unknown) => (typeof p === 'string' && !p.startsWith('/') ? `${name}/${p}` : p);
+      return [
+        name,
+        {
+          ...s,
+          ...('stdout' in s ? { stdout: own(s.stdout) } : {}),
+          ...('stderr' in s ? { stderr: own(s.stderr) } : {}),
+        },
+      ];
+    }),
+  );
+
 const userConfigArb = fc
   .dictionary(fc.constantFrom('web', 'db', 'api.v2', 'x_1'), userServiceArb)
+  .map(ownOutputs)
   .chain((services) =>
     fc.record(
       {
         runDir: pathArb,
-        eventLog: fc.constantFrom('events.jsonl', '/var/log/procreg.jsonl'),
+        eventLog: fc.oneof(
+          { arbitrary: fc.constantFrom('events.jsonl', 'log/procreg.jsonl'), weight: 49 },
+          { arbitrary: fc.constant('/var/log/procreg.jsonl'), weight: 1 },
+        ),
         allowUnsafeScripts: fc.boolean(),
+        allowSymlinkedRunDir: fc.boolean(),
         services: fc.constant(services),
         checks: fc.dictionary(fc.constantFrom('alive', 'disk-free'), userCheckArb(Object.keys(services))),
       },
@@ -92,7 +125,8 @@ describe('normalizedConfigSchema: the normalized config and its check are one de
   it('accepts a config with every optional field set by hand', () => {
     const config = makeConfig({
       allowUnsafeScripts: true,
-      eventLog: '/var/log/procreg/events.jsonl',
+      eventLog: '/run/procreg/log/events.jsonl',
+      allowSymlinkedRunDir: true,
       services: {
         web: svc({
           cwd: 'app',
@@ -102,7 +136,7 @@ describe('normalizedConfigSchema: the normalized config and its check are one de
           maxRestarts: { count: 0, within: 0 },
           stopSignal: 'SIGINT',
           stopTimeout: '250ms',
-          pidFile: '/var/run/web.pid',
+          pidFile: 'pids/web.pid',
           fatalExitCodes: [78, 2, 2],
           stdout: 'logs/web.out',
           stderr: 'logs/web.out',

@@ -1,78 +1,234 @@
-import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
-import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { analyseCommand, type CommandUse } from '../../config/command-analysis.js';
 import type { ConfigProblem } from '../../config/schema.js';
 import type { NormalizedConfig } from '../../config/types.js';
 
 /**
  * keepalived's script security, for a procreg running as root: every program a service or
- * check runs — its executable, and any argument naming an existing file (`node web.js` runs
- * web.js) — and every directory above it must be owned by root and not writable by group or
- * others, or a non-root user could make root run their code. A sticky shared directory such
- * as /tmp is allowed (others cannot replace what they do not own). Returns the problems, each
- * naming the service or check, the file, and why.
+ * check runs — its executable, the program a wrapper such as `nohup` or `env` runs, the
+ * commands of a `sh -c` script, any script a shell runs or sources, and any argument naming an
+ * existing file (`node web.js` runs web.js) — and every directory above it must be owned by
+ * root and not writable by group or others, or a non-root user could make root run their code.
+ * A sticky shared directory such as /tmp is allowed above an existing file (others cannot
+ * replace what they do not own). A program or script that does not exist yet is refused when
+ * a non-root user could create it (its nearest existing directory is theirs or writable by
+ * them, sticky or not), and so is a program name looked up in PATH when a directory searched
+ * before the one it is found in (or any, if it is not found) is. A `sh -c` script that cannot
+ * be analysed (shell-script.ts) is refused. Returns the problems, each naming the service or
+ * check and the file or construct, and why.
  */
 export function unsafeScripts(config: NormalizedConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  const check = (
-    where: string,
-    command: readonly string[],
-    cwd: string,
-    env: Readonly<Record<string, string>>,
-  ) => {
-    const files = [resolveExecutable(command[0] as string, cwd, env.PATH ?? process.env.PATH ?? '')];
-    for (const arg of command.slice(1)) {
-      const p = resolve(cwd, arg);
-      if (!arg.startsWith('-') && existsSync(p) && statSync(p).isFile()) files.push(p);
-    }
-    for (const file of files) {
-      if (!file) continue;
-      const why = untrusted(file);
-      if (why)
-        problems.push({
-          path: where,
-          message: `${why}; as root procreg refuses it (set allowUnsafeScripts: true to run it anyway)`,
-        });
-    }
-  };
-  // Where the spawn will run them: the service's or check's cwd, else procreg's own working directory.
-  const base = process.cwd();
   for (const [name, s] of Object.entries(config.services))
-    check(`services.${name}.command`, s.command, s.cwd ?? base, s.env);
+    problems.push(...commandProblems(`services.${name}.command`, s.command, s.cwd, s.env));
   for (const [name, c] of Object.entries(config.checks))
-    check(`checks.${name}.command`, c.command, c.cwd ?? base, {});
+    problems.push(...commandProblems(`checks.${name}.command`, c.command, c.cwd, {}));
   return problems;
 }
 
-function resolveExecutable(cmd: string, cwd: string, path: string): string | null {
-  if (cmd.includes('/')) {
-    const p = isAbsolute(cmd) ? cmd : resolve(cwd, cmd);
-    return existsSync(p) ? p : null;
-  }
-  for (const dir of path.split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, cmd);
-    if (existsSync(p) && statSync(p).isFile()) return p;
-  }
-  return null; // not found: the spawn fails and says so
+const isRoot = () => process.getuid?.() === 0;
+
+export interface VetOptions {
+  /** Names the command in the problem: `services.web.command`. */
+  readonly where?: string;
+  /** The config's `allowUnsafeScripts`: nothing is refused. */
+  readonly allowUnsafeScripts?: boolean;
 }
 
-/** Why a file is not safe for root to run, or null. Checks the real path, link by link resolved. */
+/**
+ * The check that matters is the one at exec time: the shell calls this immediately before
+ * every spawn of a service or check run, with exactly what it will spawn (`env`: what is added
+ * to procreg's environment; `cwd` null: procreg's own). As root, and unless the config allows
+ * unsafe scripts, the first reason the command must not run; otherwise null.
+ */
+export function vetCommand(
+  command: readonly string[],
+  cwd: string | null,
+  env: Readonly<Record<string, string>>,
+  options: VetOptions = {},
+): ConfigProblem | null {
+  if (!isRoot() || options.allowUnsafeScripts) return null;
+  return commandProblems(options.where ?? 'command', command, cwd, env)[0] ?? null;
+}
+
+const REFUSED = 'as root procreg refuses it (set allowUnsafeScripts: true to run it anyway)';
+
+/** Everything unsafe about running `command` in `cwd` with procreg's environment plus `env`. */
+export function commandProblems(
+  where: string,
+  command: readonly string[],
+  cwd: string | null,
+  env: Readonly<Record<string, string>>,
+): ConfigProblem[] {
+  // Where the spawn runs it: the given cwd, else procreg's own working directory.
+  const dir = cwd ?? process.cwd();
+  const analysis = analyseCommand(command, { cwd: dir, env: { ...process.env, ...env } });
+  if (!analysis.ok)
+    return [
+      {
+        path: where,
+        message: `cannot check the shell script: ${analysis.construct}; as root procreg refuses a script it cannot check (set allowUnsafeScripts: true to run it anyway)`,
+      },
+    ];
+  const seen = new Set<string>();
+  const problems: ConfigProblem[] = [];
+  const memo = new Memo();
+  for (const u of analysis.uses) {
+    for (const why of useProblems(u, memo)) {
+      if (seen.has(why)) continue;
+      seen.add(why);
+      problems.push({ path: where, message: `${why}; ${REFUSED}` });
+    }
+  }
+  return problems;
+}
+
+/** Verdicts on paths already looked at while checking one command (PATH is searched per program). */
+class Memo {
+  private readonly untrusted = new Map<string, string | null>();
+  private readonly missing = new Map<string, string | null>();
+
+  untrustedFile(file: string): string | null {
+    let v = this.untrusted.get(file);
+    if (v === undefined) this.untrusted.set(file, (v = untrusted(file)));
+    return v;
+  }
+
+  /** Why a file created in `dir` would be unsafe (the text after "`path` does not exist, and "). */
+  missingIn(dir: string): string | null {
+    let v = this.missing.get(dir);
+    if (v === undefined) this.missing.set(dir, (v = creatableIn(dir)));
+    return v;
+  }
+}
+
+/** What is unsafe about one file the command runs or reads. */
+function useProblems(u: CommandUse, memo: Memo): string[] {
+  const out: string[] = [];
+  const add = (why: string | null) => {
+    if (why) out.push(why);
+  };
+  if (u.role === 'argument') {
+    for (const c of u.cwds) {
+      const p = resolve(c, u.word);
+      if (isFile(p)) add(memo.untrustedFile(p));
+    }
+    return out;
+  }
+  if (!u.searchPath || u.role === 'script') {
+    // A path (or a script, which shells also look for in the cwd): where it is, or would be.
+    for (const c of u.cwds) {
+      const p = resolve(c, u.word);
+      add(exists(p) ? memo.untrustedFile(p) : missing(p, memo));
+    }
+  }
+  if (u.searchPath) {
+    for (const path of u.paths) {
+      for (const entry of path.split(':')) {
+        // An empty or relative PATH entry is relative to the working directory.
+        const dirs = isAbsolute(entry) ? [entry] : u.cwds.map((c) => resolve(c, entry || '.'));
+        let found = false;
+        for (const d of dirs) {
+          const p = join(d, u.word);
+          const st = statOf(p);
+          if (st?.isFile()) {
+            add(memo.untrustedFile(p));
+            // execvp passes over a file it may not execute; a sourced script need only be readable.
+            if (u.role === 'script' || (st.mode & 0o111) !== 0) found = true;
+          } else add(missing(p, memo));
+        }
+        if (found) break; // the directories after it are never searched
+      }
+    }
+  }
+  return out;
+}
+
+/** stat without an exception for a missing path (exceptions are what makes a PATH search slow). */
+function statOf(p: string) {
+  try {
+    return statSync(p, { throwIfNoEntry: false });
+  } catch {
+    return undefined; // ENOTDIR, ELOOP, ...: not there either
+  }
+}
+
+const exists = (p: string): boolean => statOf(p) !== undefined;
+const isFile = (p: string): boolean => statOf(p)?.isFile() ?? false;
+
+const modeText = (mode: number) => `mode ${mode.toString(8).padStart(4, '0')}`;
+const writers = (mode: number) =>
+  `${mode & 0o020 ? 'group' : ''}${(mode & 0o022) === 0o022 ? ' and ' : ''}${mode & 0o002 ? 'others' : ''}`;
+
+/**
+ * Why a file is not safe for root to run, or null: the file and every directory above it, on
+ * its real path (every link resolved) and on the path as written (a directory holding a
+ * symlink could re-point it; a symlink not owned by root could be replaced by its owner).
+ */
 function untrusted(file: string): string | null {
   let real: string;
   try {
     real = realpathSync(file);
   } catch {
-    return null;
+    return null; // vanished meanwhile: the spawn will fail and say so
   }
-  for (let p = real; ; p = dirname(p)) {
-    const st = lstatSync(p);
-    const mode = st.mode & 0o7777;
-    const sharedSticky = st.isDirectory() && (mode & 0o1000) !== 0;
-    if (st.uid !== 0)
-      return `${p}${p === real ? '' : ` (above ${real})`} is owned by uid ${st.uid}, not root`;
-    if ((mode & 0o022) !== 0 && !sharedSticky) {
-      return `${p}${p === real ? '' : ` (above ${real})`} is writable by ${mode & 0o020 ? 'group' : ''}${(mode & 0o022) === 0o022 ? ' and ' : ''}${mode & 0o002 ? 'others' : ''} (mode ${mode.toString(8).padStart(4, '0')})`;
+  return chainProblem(real, real) ?? (file === real ? null : chainProblem(resolve(file), resolve(file)));
+}
+
+/** The first of `start` and the directories above it that a non-root user could change. */
+function chainProblem(start: string, named: string): string | null {
+  for (let p = start; ; p = dirname(p)) {
+    let st;
+    try {
+      st = lstatSync(p);
+    } catch {
+      return null;
+    }
+    const where = `${p}${p === named ? '' : ` (above ${named})`}`;
+    if (st.isSymbolicLink()) {
+      if (st.uid !== 0) return `${where} is a symlink owned by uid ${st.uid}, not root`;
+    } else {
+      const mode = st.mode & 0o7777;
+      const sharedSticky = st.isDirectory() && (mode & 0o1000) !== 0;
+      if (st.uid !== 0) return `${where} is owned by uid ${st.uid}, not root`;
+      if ((mode & 0o022) !== 0 && !sharedSticky)
+        return `${where} is writable by ${writers(mode)} (${modeText(mode)})`;
     }
     if (p === dirname(p)) return null;
   }
+}
+
+/**
+ * Why a program or script that does not exist is not safe either: the nearest directory that
+ * does exist is owned or writable by a non-root user (a sticky one included: anyone may create
+ * a new file in /tmp), or one above it could be changed, so that user could create it.
+ */
+function missing(p: string, memo: Memo): string | null {
+  let d = dirname(p);
+  while (!isDirectory(d) && d !== dirname(d)) d = dirname(d);
+  const why = memo.missingIn(d);
+  return why ? `${p} does not exist, and ${why}` : null;
+}
+
+function creatableIn(d: string): string | null {
+  let real: string;
+  let st;
+  try {
+    real = realpathSync(d);
+    st = lstatSync(real);
+  } catch {
+    return null; // vanished meanwhile: the spawn will fail and say so
+  }
+  const mode = st.mode & 0o7777;
+  const dir = d === real ? d : `${d} (${real})`;
+  if (st.uid !== 0) return `${dir} is owned by uid ${st.uid}, not root: that user could create it`;
+  if ((mode & 0o022) !== 0)
+    return `${dir} is writable by ${writers(mode)} (${modeText(mode)}): another user could create it`;
+  const above = untrusted(d);
+  return above ? `${above}: another user could create it` : null;
+}
+
+function isDirectory(p: string): boolean {
+  return statOf(p)?.isDirectory() ?? false;
 }

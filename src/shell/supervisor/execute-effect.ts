@@ -1,8 +1,10 @@
 // Carrying out the fold's effects on the OS; every outcome comes back as an event.
 import type { Logger } from 'pino';
+import { formatProblem } from '../../config/schema.js';
 import type { Effect } from '../../core/effects.js';
 import { assertNever } from '../../events/assert-never.js';
 import type { EventBody } from '../../events/types.js';
+import { vetCommand } from '../config/script-security.js';
 import { removePidFileIfOwned, writePidFile } from '../files/pidfile.js';
 import { readProcExe, readProcStartTime } from '../proc/proc-stat.js';
 import { type ChildSpec, spawnChild } from './children.js';
@@ -21,6 +23,8 @@ export interface EffectPorts {
   readonly loadConfig: () => void;
   /** Every process is gone after a stop: close the log and resolve `stopped`. */
   readonly finish: () => void;
+  /** The running config's allowUnsafeScripts: script security is re-checked before every spawn. */
+  readonly allowUnsafeScripts?: () => boolean;
 }
 
 export function executeEffect(e: Effect, ports: EffectPorts): void {
@@ -80,6 +84,13 @@ export function executeEffect(e: Effect, ports: EffectPorts): void {
 
 function startService(e: Extract<Effect, { do: 'spawn' }>, ports: EffectPorts): void {
   const { name, gen, incarnation } = e;
+  // Script security at the moment that matters: right before the exec, not only at load time.
+  const refused = vetCommand(e.command, e.cwd, e.env, {
+    where: `services.${name}.command`,
+    allowUnsafeScripts: ports.allowUnsafeScripts?.() ?? false,
+  });
+  if (refused)
+    return ports.emit({ type: 'spawn-failed', name, gen, incarnation, error: formatProblem(refused) });
   startChild(e, { service: name }, ports, (started) =>
     'error' in started
       ? { type: 'spawn-failed', name, gen, incarnation, error: started.error }
@@ -89,6 +100,17 @@ function startService(e: Extract<Effect, { do: 'spawn' }>, ports: EffectPorts): 
 
 function startCheckRun(e: Extract<Effect, { do: 'run-check' }>, ports: EffectPorts): void {
   const { name, gen, run } = e;
+  const refused = vetCommand(
+    e.command,
+    e.cwd,
+    {},
+    {
+      where: `checks.${name}.command`,
+      allowUnsafeScripts: ports.allowUnsafeScripts?.() ?? false,
+    },
+  );
+  if (refused)
+    return ports.emit({ type: 'check-start-failed', name, gen, run, error: formatProblem(refused) });
   const spec = { command: e.command, cwd: e.cwd, env: {}, stdout: null, stderr: null };
   startChild(spec, { check: name }, ports, (started) =>
     'error' in started

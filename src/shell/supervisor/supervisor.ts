@@ -121,6 +121,7 @@ export class Supervisor {
       log: this.log,
       loadConfig: () => this.loadConfig(),
       finish: () => this.finish(),
+      allowUnsafeScripts: () => this.state$.value.config?.allowUnsafeScripts ?? false,
     };
     this.inputs
       .pipe(
@@ -189,7 +190,7 @@ export class Supervisor {
       this.inputs.next({ type: 'reload-requested', source: 'api' });
       return;
     }
-    const res = this.config.accept(config);
+    const res = this.config.accept(config, this.state$.value.config);
     this.inputs.next(
       res.ok
         ? { type: 'config-loaded', source: 'api', config: res.config }
@@ -224,7 +225,7 @@ export class Supervisor {
   }
 
   private loadConfig(): void {
-    const res = this.config.load();
+    const res = this.config.load(this.state$.value.config);
     this.inputs.next(
       res.ok
         ? { type: 'config-loaded', source: this.config.label, config: res.config }

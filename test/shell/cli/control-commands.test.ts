@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,7 +18,6 @@ afterEach(() => {
 });
 
 const NODE_IDLE = JSON.stringify([process.execPath, '-e', 'setInterval(() => {}, 1000)']);
-const asRoot = process.getuid?.() === 0;
 
 function writeConfig(dir: string, extra = ''): string {
   const path = join(dir, 'procreg.yaml');
@@ -142,22 +141,20 @@ describe('procreg reload', () => {
     expect(log.filter((e) => e.type === 'reload-failed')).toEqual([]);
   });
 
-  it.runIf(asRoot)('exits 1 with the reason when the supervisor refuses the config', async () => {
-    // The supervisor runs in `dir`, where ./probe.sh is a script others may write: as root it
-    // refuses to run it. The command, run elsewhere, finds no ./probe.sh to vet and signals.
-    const dir = tmp();
-    const runDir = join(dir, 'run');
-    const config = writeConfig(dir);
-    const r = runs.startIn(dir, config, runDir);
-    await r.printed('procreg running');
-    const web = runs.track(await pidFileOf(runDir, 'web'));
-    writeFileSync(join(dir, 'probe.sh'), '#!/bin/sh\nexit 0\n');
-    chmodSync(join(dir, 'probe.sh'), 0o757);
-    writeConfig(dir, 'checks:\n  probe: { command: [./probe.sh] }\n');
+  // Fails today: the command follows the verdict in the log the *new* config names, which
+  // does not exist (exit 70). The control-socket reload (issue 10, part 3) answers it instead.
+  it.fails('exits 1 with the reason when the supervisor refuses the config', async () => {
+    // A config the command finds valid, but one the running supervisor cannot carry out:
+    // it would move the event log.
+    const { dir, config, r, web } = await running();
+    writeFileSync(
+      config,
+      readFileSync(config, 'utf8').replace('runDir: ./run\n', 'runDir: ./run\neventLog: moved.jsonl\n'),
+    );
     const refused = await procreg('reload', config);
     expect(refused).toMatchObject({ code: 1, stdout: '' });
     expect(refused.stderr).toBe(
-      `procreg reload: failed, the running generation is unchanged: ${config}: checks.probe.command: ${join(dir, 'probe.sh')} is writable by others (mode 0757); as root procreg refuses it (set allowUnsafeScripts: true to run it anyway)\n`,
+      `procreg reload: failed, the running generation is unchanged: eventLog: cannot change on reload (running: ${join(dir, 'run', 'events.jsonl')}, new: ${join(dir, 'run', 'moved.jsonl')}); restart procreg to move it\n`,
     );
     expect(alive(web) && alive(r.pid)).toBe(true);
   });

@@ -1,9 +1,14 @@
-import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, lchownSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { formatProblem } from '../../../src/config/schema.js';
+import type { Event } from '../../../src/events/types.js';
 import { loadConfigFile } from '../../../src/shell/config/load-config.js';
+import { vetCommand } from '../../../src/shell/config/script-security.js';
+import { Supervisor } from '../../../src/shell/supervisor/supervisor.js';
 import { useTmpDir } from '../../support/tmp.js';
+import { killAll, waitFor } from '../../support/wait.js';
 
 const tmp = useTmpDir();
 const asRoot = process.getuid?.() === 0;
@@ -77,12 +82,14 @@ describe.runIf(asRoot)('script security when procreg runs as root', () => {
 });
 
 describe.runIf(asRoot)('script security resolves relative commands where they will run', () => {
-  it("checks a relative command against procreg's working directory, as the spawn does, not the config's", () => {
-    const work = tmp(); // where procreg runs: holds an unsafe ./run.sh
+  it("checks a relative command in the config's directory, where the spawn runs it, whatever procreg's working directory", () => {
+    const work = tmp(); // procreg's working directory: a safe ./run.sh
     writeFileSync(join(work, 'run.sh'), '#!/bin/sh\nexit 0\n');
-    chmodSync(join(work, 'run.sh'), 0o757);
-    const elsewhere = tmp(); // where the config lives: no run.sh here
-    const config = join(elsewhere, 'procreg.yaml');
+    chmodSync(join(work, 'run.sh'), 0o755);
+    const home = tmp(); // where the config lives: an unsafe ./run.sh
+    writeFileSync(join(home, 'run.sh'), '#!/bin/sh\nexit 0\n');
+    chmodSync(join(home, 'run.sh'), 0o757);
+    const config = join(home, 'procreg.yaml');
     writeFileSync(config, 'checks:\n  probe: { command: [./run.sh] }\n');
     const before = process.cwd();
     process.chdir(work);
@@ -91,10 +98,230 @@ describe.runIf(asRoot)('script security resolves relative commands where they wi
       expect(res.ok).toBe(false);
       if (!res.ok)
         expect(res.problems.map((p) => formatProblem(p))[0]).toContain(
-          `checks.probe.command: ${join(work, 'run.sh')} is writable by others`,
+          `checks.probe.command: ${join(home, 'run.sh')} is writable by others`,
         );
+      chmodSync(join(home, 'run.sh'), 0o755);
+      chmodSync(join(work, 'run.sh'), 0o757);
+      expect(loadConfigFile(config)).toMatchObject({
+        ok: true,
+        config: { checks: { probe: { command: [join(home, 'run.sh')], cwd: home } } },
+      });
     } finally {
       process.chdir(before);
+    }
+  });
+});
+
+/** A root-owned directory under a fresh temp dir, with `mode`. */
+function dirWith(mode: number, name = 'd'): string {
+  const d = join(tmp(), name);
+  mkdirSync(d);
+  chmodSync(d, mode);
+  return d;
+}
+
+/** An executable script at `path`, mode `mode`. */
+function script(path: string, mode = 0o755): string {
+  writeFileSync(path, '#!/bin/sh\nexit 0\n');
+  chmodSync(path, mode);
+  return path;
+}
+
+/** The problems of a config with these services (each a command, optionally with env), as text. */
+function problemsOf(
+  services: Record<string, { command: string[]; env?: Record<string, string> }>,
+  extra = '',
+): string[] {
+  const dir = tmp();
+  const config = join(dir, 'procreg.yaml');
+  writeFileSync(config, `${extra}services: ${JSON.stringify(services)}\n`);
+  const res = loadConfigFile(config);
+  return res.ok ? [] : res.problems.map((p) => formatProblem(p, '').replace(`${config}: `, ''));
+}
+
+const REFUSED = 'as root procreg refuses it (set allowUnsafeScripts: true to run it anyway)';
+
+describe.runIf(asRoot)('script security reads the scripts a shell runs', () => {
+  it('checks the command words of a sh -c script, whatever options come before -c', () => {
+    const bin = dirWith(0o755);
+    const unsafe = script(join(bin, 'unsafe.sh'), 0o757);
+    expect(
+      problemsOf({
+        a: { command: ['sh', '-c', `${unsafe} --flag`] },
+        b: { command: ['bash', '-ec', `echo start; ${unsafe} x && true`] },
+        c: { command: ['/bin/sh', '-e', '-x', '-c', `cd ${bin}; ./unsafe.sh "$1"`, 'name', 'arg'] },
+      }),
+    ).toEqual([
+      `services.a.command: ${unsafe} is writable by others (mode 0757); ${REFUSED}`,
+      `services.b.command: ${unsafe} is writable by others (mode 0757); ${REFUSED}`,
+      `services.c.command: ${unsafe} is writable by others (mode 0757); ${REFUSED}`,
+    ]);
+  });
+
+  it('resolves a command word through PATH (the service env included), and follows wrappers and sourcing', () => {
+    const mine = dirWith(0o755, 'mine');
+    const tool = script(join(mine, 'mytool'));
+    chownSync(tool, 1000, 1000);
+    const PATH = `${mine}:/usr/bin:/bin`;
+    const lib = script(join(mine, 'lib.sh'), 0o646);
+    expect(
+      problemsOf({
+        plain: { command: ['sh', '-c', 'mytool --x'], env: { PATH } },
+        wrapped: { command: ['sh', '-c', 'exec nohup env A=1 timeout 5 mytool'], env: { PATH } },
+        exported: { command: ['sh', '-c', `PATH=${mine}:$PATH; export PATH; mytool`] },
+        sourced: { command: ['sh', '-c', `. ${lib}; source ${lib}`] },
+        direct: { command: ['env', `PATH=${mine}`, 'mytool'] },
+      }),
+    ).toEqual([
+      `services.direct.command: ${tool} is owned by uid 1000, not root; ${REFUSED}`,
+      `services.exported.command: ${tool} is owned by uid 1000, not root; ${REFUSED}`,
+      `services.plain.command: ${tool} is owned by uid 1000, not root; ${REFUSED}`,
+      `services.sourced.command: ${lib} is writable by others (mode 0646); ${REFUSED}`,
+      `services.wrapped.command: ${tool} is owned by uid 1000, not root; ${REFUSED}`,
+    ]);
+  });
+
+  it('refuses a script it cannot analyse, naming the service and the construct, unless unsafe scripts are allowed', () => {
+    const services = {
+      dynamic: { command: ['sh', '-c', '$CMD --serve'] },
+      evaluated: { command: ['bash', '-c', 'eval "$SETUP"; ./run'] },
+      heredoc: { command: ['sh', '-c', 'cat <<EOF\nhi\nEOF'] },
+    };
+    const why =
+      'as root procreg refuses a script it cannot check (set allowUnsafeScripts: true to run it anyway)';
+    expect(problemsOf(services)).toEqual([
+      `services.dynamic.command: cannot check the shell script: the command word "$CMD" is an expansion ($CMD); ${why}`,
+      `services.evaluated.command: cannot check the shell script: eval; ${why}`,
+      `services.heredoc.command: cannot check the shell script: a here-document (<<); ${why}`,
+    ]);
+    expect(problemsOf(services, 'allowUnsafeScripts: true\n')).toEqual([]);
+  });
+
+  it('lets arguments that merely contain $ through, and still checks [sh, file] and [bash, file]', () => {
+    const bin = dirWith(0o755);
+    const unsafe = script(join(bin, 'run.sh'), 0o757);
+    expect(
+      problemsOf({
+        fine: { command: ['sh', '-c', 'sleep 300 & echo $! > "$HOME/x.pid"; kill -0 $$; wait'] },
+        file: { command: ['bash', unsafe, '--port', '$PORT'] },
+      }),
+    ).toEqual([`services.file.command: ${unsafe} is writable by others (mode 0757); ${REFUSED}`]);
+  });
+
+  it('refuses a symlink another user owns, or one in a directory others can write, though it points somewhere safe', () => {
+    const links = dirWith(0o755, 'links');
+    const owned = join(links, 'true');
+    symlinkSync('/bin/true', owned);
+    lchownSync(owned, 1000, 1000);
+    const open = dirWith(0o777, 'open');
+    const placed = join(open, 'true');
+    symlinkSync('/bin/true', placed);
+    expect(problemsOf({ owned: { command: [owned] }, placed: { command: [placed] } })).toEqual([
+      `services.owned.command: ${owned} is a symlink owned by uid 1000, not root; ${REFUSED}`,
+      `services.placed.command: ${open} (above ${placed}) is writable by group and others (mode 0777); ${REFUSED}`,
+    ]);
+  });
+});
+
+describe.runIf(asRoot)('script security refuses a missing program another user could create', () => {
+  it('in a directory others can write, sticky or not, or one another user owns', () => {
+    const sticky = dirWith(0o1777, 'sticky');
+    const theirs = dirWith(0o755, 'theirs');
+    chownSync(theirs, 1000, 1000);
+    const safe = dirWith(0o755, 'safe');
+    expect(
+      problemsOf({
+        a: { command: [join(sticky, 'later.sh')] },
+        b: { command: ['sh', join(theirs, 'sub', 'later.sh')] },
+        c: { command: [join(safe, 'never.sh')] },
+        d: { command: ['sh', '-c', `${join(sticky, 'x')} arg`] },
+      }),
+    ).toEqual([
+      `services.a.command: ${join(sticky, 'later.sh')} does not exist, and ${sticky} is writable by group and others (mode 1777): another user could create it; ${REFUSED}`,
+      `services.b.command: ${join(theirs, 'sub', 'later.sh')} does not exist, and ${theirs} is owned by uid 1000, not root: that user could create it; ${REFUSED}`,
+      `services.d.command: ${join(sticky, 'x')} does not exist, and ${sticky} is writable by group and others (mode 1777): another user could create it; ${REFUSED}`,
+    ]);
+  });
+
+  it('a name looked up in PATH: refused when a directory searched before it is found (or at all) is writable', () => {
+    const open = dirWith(0o777, 'open');
+    const PATH = `${open}:/usr/bin:/bin`;
+    const plain = dirWith(0o755, 'plain');
+    script(join(plain, 'mytool'), 0o644);
+    const mine = dirWith(0o755, 'mine');
+    const tool = script(join(mine, 'mytool'));
+    chownSync(tool, 1000, 1000);
+    expect(
+      problemsOf({
+        shadowed: { command: ['sleep', '1'], env: { PATH } },
+        missing: { command: ['sh', '-c', 'no-such-tool-procreg'], env: { PATH } },
+        after: { command: ['sleep', '1'], env: { PATH: `/usr/bin:/bin:${open}` } },
+        // A file execvp would pass over (not executable) hides nothing: the search goes on.
+        passed: { command: ['sh', '-c', 'mytool'], env: { PATH: `${plain}:${mine}` } },
+      }),
+    ).toEqual([
+      // sh itself is looked up there first.
+      `services.missing.command: ${join(open, 'sh')} does not exist, and ${open} is writable by group and others (mode 0777): another user could create it; ${REFUSED}`,
+      `services.missing.command: ${join(open, 'no-such-tool-procreg')} does not exist, and ${open} is writable by group and others (mode 0777): another user could create it; ${REFUSED}`,
+      `services.passed.command: ${tool} is owned by uid 1000, not root; ${REFUSED}`,
+      `services.shadowed.command: ${join(open, 'sleep')} does not exist, and ${open} is writable by group and others (mode 0777): another user could create it; ${REFUSED}`,
+    ]);
+  });
+});
+
+describe.runIf(asRoot)('vetCommand: the check at exec time', () => {
+  it('returns the first reason a command must not run, or null; nothing with allowUnsafeScripts', () => {
+    const bin = dirWith(0o755);
+    const ok = script(join(bin, 'ok.sh'));
+    const bad = script(join(bin, 'bad.sh'), 0o757);
+    expect(vetCommand([ok], bin, {})).toBeNull();
+    expect(vetCommand(['sh', '-c', './bad.sh'], bin, {}, { where: 'checks.x.command' })).toEqual({
+      path: 'checks.x.command',
+      message: `${bad} is writable by others (mode 0757); ${REFUSED}`,
+    });
+    expect(vetCommand([bad], bin, {}, { allowUnsafeScripts: true })).toBeNull();
+  });
+
+  it('a program made unsafe after the config was loaded is refused at its next spawn and check run', async () => {
+    const dir = tmp();
+    const svc = script(join(dir, 'svc.sh'));
+    writeFileSync(svc, '#!/bin/sh\nexec sleep 300\n');
+    const probe = script(join(dir, 'probe.sh'));
+    const config = join(dir, 'procreg.yaml');
+    writeFileSync(
+      config,
+      'services:\n  web: { command: [./svc.sh], backoff: { initial: 10ms }, stopTimeout: 2s }\nchecks:\n  probe: { command: [./probe.sh], interval: 50ms }\n',
+    );
+    const sup = await Supervisor.open({ configPath: config, logger: pino({ level: 'silent' }) });
+    const seen: Event[] = [];
+    const pids = new Set<number>();
+    sup.events.subscribe((e) => {
+      seen.push(e);
+      if (e.type === 'spawned') pids.add(e.pid);
+    });
+    try {
+      const first = await waitFor('web running', () => sup.status().services[0]?.pid ?? undefined);
+      pids.add(first);
+      await waitFor('a probe run', () => seen.find((e) => e.type === 'check-finished'));
+      chmodSync(svc, 0o757);
+      chmodSync(probe, 0o757);
+      process.kill(first, 'SIGKILL');
+      const failed = await waitFor('spawn-failed', () => seen.find((e) => e.type === 'spawn-failed'));
+      expect(failed).toMatchObject({
+        name: 'web',
+        error: `services.web.command: ${svc} is writable by others (mode 0757); ${REFUSED}`,
+      });
+      const refused = await waitFor('check-start-failed', () =>
+        seen.find((e) => e.type === 'check-start-failed'),
+      );
+      expect(refused).toMatchObject({
+        name: 'probe',
+        error: `checks.probe.command: ${probe} is writable by others (mode 0757); ${REFUSED}`,
+      });
+      expect([...pids]).toEqual([first]); // never spawned again
+    } finally {
+      await Promise.race([sup.stop('test'), new Promise((r) => setTimeout(r, 5000))]);
+      killAll(pids);
     }
   });
 });

@@ -1,0 +1,124 @@
+/**
+ * What procreg keeps in its runDir, and the rules for the files a config asks it to write
+ * there (PID files, output files, the event log). Pure: names and paths only.
+ */
+import { basenameOf, dirnameOf, isAbsolutePath, normalizePath, resolvePath } from './paths.js';
+
+/** procreg's own PID file in runDir: which procreg owns the directory. */
+export const PROCREG_PID_FILE = 'procreg.pid';
+/** The control socket in runDir (`procreg status`). */
+export const PROCREG_SOCKET = 'procreg.sock';
+
+/** A name procreg keeps for itself: no PID or output file may take it. */
+export interface ReservedName {
+  /** Where the name is reserved: runDir itself, or the directory of the event log. */
+  readonly in: 'runDir' | 'eventLogDir';
+  /** The name or pattern, as documented: `events.<digits>.jsonl`. */
+  readonly pattern: string;
+  /** What procreg keeps under that name. */
+  readonly what: string;
+  readonly matches: (basename: string) => boolean;
+}
+
+/**
+ * The names procreg reserves, for an event log named `eventLogBasename` (`events.jsonl` by
+ * default): the log itself, its future segments `<stem>.<digits>.jsonl` (stem: the name
+ * without `.jsonl`), its snapshots `<log>.snapshot*` and torn-tail fragments `<log>.torn-*`,
+ * all in the log's directory; `procreg.pid` and `procreg.sock` in runDir. The one place
+ * these patterns are defined.
+ */
+export function reservedRunDirNames(eventLogBasename: string): readonly ReservedName[] {
+  const log = eventLogBasename;
+  const stem = log.endsWith('.jsonl') ? log.slice(0, -'.jsonl'.length) : log;
+  const isSegment = (name: string): boolean => {
+    if (!name.startsWith(`${stem}.`) || !name.endsWith('.jsonl')) return false;
+    const middle = name.slice(stem.length + 1, name.length - '.jsonl'.length);
+    return /^\d+$/.test(middle);
+  };
+  return [
+    { in: 'eventLogDir', pattern: log, what: 'the event log', matches: (n) => n === log },
+    {
+      in: 'eventLogDir',
+      pattern: `${stem}.<digits>.jsonl`,
+      what: 'a segment of the event log',
+      matches: isSegment,
+    },
+    {
+      in: 'eventLogDir',
+      pattern: `${log}.snapshot*`,
+      what: 'a snapshot of the event log',
+      matches: (n) => n.startsWith(`${log}.snapshot`),
+    },
+    {
+      in: 'eventLogDir',
+      pattern: `${log}.torn-*`,
+      what: 'a torn tail cut off the event log',
+      matches: (n) => n.startsWith(`${log}.torn-`),
+    },
+    {
+      in: 'runDir',
+      pattern: PROCREG_PID_FILE,
+      what: "procreg's own PID file",
+      matches: (n) => n === PROCREG_PID_FILE,
+    },
+    {
+      in: 'runDir',
+      pattern: PROCREG_SOCKET,
+      what: "procreg's control socket",
+      matches: (n) => n === PROCREG_SOCKET,
+    },
+  ];
+}
+
+/** The reserved name `path` (absolute, normalized) would take, if any. */
+export function reservedNameAt(path: string, runDir: string, eventLog: string): ReservedName | undefined {
+  const dir = dirnameOf(path);
+  const name = basenameOf(path);
+  return reservedRunDirNames(basenameOf(eventLog)).find(
+    (r) => (r.in === 'runDir' ? dir === runDir : dir === dirnameOf(eventLog)) && r.matches(name),
+  );
+}
+
+/** `path` lies strictly inside `dir` (both absolute and normalized). */
+export function isInside(path: string, dir: string): boolean {
+  return dir === '/' ? path !== '/' : path.startsWith(`${dir}/`);
+}
+
+/** `p` written with a `..` component. */
+const hasDotDot = (p: string): boolean => p.split('/').includes('..');
+
+/**
+ * A file procreg writes inside runDir (a PID file, an output file): its absolute path, or why
+ * the value is not allowed. It must be relative, without `..`, and name a file inside runDir.
+ */
+export function runDirFile(value: string, runDir: string): { path: string } | { error: string } {
+  if (isAbsolutePath(value))
+    return { error: `must be a path relative to runDir (${runDir}), not an absolute path` };
+  if (hasDotDot(value)) return { error: `must stay inside runDir (${runDir}): no ".." component` };
+  const path = resolvePath(runDir, value);
+  if (!isInside(path, runDir) || value.endsWith('/'))
+    return { error: `must name a file inside runDir (${runDir})` };
+  return { path };
+}
+
+/**
+ * The event log's absolute path: relative to runDir, or absolute under it; default
+ * `<runDir>/events.jsonl`. Or why the value is not allowed.
+ */
+export function eventLogPath(
+  value: string | undefined,
+  runDir: string,
+): { path: string } | { error: string } {
+  if (value === undefined) return { path: resolvePath(runDir, 'events.jsonl') };
+  if (hasDotDot(value)) return { error: `must stay inside runDir (${runDir}): no ".." component` };
+  const path = normalizePath(isAbsolutePath(value) ? value : resolvePath(runDir, value));
+  if (!isInside(path, runDir) || value.endsWith('/'))
+    return {
+      error: `must be a file inside runDir (${runDir}), relative to it or absolute under it`,
+    };
+  const own = reservedRunDirNames(basenameOf(path)).find(
+    (r) => r.in === 'runDir' && dirnameOf(path) === runDir && r.matches(basenameOf(path)),
+  );
+  if (own) return { error: `must not be ${own.what} (${own.pattern})` };
+  return { path };
+}
