@@ -137,7 +137,7 @@ export function normalizeConfig(raw: unknown, options: NormalizeOptions): Normal
   const top = isMapping(raw) ? raw : {};
   const runDir = resolvePath(base, typeof top.runDir === 'string' && top.runDir ? top.runDir : './run');
   const givenLog = typeof top.eventLog === 'string' && top.eventLog ? top.eventLog : undefined;
-  const log = eventLogPath(givenLog, runDir);
+  const log = eventLogPath(givenLog, runDir, base);
   if ('error' in log) problem(problems, 'eventLog', givenLog, log.error);
   const eventLog = 'path' in log ? log.path : resolvePath(runDir, 'events.jsonl');
   checkRestartTargets(top, problems);

@@ -108,14 +108,14 @@ export function runDirFile(value: string, runDir: string): { path: string } | { 
 export function eventLogPath(
   value: string | undefined,
   runDir: string,
+  baseDir: string,
 ): { path: string } | { error: string } {
   if (value === undefined) return { path: resolvePath(runDir, 'events.jsonl') };
   if (hasDotDot(value)) return { error: `must stay inside runDir (${runDir}): no ".." component` };
-  const path = normalizePath(isAbsolutePath(value) ? value : resolvePath(runDir, value));
+  // Relative to the config file's directory, like every other path a person writes there.
+  const path = normalizePath(resolvePath(baseDir, value));
   if (!isInside(path, runDir) || value.endsWith('/'))
-    return {
-      error: `must be a file inside runDir (${runDir}), relative to it or absolute under it`,
-    };
+    return { error: `must be a file inside runDir (${runDir})` };
   const own = reservedRunDirNames(basenameOf(path)).find(
     (r) => r.in === 'runDir' && dirnameOf(path) === runDir && r.matches(basenameOf(path)),
   );

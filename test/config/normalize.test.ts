@@ -104,7 +104,7 @@ describe('config normalization', () => {
 
   it("refuses the names procreg keeps: the event log's segments, snapshots and torn tails, procreg.pid, procreg.sock", () => {
     const res = norm({
-      eventLog: 'log/main.jsonl',
+      eventLog: 'run/log/main.jsonl',
       services: {
         a: {
           command: ['x'],
@@ -178,21 +178,29 @@ describe('config normalization', () => {
     ]);
   });
 
-  it('keeps the event log inside runDir: relative to runDir or absolute under it', () => {
-    const log = (eventLog: unknown) => norm({ runDir: '/var/run/app', eventLog });
-    expect(log(undefined)).toMatchObject({ ok: true, config: { eventLog: '/var/run/app/events.jsonl' } });
-    expect(log('log/e.jsonl')).toMatchObject({ ok: true, config: { eventLog: '/var/run/app/log/e.jsonl' } });
-    expect(log('/var/run/app/e.jsonl')).toMatchObject({
+  it('keeps the event log inside runDir; a relative one is resolved against the config directory', () => {
+    const log = (eventLog: unknown) => norm({ runDir: './run', eventLog });
+    expect(log(undefined)).toMatchObject({ ok: true, config: { eventLog: '/etc/app/run/events.jsonl' } });
+    expect(log('./run/events.jsonl')).toMatchObject({
       ok: true,
-      config: { eventLog: '/var/run/app/e.jsonl' },
+      config: { eventLog: '/etc/app/run/events.jsonl' },
+    });
+    expect(log('run/log/e.jsonl')).toMatchObject({
+      ok: true,
+      config: { eventLog: '/etc/app/run/log/e.jsonl' },
+    });
+    expect(log('/etc/app/run/e.jsonl')).toMatchObject({
+      ok: true,
+      config: { eventLog: '/etc/app/run/e.jsonl' },
     });
     const refused = [
       '/var/log/e.jsonl',
+      'e.jsonl',
       '../e.jsonl',
-      '/var/run/app',
-      '/var/run/app/',
-      'procreg.sock',
-      'procreg.pid',
+      'run',
+      'run/',
+      'run/procreg.sock',
+      'run/procreg.pid',
     ];
     expect(
       refused.map((v) => {
@@ -200,12 +208,13 @@ describe('config normalization', () => {
         return res.ok ? 'accepted' : formatProblem(res.problems[0] as ConfigProblem);
       }),
     ).toEqual([
-      'eventLog: must be a file inside runDir (/var/run/app), relative to it or absolute under it, got "/var/log/e.jsonl" (string)',
-      'eventLog: must stay inside runDir (/var/run/app): no ".." component, got "../e.jsonl" (string)',
-      'eventLog: must be a file inside runDir (/var/run/app), relative to it or absolute under it, got "/var/run/app" (string)',
-      'eventLog: must be a file inside runDir (/var/run/app), relative to it or absolute under it, got "/var/run/app/" (string)',
-      `eventLog: must not be procreg's control socket (procreg.sock), got "procreg.sock" (string)`,
-      `eventLog: must not be procreg's own PID file (procreg.pid), got "procreg.pid" (string)`,
+      'eventLog: must be a file inside runDir (/etc/app/run), got "/var/log/e.jsonl" (string)',
+      'eventLog: must be a file inside runDir (/etc/app/run), got "e.jsonl" (string)',
+      'eventLog: must stay inside runDir (/etc/app/run): no ".." component, got "../e.jsonl" (string)',
+      'eventLog: must be a file inside runDir (/etc/app/run), got "run" (string)',
+      'eventLog: must be a file inside runDir (/etc/app/run), got "run/" (string)',
+      `eventLog: must not be procreg's control socket (procreg.sock), got "run/procreg.sock" (string)`,
+      `eventLog: must not be procreg's own PID file (procreg.pid), got "run/procreg.pid" (string)`,
     ]);
   });
 

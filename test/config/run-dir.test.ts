@@ -89,17 +89,19 @@ describe('runDirFile and eventLogPath', () => {
       fc.property(fc.string({ unit: fc.constantFrom('a', '.', '/', 'b'), maxLength: 10 }), (v) => {
         const res = runDirFile(v, '/srv/run');
         if ('path' in res) expect(isInside(res.path, '/srv/run')).toBe(true);
-        const log = eventLogPath(v, '/srv/run');
+        const log = eventLogPath(v, '/srv/run', '/srv');
         if ('path' in log) expect(isInside(log.path, '/srv/run')).toBe(true);
       }),
     );
   });
 
-  it('the event log defaults to <runDir>/events.jsonl, and may be absolute under runDir', () => {
-    expect(eventLogPath(undefined, '/r')).toEqual({ path: '/r/events.jsonl' });
-    expect(eventLogPath('/r/x/e.jsonl', '/r')).toEqual({ path: '/r/x/e.jsonl' });
-    expect(eventLogPath('/rx/e.jsonl', '/r')).toHaveProperty('error');
-    expect(eventLogPath('/r/../r/e.jsonl', '/r')).toHaveProperty('error');
+  it('the event log defaults to <runDir>/events.jsonl; given, it is relative to the config directory and inside runDir', () => {
+    expect(eventLogPath(undefined, '/c/r', '/c')).toEqual({ path: '/c/r/events.jsonl' });
+    expect(eventLogPath('r/x/e.jsonl', '/c/r', '/c')).toEqual({ path: '/c/r/x/e.jsonl' });
+    expect(eventLogPath('/c/r/x/e.jsonl', '/c/r', '/c')).toEqual({ path: '/c/r/x/e.jsonl' });
+    expect(eventLogPath('e.jsonl', '/c/r', '/c')).toHaveProperty('error'); // /c/e.jsonl: outside runDir
+    expect(eventLogPath('/rx/e.jsonl', '/c/r', '/c')).toHaveProperty('error');
+    expect(eventLogPath('/c/r/../r/e.jsonl', '/c/r', '/c')).toHaveProperty('error');
   });
 
   it('isInside is strict and respects path boundaries', () => {

@@ -149,7 +149,7 @@ describe('procreg reload', () => {
     const { dir, config, r, web } = await running();
     writeFileSync(
       config,
-      readFileSync(config, 'utf8').replace('runDir: ./run\n', 'runDir: ./run\neventLog: moved.jsonl\n'),
+      readFileSync(config, 'utf8').replace('runDir: ./run\n', 'runDir: ./run\neventLog: run/moved.jsonl\n'),
     );
     const refused = await procreg('reload', config);
     expect(refused).toMatchObject({ code: 1, stdout: '' });

@@ -77,7 +77,7 @@ describe('procreg validate and run: exit 2 for files outside runDir and duration
     const runDir = join(dir, 'run');
     const expected = [
       `${path}: services.web.stopTimeout: must be at most 24d20h31m23.647s (2147483647 ms), got "30d" (string)`,
-      `${path}: eventLog: must be a file inside runDir (${runDir}), relative to it or absolute under it, got "/var/log/procreg.jsonl" (string)`,
+      `${path}: eventLog: must be a file inside runDir (${runDir}), got "/var/log/procreg.jsonl" (string)`,
       `${path}: services.web.pidFile: must be a path relative to runDir (${runDir}), not an absolute path, got "/etc/passwd" (string)`,
       `${path}: services.web.stdout: must stay inside runDir (${runDir}): no ".." component, got "../../etc/cron.d/x" (string)`,
       `${path}: services.web.stderr: must not be procreg's control socket (procreg.sock), got "${runDir}/procreg.sock" (string)`,

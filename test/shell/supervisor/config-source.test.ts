@@ -139,7 +139,7 @@ describe('ConfigSource: a reload may not move runDir or the event log', () => {
     const running = first.config;
     expect(source.load(running)).toEqual({ ok: true, config: running });
 
-    writeFileSync(file, 'runDir: ./elsewhere\neventLog: log.jsonl\nservices: {}\n');
+    writeFileSync(file, 'runDir: ./elsewhere\neventLog: elsewhere/log.jsonl\nservices: {}\n');
     const moved = source.load(running);
     expect(moved.ok).toBe(false);
     if (!moved.ok)
@@ -155,7 +155,7 @@ describe('ConfigSource: a reload may not move runDir or the event log', () => {
     const dir = tmp();
     const running = normalized({ runDir: './run' }, dir);
     const source = new ConfigSource(undefined, running);
-    const next = normalized({ runDir: './run', eventLog: 'other.jsonl' }, dir);
+    const next = normalized({ runDir: './run', eventLog: 'run/other.jsonl' }, dir);
     const res = source.accept(next, running);
     expect(res.ok).toBe(false);
     if (!res.ok)
@@ -197,7 +197,7 @@ describe('Supervisor: a reload that would move runDir or the event log is logged
       ].join('; '),
     });
 
-    const moved = normalized({ runDir: './run', eventLog: 'moved.jsonl' }, dir);
+    const moved = normalized({ runDir: './run', eventLog: 'run/moved.jsonl' }, dir);
     sup.reload(moved);
     const second = await waitFor('second reload-failed', () => {
       const all = seen.filter((e) => e.type === 'reload-failed');
