@@ -11,6 +11,7 @@ import { type ChildSpec, spawnChild } from './children.js';
 import { type GroupWatch, groupAlive } from './group-watch.js';
 import { reapOrphan } from './orphans.js';
 import type { TimerTable } from './timers.js';
+import type { TurnBudget } from './turn-budget.js';
 
 /** What effects act through: the event stream outcomes go back into, and the supervisor's parts. */
 export interface EffectPorts {
@@ -18,6 +19,8 @@ export interface EffectPorts {
   readonly emit: (body: EventBody) => void;
   readonly timers: TimerTable;
   readonly groups: GroupWatch;
+  /** Forks are spread over turns of the event loop when many come at once. */
+  readonly budget: TurnBudget;
   readonly log: Logger;
   /** Re-read the config (file or given object) and emit config-loaded or reload-failed. */
   readonly loadConfig: () => void;
@@ -30,9 +33,9 @@ export interface EffectPorts {
 export function executeEffect(e: Effect, ports: EffectPorts): void {
   switch (e.do) {
     case 'spawn':
-      return startService(e, ports);
+      return ports.budget.run(() => startService(e, ports));
     case 'run-check':
-      return startCheckRun(e, ports);
+      return ports.budget.run(() => startCheckRun(e, ports));
     case 'signal-group':
       return ports.emit({
         type: 'signal-sent',

@@ -29,6 +29,7 @@ import { ConfigSource } from './config-source.js';
 import { type EffectPorts, executeEffect } from './execute-effect.js';
 import { GroupWatch } from './group-watch.js';
 import { TimerTable } from './timers.js';
+import { TurnBudget } from './turn-budget.js';
 
 /** Gone, or a zombie: it has exited, and its exit event is queued. */
 const hasExited = (pid: number): boolean => {
@@ -118,6 +119,7 @@ export class Supervisor {
       emit: (body) => this.inputs.next(body),
       timers: this.timers,
       groups: this.groups,
+      budget: new TurnBudget(),
       log: this.log,
       loadConfig: () => this.loadConfig(),
       finish: () => this.finish(),

@@ -11,6 +11,7 @@ import { readProcStartTime } from '../../../src/shell/proc/proc-stat.js';
 import { executeEffect } from '../../../src/shell/supervisor/execute-effect.js';
 import { GroupWatch } from '../../../src/shell/supervisor/group-watch.js';
 import { TimerTable } from '../../../src/shell/supervisor/timers.js';
+import { TurnBudget } from '../../../src/shell/supervisor/turn-budget.js';
 import { firstMatch } from '../../support/next-event.js';
 import { useTmpDir } from '../../support/tmp.js';
 import { groupMembers, killAll, waitFor } from '../../support/wait.js';
@@ -55,6 +56,7 @@ function ports() {
       },
     ),
     groups: new GroupWatch((pgid) => p.emit({ type: 'group-exited', pid: pgid })),
+    budget: new TurnBudget(Number.POSITIVE_INFINITY), // every fork at once: outcomes in step with the calls
     loadConfig: vi.fn(),
     finish: vi.fn(),
   };
