@@ -45,7 +45,14 @@ export function recordChurn(live: number, cycles: number, seed: number, onEvent?
     if (pid == null) continue;
     w.advance(5 + Math.floor(r() * 50));
     w.live.delete(pid);
-    w.pending.push({ type: 'exited', pid, code: null, signal: 'SIGKILL', groupAlive: false });
+    w.pending.push({
+      type: 'exited',
+      pid,
+      code: null,
+      signal: 'SIGKILL',
+      groupAlive: false,
+      lastWords: null,
+    });
     w.drain();
     w.fireNextTimer();
     w.drain();

@@ -71,6 +71,7 @@ describe("import { … } from 'procreg'", () => {
         "InsertResult",
         "IntensityDef",
         "LOG_FORMAT_VERSION",
+        "LastWords",
         "LoadResult",
         "LogBatch",
         "LogFileReplay",

@@ -29,6 +29,7 @@ import {
 } from './schema.js';
 import {
   argv,
+  LAST_WORDS_DEFAULT,
   type CheckDef,
   type NormalizedConfig,
   RESTART_POLICIES,
@@ -49,6 +50,14 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 const envValue: Schema<string> = (raw, path, problems) =>
   typeof raw === 'string' ? raw : problem(problems, path, raw, 'an environment value must be a string');
+
+const userLastWords = withDefault(
+  object({
+    lines: withDefault(integer(0, 1000), LAST_WORDS_DEFAULT.lines),
+    bytes: withDefault(integer(0, 1 << 20), LAST_WORDS_DEFAULT.bytes),
+  }),
+  LAST_WORDS_DEFAULT,
+);
 
 // What a person writes in the config file. Durations are strings ("2s") or ms; paths are relative
 // or absolute; most keys are optional and get the defaults of ./defaults.ts.
@@ -95,6 +104,7 @@ const userService = object({
   fatalExitCodes: withDefault(arrayOf(integer(0, 255), 'must be a list of exit codes 0-255'), []),
   stdout: optional(string()),
   stderr: optional(string()),
+  lastWords: userLastWords,
 });
 
 const userCheck = object({
@@ -106,6 +116,7 @@ const userCheck = object({
   rise: withDefault(integer(1, 1000), CHECK_DEFAULTS.rise),
   fall: withDefault(integer(1, 1000), CHECK_DEFAULTS.fall),
   restarts: optional(string()),
+  lastWords: userLastWords,
 });
 
 const userConfig = object({
@@ -196,6 +207,7 @@ function toServiceDef(name: string, s: Infer<typeof userService>, runDir: string
     fatalExitCodes: [...new Set(s.fatalExitCodes)].sort((a, b) => a - b),
     stdout: s.stdout === undefined ? null : resolvePath(runDir, s.stdout),
     stderr: s.stderr === undefined ? null : resolvePath(runDir, s.stderr),
+    lastWords: s.lastWords,
   };
 }
 
@@ -210,6 +222,7 @@ function toCheckDef(c: Infer<typeof userCheck>, base: string): CheckDef {
     rise: c.rise,
     fall: c.fall,
     restartsService: c.restarts ?? null,
+    lastWords: c.lastWords,
   };
 }
 

@@ -18,6 +18,7 @@ import {
   recordOf,
   type Schema,
   string,
+  withDefault,
 } from './schema.js';
 
 export const RESTART_POLICIES = ['always', 'on-failure', 'never'] as const;
@@ -89,6 +90,14 @@ export interface BackoffDef extends Infer<typeof backoffDefSchema> {}
 export const intensityDefSchema = object({ count: integer(0, 1_000_000), withinMs: ms });
 export interface IntensityDef extends Infer<typeof intensityDefSchema> {}
 
+/**
+ * How much of a child's last output its exit record keeps (when the output passes through
+ * procreg): at most `lines` lines and `bytes` bytes of them. 0 keeps none.
+ */
+export const lastWordsDefSchema = object({ lines: integer(0, 1000), bytes: integer(0, 1 << 20) });
+export interface LastWordsDef extends Infer<typeof lastWordsDefSchema> {}
+export const LAST_WORDS_DEFAULT: LastWordsDef = { lines: 10, bytes: 2048 };
+
 export const serviceDefSchema = object({
   /** argv; a program given by a relative path with a `/` is made absolute against `cwd`. */
   command: argv,
@@ -108,6 +117,7 @@ export const serviceDefSchema = object({
   stdout: nullable(string()),
   /** Likewise for stderr; it may name the same file as `stdout`. */
   stderr: nullable(string()),
+  lastWords: withDefault(lastWordsDefSchema, LAST_WORDS_DEFAULT),
 });
 export interface ServiceDef extends Infer<typeof serviceDefSchema> {}
 
@@ -123,6 +133,7 @@ export const checkDefSchema = object({
   fall: integer(1, 1000),
   /** The service restarted when this check turns unhealthy (the config file's `restarts`). */
   restartsService: nullable(string()),
+  lastWords: withDefault(lastWordsDefSchema, LAST_WORDS_DEFAULT),
 });
 export interface CheckDef extends Infer<typeof checkDefSchema> {}
 

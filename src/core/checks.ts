@@ -68,7 +68,8 @@ export function runOrSkip(ctx: Ctx, chk: CheckStatus): void {
   const timer: TimerKey = { kind: 'check-interval', name: chk.name, gen, run: run + 1 };
   putCheck(ctx, withCheck(chk, { run, inFlight, timer }));
   record(ctx, { type: 'check-run-requested', name: chk.name, gen, run });
-  effect(ctx, { do: 'run-check', name: chk.name, gen, run, command: chk.def.command, cwd: chk.def.cwd });
+  const { command, cwd, lastWords } = chk.def;
+  effect(ctx, { do: 'run-check', name: chk.name, gen, run, command, cwd, lastWords });
   armTimer(ctx, timer, ctx.mono + intervalMs);
 }
 

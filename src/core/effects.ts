@@ -1,3 +1,4 @@
+import type { LastWordsDef } from '../config/types.js';
 import type { Gen, Pid, TimerKey } from '../events/types.js';
 
 /** What the shell must do. Plain data; each outcome comes back as an event. */
@@ -13,6 +14,8 @@ export type Effect =
       /** Files the child's stdout / stderr are appended to; null: the supervisor's log. */
       readonly stdout: string | null;
       readonly stderr: string | null;
+      /** How much of its last output its exit record keeps. */
+      readonly lastWords: LastWordsDef;
     }
   | {
       readonly do: 'run-check';
@@ -21,6 +24,7 @@ export type Effect =
       readonly run: number;
       readonly command: readonly string[];
       readonly cwd: string | null;
+      readonly lastWords: LastWordsDef;
     }
   | { readonly do: 'signal-group'; readonly pid: Pid; readonly signal: string }
   | { readonly do: 'write-pidfile'; readonly path: string; readonly pid: Pid }

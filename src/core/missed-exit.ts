@@ -19,6 +19,7 @@ export function reclaimPid(ctx: Ctx, pid: Pid): void {
   );
   if (isOrphan(ctx.state, old)) return orphanGone(ctx, pid);
   const { wasStopping } = removeProc(ctx, pid) as { wasStopping: boolean };
-  if (old.kind === 'service') onServiceExit(ctx, pid, old, wasStopping, null, null);
+  if (old.kind === 'service')
+    onServiceExit(ctx, pid, old, wasStopping, { code: null, signal: null, lastWords: null });
   else onCheckExit(ctx, pid, old, wasStopping, null, null);
 }

@@ -25,6 +25,7 @@ import {
   type Entry,
   type ExitInfo,
   isOrphan,
+  type LeaderExit,
   type RestartCause,
   type ServiceEntry,
   type ServiceStatus,
@@ -68,8 +69,19 @@ export function requestSpawn(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequeste
   });
   putService(ctx, next);
   record(ctx, { type: 'spawn-requested', name: svc.name, gen, incarnation, reason });
-  const { command, cwd, env, stdout, stderr } = svc.def;
-  effect(ctx, { do: 'spawn', name: svc.name, gen, incarnation, command, cwd, env, stdout, stderr });
+  const { command, cwd, env, stdout, stderr, lastWords } = svc.def;
+  effect(ctx, {
+    do: 'spawn',
+    name: svc.name,
+    gen,
+    incarnation,
+    command,
+    cwd,
+    env,
+    stdout,
+    stderr,
+    lastWords,
+  });
   return next;
 }
 
@@ -146,6 +158,7 @@ export function onSpawnFailed(ctx: Ctx, ev: SpawnFailed): void {
     error: ev.error,
     time: ctx.time,
     mono: ctx.mono,
+    lastWords: null,
   });
 }
 
@@ -155,14 +168,14 @@ export function onServiceExit(
   pid: Pid,
   entry: ServiceEntry,
   wasStopping: boolean,
-  code: number | null,
-  signal: string | null,
+  how: LeaderExit,
 ): void {
   if (wasStopping) cancelTimer(ctx, stopTimerOf(pid, entry));
   const svc = ctx.state.services.get(entry.name);
   // Not the current incarnation: an unwanted process that we had stopped; it never had a PID file.
   if (!svc || svc.pid !== pid || svc.incarnation !== entry.incarnation) return;
-  incarnationEnded(ctx, svc, { pid, code, signal, error: null, time: ctx.time, mono: ctx.mono });
+  const { code, signal, lastWords } = how;
+  incarnationEnded(ctx, svc, { pid, code, signal, error: null, time: ctx.time, mono: ctx.mono, lastWords });
 }
 
 /** The current incarnation ended: clean up its PID file, then carry out decideAfterExit. */

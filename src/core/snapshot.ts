@@ -26,7 +26,7 @@ import {
   type ServiceDef,
   serviceDefSchema,
 } from '../config/types.js';
-import type { TimerKey } from '../events/types.js';
+import type { LastWords, TimerKey } from '../events/types.js';
 import { HashMap } from '../tree/hash-map.js';
 import { emptyPidTree } from '../tree/pid-tree.js';
 import {
@@ -88,7 +88,14 @@ const timerKeySchema: Schema<TimerKey> = (raw, path, problems) => {
   }
 };
 
-const leaderExitSchema = nullable(object({ code: nullable(nat), signal: nullable(string()) }));
+const lastWordsSchema: Schema<LastWords> = (raw, path, problems) =>
+  typeof raw === 'object' && raw !== null && 'file' in raw
+    ? object({ file: string(), offset: nat })(raw, path, problems)
+    : object({ lines: arrayOf(text, 'must be a list of lines') })(raw, path, problems);
+
+const leaderExitSchema = nullable(
+  object({ code: nullable(nat), signal: nullable(string()), lastWords: nullable(lastWordsSchema) }),
+);
 
 /** A definition is written out only where it differs from the config in force (a draining old one). */
 const defOrSame = <T>(s: Schema<T>) => nullable(s);
@@ -127,6 +134,7 @@ const exitInfoSchema = object({
   error: nullable(text),
   time: nat,
   mono: nat,
+  lastWords: nullable(lastWordsSchema),
 });
 
 const serviceStatusSchema = object({

@@ -1,5 +1,5 @@
 import type { CheckDef, NormalizedConfig, ServiceDef } from '../config/types.js';
-import type { Gen, Pid, TimerKey } from '../events/types.js';
+import type { Gen, LastWords, Pid, TimerKey } from '../events/types.js';
 import { HashMap } from '../tree/hash-map.js';
 import { emptyPidTree, type PidTree } from '../tree/pid-tree.js';
 
@@ -14,6 +14,7 @@ export interface Stopping {
 export interface LeaderExit {
   readonly code: number | null;
   readonly signal: string | null;
+  readonly lastWords: LastWords | null;
 }
 
 /**
@@ -75,6 +76,8 @@ export interface ExitInfo {
   readonly time: number;
   /** Monotonic ms, for durations. */
   readonly mono: number;
+  /** Its last output, or where its output file stood (see the `exited` event). */
+  readonly lastWords: LastWords | null;
 }
 
 /** Why a restart waits for the current incarnation to exit. */

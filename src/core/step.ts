@@ -25,7 +25,7 @@ import {
   stopSignalOf,
   stopTimeoutOf,
 } from './services.js';
-import { type Entry, isOrphan, type State } from './state.js';
+import { type Entry, isOrphan, type LeaderExit, type State } from './state.js';
 import {
   exitIfQuiet,
   orphanGone,
@@ -167,7 +167,7 @@ function onExited(ctx: Ctx, ev: Exited): void {
   if (!entry || entry.leaderExit !== null)
     return recordIgnored(ctx, `pid ${ev.pid} is not registered (unknown, or its exit was already handled)`);
   if (ev.groupAlive && !isOrphan(ctx.state, entry)) return leaderLeftGroup(ctx, ev, entry);
-  processEnded(ctx, ev.pid, ev.code, ev.signal);
+  processEnded(ctx, ev.pid, { code: ev.code, signal: ev.signal, lastWords: ev.lastWords });
 }
 
 /**
@@ -176,7 +176,10 @@ function onExited(ctx: Ctx, ev: Exited): void {
  * gets the stop signal, SIGKILL after the stop timeout, and the exit is handled on group-exited.
  */
 function leaderLeftGroup(ctx: Ctx, ev: Exited, entry: Entry): void {
-  replaceProc(ctx, ev.pid, { ...entry, leaderExit: { code: ev.code, signal: ev.signal } });
+  replaceProc(ctx, ev.pid, {
+    ...entry,
+    leaderExit: { code: ev.code, signal: ev.signal, lastWords: ev.lastWords },
+  });
   effect(ctx, { do: 'watch-group', pid: ev.pid });
   if (isStopping(ctx, ev.pid)) return; // already being stopped: that stop's SIGKILL timer stands
   const signal = stopSignalOf(entry);
@@ -187,19 +190,19 @@ function leaderLeftGroup(ctx: Ctx, ev: Exited, entry: Entry): void {
 function onGroupExited(ctx: Ctx, ev: GroupExited): void {
   const entry = ctx.state.procs.get(ev.pid);
   if (!entry) return recordIgnored(ctx, `process group ${ev.pid} is not registered`);
-  if (entry.leaderExit) return processEnded(ctx, ev.pid, entry.leaderExit.code, entry.leaderExit.signal);
+  if (entry.leaderExit) return processEnded(ctx, ev.pid, entry.leaderExit);
   if (isOrphan(ctx.state, entry)) return orphanGone(ctx, ev.pid);
   recordIgnored(ctx, `process group ${ev.pid} reported empty while its leader is registered as running`);
 }
 
 /** The one place an entry leaves the tree when its process is gone: removal is total, so it happens once. */
-function processEnded(ctx: Ctx, pid: Pid, code: number | null, signal: string | null): void {
+function processEnded(ctx: Ctx, pid: Pid, how: LeaderExit): void {
   const entry = ctx.state.procs.get(pid) as Entry;
   // An orphan of a crashed predecessor that exited on its own.
   if (isOrphan(ctx.state, entry)) return orphanGone(ctx, pid);
   const { wasStopping } = removeProc(ctx, pid) as { wasStopping: boolean };
-  if (entry.kind === 'service') onServiceExit(ctx, pid, entry, wasStopping, code, signal);
-  else onCheckExit(ctx, pid, entry, wasStopping, code, signal);
+  if (entry.kind === 'service') onServiceExit(ctx, pid, entry, wasStopping, how);
+  else onCheckExit(ctx, pid, entry, wasStopping, how.code, how.signal);
   exitIfQuiet(ctx);
 }
 

@@ -90,7 +90,8 @@ export function decodeEvent(line: string): DecodeResult {
  * the wall time, which is what v1's fold measured by, so its decisions re-derive unchanged.
  * `config-loaded` no longer carries the generation (the fold numbers it), and its config
  * names a check's target `restartsService` and always says `allowUnsafeScripts`. Fields
- * v2 added are null or false: no boot id, no executable, no group left behind, no detail.
+ * v2 added are null or false: no boot id, no executable, no group left behind, no last
+ * words, no detail.
  */
 function upgradeFromV1(raw: Record<string, unknown>): Record<string, unknown> {
   // The object is the decoder's own, fresh from JSON.parse: rebuilt only to keep field order.
@@ -106,6 +107,7 @@ function upgradeFromV1(raw: Record<string, unknown>): Record<string, unknown> {
       break;
     case 'exited':
       o.groupAlive = false;
+      o.lastWords = null;
       break;
     case 'orphan-reaped':
       o.detail = null;

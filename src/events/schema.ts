@@ -73,6 +73,17 @@ const config: Check = (v) => {
   return { path: first.path ?? '', message: `${first.message}, got ${describeValue(first.value)}${more}` };
 };
 
+const lastWords: Simple = (v) => {
+  const bad = 'a lastWords object: {lines: [strings]} or {file, offset}';
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad;
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o).sort().join(',');
+  if (keys === 'lines')
+    return Array.isArray(o.lines) && o.lines.every((l) => typeof l === 'string') ? null : bad;
+  if (keys === 'file,offset') return typeof o.file === 'string' && int(o.offset) === null ? null : bad;
+  return bad;
+};
+
 /** Payload fields of every event type. Adding an event type without a schema is a compile error. */
 export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
   'supervisor-started': { pid, version: str, bootId: orNull(str) },
@@ -85,7 +96,7 @@ export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
   'spawn-failed': { name, gen: int, incarnation: int, error: str },
   'check-started': { name, gen: int, run: int, pid, startTime: orNull(int), exe: orNull(str) },
   'check-start-failed': { name, gen: int, run: int, error: str },
-  exited: { pid, code, signal: orNull(signal), groupAlive: bool },
+  exited: { pid, code, signal: orNull(signal), groupAlive: bool, lastWords: orNull(lastWords) },
   'group-exited': { pid },
   'timer-fired': { timer },
   'stop-requested': { name },

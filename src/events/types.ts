@@ -115,7 +115,15 @@ export interface Exited {
    * running when it exited: the incarnation ends only once the group is gone (group-exited).
    */
   readonly groupAlive: boolean;
+  /**
+   * What it said last, for whoever debugs the exit: its last lines when its output passed
+   * through procreg (bounded by the config's lastWords), or where its output file stood
+   * when it exited; null when neither applies (or in logs before these were recorded).
+   */
+  readonly lastWords: LastWords | null;
 }
+export type LastWords =
+  { readonly lines: readonly string[] } | { readonly file: string; readonly offset: number };
 /** The process group of a leader that had exited (or of a predecessor's orphan) has no member left. */
 export interface GroupExited {
   readonly type: 'group-exited';

@@ -135,6 +135,7 @@ export class World {
       code: signal ? null : how === 'clean' ? 0 : 1 + (pick % 3),
       signal,
       groupAlive,
+      lastWords: null,
     });
     this.exitedPids.push(pid);
     return true;

@@ -26,6 +26,7 @@ describe('config normalization', () => {
       fatalExitCodes: [],
       stdout: null,
       stderr: null,
+      lastWords: { lines: 10, bytes: 2048 },
     });
   });
 

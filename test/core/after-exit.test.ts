@@ -31,7 +31,16 @@ function web(def: Record<string, unknown> = {}, patch: Partial<ServiceStatus> = 
 
 /** pid 100 ended `afterMs` after T0. */
 function exit(how: Partial<ExitInfo> = {}, afterMs = 500): ExitInfo {
-  return { pid: 100, code: 1, signal: null, error: null, time: T0 + afterMs, mono: T0 + afterMs, ...how };
+  return {
+    pid: 100,
+    code: 1,
+    signal: null,
+    error: null,
+    time: T0 + afterMs,
+    mono: T0 + afterMs,
+    lastWords: null,
+    ...how,
+  };
 }
 
 const decide = (s: ServiceStatus, e: ExitInfo = exit()) => decideAfterExit(s, e, 'running', e.mono);

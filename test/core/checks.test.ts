@@ -32,7 +32,14 @@ describe('checks (keepalived vrrp_script semantics)', () => {
     ]);
     // The restart is immediate once the old incarnation has exited, and it counts.
     w.live.delete(webPid);
-    w.pending.push({ type: 'exited', pid: webPid, code: null, signal: 'SIGTERM', groupAlive: false });
+    w.pending.push({
+      type: 'exited',
+      pid: webPid,
+      code: null,
+      signal: 'SIGTERM',
+      groupAlive: false,
+      lastWords: null,
+    });
     deliverFirst(w, 'exited', (e) => e.pid === webPid);
     deliverFirst(w, 'spawned');
     expect(w.state.services.get('web')).toMatchObject({ phase: 'running', restarts: 1, incarnation: 2 });

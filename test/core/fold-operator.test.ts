@@ -16,8 +16,18 @@ const events: Record<string, Event> = {
     10,
     10,
   ),
-  x: stamp({ type: 'exited', pid: 42, code: null, signal: 'SIGKILL', groupAlive: false }, 4, 20, 20),
-  u: stamp({ type: 'exited', pid: 42, code: null, signal: 'SIGKILL', groupAlive: false }, 5, 30, 30),
+  x: stamp(
+    { type: 'exited', pid: 42, code: null, signal: 'SIGKILL', groupAlive: false, lastWords: null },
+    4,
+    20,
+    20,
+  ),
+  u: stamp(
+    { type: 'exited', pid: 42, code: null, signal: 'SIGKILL', groupAlive: false, lastWords: null },
+    5,
+    30,
+    30,
+  ),
 };
 
 describe('foldRegistry', () => {

@@ -72,12 +72,19 @@ function act(w: World, x: Action): void {
       for (let i = 0; i < x.n; i++) w.pending.push({ type: 'reload-requested', source: 'SIGHUP' });
       return;
     case 'unknown-exit':
-      w.pending.push({ type: 'exited', pid: x.pid, code: 0, signal: null, groupAlive: false });
+      w.pending.push({
+        type: 'exited',
+        pid: x.pid,
+        code: 0,
+        signal: null,
+        groupAlive: false,
+        lastWords: null,
+      });
       return;
     case 'duplicate-exit': {
       const pid = w.exitedPids[x.pick % Math.max(1, w.exitedPids.length)];
       if (pid !== undefined)
-        w.pending.push({ type: 'exited', pid, code: 1, signal: null, groupAlive: false });
+        w.pending.push({ type: 'exited', pid, code: 1, signal: null, groupAlive: false, lastWords: null });
       return;
     }
     case 'stale-timer': {

@@ -65,7 +65,14 @@ describe('reload', () => {
     ]);
     for (const pid of [changePid, dropPid]) {
       w.live.delete(pid);
-      w.pending.push({ type: 'exited', pid, code: null, signal: 'SIGTERM', groupAlive: false });
+      w.pending.push({
+        type: 'exited',
+        pid,
+        code: null,
+        signal: 'SIGTERM',
+        groupAlive: false,
+        lastWords: null,
+      });
     }
     deliverAll(w, 'exited', 'spawned');
     expect(w.state.services.has('drop')).toBe(false);

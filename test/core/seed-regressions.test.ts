@@ -69,7 +69,14 @@ describe('keepalived #2468: reload while a check-script timeout is queued', () =
       else expect(w.state.checks.get('probe')?.def.timeoutMs).toBe(3000);
 
       // A second exit for the same PID is harmless and removes nothing.
-      w.pending.push({ type: 'exited', pid, code: null, signal: 'SIGKILL', groupAlive: false });
+      w.pending.push({
+        type: 'exited',
+        pid,
+        code: null,
+        signal: 'SIGKILL',
+        groupAlive: false,
+        lastWords: null,
+      });
       const before = w.state.procs;
       deliverFirst(w, 'exited');
       expect(w.state.procs).toBe(before);
@@ -161,7 +168,7 @@ describe('keepalived #2460: PID file after a respawn', () => {
       const old = w.state.services.get('web')?.pid as number;
       expect(w.lastEffects).toEqual([{ do: 'write-pidfile', path: '/run/procreg/web.pid', pid: old }]);
 
-      w.pending.push({ type: 'exited', pid: old, code: null, signal, groupAlive: false });
+      w.pending.push({ type: 'exited', pid: old, code: null, signal, groupAlive: false, lastWords: null });
       w.live.delete(old);
       deliverFirst(w, 'exited');
       expect(w.lastEffects).toContainEqual({
@@ -180,7 +187,7 @@ describe('keepalived #2460: PID file after a respawn', () => {
       expect(w.files.get('/run/procreg/web.pid')).toBe(fresh);
 
       // A late duplicate exit of the old PID must not touch the new incarnation's file.
-      w.pending.push({ type: 'exited', pid: old, code: null, signal, groupAlive: false });
+      w.pending.push({ type: 'exited', pid: old, code: null, signal, groupAlive: false, lastWords: null });
       deliverFirst(w, 'exited');
       expect(w.lastEffects).toEqual([]);
       expect(w.files.get('/run/procreg/web.pid')).toBe(fresh);

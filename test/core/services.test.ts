@@ -21,6 +21,7 @@ function dies(
     code: how.signal ? null : (how.code ?? 1),
     signal: how.signal ?? null,
     groupAlive: false,
+    lastWords: null,
   });
   deliverFirst(w, 'exited', (e) => e.pid === pid);
 }

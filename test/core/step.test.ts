@@ -82,7 +82,7 @@ describe('step: the dispatcher', () => {
     const w = running();
     expectIgnored(
       w,
-      { type: 'exited', pid: 4242, code: 0, signal: null, groupAlive: false },
+      { type: 'exited', pid: 4242, code: 0, signal: null, groupAlive: false, lastWords: null },
       'pid 4242 is not registered (unknown, or its exit was already handled)',
     );
     const db = pidOf(w, 'db');
@@ -90,7 +90,7 @@ describe('step: the dispatcher', () => {
     expect(w.state.procs.has(db)).toBe(false);
     expectIgnored(
       w,
-      { type: 'exited', pid: db, code: 0, signal: null, groupAlive: false },
+      { type: 'exited', pid: db, code: 0, signal: null, groupAlive: false, lastWords: null },
       `pid ${db} is not registered (unknown, or its exit was already handled)`,
     );
   });

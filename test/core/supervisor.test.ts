@@ -415,7 +415,7 @@ describe('a leader that exits while its group lives on', () => {
     ]);
     // Still its incarnation: running, the PID file in place, until the group is gone.
     expect(w.state.services.get('web')).toMatchObject({ phase: 'running', pid });
-    expect(w.state.procs.get(pid)?.leaderExit).toEqual({ code: 1, signal: null });
+    expect(w.state.procs.get(pid)?.leaderExit).toEqual({ code: 1, signal: null, lastWords: null });
     deliverFirst(w, 'group-exited');
     expect(w.state.procs.has(pid)).toBe(false);
     expect(w.state.services.get('web')).toMatchObject({

@@ -12,7 +12,14 @@ function richLog() {
     if (i % 5 === 0) w.exitProcess(i, i % 2 ? 'signal' : 'fail');
     if (i % 3 === 0) w.fireNextTimer();
     if (i % 50 === 0)
-      w.pending.push({ type: 'exited', pid: 99_999, code: 0, signal: null, groupAlive: false });
+      w.pending.push({
+        type: 'exited',
+        pid: 99_999,
+        code: 0,
+        signal: null,
+        groupAlive: false,
+        lastWords: null,
+      });
     w.deliverNext();
   }
   // A crash and a new instance: orphans, their reaping, and their groups going.
@@ -107,7 +114,10 @@ describe('log codec', () => {
     expect(read({ type: 'spawned', name: 'w', gen: 1, incarnation: 1, pid: 5, startTime: 3 })).toMatchObject({
       exe: null,
     });
-    expect(read({ type: 'exited', pid: 5, code: 0, signal: null })).toMatchObject({ groupAlive: false });
+    expect(read({ type: 'exited', pid: 5, code: 0, signal: null })).toMatchObject({
+      groupAlive: false,
+      lastWords: null,
+    });
     expect(read({ type: 'orphan-reaped', pid: 5, outcome: 'killed' })).toMatchObject({ detail: null });
     const config = {
       runDir: '/r',

@@ -117,7 +117,10 @@ describe('describeEvent: what a person watching the supervisor is told', () => {
     it('of a service that was not asked to stop: warn, with its code or signal', () => {
       const { w, web } = running();
       expect(
-        describeEvent({ type: 'exited', pid: web, code: 1, signal: null, groupAlive: false }, w.state),
+        describeEvent(
+          { type: 'exited', pid: web, code: 1, signal: null, groupAlive: false, lastWords: null },
+          w.state,
+        ),
       ).toEqual({
         level: 'warn',
         fields: { service: 'web', pid: web, code: 1, signal: null },
@@ -125,7 +128,7 @@ describe('describeEvent: what a person watching the supervisor is told', () => {
       });
       expect(
         describeEvent(
-          { type: 'exited', pid: web, code: null, signal: 'SIGSEGV', groupAlive: false },
+          { type: 'exited', pid: web, code: null, signal: 'SIGSEGV', groupAlive: false, lastWords: null },
           w.state,
         ),
       ).toEqual({
@@ -138,7 +141,10 @@ describe('describeEvent: what a person watching the supervisor is told', () => {
     it('of a service that exits 0 on its own: info', () => {
       const { w, web } = running();
       expect(
-        describeEvent({ type: 'exited', pid: web, code: 0, signal: null, groupAlive: false }, w.state),
+        describeEvent(
+          { type: 'exited', pid: web, code: 0, signal: null, groupAlive: false, lastWords: null },
+          w.state,
+        ),
       ).toMatchObject({
         level: 'info',
         msg: `web: pid ${web} exited with code 0`,
@@ -153,23 +159,32 @@ describe('describeEvent: what a person watching the supervisor is told', () => {
         [null, 'SIGKILL', 'killed by SIGKILL'],
         [143, null, 'exited with code 143'],
       ] as const) {
-        expect(describeEvent({ type: 'exited', pid: web, code, signal, groupAlive: false }, w.state)).toEqual(
-          {
-            level: 'info',
-            fields: { service: 'web', pid: web, code, signal },
-            msg: `web: pid ${web} ${how}`,
-          },
-        );
+        expect(
+          describeEvent(
+            { type: 'exited', pid: web, code, signal, groupAlive: false, lastWords: null },
+            w.state,
+          ),
+        ).toEqual({
+          level: 'info',
+          fields: { service: 'web', pid: web, code, signal },
+          msg: `web: pid ${web} ${how}`,
+        });
       }
     });
 
     it('of a check run, or of a PID the registry does not hold: nothing', () => {
       const { w, probe } = running();
       expect(
-        describeEvent({ type: 'exited', pid: probe, code: 1, signal: null, groupAlive: false }, w.state),
+        describeEvent(
+          { type: 'exited', pid: probe, code: 1, signal: null, groupAlive: false, lastWords: null },
+          w.state,
+        ),
       ).toBeNull();
       expect(
-        describeEvent({ type: 'exited', pid: 99_999, code: 1, signal: null, groupAlive: false }, w.state),
+        describeEvent(
+          { type: 'exited', pid: 99_999, code: 1, signal: null, groupAlive: false, lastWords: null },
+          w.state,
+        ),
       ).toBeNull();
     });
   });

@@ -17,6 +17,7 @@ const spawn = (incarnation: number): Effect => ({
   env: {},
   stdout: null,
   stderr: null,
+  lastWords: { lines: 10, bytes: 2048 },
 });
 const backoff = (incarnation: number): TimerKey => ({ kind: 'backoff', name: 'web', gen: 1, incarnation });
 
@@ -201,7 +202,7 @@ describe('World: a deterministic simulated shell', () => {
       expect(logged(w, 'signal-sent').map((e) => e.error)).toEqual([null, 'ESRCH']);
       expect(w.exitProcess(0, 'clean')).toBe(true);
       expect(w.pending).toEqual([
-        { type: 'exited', pid: 100, code: null, signal: 'SIGINT', groupAlive: false },
+        { type: 'exited', pid: 100, code: null, signal: 'SIGINT', groupAlive: false, lastWords: null },
       ]);
       expect(w.exitProcess(0, 'clean')).toBe(false);
     });

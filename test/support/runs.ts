@@ -11,7 +11,7 @@ export function pidOf(w: World, name: string): number {
 /** The kernel reports that `pid` exited: it leaves the world and the exit is folded now. */
 export function exits(w: World, pid: number, code: number | null = 1, signal: string | null = null): void {
   w.live.delete(pid);
-  w.deliver({ type: 'exited', pid, code, signal, groupAlive: false });
+  w.deliver({ type: 'exited', pid, code, signal, groupAlive: false, lastWords: null });
 }
 
 /** Let the run in flight of check `name` finish with `code` (it must have been requested). */
@@ -20,7 +20,7 @@ export function runFinishes(w: World, name: string, code: number): void {
   const pid = w.state.checks.get(name)?.inFlight?.pid;
   if (pid == null) throw new Error(`no run of ${name} in flight`);
   w.live.delete(pid);
-  w.pending.push({ type: 'exited', pid, code, signal: null, groupAlive: false });
+  w.pending.push({ type: 'exited', pid, code, signal: null, groupAlive: false, lastWords: null });
   deliverFirst(w, 'exited', (e) => e.pid === pid);
 }
 

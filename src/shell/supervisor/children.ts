@@ -1,8 +1,11 @@
 // Starting child processes: each in its own process group, its output to files or to lines.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, statSync } from 'node:fs';
+import type { LastWordsDef } from '../../config/types.js';
 import { LineSplitter } from '../../events/line-splitter.js';
+import type { LastWords } from '../../events/types.js';
 import { openOutputFile } from '../files/output-file.js';
+import { LastLines } from './last-words.js';
 
 /** Longest line of child output logged as one entry; longer ones are logged in pieces. */
 export const OUTPUT_LINE_MAX = 64 * 1024;
@@ -15,12 +18,15 @@ export interface ChildSpec {
   /** Files the child's stdout / stderr are appended to; null: its lines go to `onLine`. */
   readonly stdout: string | null;
   readonly stderr: string | null;
+  /** How much of its last output its exit reports (default none). */
+  readonly lastWords?: LastWordsDef;
 }
 
 export interface ChildHooks {
   /** A line of the child's output (stdout or stderr) that does not go to a file. */
   readonly onLine: (stream: 'stdout' | 'stderr', line: string) => void;
-  readonly onExit: (code: number | null, signal: string | null) => void;
+  /** Its exit, with its last words: its last lines, or where its output file stood. */
+  readonly onExit: (code: number | null, signal: string | null, lastWords: LastWords | null) => void;
 }
 
 /** A child started (its PID), or why it could not be. */
@@ -61,9 +67,33 @@ export function spawnChild(spec: ChildSpec, hooks: ChildHooks, onStarted: (o: Sp
     child.once('error', (e) => onStarted({ error: whyNotStarted(spec, e) }));
     return;
   }
-  forwardLines(child.stdout, (line) => hooks.onLine('stdout', line));
-  forwardLines(child.stderr, (line) => hooks.onLine('stderr', line));
-  child.on('exit', (code, signal) => hooks.onExit(code, signal));
+  const last = spec.lastWords ? new LastLines(spec.lastWords) : null;
+  const pipes = [child.stdout, child.stderr].filter((s) => s !== null);
+  const drained = pipes.map((s) => new Promise<void>((resolve) => s.once('close', resolve)));
+  for (const [stream, name] of [
+    [child.stdout, 'stdout'],
+    [child.stderr, 'stderr'],
+  ] as const) {
+    forwardLines(stream, (line) => {
+      last?.push(line);
+      hooks.onLine(name, line);
+    });
+  }
+  child.on('exit', (code, signal) => {
+    const report = () => hooks.onExit(code, signal, lastWordsOf(spec, last));
+    if (pipes.length === 0) return report();
+    // Its last lines may still be in the pipes: read them first, but never wait on a pipe
+    // that a process left in its group holds open (that group is stopped next).
+    let done = false;
+    const once = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(grace);
+      report();
+    };
+    const grace = setTimeout(once, PIPE_GRACE_MS);
+    void Promise.all(drained).then(once);
+  });
   onStarted({ pid: child.pid });
 }
 
@@ -88,6 +118,21 @@ export function whyNotStarted(spec: Pick<ChildSpec, 'command' | 'cwd'>, e: unkno
     default:
       return `cannot start ${cmd}: ${err.message}`;
   }
+}
+
+/** How long an exit waits for the last output still in the pipes before it is reported. */
+const PIPE_GRACE_MS = 50;
+
+function lastWordsOf(spec: ChildSpec, last: LastLines | null): LastWords | null {
+  const file = spec.stderr ?? spec.stdout;
+  if (file !== null && spec.lastWords && spec.lastWords.lines > 0) {
+    try {
+      return { file, offset: statSync(file).size };
+    } catch {
+      return null; // moved away or removed meanwhile: nothing to point at
+    }
+  }
+  return last && last.lines().length > 0 ? { lines: last.lines() } : null;
 }
 
 /** Line by line; a last line without a newline is passed on at the end, a longer one in pieces. */

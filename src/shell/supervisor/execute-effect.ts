@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { formatProblem } from '../../config/schema.js';
 import type { Effect } from '../../core/effects.js';
 import { assertNever } from '../../events/assert-never.js';
-import type { EventBody } from '../../events/types.js';
+import type { EventBody, LastWords } from '../../events/types.js';
 import { vetCommand } from '../config/script-security.js';
 import { removePidFileIfOwned, writePidFile } from '../files/pidfile.js';
 import { readProcExe, readProcStartTime } from '../proc/proc-stat.js';
@@ -114,7 +114,14 @@ function startCheckRun(e: Extract<Effect, { do: 'run-check' }>, ports: EffectPor
   );
   if (refused)
     return ports.emit({ type: 'check-start-failed', name, gen, run, error: formatProblem(refused) });
-  const spec = { command: e.command, cwd: e.cwd, env: {}, stdout: null, stderr: null };
+  const spec = {
+    command: e.command,
+    cwd: e.cwd,
+    env: {},
+    stdout: null,
+    stderr: null,
+    lastWords: e.lastWords,
+  };
   startChild(spec, { check: name }, ports, (started) =>
     'error' in started
       ? { type: 'check-start-failed', name, gen, run, error: started.error }
@@ -139,7 +146,7 @@ function startChild(
     {
       onLine: (stream, line) =>
         ports.log[stream === 'stdout' ? 'info' : 'warn']({ ...who, pid, stream }, line),
-      onExit: (code, signal) => ports.emit(exited(pid, code, signal)),
+      onExit: (code, signal, lastWords) => ports.emit(exited(pid, code, signal, lastWords)),
     },
     (started) => {
       if ('pid' in started) pid = started.pid;
@@ -157,8 +164,13 @@ function identity(pid: number): { startTime: number | null; exe: string | null }
 }
 
 /** An exit, and whether the rest of its process group outlived it (the leader is reaped by now). */
-function exited(pid: number, code: number | null, signal: string | null): EventBody {
-  return { type: 'exited', pid, code, signal, groupAlive: groupAlive(pid) };
+function exited(
+  pid: number,
+  code: number | null,
+  signal: string | null,
+  lastWords: LastWords | null,
+): EventBody {
+  return { type: 'exited', pid, code, signal, groupAlive: groupAlive(pid), lastWords };
 }
 
 /** Signal a whole process group: the error code, or null when it was delivered. */

@@ -83,6 +83,7 @@ export class Supervisor {
   private readonly events$ = new Subject<Event>();
   private readonly timers: TimerTable;
   private readonly groups: GroupWatch;
+  private readonly budget = new TurnBudget();
   private readonly clock: () => number;
   private readonly mono: () => number;
   private readonly log: Logger;
@@ -119,7 +120,7 @@ export class Supervisor {
       emit: (body) => this.inputs.next(body),
       timers: this.timers,
       groups: this.groups,
-      budget: new TurnBudget(),
+      budget: this.budget,
       log: this.log,
       loadConfig: () => this.loadConfig(),
       finish: () => this.finish(),
@@ -169,6 +170,7 @@ export class Supervisor {
       bootId: readBootId(),
     });
     sup.inputs.next({ type: 'config-loaded', source: config.label, config: loaded.config });
+    await sup.budget.idle(); // every first spawn attempted: what open() started is in status()
     return sup;
   }
 

@@ -28,6 +28,14 @@ export class TurnBudget {
     return this.queue.length;
   }
 
+  /** Resolves once no job waits (at once if none does). */
+  idle(): Promise<void> {
+    if (this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private readonly idleWaiters: (() => void)[] = [];
+
   private exec(job: () => void): void {
     if (!this.turnOpen) {
       // The budget is per turn: the next setImmediate is the next turn.
@@ -53,6 +61,7 @@ export class TurnBudget {
       this.spent = 0;
       while (this.queue.length > 0 && this.spent < this.budgetMs) this.exec(this.queue.shift() as () => void);
       if (this.queue.length > 0) this.drainLater();
+      else for (const resolve of this.idleWaiters.splice(0)) resolve();
     });
   }
 }

@@ -8,7 +8,12 @@ import { useTmpDir } from '../../support/tmp.js';
 
 const tmp = useTmpDir();
 const exit = (seq: number, pid = 10): Event =>
-  stamp({ type: 'exited', pid, code: 0, signal: null, groupAlive: false }, seq, 1000 + seq, 1000 + seq);
+  stamp(
+    { type: 'exited', pid, code: 0, signal: null, groupAlive: false, lastWords: null },
+    seq,
+    1000 + seq,
+    1000 + seq,
+  );
 
 async function collect(path: string, chunkSize?: number): Promise<LogItem[]> {
   const out: LogItem[] = [];

@@ -9,7 +9,12 @@ import { useTmpDir } from '../../support/tmp.js';
 
 const tmp = useTmpDir();
 const exit = (seq: number, pid = 10): Event =>
-  stamp({ type: 'exited', pid, code: 0, signal: null, groupAlive: false }, seq, 1000 + seq, 1000 + seq);
+  stamp(
+    { type: 'exited', pid, code: 0, signal: null, groupAlive: false, lastWords: null },
+    seq,
+    1000 + seq,
+    1000 + seq,
+  );
 
 /** What the reader makes of the file the writer wrote. */
 async function collect(path: string): Promise<LogItem[]> {

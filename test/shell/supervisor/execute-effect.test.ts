@@ -78,6 +78,7 @@ const spawnEffect = (command: string[], extra: Partial<Extract<Effect, { do: 'sp
   env: {},
   stdout: null,
   stderr: null,
+  lastWords: { lines: 10, bytes: 2048 },
   ...extra,
 });
 
@@ -104,8 +105,16 @@ describe('executeEffect', () => {
     });
 
     const { pid } = spawned;
-    expect(await t.next('exited')).toEqual({ type: 'exited', pid, code: 4, signal: null, groupAlive: false });
-    await t.line('hi'); // output may come after the exit
+    expect(await t.next('exited')).toEqual({
+      type: 'exited',
+      pid,
+      code: 4,
+      signal: null,
+      groupAlive: false,
+      // Its last words: what it said before it exited, both streams, in order.
+      lastWords: { lines: ['hi', 'oops'] },
+    });
+    await t.line('hi'); // logged as well, line by line
     await t.line('oops');
     expect(t.logged).toHaveLength(2);
     expect(t.logged).toEqual(
@@ -151,6 +160,7 @@ describe('executeEffect', () => {
       gen: 1,
       run: 7,
       command,
+      lastWords: { lines: 10, bytes: 2048 },
       cwd: dir,
     });
     executeEffect(run(['sh', '-c', 'test -f marker && echo found; exit 1']), t.ports);
@@ -170,6 +180,7 @@ describe('executeEffect', () => {
       code: 1,
       signal: null,
       groupAlive: false,
+      lastWords: { lines: ['found'] },
     });
     await t.line('found');
     expect(t.logged).toEqual([

@@ -49,4 +49,19 @@ describe('TurnBudget', () => {
     await turn();
     expect(ran).toEqual(['second', 'third']);
   });
+
+  it('idle() resolves once every waiting job has run', async () => {
+    const c = clocked();
+    const b = new TurnBudget(10, c.now);
+    await b.idle(); // nothing waits: at once
+    const ran: number[] = [];
+    for (let i = 0; i < 6; i++)
+      b.run(() => {
+        ran.push(i);
+        c.cost(6);
+      });
+    expect(ran.length).toBeLessThan(6);
+    await b.idle();
+    expect(ran).toEqual([0, 1, 2, 3, 4, 5]);
+  });
 });
