@@ -42,8 +42,8 @@ sup.events.subscribe((e) => {
 setTimeout(
   () => {
     console.log('deploy hook: restarting api');
-    sup.push({ type: 'stop-requested', name: 'api' });
-    sup.push({ type: 'start-requested', name: 'api' });
+    sup.push({ type: 'stop-requested', target: 'service', name: 'api', source: 'test' });
+    sup.push({ type: 'start-requested', target: 'service', name: 'api', source: 'test' });
   },
   (seconds * 1000) / 2,
 );

@@ -37,7 +37,7 @@ export function decideAfterExit(
   const def = svc.def;
   if (svc.desired === 'removed') return { kind: 'drop' };
   if (supervisor === 'stopping') return { kind: 'stay-down', reason: 'supervisor stopping' };
-  if (svc.desired === 'down') return { kind: 'stay-down', reason: 'stop requested' };
+  if (svc.desired === 'down') return { kind: 'stay-down', reason: svc.reason ?? 'stop requested' };
   const cause = svc.restartAfterExit;
   if (cause === 'reload' || cause === 'requested') return { kind: 'respawn', cause };
   if (cause === 'check-failed') {

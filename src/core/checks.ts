@@ -39,6 +39,7 @@ export function newCheckStatus(
     failures: 0,
     lastResult: null,
     timer: null,
+    paused: false,
   };
 }
 

@@ -1,6 +1,6 @@
 import type { DecisionRecord, Event, Pid, TimerKey } from '../events/types.js';
 import type { Effect } from './effects.js';
-import type { CheckStatus, Entry, ServiceStatus, State } from './state.js';
+import { type CheckStatus, type Entry, type ServiceStatus, type State, withService } from './state.js';
 
 /**
  * The working copy of one fold step: the state's fields as local variables plus what the
@@ -31,8 +31,11 @@ export function recordIgnored(ctx: Ctx, reason: string): void {
   ctx.records.push({ type: 'event-ignored', ref: ctx.event.seq, reason });
 }
 
+/** Stores a status; one entering a new phase is stamped with the time it did. */
 export function putService(ctx: Ctx, svc: ServiceStatus): void {
-  ctx.state.services = ctx.state.services.set(svc.name, svc);
+  const before = ctx.state.services.get(svc.name);
+  const next = before?.phase === svc.phase ? svc : withService(svc, { phaseSince: ctx.time });
+  ctx.state.services = ctx.state.services.set(svc.name, next);
 }
 
 export function dropService(ctx: Ctx, name: string): void {

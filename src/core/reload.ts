@@ -129,7 +129,9 @@ function applyReload(ctx: Ctx, before: NormalizedConfig, after: NormalizedConfig
       restarts: 0,
       recentRestarts: [],
       quickFailures: 0,
-      desired: svc.desired === 'removed' ? 'up' : svc.desired,
+      // A changed definition is wanted up: also a service an operator stopped, or one draining
+      // after a removal (a stop by the operator lasts until start, or a change of definition).
+      desired: 'up',
     });
     if (next.desired === 'up') restartNow(ctx, next, 'reload');
     else putService(ctx, next);

@@ -177,6 +177,8 @@ const TOUCHES_WHOLE_REGISTRY: Readonly<
   'timer-fired': false,
   'stop-requested': false,
   'start-requested': false,
+  'restart-requested': false,
+  'signal-requested': false,
   'orphan-reaped': false,
   'signal-sent': false,
   'pidfile-written': false,

@@ -52,6 +52,7 @@ export function newServiceStatus(name: string, def: ServiceDef, defGen: number):
     pidFile: null,
     timer: null,
     reason: null,
+    phaseSince: 0,
   };
 }
 

@@ -165,6 +165,7 @@ const serviceStatusSchema = object({
   pidFile: nullable(object({ path: string(), pid })),
   timer: nullable(timerKeySchema),
   reason: nullable(text),
+  phaseSince: nat,
 });
 
 const checkStatusSchema = object({
@@ -189,6 +190,7 @@ const checkStatusSchema = object({
     }),
   ),
   timer: nullable(timerKeySchema),
+  paused: boolean,
 });
 
 const procSchema: Schema<readonly [number, SnapshotEntry]> = (raw, path, problems) => {

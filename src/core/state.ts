@@ -114,8 +114,10 @@ export interface ServiceStatus {
   readonly pidFile: { readonly path: string; readonly pid: Pid } | null;
   /** The one timer armed for this service (backoff), if any. */
   readonly timer: TimerKey | null;
-  /** Why the service is stopped, failed or given up. */
+  /** Why the service is stopped, failed, given up or waiting. */
   readonly reason: string | null;
+  /** Wall time it entered its current phase (0 before the first). */
+  readonly phaseSince: number;
 }
 
 export interface CheckResult {
@@ -152,6 +154,8 @@ export interface CheckStatus {
   readonly lastResult: CheckResult | null;
   /** The interval timer armed for the next run, if any. */
   readonly timer: TimerKey | null;
+  /** Paused by an operator: no new runs until resumed (or its definition changes on reload). */
+  readonly paused: boolean;
 }
 
 export type SupervisorPhase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -234,6 +238,7 @@ export function copyService(s: ServiceStatus): Mutable<ServiceStatus> {
     pidFile: s.pidFile,
     timer: s.timer,
     reason: s.reason,
+    phaseSince: s.phaseSince,
   };
 }
 
@@ -254,6 +259,7 @@ export function copyCheck(c: CheckStatus): Mutable<CheckStatus> {
     failures: c.failures,
     lastResult: c.lastResult,
     timer: c.timer,
+    paused: c.paused,
   };
 }
 

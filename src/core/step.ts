@@ -14,6 +14,7 @@ import {
 } from './context.js';
 import type { Effect } from './effects.js';
 import { formatProblem } from '../config/schema.js';
+import { onRestartRequested, onSignalRequested, onStartRequested, onStopRequested } from './operator.js';
 import { onConfigLoaded, onReloadFailed, onReloadRequested } from './reload.js';
 import { fromSnapshot } from './snapshot.js';
 import {
@@ -30,8 +31,6 @@ import {
   exitIfQuiet,
   orphanGone,
   onOrphanReaped,
-  onStartRequested,
-  onStopRequested,
   onSupervisorStarted,
   onSupervisorStopped,
   onSupervisorStopping,
@@ -118,6 +117,10 @@ function apply(ctx: Ctx, ev: Event): void {
       return onStopRequested(ctx, ev);
     case 'start-requested':
       return onStartRequested(ctx, ev);
+    case 'restart-requested':
+      return onRestartRequested(ctx, ev);
+    case 'signal-requested':
+      return onSignalRequested(ctx, ev);
     case 'orphan-reaped':
       return onOrphanReaped(ctx, ev);
     // Outcomes of effects: facts for the record, nothing for the registry to change.
@@ -140,6 +143,7 @@ function apply(ctx: Ctx, ev: Event): void {
     case 'reload-coalesced':
     case 'orphan-found':
     case 'orphan-forgotten':
+    case 'request-answered':
     case 'event-ignored':
       return;
     case 'snapshot':

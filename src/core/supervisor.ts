@@ -1,12 +1,9 @@
 import type {
   OrphanReaped,
   Pid,
-  StartRequested,
-  StopRequested,
   SupervisorStarted,
   SupervisorStopping,
 } from '../events/types.js';
-import { assertNever } from '../events/assert-never.js';
 import { stopCheckRuns } from './checks.js';
 import {
   armTimer,
@@ -14,7 +11,6 @@ import {
   cancelTimer,
   effect,
   isStopping,
-  putService,
   record,
   recordIgnored,
   removeProc,
@@ -23,12 +19,11 @@ import {
 import {
   bringDown,
   reapEffect,
-  restartNow,
   startIfNoPredecessor,
   stopSignalOf,
   stopTimeoutOf,
 } from './services.js';
-import { initialState, isOrphan, withService } from './state.js';
+import { initialState, isOrphan } from './state.js';
 
 /**
  * A new supervisor instance begins. Processes still in the tree were left by a predecessor
@@ -121,38 +116,4 @@ export function exitIfQuiet(ctx: Ctx): void {
   for (const svc of ctx.state.services.values()) if (svc.phase === 'starting') return;
   for (const chk of ctx.state.checks.values()) if (chk.inFlight) return;
   effect(ctx, { do: 'exit' });
-}
-
-export function onStopRequested(ctx: Ctx, ev: StopRequested): void {
-  const svc = ctx.state.services.get(ev.name);
-  if (!svc || svc.desired === 'removed')
-    return recordIgnored(ctx, `no service named ${JSON.stringify(ev.name)}`);
-  if (svc.desired === 'down') return recordIgnored(ctx, `service ${ev.name} is already stopped or stopping`);
-  bringDown(ctx, svc, 'down', 'requested');
-}
-
-export function onStartRequested(ctx: Ctx, ev: StartRequested): void {
-  if (ctx.state.phase !== 'running')
-    return recordIgnored(ctx, `start requested while the supervisor is ${ctx.state.phase}`);
-  const svc = ctx.state.services.get(ev.name);
-  if (!svc || svc.desired === 'removed')
-    return recordIgnored(ctx, `no service named ${JSON.stringify(ev.name)}`);
-  const up = withService(svc, { desired: 'up' as const, recentRestarts: [], quickFailures: 0 });
-  switch (svc.phase) {
-    case 'stopped':
-    case 'given-up':
-    case 'failed':
-      return restartNow(ctx, up, 'requested');
-    case 'stopping':
-      return putService(ctx, withService(up, { restartAfterExit: 'requested' }));
-    case 'waiting':
-    case 'starting':
-    case 'running':
-    case 'backoff':
-      return svc.desired === 'up'
-        ? recordIgnored(ctx, `service ${ev.name} is already ${svc.phase}`)
-        : putService(ctx, up);
-    default:
-      return assertNever(svc.phase);
-  }
 }

@@ -112,6 +112,9 @@ function upgradeFromV1(raw: Record<string, unknown>): Record<string, unknown> {
     case 'orphan-reaped':
       o.detail = null;
       break;
+    case 'stop-requested':
+    case 'start-requested':
+      return { v: LOG_FORMAT_VERSION, seq, time, mono: time, type, target: 'service', ...body, source: 'api' };
     case 'config-loaded':
       return upgradeConfigLoaded(o);
   }

@@ -99,8 +99,10 @@ export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
   exited: { pid, code, signal: orNull(signal), groupAlive: bool, lastWords: orNull(lastWords) },
   'group-exited': { pid },
   'timer-fired': { timer },
-  'stop-requested': { name },
-  'start-requested': { name },
+  'stop-requested': { target: oneOf('service', 'check'), name, source: str },
+  'start-requested': { target: oneOf('service', 'check'), name, source: str },
+  'restart-requested': { name, source: str },
+  'signal-requested': { name, signal, source: str },
   'orphan-reaped': {
     pid,
     outcome: oneOf('signalled', 'gone', 'not-ours', 'killed', 'pid-reused'),
@@ -157,6 +159,7 @@ export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
   'reload-coalesced': { source: str },
   'orphan-found': { pid, name, kind: oneOf('service', 'check'), startTime: orNull(int) },
   'orphan-forgotten': { pid, name, reason: str },
+  'request-answered': { ref: int, outcome: oneOf('done', 'already', 'unknown', 'refused'), message: str },
   'event-ignored': { ref: int, reason: str },
   // Its inside is checked where it is read (core/snapshot.ts fromSnapshot), not on every decode.
   snapshot: {

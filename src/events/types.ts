@@ -133,13 +133,38 @@ export interface TimerFired {
   readonly type: 'timer-fired';
   readonly timer: TimerKey;
 }
+/**
+ * Who asked for an operator action or a reload: `SIGHUP` (a signal to procreg), `socket`
+ * (the CLI, over procreg.sock), `api` (a program using the library), `sim` (the simulator).
+ */
+export type RequestSource = string;
+
+/** Stop a service (and keep it down) or pause a check. */
 export interface StopRequested {
   readonly type: 'stop-requested';
+  readonly target: 'service' | 'check';
   readonly name: string;
+  readonly source: RequestSource;
 }
+/** Start a stopped, failed or given-up service (its restart window and backoff reset), or resume a check. */
 export interface StartRequested {
   readonly type: 'start-requested';
+  readonly target: 'service' | 'check';
   readonly name: string;
+  readonly source: RequestSource;
+}
+/** Stop then start a service: an operator's restart, not counted towards maxRestarts. */
+export interface RestartRequested {
+  readonly type: 'restart-requested';
+  readonly name: string;
+  readonly source: RequestSource;
+}
+/** Send a signal to a running service's process group; nothing else changes. */
+export interface SignalRequested {
+  readonly type: 'signal-requested';
+  readonly name: string;
+  readonly signal: string;
+  readonly source: RequestSource;
 }
 export interface OrphanReaped {
   readonly type: 'orphan-reaped';
@@ -296,6 +321,17 @@ export interface OrphanForgotten {
   readonly name: string;
   readonly reason: string;
 }
+/**
+ * The answer to an operator request (the input at seq `ref`): done (it is under way), already
+ * (nothing to do: it was in that state), unknown (no such service or check), refused (not now,
+ * e.g. while procreg stops). Exactly one follows every request.
+ */
+export interface RequestAnswered {
+  readonly type: 'request-answered';
+  readonly ref: number;
+  readonly outcome: 'done' | 'already' | 'unknown' | 'refused';
+  readonly message: string;
+}
 export interface EventIgnored {
   readonly type: 'event-ignored';
   /** seq of the input that was ignored. */
@@ -326,6 +362,8 @@ export type InputEvent =
   | TimerFired
   | StopRequested
   | StartRequested
+  | RestartRequested
+  | SignalRequested
   | OrphanReaped;
 
 export type OutcomeEvent = SignalSent | PidfileWritten | PidfileRemoved;
@@ -345,6 +383,7 @@ export type DecisionRecord =
   | ReloadCoalesced
   | OrphanFound
   | OrphanForgotten
+  | RequestAnswered
   | EventIgnored;
 
 /** Everything a log line can hold, without its envelope. */
@@ -388,6 +427,8 @@ export const EVENT_KINDS: Readonly<Record<EventType, 'input' | 'outcome' | 'deci
   'timer-fired': 'input',
   'stop-requested': 'input',
   'start-requested': 'input',
+  'restart-requested': 'input',
+  'signal-requested': 'input',
   'orphan-reaped': 'input',
   'signal-sent': 'outcome',
   'pidfile-written': 'outcome',
@@ -406,6 +447,7 @@ export const EVENT_KINDS: Readonly<Record<EventType, 'input' | 'outcome' | 'deci
   'reload-coalesced': 'decision',
   'orphan-found': 'decision',
   'orphan-forgotten': 'decision',
+  'request-answered': 'decision',
   'event-ignored': 'decision',
   snapshot: 'snapshot',
 };

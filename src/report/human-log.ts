@@ -17,6 +17,23 @@ const line = (level: LogLevel, fields: Record<string, unknown>, msg: string): Lo
   msg,
 });
 
+function requestWords(
+  e: Extract<EventBody, { type: 'stop-requested' | 'start-requested' | 'restart-requested' | 'signal-requested' }>,
+): string {
+  switch (e.type) {
+    case 'stop-requested':
+      return e.target === 'check' ? 'pause requested' : 'stop requested';
+    case 'start-requested':
+      return e.target === 'check' ? 'resume requested' : 'start requested';
+    case 'restart-requested':
+      return 'restart requested';
+    case 'signal-requested':
+      return `${e.signal} requested`;
+    default:
+      return assertNever(e);
+  }
+}
+
 const ORPHAN_OUTCOME: Record<OrphanReaped['outcome'], string> = {
   signalled: 'left running by a previous procreg, sent its stop signal',
   gone: 'already gone',
@@ -102,6 +119,15 @@ export function describeEvent(e: EventBody, before: State): LogLine | null {
         { pid: e.pid, name: e.name },
         `${e.name}: pid ${e.pid} left running by a previous procreg`,
       );
+    case 'stop-requested':
+    case 'start-requested':
+      return line('info', { [e.target]: e.name, source: e.source }, `${e.name}: ${requestWords(e)} (${e.source})`);
+    case 'restart-requested':
+    case 'signal-requested':
+      return line('info', { service: e.name, source: e.source }, `${e.name}: ${requestWords(e)} (${e.source})`);
+    case 'request-answered':
+      if (e.outcome === 'done') return null; // what it set under way says so itself
+      return line(e.outcome === 'already' ? 'info' : 'warn', { ref: e.ref, outcome: e.outcome }, e.message);
     // Said by other lines already, or too frequent to be worth a line each.
     case 'supervisor-started':
     case 'supervisor-stopping':
@@ -110,8 +136,6 @@ export function describeEvent(e: EventBody, before: State): LogLine | null {
     case 'group-exited':
     case 'check-started':
     case 'timer-fired':
-    case 'stop-requested':
-    case 'start-requested':
     case 'signal-sent':
     case 'pidfile-written':
     case 'pidfile-removed':

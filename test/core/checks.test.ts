@@ -133,7 +133,7 @@ describe('checks (keepalived vrrp_script semantics)', () => {
       makeConfig({ services: { web: svc() }, checks: { alive: chk({ restarts: 'web' }) } }),
     ]);
     deliverFirst(w, 'spawned');
-    w.deliver({ type: 'stop-requested', name: 'web' });
+    w.deliver({ type: 'stop-requested', target: 'service', name: 'web', source: 'test' });
     exits(w, pidOf(w, 'web'), null, 'SIGTERM');
     runFinishes(w, 'alive', 1);
     expect(w.state.checks.get('alive')?.healthy).toBe(false);

@@ -79,8 +79,25 @@ const input: fc.Arbitrary<InputEvent> = fc.oneof(
   }),
   fc.record({ type: fc.constant('group-exited' as const), pid }),
   fc.record({ type: fc.constant('timer-fired' as const), timer }),
-  fc.record({ type: fc.constant('stop-requested' as const), name }),
-  fc.record({ type: fc.constant('start-requested' as const), name }),
+  fc.record({
+    type: fc.constant('stop-requested' as const),
+    target: fc.constantFrom('service' as const, 'check' as const),
+    name,
+    source: fc.constant('socket'),
+  }),
+  fc.record({
+    type: fc.constant('start-requested' as const),
+    target: fc.constantFrom('service' as const, 'check' as const),
+    name,
+    source: fc.constant('socket'),
+  }),
+  fc.record({ type: fc.constant('restart-requested' as const), name, source: fc.constant('socket') }),
+  fc.record({
+    type: fc.constant('signal-requested' as const),
+    name,
+    signal: fc.constantFrom('SIGHUP', 'SIGUSR1'),
+    source: fc.constant('socket'),
+  }),
   fc.record({
     type: fc.constant('orphan-reaped' as const),
     pid,

@@ -93,10 +93,20 @@ function act(w: World, x: Action): void {
       return;
     }
     case 'stop':
-      w.pending.push({ type: 'stop-requested', name: NAMES[x.pick % NAMES.length] as string });
+      w.pending.push({
+        type: 'stop-requested',
+        target: 'service',
+        name: NAMES[x.pick % NAMES.length] as string,
+        source: 'test',
+      });
       return;
     case 'start':
-      w.pending.push({ type: 'start-requested', name: NAMES[x.pick % NAMES.length] as string });
+      w.pending.push({
+        type: 'start-requested',
+        target: 'service',
+        name: NAMES[x.pick % NAMES.length] as string,
+        source: 'test',
+      });
       return;
     case 'crash': {
       // The supervisor dies: queued inputs are lost with it, its children live on. The shell

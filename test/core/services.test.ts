@@ -128,7 +128,7 @@ describe('stopping a service', () => {
     const w = scenario([makeConfig({ services: { web: svc({ stopSignal: 'SIGINT', stopTimeout: '2s' }) } })]);
     deliverFirst(w, 'spawned');
     const pid = w.state.services.get('web')?.pid as number;
-    w.pending.push({ type: 'stop-requested', name: 'web' });
+    w.pending.push({ type: 'stop-requested', target: 'service', name: 'web', source: 'test' });
     deliverFirst(w, 'stop-requested');
     expect(w.lastEffects).toEqual([
       { do: 'signal-group', pid, signal: 'SIGINT' },
@@ -145,13 +145,13 @@ describe('stopping a service', () => {
     dies(w, 'web', 0, { signal: 'SIGKILL' });
     expect(w.state.services.get('web')).toMatchObject({
       phase: 'stopped',
-      reason: 'stop requested',
+      reason: 'stopped by operator (test)',
       pid: null,
     });
     expect(w.files.size).toBe(0);
     expect(w.timers.size).toBe(0);
 
-    w.pending.push({ type: 'start-requested', name: 'web' });
+    w.pending.push({ type: 'start-requested', target: 'service', name: 'web', source: 'test' });
     deliverFirst(w, 'start-requested');
     deliverFirst(w, 'spawned');
     expect(w.state.services.get('web')?.phase).toBe('running');
@@ -162,18 +162,22 @@ describe('stopping a service', () => {
     const w = scenario([makeConfig({ services: { web: svc() } })]);
     deliverFirst(w, 'spawned');
     dies(w, 'web', 10);
-    w.pending.push({ type: 'stop-requested', name: 'web' });
+    w.pending.push({ type: 'stop-requested', target: 'service', name: 'web', source: 'test' });
     deliverFirst(w, 'stop-requested');
     expect(w.state.services.get('web')?.phase).toBe('stopped');
     expect(w.timers.size).toBe(0);
   });
 
-  it('a request for an unknown service is ignored with the reason', () => {
+  it('a request for an unknown service is answered so, naming the services there are', () => {
     const w = scenario([makeConfig({ services: { web: svc() } })]);
-    w.pending.push({ type: 'stop-requested', name: 'nope' });
+    w.pending.push({ type: 'stop-requested', target: 'service', name: 'nope', source: 'test' });
     deliverFirst(w, 'stop-requested');
     expect(w.lastRecords).toEqual([
-      expect.objectContaining({ type: 'event-ignored', reason: 'no service named "nope"' }),
+      expect.objectContaining({
+        type: 'request-answered',
+        outcome: 'unknown',
+        message: 'no service named "nope"; services: web',
+      }),
     ]);
   });
 });

@@ -107,7 +107,7 @@ describe('step: the dispatcher', () => {
         { type: 'spawn-requested', name: 'web', gen: 1, incarnation: 2, reason: 'restart' },
       ]);
       // The stop cancels it, but the firing was already on its way.
-      w.deliver({ type: 'stop-requested', name: 'web' });
+      w.deliver({ type: 'stop-requested', target: 'service', name: 'web', source: 'test' });
       expectIgnored(w, { type: 'timer-fired', timer }, 'stale backoff timer');
     });
 
@@ -141,7 +141,7 @@ describe('step: the dispatcher', () => {
     it('stop-timeout: SIGKILL while the process is being stopped, ignored once it exited', () => {
       const w = running();
       const pid = pidOf(w, 'web');
-      w.deliver({ type: 'stop-requested', name: 'web' });
+      w.deliver({ type: 'stop-requested', target: 'service', name: 'web', source: 'test' });
       const timer: TimerKey = { kind: 'stop-timeout', pid, name: 'web', gen: 1, serial: 1 };
       expect(w.timers.get(`stop-timeout/${pid}/web/1/1`)).toEqual({ key: timer, at: w.time + 2000 });
       expect(stepNext(w, { type: 'timer-fired', timer }).effects).toEqual([

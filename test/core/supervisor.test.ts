@@ -25,18 +25,6 @@ function running(): World {
 
 const ignored = (w: World) => w.lastRecords.map((r) => (r.type === 'event-ignored' ? r.reason : r.type));
 
-/** Crash web (quick failures) until the fold gives it up. */
-function givenUp(w: World): void {
-  for (let guard = 0; w.state.services.get('web')?.phase !== 'given-up'; guard++) {
-    if (guard > 10) throw new Error('web was never given up');
-    exits(w, pidOf(w, 'web'), 1);
-    if (w.state.services.get('web')?.phase !== 'backoff') continue;
-    fireTimer(w, 'backoff');
-    deliverFirst(w, 'timer-fired');
-    deliverFirst(w, 'spawned');
-  }
-}
-
 describe('supervisor-started', () => {
   it('begins a new instance: starting, no config yet, generations after any before it', () => {
     const res = step(
@@ -51,116 +39,6 @@ describe('supervisor-started', () => {
     expect(w.state).toMatchObject({ instance: 2, instanceGen: 2, phase: 'starting', gen: 1, config: null });
     expect(w.state.services.size).toBe(0);
     expect(w.state.checks.size).toBe(0);
-  });
-});
-
-describe('stop-requested', () => {
-  it('stops a running service with its stop signal and keeps it down', () => {
-    const w = running();
-    const pid = pidOf(w, 'web');
-    w.deliver({ type: 'stop-requested', name: 'web' });
-    expect(w.lastRecords).toEqual([
-      { type: 'stop-begun', pid, name: 'web', signal: 'SIGTERM', reason: 'requested' },
-    ]);
-    expect(w.state.services.get('web')).toMatchObject({ desired: 'down', phase: 'stopping' });
-    exits(w, pid, null, 'SIGTERM');
-    expect(w.state.services.get('web')).toMatchObject({ phase: 'stopped', reason: 'stop requested' });
-    expect(w.pending).toEqual([]);
-  });
-
-  it('is ignored for a service already stopped or being stopped', () => {
-    const w = running();
-    w.deliver({ type: 'stop-requested', name: 'web' });
-    w.deliver({ type: 'stop-requested', name: 'web' });
-    expect(ignored(w)).toEqual(['service web is already stopped or stopping']);
-    expect(w.lastEffects).toEqual([]);
-    exits(w, pidOf(w, 'web'), null, 'SIGTERM');
-    w.deliver({ type: 'stop-requested', name: 'web' });
-    expect(ignored(w)).toEqual(['service web is already stopped or stopping']);
-  });
-
-  it('is ignored for a name that is not a service, or a service a reload removed', () => {
-    const w = scenario([config, makeConfig({ services: { web: svc() } })]);
-    deliverAll(w, 'spawned', 'check-started');
-    w.deliver({ type: 'stop-requested', name: 'alive' }); // a check, not a service
-    expect(ignored(w)).toEqual(['no service named "alive"']);
-    w.deliver({ type: 'reload-requested', source: 'SIGHUP' });
-    deliverFirst(w, 'config-loaded');
-    expect(w.state.services.get('db')).toMatchObject({ desired: 'removed', phase: 'stopping' });
-    w.deliver({ type: 'stop-requested', name: 'db' });
-    expect(ignored(w)).toEqual(['no service named "db"']);
-  });
-
-  it('during a start, stops the process as soon as it is reported', () => {
-    const w = scenario([config]);
-    w.deliver({ type: 'stop-requested', name: 'web' });
-    expect(w.lastEffects).toEqual([]);
-    expect(w.state.services.get('web')).toMatchObject({ desired: 'down', phase: 'starting' });
-    const spawned = deliverFirst(w, 'spawned', (e) => e.name === 'web');
-    expect(w.lastRecords).toEqual([
-      { type: 'stop-begun', pid: spawned.pid, name: 'web', signal: 'SIGTERM', reason: 'requested' },
-    ]);
-  });
-});
-
-describe('start-requested', () => {
-  it('starts a stopped service again', () => {
-    const w = running();
-    exits(w, pidOf(w, 'db'), 0);
-    expect(w.state.services.get('db')?.phase).toBe('stopped');
-    w.deliver({ type: 'start-requested', name: 'db' });
-    expect(w.lastRecords).toEqual([
-      { type: 'spawn-requested', name: 'db', gen: 1, incarnation: 2, reason: 'requested' },
-    ]);
-    expect(w.state.services.get('db')).toMatchObject({ desired: 'up', phase: 'starting' });
-  });
-
-  it('revives a given-up service with a fresh restart window and backoff', () => {
-    const w = running();
-    givenUp(w);
-    expect(w.state.services.get('web')).toMatchObject({
-      restarts: 2,
-      reason: 'more than 2 restarts within 60000ms',
-    });
-    w.deliver({ type: 'start-requested', name: 'web' });
-    expect(w.lastRecords).toEqual([
-      { type: 'spawn-requested', name: 'web', gen: 1, incarnation: 4, reason: 'requested' },
-    ]);
-    expect(w.state.services.get('web')).toMatchObject({ recentRestarts: [], quickFailures: 0 });
-    deliverFirst(w, 'spawned');
-    // Within the same minute, it may crash and be restarted again, from the initial delay.
-    exits(w, pidOf(w, 'web'), 1);
-    expect(w.lastRecords).toEqual([
-      { type: 'restart-scheduled', name: 'web', incarnation: 5, delayMs: 100, restarts: 3 },
-    ]);
-  });
-
-  it('during a stop, starts the service again once the process has exited', () => {
-    const w = running();
-    const pid = pidOf(w, 'web');
-    w.deliver({ type: 'stop-requested', name: 'web' });
-    w.deliver({ type: 'start-requested', name: 'web' });
-    expect(w.lastEffects).toEqual([]);
-    expect(w.state.services.get('web')).toMatchObject({ desired: 'up', restartAfterExit: 'requested' });
-    exits(w, pid, null, 'SIGTERM');
-    expect(w.lastRecords).toEqual([
-      { type: 'spawn-requested', name: 'web', gen: 1, incarnation: 2, reason: 'requested' },
-    ]);
-  });
-
-  it('is ignored for a service already up, an unknown name, or while the supervisor is not running', () => {
-    const w = running();
-    w.deliver({ type: 'start-requested', name: 'web' });
-    expect(ignored(w)).toEqual(['service web is already running']);
-    w.deliver({ type: 'start-requested', name: 'nope' });
-    expect(ignored(w)).toEqual(['no service named "nope"']);
-    w.deliver({ type: 'supervisor-stopping', reason: 'SIGTERM' });
-    w.deliver({ type: 'start-requested', name: 'web' });
-    expect(ignored(w)).toEqual(['start requested while the supervisor is stopping']);
-    const fresh = scenario([config]);
-    fresh.deliver({ type: 'supervisor-started', pid: 3, version: 'x', bootId: null });
-    fresh.deliver({ type: 'start-requested', name: 'web' });
-    expect(ignored(fresh)).toEqual(['start requested while the supervisor is starting']);
   });
 });
 

@@ -63,7 +63,7 @@ describe('registryView', () => {
   it('marks the processes that were sent their stop signal, and only those', () => {
     const w = running();
     const web = pidOf(w, 'web');
-    w.deliver({ type: 'stop-requested', name: 'web' });
+    w.deliver({ type: 'stop-requested', target: 'service', name: 'web', source: 'test' });
     const v = registryView(w.state);
     expect(v.processes.filter((p) => p.stopping).map((p) => p.pid)).toEqual([web]);
     expect(v.services.find((s) => s.name === 'web')).toMatchObject({ state: 'stopping', pid: web });

@@ -29,6 +29,17 @@ describe('describeEvent: what a person watching the supervisor is told', () => {
       { reason: 'app.yaml: services: must be a mapping' },
       'reload failed, the running generation stays: app.yaml: services: must be a mapping',
     ],
+    [S['stop-requested'], 'info', { service: 'web', source: 'test' }, 'web: stop requested (test)'],
+    [S['start-requested'], 'info', { service: 'web', source: 'test' }, 'web: start requested (test)'],
+    [
+      { type: 'stop-requested', target: 'check', name: 'alive', source: 'socket' },
+      'info',
+      { check: 'alive', source: 'socket' },
+      'alive: pause requested (socket)',
+    ],
+    [S['restart-requested'], 'info', { service: 'web', source: 'socket' }, 'web: restart requested (socket)'],
+    [S['signal-requested'], 'info', { service: 'web', source: 'socket' }, 'web: SIGHUP requested (socket)'],
+    [S['request-answered'], 'info', { ref: 12, outcome: 'already' }, 'web is already running'],
     [S['orphan-reaped'], 'warn', { pid: 4242, outcome: 'killed', detail: null }, 'orphan pid 4242: killed'],
     [
       {
@@ -89,8 +100,6 @@ describe('describeEvent: what a person watching the supervisor is told', () => {
     'group-exited',
     'check-started',
     'timer-fired',
-    'stop-requested',
-    'start-requested',
     'signal-sent',
     'pidfile-written',
     'pidfile-removed',
@@ -153,7 +162,7 @@ describe('describeEvent: what a person watching the supervisor is told', () => {
 
     it('of a service being stopped: info, whatever killed it', () => {
       const { w, web } = running();
-      w.deliver({ type: 'stop-requested', name: 'web' });
+      w.deliver({ type: 'stop-requested', target: 'service', name: 'web', source: 'test' });
       for (const [code, signal, how] of [
         [null, 'SIGTERM', 'killed by SIGTERM'],
         [null, 'SIGKILL', 'killed by SIGKILL'],

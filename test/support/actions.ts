@@ -50,10 +50,20 @@ export function act(w: World, x: Action): void {
       w.pending.push({ type: 'reload-requested', source: 'SIGHUP' });
       return;
     case 'stop':
-      w.pending.push({ type: 'stop-requested', name: NAMES[x.pick % NAMES.length] as string });
+      w.pending.push({
+        type: 'stop-requested',
+        target: 'service',
+        name: NAMES[x.pick % NAMES.length] as string,
+        source: 'test',
+      });
       return;
     case 'start':
-      w.pending.push({ type: 'start-requested', name: NAMES[x.pick % NAMES.length] as string });
+      w.pending.push({
+        type: 'start-requested',
+        target: 'service',
+        name: NAMES[x.pick % NAMES.length] as string,
+        source: 'test',
+      });
       return;
     case 'crash': {
       // The supervisor dies with its queued inputs; its children live on.

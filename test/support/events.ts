@@ -31,8 +31,8 @@ export const SAMPLE_EVENTS: { readonly [T in EventType]: Extract<EventBody, { ty
   exited: { type: 'exited', pid: 4242, code: 1, signal: null, groupAlive: false, lastWords: null },
   'group-exited': { type: 'group-exited', pid: 4242 },
   'timer-fired': { type: 'timer-fired', timer: { kind: 'backoff', name: 'web', gen: 1, incarnation: 2 } },
-  'stop-requested': { type: 'stop-requested', name: 'web' },
-  'start-requested': { type: 'start-requested', name: 'web' },
+  'stop-requested': { type: 'stop-requested', target: 'service', name: 'web', source: 'test' },
+  'start-requested': { type: 'start-requested', target: 'service', name: 'web', source: 'test' },
   'orphan-reaped': { type: 'orphan-reaped', pid: 4242, outcome: 'killed', detail: null },
   'signal-sent': { type: 'signal-sent', pid: 4242, signal: 'SIGTERM', error: null },
   'pidfile-written': { type: 'pidfile-written', path: '/run/procreg/web.pid', pid: 4242, error: null },
@@ -85,6 +85,14 @@ export const SAMPLE_EVENTS: { readonly [T in EventType]: Extract<EventBody, { ty
     reason: 'left in an earlier boot (a); this is boot b',
   },
   'event-ignored': { type: 'event-ignored', ref: 12, reason: 'stale backoff timer' },
+  'restart-requested': { type: 'restart-requested', name: 'web', source: 'socket' },
+  'signal-requested': { type: 'signal-requested', name: 'web', signal: 'SIGHUP', source: 'socket' },
+  'request-answered': {
+    type: 'request-answered',
+    ref: 12,
+    outcome: 'already',
+    message: 'web is already running',
+  },
   snapshot: { type: 'snapshot', state: {} },
 };
 

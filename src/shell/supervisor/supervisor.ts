@@ -3,11 +3,11 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { formatProblem } from '../../config/schema.js';
-import type { NormalizedConfig } from '../../config/types.js';
+import type { NormalizedConfig, SignalName } from '../../config/types.js';
 import { foldRegistry } from '../../core/fold-operator.js';
 import type { State } from '../../core/state.js';
 import { type RegistryView, registryView } from '../../core/view.js';
-import type { Event, EventBody } from '../../events/types.js';
+import type { Event, EventBody, RequestAnswered } from '../../events/types.js';
 import { describeEvent } from '../../report/human-log.js';
 import { ConfigError } from '../errors.js';
 import { replayLogFile } from '../event-log/replay-file.js';
@@ -66,6 +66,10 @@ export interface SupervisorOptions {
   readonly monotonic?: () => number;
   /** Runs the fold's timers (default rxjs asyncScheduler); e.g. a VirtualTimeScheduler in tests. */
   readonly scheduler?: SchedulerLike;
+}
+
+function stoppedAnswer(): RequestAnswered {
+  return { type: 'request-answered', ref: 0, outcome: 'refused', message: 'procreg has stopped' };
 }
 
 /** A library prints nothing unless given a logger. */
@@ -205,6 +209,61 @@ export class Supervisor {
   /** A program's own input: e.g. stop or start a service. */
   push(body: EventBody): void {
     this.inputs.next(body);
+  }
+
+  /**
+   * Operator actions, answered: each is an input in the log with its source (`api` unless
+   * given), folded like any other, and resolves with the fold's answer — done (under way),
+   * already (nothing to do), unknown (no such name; the message lists those there are) or
+   * refused (e.g. while procreg stops).
+   */
+  startService(name: string, source = 'api'): Promise<RequestAnswered> {
+    return this.ask({ type: 'start-requested', target: 'service', name, source });
+  }
+
+  /** Stop a service and keep it down until started again (or a reload changes it). */
+  stopService(name: string, source = 'api'): Promise<RequestAnswered> {
+    return this.ask({ type: 'stop-requested', target: 'service', name, source });
+  }
+
+  /** Stop then start; not counted towards maxRestarts. */
+  restartService(name: string, source = 'api'): Promise<RequestAnswered> {
+    return this.ask({ type: 'restart-requested', name, source });
+  }
+
+  /** Send a signal to a running service's process group. */
+  signalService(name: string, signal: SignalName, source = 'api'): Promise<RequestAnswered> {
+    return this.ask({ type: 'signal-requested', name, signal, source });
+  }
+
+  pauseCheck(name: string, source = 'api'): Promise<RequestAnswered> {
+    return this.ask({ type: 'stop-requested', target: 'check', name, source });
+  }
+
+  resumeCheck(name: string, source = 'api'): Promise<RequestAnswered> {
+    return this.ask({ type: 'start-requested', target: 'check', name, source });
+  }
+
+  /** Push a request and resolve with the answer the fold records right after it. */
+  private ask(body: EventBody): Promise<RequestAnswered> {
+    if (this.closed) return Promise.resolve(stoppedAnswer());
+    return new Promise((resolve) => {
+      let ref = -1;
+      const sub = this.events$.subscribe((e) => {
+        if (ref < 0 && e.type === body.type) ref = e.seq;
+        else if (e.type === 'request-answered' && e.ref === ref) {
+          sub.unsubscribe();
+          resolve(e);
+        }
+      });
+      this.inputs.next(body);
+      if (ref < 0 && this.closed) {
+        // Nothing was logged for it: the supervisor has stopped meanwhile. (Asked from inside
+        // an event handler, the request is queued behind that event and answered after it.)
+        sub.unsubscribe();
+        resolve(stoppedAnswer());
+      }
+    });
   }
 
   /** Stop every service and check (stop signal, timeout, SIGKILL to the group); resolves when all are gone. */

@@ -605,3 +605,95 @@ describe('hardening part 6: time — durations by the monotonic clock, a stalled
     await finish(sup);
   });
 });
+
+describe('operator actions from the library, on real processes (issue 13)', () => {
+  const crashy = (dir: string) =>
+    normalized(
+      {
+        runDir: './run',
+        services: {
+          crash: {
+            command: ['sh', '-c', 'exit 3'],
+            backoff: { initial: '10ms' },
+            maxRestarts: { count: 2, within: '1m' },
+          },
+          idle: { command: [process.execPath, '-e', 'setInterval(() => {}, 1000)'], stopTimeout: '2s' },
+          tree: {
+            command: [
+              'sh',
+              '-c',
+              `trap 'echo got HUP >> ${join(dir, 'hup')}' HUP; while :; do sleep 0.05; done`,
+            ],
+            stopTimeout: '2s',
+          },
+        },
+      },
+      dir,
+    );
+
+  it('startService revives a given-up service with a fresh window; the log records who asked', async () => {
+    const dir = tmp();
+    const given = new Promise<void>((resolve) => {
+      void open(crashy(dir)).then(({ sup }) => {
+        if (sup.status().services.find((s) => s.name === 'crash')?.state === 'given-up') resolve();
+        sup.events.subscribe((e) => e.type === 'service-given-up' && resolve());
+      });
+    });
+    await given;
+    const sup = supervisors.at(-1) as Supervisor;
+    const answer = await sup.startService('crash');
+    expect(answer).toMatchObject({
+      type: 'request-answered',
+      outcome: 'done',
+      message: 'crash: starting (api)',
+    });
+    const log = await logEvents(join(dir, 'run', 'events.jsonl'));
+    const request = log.find((e) => e.type === 'start-requested');
+    expect(request).toMatchObject({ target: 'service', name: 'crash', source: 'api' });
+    expect(log.find((e) => e.seq > (request?.seq ?? 0) && e.type === 'spawn-requested')).toMatchObject({
+      name: 'crash',
+      reason: 'requested',
+    });
+    expect(await sup.startService('nope')).toMatchObject({
+      outcome: 'unknown',
+      message: 'no service named "nope"; services: crash, idle, tree',
+    });
+    await finish(sup);
+  });
+
+  it("stopService keeps a service down across a reload; restartService keeps the others' PIDs; signalService reaches the group", async () => {
+    const dir = tmp();
+    const { sup } = await open(crashy(dir));
+    const idle = pidOf(sup, 'idle');
+    const tree = pidOf(sup, 'tree');
+    const exited = nextEvent(
+      sup,
+      ofType('exited', (e) => e.pid === idle),
+    );
+    expect(await sup.stopService('idle', 'socket')).toMatchObject({ outcome: 'done' });
+    await exited;
+    expect(sup.status().services.find((s) => s.name === 'idle')).toMatchObject({
+      state: 'stopped',
+      reason: 'stopped by operator (socket)',
+    });
+    sup.reload(crashy(dir)); // the same config: idle stays down
+    expect(sup.status().services.find((s) => s.name === 'idle')?.state).toBe('stopped');
+    expect(await sup.stopService('idle')).toMatchObject({ outcome: 'already' });
+
+    const respawned = nextEvent(
+      sup,
+      ofType('spawned', (e) => e.name === 'idle'),
+    );
+    expect(await sup.restartService('idle')).toMatchObject({ outcome: 'done' });
+    await respawned;
+    expect(pidOf(sup, 'tree')).toBe(tree);
+
+    expect(await sup.signalService('tree', 'SIGHUP')).toMatchObject({
+      outcome: 'done',
+      message: `tree: SIGHUP sent to process group ${tree} (api)`,
+    });
+    await waitFor('the HUP seen by the service', () => (existsSync(join(dir, 'hup')) ? true : undefined));
+    expect(pidOf(sup, 'tree')).toBe(tree); // no state change
+    await finish(sup);
+  });
+});
