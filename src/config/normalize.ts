@@ -1,4 +1,5 @@
 import { CHECK_DEFAULTS, SERVICE_DEFAULTS } from './defaults.js';
+import { dependencyProblems, normalizeDependsOn } from './depends-on.js';
 import { duration } from './duration.js';
 import { basenameOf, isAbsolutePath, resolvePath } from './paths.js';
 import {
@@ -105,6 +106,8 @@ const userService = object({
   stdout: optional(string()),
   stderr: optional(string()),
   lastWords: userLastWords,
+  dependsOn: (raw: unknown, path: string, problems: ConfigProblem[]) =>
+    normalizeDependsOn(raw, path, problems) ?? INVALID,
 });
 
 const userCheck = object({
@@ -116,6 +119,7 @@ const userCheck = object({
   rise: withDefault(integer(1, 1000), CHECK_DEFAULTS.rise),
   fall: withDefault(integer(1, 1000), CHECK_DEFAULTS.fall),
   restarts: optional(string()),
+  service: optional(string()),
   lastWords: userLastWords,
 });
 
@@ -153,6 +157,11 @@ export function normalizeConfig(raw: unknown, options: NormalizeOptions): Normal
   const eventLog = 'path' in log ? log.path : resolvePath(runDir, 'events.jsonl');
   checkRestartTargets(top, problems);
   checkRunDirFiles(top, runDir, eventLog, problems);
+  if (user !== INVALID) {
+    const reported = new Set(Object.values(user.checks).flatMap((c) => [c.restarts, c.service]));
+    const graph = Object.fromEntries(Object.entries(user.services).map(([n, s]) => [n, s.dependsOn]));
+    problems.push(...dependencyProblems(graph, reported as Set<string>));
+  }
   if (user === INVALID || problems.length > 0) return { ok: false, problems };
 
   const services: Record<string, ServiceDef> = {};
@@ -208,6 +217,7 @@ function toServiceDef(name: string, s: Infer<typeof userService>, runDir: string
     stdout: s.stdout === undefined ? null : resolvePath(runDir, s.stdout),
     stderr: s.stderr === undefined ? null : resolvePath(runDir, s.stderr),
     lastWords: s.lastWords,
+    dependsOn: s.dependsOn,
   };
 }
 
@@ -222,6 +232,7 @@ function toCheckDef(c: Infer<typeof userCheck>, base: string): CheckDef {
     rise: c.rise,
     fall: c.fall,
     restartsService: c.restarts ?? null,
+    service: c.service ?? c.restarts ?? null,
     lastWords: c.lastWords,
   };
 }
@@ -230,19 +241,21 @@ type Obj = Record<string, unknown>;
 const isMapping = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const mapping = (v: unknown): Obj => (isMapping(v) ? v : {});
 
-/** A check's `restarts` must name a service of the same config. */
+/** A check's `restarts` and `service` must name a service of the same config. */
 function checkRestartTargets(top: Obj, problems: ConfigProblem[]): void {
   const services = mapping(top.services);
   for (const [name, raw] of Object.entries(mapping(top.checks)).sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const target = mapping(raw).restarts;
-    if (typeof target !== 'string' || target === '' || Object.hasOwn(services, target)) continue;
-    const known = Object.keys(services).sort();
-    problem(
-      problems,
-      `checks.${name}.restarts`,
-      target,
-      `must name a service of this config (${known.length ? known.join(', ') : 'there are none'})`,
-    );
+    for (const key of ['restarts', 'service'] as const) {
+      const target = mapping(raw)[key];
+      if (typeof target !== 'string' || target === '' || Object.hasOwn(services, target)) continue;
+      const known = Object.keys(services).sort();
+      problem(
+        problems,
+        `checks.${name}.${key}`,
+        target,
+        `must name a service of this config (${known.length ? known.join(', ') : 'there are none'})`,
+      );
+    }
   }
 }
 

@@ -4,6 +4,7 @@
  * derived from the schema below, which is also what checks a config read back from a log:
  * the type and its check are one definition.
  */
+import { DEPENDENCY_CONDITIONS, type Dependency } from './depends-on.js';
 import {
   arrayOf,
   boolean,
@@ -98,6 +99,12 @@ export const lastWordsDefSchema = object({ lines: integer(0, 1000), bytes: integ
 export interface LastWordsDef extends Infer<typeof lastWordsDefSchema> {}
 export const LAST_WORDS_DEFAULT: LastWordsDef = { lines: 10, bytes: 2048 };
 
+/** One dependency of a service (see config/depends-on.ts). */
+export const dependencySchema = object({
+  condition: oneOf(DEPENDENCY_CONDITIONS),
+  restart: boolean,
+});
+
 export const serviceDefSchema = object({
   /** argv; a program given by a relative path with a `/` is made absolute against `cwd`. */
   command: argv,
@@ -118,6 +125,8 @@ export const serviceDefSchema = object({
   /** Likewise for stderr; it may name the same file as `stdout`. */
   stderr: nullable(string()),
   lastWords: withDefault(lastWordsDefSchema, LAST_WORDS_DEFAULT),
+  /** Services that must be started (or healthy) before this one starts, by name. */
+  dependsOn: withDefault(recordOf(dependencySchema), {}) as Schema<Readonly<Record<string, Dependency>>>,
 });
 export interface ServiceDef extends Infer<typeof serviceDefSchema> {}
 
@@ -133,6 +142,8 @@ export const checkDefSchema = object({
   fall: integer(1, 1000),
   /** The service restarted when this check turns unhealthy (the config file's `restarts`). */
   restartsService: nullable(string()),
+  /** The service whose health this check reports (its `service`, else its `restarts`). */
+  service: withDefault(nullable(string()), null),
   lastWords: withDefault(lastWordsDefSchema, LAST_WORDS_DEFAULT),
 });
 export interface CheckDef extends Infer<typeof checkDefSchema> {}

@@ -11,8 +11,8 @@ export type AfterExit =
   | { readonly kind: 'drop' }
   /** It stays down: stopped by request, by the supervisor stopping, or by its restart policy. */
   | { readonly kind: 'stay-down'; readonly reason: string }
-  /** A restart that was waiting for this exit (reload change, operator request): at once, not counted. */
-  | { readonly kind: 'respawn'; readonly cause: 'reload' | 'requested' }
+  /** A restart that was waiting for this exit (reload change, operator request, a dependency restarted): at once, not counted. */
+  | { readonly kind: 'respawn'; readonly cause: 'reload' | 'requested' | 'dependency' }
   /** A failed check asked for the restart: at once, counted towards maxRestarts. */
   | { readonly kind: 'restart-now'; readonly recentRestarts: readonly number[] }
   /** The exit code is listed in fatalExitCodes. */
@@ -39,7 +39,8 @@ export function decideAfterExit(
   if (supervisor === 'stopping') return { kind: 'stay-down', reason: 'supervisor stopping' };
   if (svc.desired === 'down') return { kind: 'stay-down', reason: svc.reason ?? 'stop requested' };
   const cause = svc.restartAfterExit;
-  if (cause === 'reload' || cause === 'requested') return { kind: 'respawn', cause };
+  if (cause === 'reload' || cause === 'requested' || cause === 'dependency')
+    return { kind: 'respawn', cause };
   if (cause === 'check-failed') {
     const admitted = admitRestart(def.maxRestarts, svc.recentRestarts, now);
     return admitted ? { kind: 'restart-now', recentRestarts: admitted } : giveUp(def);
@@ -78,4 +79,5 @@ export const STOP_REASON_FOR = {
   reload: 'reload-changed',
   'check-failed': 'check-failed',
   requested: 'requested',
+  dependency: 'dependency-restarted',
 } as const satisfies Record<RestartCause, string>;

@@ -18,7 +18,7 @@ import {
   replaceProc,
   stopTimerOf,
 } from './context.js';
-import { reapEffect, restartNow } from './services.js';
+import { reapEffect, restartNow, startDependents } from './services.js';
 import { type CheckEntry, type CheckStatus, isOrphan, withCheck } from './state.js';
 
 export function newCheckStatus(
@@ -229,6 +229,8 @@ function finishRun(ctx: Ctx, chk: CheckStatus, r: RunOutcome): void {
   putCheck(ctx, withCheck(done, { successes, failures, healthy, lastResult }));
   if (healthy === done.healthy || healthy === null) return;
   record(ctx, { type: 'check-health-changed', name: chk.name, healthy });
+  const reported = chk.def.service ?? chk.def.restartsService;
+  if (healthy && reported !== null) startDependents(ctx, reported); // those waiting for it to be healthy
   if (healthy === false && chk.def.restartsService !== null) {
     const svc = ctx.state.services.get(chk.def.restartsService);
     if (svc && svc.desired === 'up') restartNow(ctx, svc, 'check-failed');

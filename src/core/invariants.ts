@@ -1,4 +1,5 @@
 import type { Pid } from '../events/types.js';
+import { holdBack } from './dependencies.js';
 import { type CheckStatus, type Entry, isOrphan, type ServiceStatus, type State } from './state.js';
 
 /** One broken invariant of docs/invariants.md, said so a person can find it. */
@@ -88,12 +89,9 @@ function verifyService(state: State, svc: ServiceStatus, v: Report): void {
   if (svc.pidFile !== null && svc.pidFile.pid !== svc.pid) {
     v(4, `service ${svc.name}'s PID file names ${svc.pidFile.pid}, but its live pid is ${svc.pid}`);
   }
-  if (svc.phase === 'waiting') {
-    let predecessor = false;
-    for (const e of state.procs.values())
-      if (e.kind === 'service' && e.name === svc.name && isOrphan(state, e)) predecessor = true;
-    if (!predecessor) v(3, `service ${svc.name} is waiting for a predecessor's process, but none is left`);
-  }
+  // A service waits only while something holds it back (a predecessor's process, a dependency).
+  if (svc.phase === 'waiting' && state.phase === 'running' && holdBack(state, svc.name, svc.def) === null)
+    v(3, `service ${svc.name} is waiting, but nothing holds it back`);
   if (svc.desired === 'removed' && svc.phase !== 'starting' && svc.pid === null) {
     v(3, `removed service ${svc.name} is still kept with nothing running`);
   }

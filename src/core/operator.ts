@@ -108,7 +108,8 @@ export function onSignalRequested(ctx: Ctx, ev: SignalRequested): void {
   if (!accepting(ctx)) return;
   const svc = serviceOf(ctx, ev.name);
   if (!svc) return;
-  if (svc.pid === null) return answer(ctx, 'refused', `${ev.name} has no process to signal (it is ${svc.phase})`);
+  if (svc.pid === null)
+    return answer(ctx, 'refused', `${ev.name} has no process to signal (it is ${svc.phase})`);
   effect(ctx, { do: 'signal-group', pid: svc.pid, signal: ev.signal });
   answer(ctx, 'done', `${ev.name}: ${ev.signal} sent to process group ${svc.pid} (${ev.source})`);
 }

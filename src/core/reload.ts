@@ -1,5 +1,5 @@
 import type { NormalizedConfig } from '../config/types.js';
-import type { ConfigLoaded, Diff, Pid, ReloadFailed, ReloadRequested } from '../events/types.js';
+import type { ConfigLoaded, Diff, ReloadFailed, ReloadRequested } from '../events/types.js';
 import { newCheckStatus, runOrSkip } from './checks.js';
 import {
   type Ctx,
@@ -11,8 +11,8 @@ import {
   record,
   recordIgnored,
 } from './context.js';
-import { bringDown, newServiceStatus, requestSpawn, restartNow } from './services.js';
-import { isOrphan, withCheck, withService } from './state.js';
+import { bringDown, newServiceStatus, requestSpawn, restartNow, tryStart } from './services.js';
+import { withCheck, withService } from './state.js';
 
 /** Names added, removed, changed and unchanged between two definition maps; definitions compare by value. */
 export function diffDefs(
@@ -75,33 +75,16 @@ export function onConfigLoaded(ctx: Ctx, ev: ConfigLoaded): void {
   ctx.state.config = ev.config;
   if (before === null) {
     ctx.state.phase = 'running';
-    for (const [name, def] of Object.entries(ev.config.services)) {
-      const svc = newServiceStatus(name, def, gen);
-      const predecessor = predecessorOf(ctx, name);
-      // Crash recovery stops the previous instance's process first: two copies never run at once.
-      if (predecessor === null) requestSpawn(ctx, svc, 'start');
-      else
-        putService(
-          ctx,
-          withService(svc, {
-            phase: 'waiting',
-            reason: `waiting for pid ${predecessor} of the previous procreg to exit`,
-          }),
-        );
-    }
+    // Each starts unless something holds it back: a predecessor's process still being stopped
+    // (two copies never run at once), or a dependency not started or healthy yet.
+    for (const [name, def] of Object.entries(ev.config.services))
+      requestSpawn(ctx, newServiceStatus(name, def, gen), 'start');
     for (const [name, def] of Object.entries(ev.config.checks))
       runOrSkip(ctx, newCheckStatus(name, def, gen));
     return;
   }
   applyReload(ctx, before, ev.config, gen);
   settleReload(ctx);
-}
-
-/** A predecessor's process of this service still in the tree, or null. */
-function predecessorOf(ctx: Ctx, name: string): Pid | null {
-  for (const [pid, e] of ctx.state.procs.entries())
-    if (e.kind === 'service' && e.name === name && isOrphan(ctx.state, e)) return pid;
-  return null;
 }
 
 /** Generation N+1 in one step: the diff decides what each service and check does next. */
@@ -153,4 +136,6 @@ function applyReload(ctx: Ctx, before: NormalizedConfig, after: NormalizedConfig
     // Counters carry over only for an identical definition (unchanged checks are not touched).
     runOrSkip(ctx, newCheckStatus(name, def, gen, old));
   }
+  // The graph may have changed: what waited may start now, with the dependencies it has now.
+  for (const svc of ctx.state.services.values()) if (svc.phase === 'waiting') tryStart(ctx, svc.name);
 }

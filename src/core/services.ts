@@ -4,6 +4,7 @@ import type { ServiceDef } from '../config/types.js';
 import type { Pid, Spawned, SpawnFailed, SpawnRequested, StopBegun } from '../events/types.js';
 import { assertNever } from '../events/assert-never.js';
 import { decideAfterExit, STOP_REASON_FOR } from './after-exit.js';
+import { dependentsOf, holdBack } from './dependencies.js';
 import {
   addProc,
   armTimer,
@@ -56,8 +57,19 @@ export function newServiceStatus(name: string, def: ServiceDef, defGen: number):
   };
 }
 
+/**
+ * Start a new incarnation — unless something holds it back (a predecessor's process still
+ * being stopped, a dependency not started or healthy yet): then it waits, its status saying
+ * for what, and starts as soon as nothing does (tryStart).
+ */
+export function requestSpawn(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequested['reason']): void {
+  const hold = holdBack(ctx.state, svc.name, svc.def);
+  if (hold === null) return spawnNow(ctx, svc, reason);
+  putService(ctx, withService(svc, { phase: 'waiting', reason: hold, restartAfterExit: null, timer: null }));
+}
+
 /** Ask the shell for a new incarnation under the current generation. */
-export function requestSpawn(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequested['reason']): ServiceStatus {
+function spawnNow(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequested['reason']): void {
   const incarnation = svc.incarnation + 1;
   const gen = ctx.state.gen;
   const next = withService(svc, {
@@ -83,7 +95,6 @@ export function requestSpawn(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequeste
     stderr,
     lastWords,
   });
-  return next;
 }
 
 export function onSpawned(ctx: Ctx, ev: Spawned): void {
@@ -141,6 +152,21 @@ export function onSpawned(ctx: Ctx, ev: Spawned): void {
   else if (ctx.state.phase === 'stopping') stopCurrent(ctx, running, 'supervisor-stopping');
   else if (svc.desired === 'down') stopCurrent(ctx, running, 'requested');
   else if (svc.restartAfterExit) stopCurrent(ctx, running, STOP_REASON_FOR[svc.restartAfterExit]);
+  else dependencyRunning(ctx, running);
+}
+
+/**
+ * A service's new incarnation runs: what waits for it may start, and — when this is a restart
+ * — what depends on it with `restart: true` is restarted too.
+ */
+function dependencyRunning(ctx: Ctx, svc: ServiceStatus): void {
+  for (const name of dependentsOf(ctx.state.config, svc.name)) {
+    const d = ctx.state.services.get(name);
+    if (!d) continue;
+    if (d.phase === 'waiting') tryStart(ctx, name);
+    else if (svc.incarnation > 1 && d.phase === 'running' && d.def.dependsOn[svc.name]?.restart)
+      restartNow(ctx, d, 'dependency');
+  }
 }
 
 export function onSpawnFailed(ctx: Ctx, ev: SpawnFailed): void {
@@ -266,16 +292,22 @@ export function stopTimeoutOf(entry: Entry): number {
 }
 
 /**
- * A service held back while a predecessor's process of it was stopped starts once none is
- * left — or, if the supervisor is no longer running, stays down.
+ * A waiting service starts once nothing holds it back any more — or, if the supervisor is no
+ * longer running, stays down.
  */
-export function startIfNoPredecessor(ctx: Ctx, name: string): void {
+export function tryStart(ctx: Ctx, name: string): void {
   const svc = ctx.state.services.get(name);
   if (svc?.phase !== 'waiting') return;
-  for (const e of ctx.state.procs.values())
-    if (e.kind === 'service' && e.name === name && isOrphan(ctx.state, e)) return;
-  if (ctx.state.phase === 'running' && svc.desired === 'up') requestSpawn(ctx, svc, 'start');
-  else putService(ctx, withService(svc, { phase: 'stopped', reason: `supervisor ${ctx.state.phase}` }));
+  if (ctx.state.phase !== 'running' || svc.desired !== 'up')
+    return putService(ctx, withService(svc, { phase: 'stopped', reason: `supervisor ${ctx.state.phase}` }));
+  const hold = holdBack(ctx.state, name, svc.def);
+  if (hold === null) spawnNow(ctx, svc, 'start');
+  else if (hold !== svc.reason) putService(ctx, withService(svc, { reason: hold }));
+}
+
+/** A service is now running (or healthy): the services that wait for it may start. */
+export function startDependents(ctx: Ctx, name: string): void {
+  for (const d of dependentsOf(ctx.state.config, name)) tryStart(ctx, d);
 }
 
 export function onBackoffElapsed(ctx: Ctx, svc: ServiceStatus): void {

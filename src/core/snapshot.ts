@@ -155,7 +155,7 @@ const serviceStatusSchema = object({
   pid: nullable(pid),
   incarnation: nat,
   spawnGen: nat,
-  restartAfterExit: nullable(oneOf(['reload', 'check-failed', 'requested'] as const)),
+  restartAfterExit: nullable(oneOf(['reload', 'check-failed', 'requested', 'dependency'] as const)),
   restarts: nat,
   recentRestarts: nats,
   quickFailures: nat,

@@ -81,7 +81,7 @@ export interface ExitInfo {
 }
 
 /** Why a restart waits for the current incarnation to exit. */
-export type RestartCause = 'reload' | 'check-failed' | 'requested';
+export type RestartCause = 'reload' | 'check-failed' | 'requested' | 'dependency';
 
 export interface ServiceStatus {
   readonly name: string;

@@ -29,6 +29,7 @@ import {
 import { type Entry, isOrphan, type LeaderExit, type State } from './state.js';
 import {
   exitIfQuiet,
+  stopAfterDependents,
   orphanGone,
   onOrphanReaped,
   onSupervisorStarted,
@@ -207,6 +208,7 @@ function processEnded(ctx: Ctx, pid: Pid, how: LeaderExit): void {
   const { wasStopping } = removeProc(ctx, pid) as { wasStopping: boolean };
   if (entry.kind === 'service') onServiceExit(ctx, pid, entry, wasStopping, how);
   else onCheckExit(ctx, pid, entry, wasStopping, how.code, how.signal);
+  stopAfterDependents(ctx);
   exitIfQuiet(ctx);
 }
 

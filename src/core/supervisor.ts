@@ -1,9 +1,4 @@
-import type {
-  OrphanReaped,
-  Pid,
-  SupervisorStarted,
-  SupervisorStopping,
-} from '../events/types.js';
+import type { OrphanReaped, Pid, SupervisorStarted, SupervisorStopping } from '../events/types.js';
 import { stopCheckRuns } from './checks.js';
 import {
   armTimer,
@@ -11,19 +6,15 @@ import {
   cancelTimer,
   effect,
   isStopping,
+  putService,
   record,
   recordIgnored,
   removeProc,
   stopTimerOf,
 } from './context.js';
-import {
-  bringDown,
-  reapEffect,
-  startIfNoPredecessor,
-  stopSignalOf,
-  stopTimeoutOf,
-} from './services.js';
-import { initialState, isOrphan } from './state.js';
+import { bringDown, stopCurrent, reapEffect, tryStart, stopSignalOf, stopTimeoutOf } from './services.js';
+import { dependentsOf } from './dependencies.js';
+import { initialState, isOrphan, withService } from './state.js';
 
 /**
  * A new supervisor instance begins. Processes still in the tree were left by a predecessor
@@ -93,7 +84,7 @@ export function orphanGone(ctx: Ctx, pid: Pid): void {
   if (wasStopping) cancelTimer(ctx, stopTimerOf(pid, entry));
   if (entry.kind === 'service' && entry.def)
     effect(ctx, { do: 'remove-pidfile', path: entry.def.pidFile, ifPid: pid });
-  if (entry.kind === 'service') startIfNoPredecessor(ctx, entry.name);
+  if (entry.kind === 'service') tryStart(ctx, entry.name);
   exitIfQuiet(ctx);
 }
 
@@ -101,9 +92,39 @@ export function onSupervisorStopping(ctx: Ctx, ev: SupervisorStopping): void {
   if (ctx.state.phase === 'stopping' || ctx.state.phase === 'stopped')
     return recordIgnored(ctx, `already ${ctx.state.phase} (${ev.reason})`);
   ctx.state.phase = 'stopping';
-  for (const svc of ctx.state.services.values()) bringDown(ctx, svc, 'down', 'supervisor-stopping');
+  // In reverse dependency order: a service stops once nothing that depends on it still runs.
+  for (const svc of ctx.state.services.values()) {
+    if (dependentsRunning(ctx, svc.name))
+      putService(
+        ctx,
+        withService(svc, { desired: 'down', restartAfterExit: null, reason: 'stops after its dependents' }),
+      );
+    else bringDown(ctx, svc, 'down', 'supervisor-stopping');
+  }
   stopCheckRuns(ctx);
   exitIfQuiet(ctx);
+}
+
+/** While procreg stops: stop the services held back for their dependents, once those are gone. */
+export function stopAfterDependents(ctx: Ctx): void {
+  if (ctx.state.phase !== 'stopping') return;
+  for (const svc of ctx.state.services.values())
+    if (
+      svc.phase === 'running' &&
+      svc.pid !== null &&
+      !ctx.state.stopping.has(svc.pid) &&
+      !dependentsRunning(ctx, svc.name)
+    )
+      stopCurrent(ctx, svc, 'supervisor-stopping');
+}
+
+/** Some service depending on `name` has a process, or is about to. */
+function dependentsRunning(ctx: Ctx, name: string): boolean {
+  for (const d of dependentsOf(ctx.state.config, name)) {
+    const phase = ctx.state.services.get(d)?.phase;
+    if (phase === 'running' || phase === 'starting' || phase === 'stopping') return true;
+  }
+  return false;
 }
 
 export function onSupervisorStopped(ctx: Ctx): void {

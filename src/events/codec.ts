@@ -1,4 +1,4 @@
-import { type Check, EVENT_SCHEMA } from './schema.js';
+import { type Check, EVENT_SCHEMA, withConfigDefaults } from './schema.js';
 import { type Event, type EventBody, LOG_FORMAT_VERSION } from './types.js';
 
 export type DecodeResult =
@@ -83,6 +83,8 @@ export function decodeEvent(line: string): DecodeResult {
     );
     return { ok: false, error: `${o.type}: unknown field ${show(extra)}` };
   }
+  // A config written before a key existed reads as if it had said the key's default.
+  if (o.type === 'config-loaded') o.config = withConfigDefaults(o.config);
   return { ok: true, event: o as unknown as Event };
 }
 /**
@@ -114,7 +116,16 @@ function upgradeFromV1(raw: Record<string, unknown>): Record<string, unknown> {
       break;
     case 'stop-requested':
     case 'start-requested':
-      return { v: LOG_FORMAT_VERSION, seq, time, mono: time, type, target: 'service', ...body, source: 'api' };
+      return {
+        v: LOG_FORMAT_VERSION,
+        seq,
+        time,
+        mono: time,
+        type,
+        target: 'service',
+        ...body,
+        source: 'api',
+      };
     case 'config-loaded':
       return upgradeConfigLoaded(o);
   }

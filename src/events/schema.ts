@@ -73,6 +73,12 @@ const config: Check = (v) => {
   return { path: first.path ?? '', message: `${first.message}, got ${describeValue(first.value)}${more}` };
 };
 
+/** A logged config that passed `config` above, with every key it left out at its default. */
+export function withConfigDefaults(v: unknown): unknown {
+  const res = validate(normalizedConfigSchema, v);
+  return res.ok ? res.value : v;
+}
+
 const lastWords: Simple = (v) => {
   const bad = 'a lastWords object: {lines: [strings]} or {file, offset}';
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad;
@@ -120,7 +126,7 @@ export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
     name,
     gen: int,
     incarnation: int,
-    reason: oneOf('start', 'restart', 'reload', 'requested'),
+    reason: oneOf('start', 'restart', 'reload', 'requested', 'dependency'),
   },
   'restart-scheduled': { name, incarnation: int, delayMs: int, restarts: int },
   'service-given-up': { name, restarts: int, withinMs: int },
@@ -137,6 +143,7 @@ export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
       'supervisor-stopping',
       'unwanted',
       'leader-exited',
+      'dependency-restarted',
     ),
   },
   'check-run-requested': { name, gen: int, run: int },

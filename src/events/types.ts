@@ -223,7 +223,8 @@ export interface SpawnRequested {
   readonly name: string;
   readonly gen: Gen;
   readonly incarnation: number;
-  readonly reason: 'start' | 'restart' | 'reload' | 'requested';
+  /** dependency: a dependency of it with `restart: true` was restarted. */
+  readonly reason: 'start' | 'restart' | 'reload' | 'requested' | 'dependency';
 }
 export interface RestartScheduled {
   readonly type: 'restart-scheduled';
@@ -257,7 +258,8 @@ export interface StopBegun {
     | 'check-failed'
     | 'supervisor-stopping'
     | 'unwanted'
-    | 'leader-exited';
+    | 'leader-exited'
+    | 'dependency-restarted';
 }
 export interface CheckRunRequested {
   readonly type: 'check-run-requested';

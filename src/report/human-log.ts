@@ -18,7 +18,10 @@ const line = (level: LogLevel, fields: Record<string, unknown>, msg: string): Lo
 });
 
 function requestWords(
-  e: Extract<EventBody, { type: 'stop-requested' | 'start-requested' | 'restart-requested' | 'signal-requested' }>,
+  e: Extract<
+    EventBody,
+    { type: 'stop-requested' | 'start-requested' | 'restart-requested' | 'signal-requested' }
+  >,
 ): string {
   switch (e.type) {
     case 'stop-requested':
@@ -121,10 +124,18 @@ export function describeEvent(e: EventBody, before: State): LogLine | null {
       );
     case 'stop-requested':
     case 'start-requested':
-      return line('info', { [e.target]: e.name, source: e.source }, `${e.name}: ${requestWords(e)} (${e.source})`);
+      return line(
+        'info',
+        { [e.target]: e.name, source: e.source },
+        `${e.name}: ${requestWords(e)} (${e.source})`,
+      );
     case 'restart-requested':
     case 'signal-requested':
-      return line('info', { service: e.name, source: e.source }, `${e.name}: ${requestWords(e)} (${e.source})`);
+      return line(
+        'info',
+        { service: e.name, source: e.source },
+        `${e.name}: ${requestWords(e)} (${e.source})`,
+      );
     case 'request-answered':
       if (e.outcome === 'done') return null; // what it set under way says so itself
       return line(e.outcome === 'already' ? 'info' : 'warn', { ref: e.ref, outcome: e.outcome }, e.message);

@@ -27,6 +27,7 @@ describe('config normalization', () => {
       stdout: null,
       stderr: null,
       lastWords: { lines: 10, bytes: 2048 },
+      dependsOn: {},
     });
   });
 
