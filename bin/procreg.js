@@ -14,6 +14,10 @@ if (process.argv[2] === 'run') {
 }
 globalThis.procregEarlySignals = early;
 
+// A closed stdout or stderr (`procreg validate ... | head -1`) is no error of procreg's: what
+// would have been written is dropped, and the command ends with its own exit code.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
+
 const { main } = await import('../dist/shell/cli/main.js');
 main(process.argv).then(
   (code) => {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import type { LogFormat } from '../logger.js';
+import { processIO, writeTo } from './io.js';
 
 // Each command loads its own modules when it runs: the long-lived `run` keeps none it does
 // not use resident (and the short ones start faster).
@@ -10,16 +11,16 @@ const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta
 };
 
 export async function main(argv: string[]): Promise<number> {
-  const io = {
-    out: (t: string) => process.stdout.write(`${t}\n`),
-    err: (t: string) => process.stderr.write(`${t}\n`),
-  };
+  const io = processIO();
   let code = 0;
   const program = new Command('procreg')
     .description('Event-sourced process registry and supervisor')
     .version(pkg.version)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({
+      writeOut: (s) => writeTo(process.stdout, s),
+      writeErr: (s) => writeTo(process.stderr, s),
+    });
   program
     .command('replay')
     .description('rebuild the registry at the end of an event log, without executing anything')
@@ -83,9 +84,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     // commander has already printed its usage error; help and --version are not errors.
     // Anything else is a failure of the command itself and must not be hidden.
-    const err = e as { code?: string };
-    if (typeof err.code !== 'string' || !err.code.startsWith('commander.')) throw e;
-    return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
+    if (!(e instanceof CommanderError)) throw e;
+    return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
   }
   return code;
 }

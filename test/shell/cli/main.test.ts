@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { procreg } from '../../support/cli.js';
+import { withClosedStdout } from '../../support/closed-stdout.js';
+import { useTmpDir } from '../../support/tmp.js';
+
+const tmp = useTmpDir();
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
 
@@ -58,5 +62,27 @@ describe('procreg (main)', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^Usage: procreg \[options\] \[command\]/);
+  });
+
+  it('part 1: every command survives a closed stdout (procreg ... | head -1): no EPIPE trace, its own exit code', async () => {
+    const dir = tmp();
+    for (const args of [
+      ['validate', 'examples/demo.yaml'],
+      ['replay', 'examples/demo.events.jsonl'],
+      ['replay', 'examples/demo.events.jsonl', '--json'],
+      ['--help'],
+      ['--version'],
+      ['status', '--help'],
+    ])
+      expect({ args, ...(await withClosedStdout(dir, ...args)) }).toEqual({
+        args,
+        code: 0,
+        signal: null,
+        stderr: '',
+      });
+    // The exit code stays what it would have been; what goes to stderr is still written.
+    const bad = await withClosedStdout(dir, 'validate', 'nowhere.yaml');
+    expect(bad).toMatchObject({ code: 2, signal: null });
+    expect(bad.stderr).toContain('nowhere.yaml: cannot read the config file');
   });
 });
