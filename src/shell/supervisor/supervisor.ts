@@ -173,7 +173,12 @@ export class Supervisor {
     const given = options.eventLog;
     const logPath = given instanceof LogWriter ? given.path : resolve(given ?? loaded.config.eventLog);
     const result = await replayForOpen(logPath, options.signal);
-    options.signal?.throwIfAborted();
+    if (options.signal) {
+      // A signal delivered by now runs its handler in this turn of the event loop (signals
+      // are read in its poll phase, before setImmediate): the last chance to abandon.
+      await new Promise((r) => setImmediate(r));
+      options.signal.throwIfAborted();
+    }
     const writer =
       given instanceof LogWriter
         ? given
