@@ -130,17 +130,20 @@ async function probeAddress(
   const answer = await readHello(address, timeoutMs);
   if (answer.kind === 'refused') return { state: 'free', kind, path };
   const inode = listeningInode(address.slice(1));
-  const holders = inode === null ? [] : socketHolders(inode);
+  // Who holds it, by a scan of every process's descriptors: only for a holder that does not
+  // prove itself (a proven one is named by its handshake), and at most once.
+  let scanned: number[] | null = null;
+  const holders = () => (scanned ??= inode === null ? [] : socketHolders(inode));
   const unproven = (why: string, hello: LockHello | null = null): LockProbe => ({
     state: 'unproven',
     kind,
     path,
-    holders,
+    holders: holders(),
     hello,
     why,
   });
   if (answer.kind === 'silent') {
-    const states = holders.map((pid) => `pid ${pid} is in state ${readProcStat(pid)?.state ?? '?'}`);
+    const states = holders().map((pid) => `pid ${pid} is in state ${readProcStat(pid)?.state ?? '?'}`);
     return unproven(
       `it did not answer on ${printableAddress(address)} within ${timeoutMs} ms${states.length ? ` (${states.join('; ')})` : ''}`,
     );
