@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { LogFormat } from '../logger.js';
 import { processIO, writeTo } from './io.js';
 
@@ -10,6 +10,28 @@ const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta
   version: string;
 };
 
+/** `--timeout`: a whole number of milliseconds, at least 1. */
+function parseTimeout(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1)
+    throw new InvalidArgumentError(
+      `must be a whole number of milliseconds, at least 1, got ${JSON.stringify(value)}`,
+    );
+  return n;
+}
+
+const timeoutOption = () =>
+  new Option('--timeout <ms>', 'how long to wait for each answer of the supervisor')
+    .argParser(parseTimeout)
+    .default(10_000);
+const runDirOption = () =>
+  new Option('--run-dir <dir>', 'the runDir of the supervisor, instead of a config file');
+
+/**
+ * Exit codes, for every command: 0 ok; 1 the operation failed or was refused; 2 usage or
+ * config error (never with a stack trace); 3 no supervisor running (status, stop, reload);
+ * 70 internal error (bin/procreg.js prints the stack: a bug to report).
+ */
 export async function main(argv: string[]): Promise<number> {
   const io = processIO();
   let code = 0;
@@ -52,25 +74,48 @@ export async function main(argv: string[]): Promise<number> {
     });
   program
     .command('status')
-    .description('the live registry, asked of the running supervisor over <runDir>/procreg.sock')
-    .argument('<config>', 'config file of the running supervisor')
+    .description(
+      'the live registry, asked of the running supervisor over <runDir>/procreg.sock; exit 3 if none runs',
+    )
+    .argument('[config]', 'config file of the running supervisor (only its runDir is read)')
+    .addOption(runDirOption())
     .option('--json', 'one JSON object: seq, generation, services, checks, processes')
-    .action(async (config: string, opts: { json?: boolean }) => {
-      code = await (await import('./control-commands.js')).statusCommand(config, opts.json ?? false, io);
-    });
+    .addOption(timeoutOption())
+    .action(
+      async (config: string | undefined, opts: { json?: boolean; runDir?: string; timeout: number }) => {
+        code = await (
+          await import('./control-commands.js')
+        ).statusCommand({ config, runDir: opts.runDir }, opts.json ?? false, io, { timeoutMs: opts.timeout });
+      },
+    );
   program
     .command('reload')
-    .description('make the running supervisor re-read its config; exit 1 with the reason if it was refused')
-    .argument('<config>', 'config file of the running supervisor')
-    .action(async (config: string) => {
-      code = await (await import('./control-commands.js')).reloadCommand(config, io);
+    .description(
+      'make the running supervisor re-read its config: exit 0 with the new generation, 1 with the reason it was refused, 3 if none runs',
+    )
+    .argument(
+      '[config]',
+      'config file of the running supervisor (validated first: an invalid one is not sent)',
+    )
+    .addOption(runDirOption())
+    .addOption(timeoutOption())
+    .action(async (config: string | undefined, opts: { runDir?: string; timeout: number }) => {
+      code = await (
+        await import('./control-commands.js')
+      ).reloadCommand({ config, runDir: opts.runDir }, io, { timeoutMs: opts.timeout });
     });
   program
     .command('stop')
-    .description('stop the running supervisor and everything it runs; waits until it has exited')
-    .argument('<config>', 'config file of the running supervisor')
-    .action(async (config: string) => {
-      code = await (await import('./control-commands.js')).stopCommand(config, io);
+    .description(
+      'stop the running supervisor and everything it runs; waits until it has exited; exit 3 if none runs',
+    )
+    .argument('[config]', 'config file of the running supervisor (only its runDir is read)')
+    .addOption(runDirOption())
+    .addOption(timeoutOption())
+    .action(async (config: string | undefined, opts: { runDir?: string; timeout: number }) => {
+      code = await (
+        await import('./control-commands.js')
+      ).stopCommand({ config, runDir: opts.runDir }, io, { timeoutMs: opts.timeout });
     });
   program
     .command('validate')

@@ -17,9 +17,9 @@ describe('procreg (main)', () => {
     for (const cmd of [
       'replay [options] <log>',
       'run [options] <config>',
-      'status [options] <config>',
-      'reload <config>',
-      'stop <config>',
+      'status [options] [config]',
+      'reload [options] [config]',
+      'stop [options] [config]',
       'validate <config>',
     ])
       expect(r.stdout).toContain(cmd);
@@ -28,8 +28,8 @@ describe('procreg (main)', () => {
   it("a command's --help describes it and exits 0", async () => {
     const r = await procreg('status', '--help');
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(r.stdout).toMatch(/^Usage: procreg status \[options\] <config>/);
-    expect(r.stdout).toContain('--json');
+    expect(r.stdout).toMatch(/^Usage: procreg status \[options\] \[config\]/);
+    for (const option of ['--json', '--run-dir <dir>', '--timeout <ms>']) expect(r.stdout).toContain(option);
   });
 
   it('--version prints the package version and exits 0', async () => {
@@ -84,5 +84,19 @@ describe('procreg (main)', () => {
     const bad = await withClosedStdout(dir, 'validate', 'nowhere.yaml');
     expect(bad).toMatchObject({ code: 2, signal: null });
     expect(bad.stderr).toContain('nowhere.yaml: cannot read the config file');
+  });
+
+  it('part 6: a usage error never prints a stack trace', async () => {
+    for (const args of [
+      ['stop', 'a.yaml', '--run-dir', '/tmp'],
+      ['status', '--timeout', '-1'],
+      ['run'],
+      ['stop', '--bogus'],
+    ]) {
+      const r = await procreg(...args);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.stderr).not.toContain('internal error');
+    }
   });
 });
