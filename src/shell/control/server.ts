@@ -68,6 +68,8 @@ export interface ControlServer {
 
 /** Longest request line accepted. */
 const REQUEST_MAX = 64 * 1024;
+/** Answers written and not yet read by the client beyond which its connection is dropped. */
+const UNREAD_MAX = 16 * 1024 * 1024;
 const ALLOWED = '"status", "reload", "stop", "hello"';
 
 export async function serveControl(
@@ -88,7 +90,10 @@ export async function serveControl(
     conn.on('close', () => conns.delete(conn));
     conn.on('error', () => {}); // a client that goes away is not our problem
     const send = (answer: object) => {
-      if (!conn.destroyed && conn.writable) conn.write(`${JSON.stringify(answer)}\n`);
+      if (conn.destroyed || !conn.writable) return;
+      // A client that asks and never reads would make procreg buffer its answers without end.
+      if (conn.writableLength > UNREAD_MAX) conn.destroy();
+      else conn.write(`${JSON.stringify(answer)}\n`);
     };
     conn.setTimeout(idleMs);
     conn.on('timeout', () => {

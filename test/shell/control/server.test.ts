@@ -294,6 +294,21 @@ describe('serveControl', () => {
     await waiting.closed(); // idle again after its answer
   });
 
+  it('drops a client that asks and never reads, once 16 MiB of answers wait for it', async () => {
+    const fake = await serve();
+    const c = client(fake.path);
+    c.conn.pause(); // does not read
+    c.conn.on('error', () => {}); // EPIPE: what it still sends once the server dropped it
+    // 300k requests: 5 MiB sent, 30 MiB of answers. The server drops the connection once 16
+    // MiB of answers wait, while the requests still arrive.
+    c.send('{"cmd":"status"}\n'.repeat(300_000));
+    await c.closed();
+    expect(fake.asked()).toBeGreaterThan(100_000);
+    expect(fake.asked()).toBeLessThan(300_000);
+    const other = client(fake.path); // the server itself is fine
+    await other.lineCount(1);
+  });
+
   it('replaces a socket file a dead supervisor left behind', async () => {
     const path = join(tmp(), 'procreg.sock');
     await staleSocket(path);
