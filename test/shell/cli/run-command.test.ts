@@ -12,6 +12,7 @@ import {
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readLog } from '../../../src/shell/event-log/reader.js';
 import { readPidFile } from '../../../src/shell/files/pidfile.js';
 import { lockAddress, printableAddress } from '../../../src/shell/instance-lock.js';
 import { procreg } from '../../support/cli.js';
@@ -29,10 +30,13 @@ const otherLogs = new Set<string>();
 afterEach(async () => {
   // Whatever they started, group and all, whatever the test got to see.
   const pids: number[] = [];
-  for (const log of otherLogs)
-    if (existsSync(log))
-      for (const e of await logEvents(log))
-        if (e.type === 'spawned' || e.type === 'check-started') pids.push(e.pid);
+  for (const log of otherLogs) {
+    if (!existsSync(log)) continue;
+    for await (const item of readLog(log))
+      // damaged lines or not: every process it names
+      if (item.kind === 'event' && (item.event.type === 'spawned' || item.event.type === 'check-started'))
+        pids.push(item.event.pid);
+  }
   otherLogs.clear();
   killAll(pids);
 });
@@ -414,6 +418,7 @@ describe('procreg run: one supervisor per runDir, one writer per event log', () 
       configB,
       `runDir: ./b\neventLog: ./shared.jsonl\nservices:\n  api:\n    command: ${NODE_IDLE}\n`,
     );
+    otherLogs.add(shared); // runs cleans up after <runDir>/events.jsonl only
     const a = runs.start(configA, join(dir, 'a'));
     await a.printed('procreg running');
     const b = runs.start(configB, join(dir, 'b'));
