@@ -1,10 +1,37 @@
 #!/usr/bin/env node
-// `procreg run` must survive signals from its very first moment (a SIGHUP or SIGTERM during
-// start-up is applied once the supervisor exists, never lost and never fatal), so they are
-// caught here, before any module is loaded, and handed over to the run command.
-const early = [];
+const early = (globalThis.procregSignals = { queue: [], deliver: null });
+for (const s of process.argv[2] === 'run'
+  ? [
+      'SIGTERM',
+      'SIGINT',
+      'SIGQUIT',
+      'SIGPWR',
+      'SIGHUP',
+      'SIGUSR1',
+      'SIGUSR2',
+      'SIGALRM',
+      'SIGVTALRM',
+      'SIGPROF',
+      'SIGXCPU',
+      'SIGXFSZ',
+      'SIGIO',
+      'SIGSTKFLT',
+      'SIGTRAP',
+      'SIGSYS',
+      'SIGABRT',
+    ]
+  : ['SIGUSR1', 'SIGUSR2'])
+  process.on(s, () => (early.deliver ? early.deliver(s) : early.queue.length < 256 && early.queue.push(s)));
+// Those first lines catch signals before anything else runs: before any module is loaded.
+// - SIGUSR1 would otherwise open Node's inspector on 127.0.0.1:9229, a debugger port into a
+//   process that runs as root; with a handler installed, Node never opens it. Every command
+//   catches SIGUSR1 and SIGUSR2 (ignored outside `run`).
+// - `procreg run` catches every signal whose default would kill it (src/shell/cli/signals.ts
+//   lists them and what each means): one arriving while procreg starts up is queued here and
+//   handed to the run command, which applies it as soon as it can — a stop abandons the
+//   start-up — never lost and never fatal. The handlers stay installed until the exit.
+
 if (process.argv[2] === 'run') {
-  for (const s of ['SIGHUP', 'SIGTERM', 'SIGINT']) process.on(s, () => early.push(s));
   // The supervisor is long-lived and allocates little once running: keep V8's young
   // generation at its initial size instead of letting the start-up burst grow it for good.
   // About 5 MB less resident memory, and a smaller process is also faster to fork a child
@@ -12,15 +39,30 @@ if (process.argv[2] === 'run') {
   const v8 = await import('node:v8');
   v8.setFlagsFromString('--semi-space-growth-factor=1');
 }
-globalThis.procregEarlySignals = early;
+
+// A closed stdout or stderr (`procreg status ... | head -1`) is no error of procreg's: what
+// would have been written is dropped, and the command ends with its own exit code.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 
 const { main } = await import('../dist/shell/cli/main.js');
-main(process.argv).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err) => {
-    process.stderr.write(`procreg: ${err?.stack ?? err}\n`);
-    process.exitCode = 70;
-  },
-);
+const code = await main(process.argv).catch((err) => {
+  try {
+    process.stderr.write(`procreg: internal error: ${err?.stack ?? err}\n`);
+  } catch {
+    // stderr is gone too
+  }
+  return 70;
+});
+process.exitCode = code;
+if (process.argv[2] === 'run') {
+  // Everything is closed by now and the process ends by itself. Should anything still be
+  // open (a bug), the supervisor has stopped everything it ran: end anyway, and say so.
+  setTimeout(() => {
+    try {
+      process.stderr.write('procreg: handles still open after the stop; exiting anyway\n');
+    } catch {
+      // stderr is gone
+    }
+    process.exit(code);
+  }, 2000).unref();
+}

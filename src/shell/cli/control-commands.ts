@@ -1,83 +1,221 @@
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { formatProblem } from '../../config/schema.js';
-import type { NormalizedConfig } from '../../config/types.js';
+import type { RegistryView } from '../../core/view.js';
 import { formatView } from '../../report/registry-table.js';
 import { loadConfigFile } from '../config/load-config.js';
-import {
-  findSupervisor,
-  logOffset,
-  requestStatus,
-  signalSupervisor,
-  waitForExit,
-  waitForReloadVerdict,
-} from '../control/client.js';
+import { type Answer, type ControlSession, locateSupervisor } from '../control/client.js';
+import type { LockHello } from '../instance-lock.js';
+import { type ProcessIdentity, presence, signalIdentified, waitGone } from '../proc/identity.js';
 import type { CommandIO } from './io.js';
+import { runDirOf } from './run-dir-of.js';
 
-/** `procreg status <config> [--json]`: the live registry, from the running supervisor. Exit 1 if none runs. */
-export async function statusCommand(file: string, json: boolean, io: CommandIO): Promise<number> {
-  const config = configOrReport(file, io);
-  if (!config) return 2;
-  try {
-    const view = await requestStatus(join(config.runDir, 'procreg.sock'));
-    io.out(json ? JSON.stringify(view, null, 2) : formatView(view, view.seq, Date.now()));
-    return 0;
-  } catch (e) {
-    io.err(`procreg status: ${(e as Error).message}`);
-    return 1;
-  }
+/**
+ * status, reload and stop. Exit codes: 0 done; 1 the supervisor refused, failed or did not
+ * answer in time; 2 usage or config error; 3 no procreg runs for this runDir.
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, none: 3 } as const;
+
+/** Which supervisor: the one of a config file (only its runDir is read), or of a runDir. */
+export interface Target {
+  readonly config?: string;
+  readonly runDir?: string;
 }
 
-/** `procreg reload <config>`: SIGHUP to the running supervisor, then its verdict from the event log. */
-export async function reloadCommand(file: string, io: CommandIO, timeoutMs = 15_000): Promise<number> {
-  const config = configOrReport(file, io);
-  if (!config) {
-    io.err(
-      `procreg reload: ${file} is invalid; the running supervisor was not asked to reload and keeps its generation`,
+export interface ControlCommandOptions {
+  /** How long to wait for each answer of the supervisor (default 10 s). */
+  readonly timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** `procreg status`: the live registry, from the running supervisor. */
+export async function statusCommand(
+  target: Target,
+  json: boolean,
+  io: CommandIO,
+  options: ControlCommandOptions = {},
+): Promise<number> {
+  const say = (t: string) => io.err(`procreg status: ${t}`);
+  const runDir = runDirFor('status', target, io);
+  if (typeof runDir === 'number') return runDir;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const found = await locateSupervisor(runDir, timeoutMs);
+  if (found.kind !== 'control') return notReachable(found, say);
+  const pid = found.lock.pid;
+  const ans = await ask(found.session, 'status', timeoutMs);
+  found.session.close();
+  if (typeof ans === 'string') {
+    say(`procreg pid ${pid} ${ans}`);
+    return EXIT.failed;
+  }
+  if (!ans.ok || typeof ans.status !== 'object') {
+    say(`procreg pid ${pid}: ${ans.error ?? 'no status in its answer'}`);
+    return EXIT.failed;
+  }
+  const view = ans.status as RegistryView;
+  io.out(json ? JSON.stringify(view, null, 2) : formatView(view, view.seq, Date.now()));
+  return EXIT.ok;
+}
+
+/** `procreg reload`: the supervisor re-reads its config; its verdict, from the supervisor itself. */
+export async function reloadCommand(
+  target: Target,
+  io: CommandIO,
+  options: ControlCommandOptions = {},
+): Promise<number> {
+  const say = (t: string) => io.err(`procreg reload: ${t}`);
+  let runDir: string | number;
+  if (target.config !== undefined && target.runDir === undefined) {
+    // The config the supervisor will read: a config invalid here is not sent for.
+    const res = loadConfigFile(target.config);
+    if (!res.ok) {
+      for (const p of res.problems) io.err(formatProblem(p));
+      say(
+        `${target.config} is invalid; the running supervisor was not asked to reload and keeps its generation`,
+      );
+      return EXIT.usage;
+    }
+    runDir = res.config.runDir;
+  } else runDir = runDirFor('reload', target, io);
+  if (typeof runDir === 'number') return runDir;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const found = await locateSupervisor(runDir, timeoutMs);
+  if (found.kind === 'no-control' && found.lock.phase !== 'starting') {
+    // Without its control socket there is no verdict to wait for; a SIGHUP still reloads it.
+    const sent = signalIdentified(found.lock, 'SIGHUP');
+    say(
+      sent.sent
+        ? `procreg pid ${found.lock.pid} still runs runDir ${found.runDir} but ${found.why}; sent it SIGHUP instead, but without the control socket there is no verdict to report (see procreg's log)`
+        : `procreg pid ${found.lock.pid} still runs runDir ${found.runDir} but ${found.why}; SIGHUP not sent: ${sent.why}`,
     );
-    return 2;
+    return EXIT.failed;
   }
-  const found = findSupervisor(config.runDir);
-  if ('none' in found) {
-    io.err(found.none);
-    return 1;
+  if (found.kind !== 'control') return notReachable(found, say);
+  const pid = found.lock.pid;
+  const ans = await ask(found.session, 'reload', timeoutMs);
+  found.session.close();
+  if (typeof ans === 'string') {
+    say(
+      ans === 'did not answer'
+        ? `no verdict from procreg pid ${pid} within ${timeoutMs} ms`
+        : `procreg pid ${pid} ${ans}`,
+    );
+    return EXIT.failed;
   }
-  const from = logOffset(config.eventLog);
-  signalSupervisor(found.pid, 'SIGHUP');
-  const verdict = await waitForReloadVerdict(config.eventLog, from, timeoutMs);
-  if (!verdict) {
-    io.err(`procreg reload: no verdict from procreg pid ${found.pid} within ${timeoutMs} ms`);
-    return 1;
+  const reload = ans.reload as { gen?: unknown } | undefined;
+  if (ans.ok && typeof reload?.gen === 'number') {
+    io.out(`procreg reload: generation ${reload.gen} applied`);
+    return EXIT.ok;
   }
-  if (verdict.type === 'reload-failed') {
-    io.err(`procreg reload: failed, the running generation is unchanged: ${verdict.reason}`);
-    return 1;
-  }
-  io.out(`procreg reload: generation ${verdict.gen} applied`);
-  return 0;
+  if (typeof ans.refused === 'string') say(`failed, the running generation is unchanged: ${ans.refused}`);
+  else if (ans.stopping === true) say(`procreg pid ${pid} is stopping; the reload was not applied`);
+  else say(`procreg pid ${pid}: ${ans.error ?? 'no verdict in its answer'}`);
+  return EXIT.failed;
 }
 
-/** `procreg stop <config>`: SIGTERM to the running supervisor, then wait until it is gone. */
-export async function stopCommand(file: string, io: CommandIO): Promise<number> {
-  const config = configOrReport(file, io);
-  if (!config) return 2;
-  const found = findSupervisor(config.runDir);
-  if ('none' in found) {
-    io.err(found.none);
-    return 1;
+/** `procreg stop`: stop the supervisor and everything it runs; waits until it has exited. */
+export async function stopCommand(
+  target: Target,
+  io: CommandIO,
+  options: ControlCommandOptions = {},
+): Promise<number> {
+  const say = (t: string) => io.err(`procreg stop: ${t}`);
+  const runDir = runDirFor('stop', target, io);
+  if (typeof runDir === 'number') return runDir;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const found = await locateSupervisor(runDir, timeoutMs);
+  if (found.kind === 'no-control')
+    return stopBySignal(found.lock, `${found.why}`, found.lock.stopWithinMs + timeoutMs, io);
+  if (found.kind !== 'control') return notReachable(found, say);
+  const { session } = found;
+  const who = session.hello;
+  const ack = await ask(session, 'stop', timeoutMs);
+  if (typeof ack === 'string' || !ack.ok) {
+    session.close();
+    const why = typeof ack === 'string' ? `it ${ack}` : `it refused: ${ack.error ?? '?'}`;
+    return stopBySignal(found.lock, `${why} to the stop request`, found.lock.stopWithinMs + timeoutMs, io);
   }
-  const longest = Math.max(0, ...Object.values(config.services).map((s) => s.stopTimeoutMs));
-  signalSupervisor(found.pid, 'SIGTERM');
-  if (await waitForExit(found.pid, longest + 10_000)) {
-    io.out(`procreg stop: procreg pid ${found.pid} stopped every service and exited`);
-    return 0;
+  const withinMs = Number((ack.stop as { withinMs?: unknown } | undefined)?.withinMs) || who.stopWithinMs;
+  const deadline = Date.now() + withinMs + timeoutMs;
+  // It says so once every service and check is gone, then closes the connection and exits.
+  const last = await session.next(Math.max(0, deadline - Date.now()));
+  session.close();
+  const confirmed = typeof last === 'object' && last !== null && last.stopped === true;
+  const gone = await waitGone(who, Math.max(timeoutMs, deadline - Date.now()));
+  if (!gone) {
+    say(`procreg pid ${who.pid} is still running ${withinMs + timeoutMs} ms after it acknowledged the stop`);
+    return EXIT.failed;
   }
-  io.err(`procreg stop: procreg pid ${found.pid} is still running after ${longest + 10_000} ms`);
-  return 1;
+  if (!confirmed) {
+    say(`procreg pid ${who.pid} exited without confirming that every service and check stopped`);
+    return EXIT.failed;
+  }
+  io.out(`procreg stop: procreg pid ${who.pid} stopped every service and exited`);
+  return EXIT.ok;
 }
 
-function configOrReport(file: string, io: CommandIO): NormalizedConfig | null {
-  const res = loadConfigFile(file);
-  if (res.ok) return res.config;
-  for (const p of res.problems) io.err(formatProblem(p));
-  return null;
+/** Stop a proven procreg whose control socket cannot be used: SIGTERM, only to that very process. */
+async function stopBySignal(lock: LockHello, why: string, waitMs: number, io: CommandIO): Promise<number> {
+  const id: ProcessIdentity = lock;
+  const sent = signalIdentified(id, 'SIGTERM');
+  if (!sent.sent) {
+    if (!presence(id).running) {
+      io.out(`procreg stop: procreg pid ${lock.pid} exited meanwhile`);
+      return EXIT.ok;
+    }
+    io.err(`procreg stop: procreg pid ${lock.pid}: ${why}; SIGTERM could not be sent: ${sent.why}`);
+    return EXIT.failed;
+  }
+  if (await waitGone(id, waitMs)) {
+    io.out(
+      `procreg stop: procreg pid ${lock.pid} exited (${why}: it was sent SIGTERM, its identity checked)`,
+    );
+    return EXIT.ok;
+  }
+  io.err(`procreg stop: procreg pid ${lock.pid} is still running ${waitMs} ms after SIGTERM (${why})`);
+  return EXIT.failed;
+}
+
+/** Why the command cannot talk to the supervisor, said, as an exit code. */
+function notReachable(
+  found: Exclude<Awaited<ReturnType<typeof locateSupervisor>>, { kind: 'control' }>,
+  say: (t: string) => void,
+): number {
+  switch (found.kind) {
+    case 'none':
+      say(`no procreg is running for runDir ${found.runDir} (${found.why})`);
+      return EXIT.none;
+    case 'unproven':
+      say(`runDir ${found.runDir}: ${found.why}; it is not asked anything, nor signalled`);
+      return EXIT.failed;
+    case 'no-control':
+      say(`procreg pid ${found.lock.pid} still runs runDir ${found.runDir} but ${found.why}`);
+      return EXIT.failed;
+  }
+}
+
+/** The answer to `cmd`, or what went wrong, in words that follow "procreg pid N ...". */
+async function ask(session: ControlSession, cmd: string, timeoutMs: number): Promise<Answer | string> {
+  const ans = await session.request(cmd, timeoutMs);
+  if (ans === null) return 'did not answer';
+  if (ans === 'closed') return 'closed the connection without answering';
+  return ans;
+}
+
+function runDirFor(cmd: string, target: Target, io: CommandIO): string | number {
+  if (target.config !== undefined && target.runDir !== undefined) {
+    io.err(`procreg ${cmd}: give a config file or --run-dir <dir>, not both`);
+    return EXIT.usage;
+  }
+  if (target.runDir !== undefined) return resolve(target.runDir);
+  if (target.config === undefined) {
+    io.err(`procreg ${cmd}: give a config file or --run-dir <dir>`);
+    return EXIT.usage;
+  }
+  const res = runDirOf(target.config);
+  if (res.ok) return res.runDir;
+  io.err(
+    `procreg ${cmd}: ${res.problem} (--run-dir <dir> reaches the supervisor without reading the config)`,
+  );
+  return EXIT.usage;
 }

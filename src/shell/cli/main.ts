@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { LogFormat } from '../logger.js';
+import { processIO, writeTo } from './io.js';
 
 // Each command loads its own modules when it runs: the long-lived `run` keeps none it does
 // not use resident (and the short ones start faster).
@@ -9,17 +10,39 @@ const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta
   version: string;
 };
 
+/** `--timeout`: a whole number of milliseconds, at least 1. */
+function parseTimeout(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1)
+    throw new InvalidArgumentError(
+      `must be a whole number of milliseconds, at least 1, got ${JSON.stringify(value)}`,
+    );
+  return n;
+}
+
+const timeoutOption = () =>
+  new Option('--timeout <ms>', 'how long to wait for each answer of the supervisor')
+    .argParser(parseTimeout)
+    .default(10_000);
+const runDirOption = () =>
+  new Option('--run-dir <dir>', 'the runDir of the supervisor, instead of a config file');
+
+/**
+ * Exit codes, for every command: 0 ok; 1 the operation failed or was refused; 2 usage or
+ * config error (never with a stack trace); 3 no supervisor running (status, stop, reload);
+ * 70 internal error (bin/procreg.js prints the stack: a bug to report).
+ */
 export async function main(argv: string[]): Promise<number> {
-  const io = {
-    out: (t: string) => process.stdout.write(`${t}\n`),
-    err: (t: string) => process.stderr.write(`${t}\n`),
-  };
+  const io = processIO();
   let code = 0;
   const program = new Command('procreg')
     .description('Event-sourced process registry and supervisor')
     .version(pkg.version)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({
+      writeOut: (s) => writeTo(process.stdout, s),
+      writeErr: (s) => writeTo(process.stderr, s),
+    });
   program
     .command('replay')
     .description('rebuild the registry at the end of an event log, without executing anything')
@@ -51,25 +74,48 @@ export async function main(argv: string[]): Promise<number> {
     });
   program
     .command('status')
-    .description('the live registry, asked of the running supervisor over <runDir>/procreg.sock')
-    .argument('<config>', 'config file of the running supervisor')
+    .description(
+      'the live registry, asked of the running supervisor over <runDir>/procreg.sock; exit 3 if none runs',
+    )
+    .argument('[config]', 'config file of the running supervisor (only its runDir is read)')
+    .addOption(runDirOption())
     .option('--json', 'one JSON object: seq, generation, services, checks, processes')
-    .action(async (config: string, opts: { json?: boolean }) => {
-      code = await (await import('./control-commands.js')).statusCommand(config, opts.json ?? false, io);
-    });
+    .addOption(timeoutOption())
+    .action(
+      async (config: string | undefined, opts: { json?: boolean; runDir?: string; timeout: number }) => {
+        code = await (
+          await import('./control-commands.js')
+        ).statusCommand({ config, runDir: opts.runDir }, opts.json ?? false, io, { timeoutMs: opts.timeout });
+      },
+    );
   program
     .command('reload')
-    .description('make the running supervisor re-read its config; exit 1 with the reason if it was refused')
-    .argument('<config>', 'config file of the running supervisor')
-    .action(async (config: string) => {
-      code = await (await import('./control-commands.js')).reloadCommand(config, io);
+    .description(
+      'make the running supervisor re-read its config: exit 0 with the new generation, 1 with the reason it was refused, 3 if none runs',
+    )
+    .argument(
+      '[config]',
+      'config file of the running supervisor (validated first: an invalid one is not sent)',
+    )
+    .addOption(runDirOption())
+    .addOption(timeoutOption())
+    .action(async (config: string | undefined, opts: { runDir?: string; timeout: number }) => {
+      code = await (
+        await import('./control-commands.js')
+      ).reloadCommand({ config, runDir: opts.runDir }, io, { timeoutMs: opts.timeout });
     });
   program
     .command('stop')
-    .description('stop the running supervisor and everything it runs; waits until it has exited')
-    .argument('<config>', 'config file of the running supervisor')
-    .action(async (config: string) => {
-      code = await (await import('./control-commands.js')).stopCommand(config, io);
+    .description(
+      'stop the running supervisor and everything it runs; waits until it has exited; exit 3 if none runs',
+    )
+    .argument('[config]', 'config file of the running supervisor (only its runDir is read)')
+    .addOption(runDirOption())
+    .addOption(timeoutOption())
+    .action(async (config: string | undefined, opts: { runDir?: string; timeout: number }) => {
+      code = await (
+        await import('./control-commands.js')
+      ).stopCommand({ config, runDir: opts.runDir }, io, { timeoutMs: opts.timeout });
     });
   program
     .command('validate')
@@ -83,9 +129,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     // commander has already printed its usage error; help and --version are not errors.
     // Anything else is a failure of the command itself and must not be hidden.
-    const err = e as { code?: string };
-    if (typeof err.code !== 'string' || !err.code.startsWith('commander.')) throw e;
-    return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
+    if (!(e instanceof CommanderError)) throw e;
+    return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
   }
   return code;
 }

@@ -1,77 +1,300 @@
-import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
 import { formatProblem } from '../../config/schema.js';
+import type { NormalizedConfig } from '../../config/types.js';
 import { loadConfigFile } from '../config/load-config.js';
-import { serveControl } from '../control/server.js';
-import { removePidFileIfOwned } from '../files/pidfile.js';
-import { claimRunDir } from '../files/run-dir-claim.js';
+import { reloadVerdict } from '../control/reload-verdict.js';
+import { type ControlPort, type ControlServer, serveControl } from '../control/server.js';
+import { ConfigError, ProcregError } from '../errors.js';
+import { claimRunDir, type RunDirClaim } from '../files/run-dir-claim.js';
+import type { InstanceInfo } from '../instance-lock.js';
 import { humanLogger, type LogFormat } from '../logger.js';
+import { ownIdentity, type ProcessIdentity } from '../proc/identity.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import type { CommandIO } from './io.js';
+import { RUN_SIGNALS, type RunSignal, takeOverSignals } from './signals.js';
 
-type Signal = 'SIGHUP' | 'SIGTERM' | 'SIGINT';
+/** Added to the longest stop timeout in what a stop may take: the group kill, the reaping, the exit. */
+const STOP_MARGIN_MS = 10_000;
+/** How long a reload asked over the control socket waits for its verdict. */
+const RELOAD_VERDICT_MS = 60_000;
+
+export interface RunOptions {
+  readonly logFormat?: LogFormat;
+  /** Idle connections to the control socket are closed after this long (default 60 s). */
+  readonly controlIdleMs?: number;
+}
 
 /**
- * `procreg run <config>`: the supervisor in the foreground. Signal handlers are installed
- * before anything else, so a SIGHUP or SIGTERM during start-up neither kills procreg nor is
- * lost: it is applied as soon as the supervisor exists. Resolves with the exit code.
+ * `procreg run <config>`: the supervisor in the foreground. Resolves with the exit code:
+ * 0 after a clean stop (also one requested during start-up), 1 when it could not run or
+ * serve its control socket (what it started is stopped first), 2 for a config it cannot use
+ * or a runDir or event log another procreg holds.
  */
 export async function runCommand(
   configPath: string,
   version: string,
   io: CommandIO,
   logFormat: LogFormat = 'auto',
+  options: RunOptions = {},
 ): Promise<number> {
-  // Signals caught by bin/procreg.js before this module was even loaded come first.
-  const early: Signal[] = (globalThis as { procregEarlySignals?: Signal[] }).procregEarlySignals ?? [];
-  let sup: Supervisor | null = null;
-  const onSignal = (signal: Signal) => {
-    if (!sup) early.push(signal);
-    else if (signal === 'SIGHUP') sup.reload();
-    else void sup.stop(signal);
-  };
-  const handlers = (['SIGHUP', 'SIGTERM', 'SIGINT'] as const).map((s) => {
-    const h = () => onSignal(s);
-    process.removeAllListeners(s); // the bin's early catcher: from now on this one decides
-    process.on(s, h);
-    return [s, h] as const;
-  });
-  try {
-    const loaded = loadConfigFile(configPath);
-    if (!loaded.ok) {
-      for (const p of loaded.problems) io.err(formatProblem(p));
-      return 2;
-    }
-    const { runDir } = loaded.config;
-    mkdirSync(runDir, { recursive: true, mode: 0o700 }); // PID files, the event log: not for others
-    const ownPid = join(runDir, 'procreg.pid');
-    const logger = await humanLogger(logFormat);
-    const claim = claimRunDir(ownPid, runDir);
-    if (claim.refused) {
-      io.err(claim.refused);
+  const logger = await humanLogger(options.logFormat ?? logFormat);
+  return new Run(configPath, version, io, logger, options).run();
+}
+
+class Run {
+  private phase: InstanceInfo['phase'] = 'starting';
+  /** Why procreg stops (a signal's name, `procreg stop`), once asked to. */
+  private stopReason: string | null = null;
+  private readonly abort = new AbortController();
+  private sup: Supervisor | null = null;
+  private reloadPending = false;
+  private config: NormalizedConfig | null = null;
+  private readonly me: ProcessIdentity = ownIdentity();
+
+  constructor(
+    private readonly configPath: string,
+    private readonly version: string,
+    private readonly io: CommandIO,
+    private readonly logger: Logger,
+    private readonly options: RunOptions,
+  ) {}
+
+  async run(): Promise<number> {
+    // Signals caught by bin/procreg.js since its first line come first.
+    takeOverSignals((s) => this.onSignal(s));
+    this.logger.info(
+      { config: this.configPath, pid: process.pid },
+      `procreg starting: pid ${process.pid}, config ${this.configPath}`,
+    );
+    if (this.stopReason) return this.abandoned('before reading the config');
+    const loaded = this.loadConfig();
+    if (typeof loaded === 'number') return loaded;
+    this.config = loaded;
+    await signalsDelivered(); // the read is synchronous: a signal during it is handled only now
+    if (this.stopReason) return this.abandoned('after reading the config');
+    const { runDir, eventLog } = loaded;
+    let claim: RunDirClaim;
+    try {
+      mkdirSync(runDir, { recursive: true, mode: 0o700 }); // PID files, the event log: not for others
+      const res = await claimRunDir(runDir, eventLog, () => this.info());
+      if (!res.ok) {
+        this.io.err(res.refused);
+        return 2;
+      }
+      claim = res.claim;
+    } catch (e) {
+      if (!(e instanceof ProcregError) && !(e as NodeJS.ErrnoException).code) throw e;
+      this.io.err(`procreg run: ${(e as Error).message}`);
       return 1;
     }
-    if (claim.stale)
-      logger.warn(
-        { pidFile: ownPid, stalePid: claim.stale },
-        'replacing the PID file of a procreg that is not running',
-      );
-    sup = await Supervisor.open({ configPath, logger, version });
-    const running = sup;
-    const socket = join(runDir, 'procreg.sock');
-    const control = await serveControl(socket, () => running.status());
-    for (const s of early.splice(0)) onSignal(s);
-    logger.info(
-      { config: configPath, runDir, pid: process.pid },
-      `procreg running: pid ${process.pid}, config ${configPath}, runDir ${runDir}`,
+    try {
+      if (claim.stalePid !== null)
+        this.logger.warn(
+          { pidFile: claim.pidFile, stalePid: claim.stalePid },
+          'replacing the PID file of a procreg that is not running',
+        );
+      return await this.supervise(loaded);
+    } finally {
+      await claim.release();
+    }
+  }
+
+  /** What the lock and control sockets say about this procreg. */
+  private info(): InstanceInfo {
+    const c = this.config;
+    const longest = c
+      ? Math.max(
+          0,
+          ...Object.values(c.services).map((s) => s.stopTimeoutMs),
+          ...Object.values(c.checks).map((k) => k.killAfterMs),
+        )
+      : 0;
+    return {
+      ...this.me,
+      runDir: c?.runDir ?? '',
+      eventLog: c?.eventLog ?? '',
+      config: resolve(this.configPath),
+      version: this.version,
+      phase: this.phase,
+      stopWithinMs: longest + STOP_MARGIN_MS,
+    };
+  }
+
+  private onSignal(signal: RunSignal): void {
+    const meaning = RUN_SIGNALS[signal];
+    switch (meaning) {
+      case 'stop':
+        if (this.stopReason) {
+          this.logger.info(
+            { signal },
+            `${signal} received: procreg is already stopping (${this.stopReason})`,
+          );
+          return;
+        }
+        this.logger.info({ signal }, `${signal} received: stopping every service and check`);
+        this.requestStop(signal);
+        return;
+      case 'reload':
+        if (this.sup) this.sup.push({ type: 'reload-requested', source: signal });
+        else {
+          this.reloadPending = true;
+          this.logger.info({ signal }, `${signal} received during start-up: procreg reloads once it runs`);
+        }
+        return;
+      case 'reserved':
+        this.logger.info(
+          { signal },
+          `${signal} received: reserved (SIGUSR1 will reopen procreg-managed log files; there are none yet); nothing done`,
+        );
+        return;
+      case 'ignored':
+        this.logger.warn(
+          { signal },
+          `${signal} received: ignored (procreg stops on SIGTERM, SIGINT, SIGQUIT or SIGPWR only)`,
+        );
+        return;
+    }
+  }
+
+  private requestStop(reason: string): void {
+    if (this.stopReason) return;
+    this.stopReason = reason;
+    this.phase = 'stopping';
+    if (this.sup) void this.sup.stop(reason);
+    else this.abort.abort(new ProcregError('EABORTED', `start-up abandoned: ${reason}`));
+  }
+
+  private abandoned(when: string): number {
+    this.logger.info(
+      { reason: this.stopReason },
+      `procreg stopped during start-up (${this.stopReason}, ${when}): nothing was started`,
     );
-    await sup.stopped;
-    await new Promise<void>((resolve) => control.close(() => resolve()));
-    rmSync(socket, { force: true });
-    removePidFileIfOwned(ownPid, process.pid);
-    logger.info('procreg stopped: every service and check is gone');
     return 0;
-  } finally {
-    for (const [s, h] of handlers) process.off(s, h);
+  }
+
+  /** The config, read and validated once: what is locked is what runs. Or the exit code. */
+  private loadConfig(): NormalizedConfig | number {
+    // A FIFO or a device would block the read — and with it every signal handler — forever.
+    try {
+      const st = statSync(this.configPath);
+      if (!st.isFile()) {
+        this.io.err(`procreg run: ${this.configPath}: not a regular file; refusing to read it`);
+        return 2;
+      }
+    } catch {
+      // loadConfigFile says why it cannot be read
+    }
+    const loaded = loadConfigFile(this.configPath);
+    if (!loaded.ok) {
+      for (const p of loaded.problems) this.io.err(formatProblem(p));
+      return 2;
+    }
+    return loaded.config;
+  }
+
+  private async supervise(config: NormalizedConfig): Promise<number> {
+    if (this.stopReason) return this.abandoned('after taking the runDir lock');
+    this.logger.info(
+      { eventLog: config.eventLog },
+      `replaying event log ${config.eventLog} (${sizeOf(config.eventLog)})`,
+    );
+    let sup: Supervisor;
+    try {
+      sup = await Supervisor.open({
+        configPath: this.configPath,
+        config,
+        eventLog: config.eventLog,
+        logger: this.logger,
+        version: this.version,
+        signal: this.abort.signal,
+      });
+    } catch (e) {
+      if (this.abort.signal.aborted) return this.abandoned(`while replaying ${config.eventLog}`);
+      if (e instanceof ConfigError) {
+        this.io.err(e.message);
+        return 2;
+      }
+      if (e instanceof ProcregError) {
+        this.io.err(`procreg run: ${e.message}`);
+        return 1;
+      }
+      throw e;
+    }
+    this.sup = sup;
+    const configs = sup.states.subscribe((s) => {
+      if (s.config) this.config = s.config;
+    });
+    try {
+      if (this.stopReason) void sup.stop(this.stopReason); // asked for after the replay
+      let control: ControlServer;
+      const socket = join(config.runDir, 'procreg.sock');
+      try {
+        control = await serveControl(socket, this.port(sup), {
+          idleMs: this.options.controlIdleMs,
+          onError: (err) => this.logger.error({ err }, `control socket ${socket}: ${err.message}`),
+        });
+      } catch (e) {
+        // Services run by now: stop them, then say why procreg could not go on.
+        const reason = (e as Error).message;
+        this.logger.error({ socket }, `${reason}; stopping every service and check`);
+        this.requestStop('control socket unusable');
+        await sup.stopped;
+        this.io.err(`procreg run: ${reason}; every service and check was stopped`);
+        return 1;
+      }
+      if (this.phase === 'starting') this.phase = 'running';
+      if (this.reloadPending && this.phase === 'running')
+        sup.push({ type: 'reload-requested', source: 'SIGHUP' });
+      this.logger.info(
+        { config: this.configPath, runDir: config.runDir, pid: process.pid },
+        `procreg running: pid ${process.pid}, config ${this.configPath}, runDir ${config.runDir}`,
+      );
+      await sup.stopped;
+      await control.close(true);
+      this.logger.info('procreg stopped: every service and check is gone');
+      return 0;
+    } finally {
+      configs.unsubscribe();
+    }
+  }
+
+  private port(sup: Supervisor): ControlPort {
+    return {
+      info: () => this.info(),
+      status: () => sup.status(),
+      reload: () =>
+        reloadVerdict(
+          {
+            events: sup.events,
+            phase: () => (this.phase === 'stopping' ? 'stopping' : sup.status().phase),
+            request: (source) => sup.push({ type: 'reload-requested', source }),
+          },
+          'procreg reload',
+          RELOAD_VERDICT_MS,
+        ),
+      stop: () => {
+        const already = this.stopReason !== null;
+        this.requestStop('procreg stop');
+        return { pid: process.pid, withinMs: this.info().stopWithinMs, already };
+      },
+    };
+  }
+}
+
+/**
+ * One turn of the event loop: a signal the kernel delivered before now has run its handler
+ * when this resolves (signals are read in the poll phase; setImmediate runs after it).
+ */
+function signalsDelivered(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+function sizeOf(path: string): string {
+  try {
+    return `${statSync(path).size} bytes`;
+  } catch {
+    return 'none yet';
   }
 }

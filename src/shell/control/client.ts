@@ -1,106 +1,248 @@
-// Talking to a running supervisor from another process: its status, signals, verdicts, its exit.
-import { statSync } from 'node:fs';
-import { createConnection } from 'node:net';
+// Talking to a running supervisor from another process: find it by its runDir lock, check who
+// it is, then ask over its control socket.
+import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
-import type { RegistryView } from '../../core/view.js';
-import type { ReloadApplied, ReloadFailed } from '../../events/types.js';
-import { readAppended } from '../event-log/tail.js';
-import { readPidFile } from '../files/pidfile.js';
+import {
+  describeHolder,
+  type LockHello,
+  type LockProbe,
+  lockAddress,
+  printableAddress,
+  probeLock,
+  resolveForLock,
+} from '../instance-lock.js';
+import type { ProcessIdentity } from '../proc/identity.js';
+import type { ControlHello } from './server.js';
 
-/** The PID of the live procreg that owns `runDir`, or why there is none. */
-export function findSupervisor(runDir: string): { pid: number } | { none: string } {
-  const path = join(runDir, 'procreg.pid');
-  const pid = readPidFile(path);
-  if (typeof pid !== 'number' || !isAlive(pid)) {
-    const why = typeof pid === 'number' ? `pid ${pid} is not alive` : (pid ?? 'unreadable');
-    return { none: `no procreg is running for this config (${path}: ${why})` };
+/** One answer line from the control socket, parsed. */
+export type Answer = { readonly ok: boolean; readonly error?: string } & Record<string, unknown>;
+
+/** An open connection to a supervisor's control socket, past its handshake. */
+export class ControlSession {
+  private buf = '';
+  private readonly lines: string[] = [];
+  private waiter: (() => void) | null = null;
+  private ended = false;
+
+  constructor(
+    private readonly conn: Socket,
+    readonly path: string,
+    readonly hello: ControlHello,
+  ) {
+    conn.on('data', (chunk: string) => this.take(chunk));
+    conn.on('close', () => {
+      this.ended = true;
+      this.wake();
+    });
   }
-  return { pid };
-}
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  /** @internal the bytes read with the handshake, already past it */
+  take(chunk: string): void {
+    this.buf += chunk;
+    for (let nl = this.buf.indexOf('\n'); nl >= 0; nl = this.buf.indexOf('\n')) {
+      this.lines.push(this.buf.slice(0, nl));
+      this.buf = this.buf.slice(nl + 1);
+    }
+    this.wake();
+  }
+
+  /** Send `{"cmd":...}` and wait for its answer: 'closed' when the supervisor hung up, null after `timeoutMs`. */
+  async request(cmd: string, timeoutMs: number): Promise<Answer | 'closed' | null> {
+    if (!this.ended) this.conn.write(`${JSON.stringify({ cmd })}\n`);
+    return this.next(timeoutMs);
+  }
+
+  /** The next line the supervisor sends: 'closed' when it hung up, null after `timeoutMs`. */
+  async next(timeoutMs: number): Promise<Answer | 'closed' | null> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const line = this.lines.shift();
+      if (line !== undefined) {
+        try {
+          const v = JSON.parse(line) as unknown;
+          if (typeof v === 'object' && v !== null && typeof (v as Answer).ok === 'boolean')
+            return v as Answer;
+        } catch {
+          // falls through
+        }
+        return {
+          ok: false,
+          error: `${this.path}: the answer is not a procreg answer: ${line.slice(0, 200)}`,
+        };
+      }
+      if (this.ended) return 'closed';
+      const left = deadline - Date.now();
+      if (left <= 0) return null;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.waiter = null;
+    }
+  }
+
+  close(): void {
+    this.conn.destroy();
+  }
+
+  private wake(): void {
+    this.waiter?.();
   }
 }
 
-export function signalSupervisor(pid: number, signal: 'SIGHUP' | 'SIGTERM'): void {
-  process.kill(pid, signal);
-}
+export type Connect =
+  | { readonly ok: true; readonly session: ControlSession }
+  | {
+      readonly ok: false;
+      readonly code: 'ENOENT' | 'ECONNREFUSED' | 'silent' | 'bad-hello' | 'error';
+      readonly why: string;
+    };
 
-/** Current size of the log: a reader of what follows starts there. */
-export function logOffset(path: string): number {
-  return statSync(path).size;
-}
-
-export type ReloadVerdict = ReloadApplied | ReloadFailed;
-
-/** Follow the event log past byte `from` for the first reload verdict; null after `timeoutMs`. */
-export async function waitForReloadVerdict(
-  path: string,
-  from: number,
-  timeoutMs: number,
-): Promise<ReloadVerdict | null> {
-  const deadline = Date.now() + timeoutMs;
-  let offset = from;
-  while (Date.now() < deadline) {
-    const { events, next } = readAppended(path, offset);
-    offset = next;
-    for (const e of events) if (e.type === 'reload-applied' || e.type === 'reload-failed') return e;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return null;
-}
-
-/** Wait until `pid` is gone; false when it still runs after `timeoutMs`. */
-export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!isAlive(pid)) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return !isAlive(pid);
-}
-
-/** Ask a running supervisor for its status; rejects with a message a person can act on. */
-export function requestStatus(path: string, timeoutMs = 5000): Promise<RegistryView> {
-  return new Promise((resolve, reject) => {
+/** Connect to a control socket and read its handshake, within `timeoutMs`. */
+export function connectControl(path: string, timeoutMs: number): Promise<Connect> {
+  return new Promise((resolve) => {
     const conn = createConnection(path);
-    const timer = setTimeout(() => {
-      conn.destroy();
-      reject(new Error(`no answer from ${path} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    let buf = '';
     conn.setEncoding('utf8');
-    conn.on('connect', () => conn.write('{"cmd":"status"}\n'));
-    conn.on('data', (chunk: string) => {
+    let buf = '';
+    let settled = false;
+    const done = (c: Connect) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      conn.removeListener('data', onData);
+      if (!c.ok) conn.destroy();
+      resolve(c);
+    };
+    const timer = setTimeout(
+      () => done({ ok: false, code: 'silent', why: `${path}: no handshake within ${timeoutMs} ms` }),
+      timeoutMs,
+    );
+    const onData = (chunk: string) => {
       buf += chunk;
       const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      clearTimeout(timer);
-      conn.end();
-      let res: { ok?: boolean; status?: RegistryView; error?: string };
-      try {
-        res = JSON.parse(buf.slice(0, nl)) as typeof res;
-      } catch {
-        reject(new Error(`${path}: the answer is not JSON`));
+      if (nl < 0) {
+        if (buf.length > 64 * 1024)
+          done({ ok: false, code: 'bad-hello', why: `${path}: the handshake is too long` });
         return;
       }
-      if (res.ok && res.status) resolve(res.status);
-      else reject(new Error(res.error ?? 'bad answer'));
-    });
+      const hello = parseControlHello(buf.slice(0, nl));
+      if (!hello) {
+        done({
+          ok: false,
+          code: 'bad-hello',
+          why: `${path}: not a procreg handshake: ${buf.slice(0, Math.min(nl, 200))}`,
+        });
+        return;
+      }
+      const session = new ControlSession(conn, path, hello);
+      const rest = buf.slice(nl + 1);
+      done({ ok: true, session });
+      if (rest) session.take(rest);
+    };
+    conn.on('data', onData);
     conn.on('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(
-        new Error(
-          e.code === 'ENOENT' || e.code === 'ECONNREFUSED'
-            ? `no procreg is running here (${path}: ${e.code})`
-            : `${path}: ${e.message}`,
-        ),
-      );
+      if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED')
+        done({ ok: false, code: e.code, why: `${path}: ${e.code}` });
+      else done({ ok: false, code: 'error', why: `${path}: ${e.message}` });
     });
+    conn.on('close', () =>
+      done({ ok: false, code: 'bad-hello', why: `${path}: closed before its handshake` }),
+    );
   });
+}
+
+function parseControlHello(line: string): ControlHello | null {
+  try {
+    const v = JSON.parse(line) as { ok?: unknown; hello?: Record<string, unknown> };
+    const h = v.hello;
+    if (v.ok !== true || typeof h !== 'object' || h === null || h.procreg !== 'control') return null;
+    if (![h.pid, h.startTime, h.stopWithinMs].every((n) => Number.isSafeInteger(n))) return null;
+    if (typeof h.runDir !== 'string') return null;
+    return h as unknown as ControlHello;
+  } catch {
+    return null;
+  }
+}
+
+const sameProcess = (a: ProcessIdentity, b: ProcessIdentity) =>
+  a.pid === b.pid && a.startTime === b.startTime && a.bootId === b.bootId;
+
+/** Where the supervisor of a runDir stands, as far as the CLI can tell. */
+export type Located =
+  | {
+      /** Nothing holds the runDir lock: no procreg runs for it (a procreg.pid says nothing). */
+      readonly kind: 'none';
+      readonly runDir: string;
+      readonly why: string;
+    }
+  | {
+      /** The lock is held by something that does not prove to be procreg, or does not answer. */
+      readonly kind: 'unproven';
+      readonly runDir: string;
+      readonly why: string;
+    }
+  | {
+      /** A proven procreg holds the lock, but its control socket cannot be used. */
+      readonly kind: 'no-control';
+      readonly runDir: string;
+      readonly lock: LockHello;
+      readonly why: string;
+    }
+  | {
+      /** Connected to the lock holder's control socket. */
+      readonly kind: 'control';
+      readonly runDir: string;
+      readonly lock: LockHello;
+      readonly session: ControlSession;
+    };
+
+/**
+ * Find the procreg running `runDir`: the holder of its lock (proven in /proc), then its
+ * control socket, whose handshake must name that same process. Never signals anything.
+ */
+export async function locateSupervisor(runDir: string, timeoutMs: number): Promise<Located> {
+  const resolved = resolveForLock(runDir);
+  const probe: LockProbe = await probeLock('run', resolved, timeoutMs);
+  if (probe.state === 'free')
+    return {
+      kind: 'none',
+      runDir: resolved,
+      why: `nothing holds its lock ${printableAddress(lockAddress('run', resolved))}`,
+    };
+  if (probe.state === 'unproven')
+    return { kind: 'unproven', runDir: resolved, why: `its lock is held by ${describeHolder(probe)}` };
+  const lock = probe.hello;
+  const sock = join(lock.runDir, 'procreg.sock');
+  if (lock.phase === 'starting')
+    return {
+      kind: 'no-control',
+      runDir: resolved,
+      lock,
+      why: `it is starting up (replaying its event log); ${sock} is not served yet`,
+    };
+  const c = await connectControl(sock, timeoutMs);
+  if (!c.ok) {
+    const why =
+      c.code === 'ENOENT'
+        ? `its control socket ${sock} is gone`
+        : c.code === 'ECONNREFUSED'
+          ? `nothing listens on its control socket ${sock}`
+          : c.code === 'silent'
+            ? `it did not answer on its control socket ${sock} within ${timeoutMs} ms`
+            : `its control socket cannot be used (${c.why})`;
+    return { kind: 'no-control', runDir: resolved, lock, why };
+  }
+  if (!sameProcess(c.session.hello, lock)) {
+    c.session.close();
+    return {
+      kind: 'no-control',
+      runDir: resolved,
+      lock,
+      why: `${sock} is served by pid ${c.session.hello.pid}, not by the holder of the runDir lock`,
+    };
+  }
+  return { kind: 'control', runDir: resolved, lock, session: c.session };
 }

@@ -1,43 +1,178 @@
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
-import { LineSplitter } from '../../events/line-splitter.js';
+import { createServer, type Socket } from 'node:net';
 import type { RegistryView } from '../../core/view.js';
+import { LineSplitter } from '../../events/line-splitter.js';
+import { ProcregError } from '../errors.js';
+import type { InstanceInfo } from '../instance-lock.js';
 
 /**
- * The supervisor's control socket: one JSON request per line, one JSON answer per line.
- * Requests: {"cmd":"status"}. Anything else gets {"ok":false,"error":...} naming what is
- * allowed; a bad request never disturbs the supervisor. Mode 0600: the runDir's owner only.
+ * The supervisor's control socket, `<runDir>/procreg.sock` (mode 0600: the runDir's owner
+ * only). On connect the server sends one line, the handshake:
+ *   {"ok":true,"hello":{"procreg":"control","pid":...,"startTime":...,"bootId":...,"runDir":...,...}}
+ * then answers one JSON request per line with one JSON line, in order:
+ *   {"cmd":"status"} → {"ok":true,"status":<registry>}
+ *   {"cmd":"reload"} → {"ok":true,"reload":{"gen":N}} once the new generation is applied, or
+ *                      {"ok":false,"refused":<reason>,"error":...} when the config was refused, or
+ *                      {"ok":false,"stopping":true,"error":...} at once while procreg stops
+ *   {"cmd":"stop"}   → {"ok":true,"stop":{"pid":...,"withinMs":...,"already":false}}, and once
+ *                      every service and check is gone {"ok":true,"stopped":true} before the close
+ *   {"cmd":"hello"}  → the handshake again
+ * Anything else gets {"ok":false,"error":...} naming what is allowed; a bad request never
+ * disturbs the supervisor. A connection idle for `idleMs` is closed, and at the stop every
+ * connection is closed: no client keeps procreg alive.
  */
+
+export interface ControlHello extends InstanceInfo {
+  readonly procreg: 'control';
+}
+
+export type ReloadAnswer =
+  | { readonly ok: true; readonly gen: number }
+  | { readonly ok: false; readonly refused: string }
+  | { readonly ok: false; readonly stopping: string }
+  | { readonly ok: false; readonly error: string };
+
+export interface StopAck {
+  readonly pid: number;
+  /** How long the stop may take (longest stop timeout plus a margin). */
+  readonly withinMs: number;
+  /** A stop was already under way. */
+  readonly already: boolean;
+}
+
+/** What the socket can ask of the supervisor. */
+export interface ControlPort {
+  info(): InstanceInfo;
+  status(): RegistryView;
+  reload(): Promise<ReloadAnswer>;
+  stop(): StopAck;
+}
+
+export interface ControlOptions {
+  /** A connection with no request for this long is closed (default 60 s). */
+  readonly idleMs?: number;
+  /** Connections beyond this many are closed at once (default 32). */
+  readonly maxConnections?: number;
+  /** Told about a failure of the listening socket after it started (e.g. EMFILE on accept). */
+  readonly onError?: (e: Error) => void;
+}
+
+export interface ControlServer {
+  readonly path: string;
+  /**
+   * Stop serving: every connection is closed (after `{"ok":true,"stopped":true}` to those
+   * that asked for the stop, when `stopped`), the socket file is removed. Resolves once done.
+   */
+  close(stopped: boolean): Promise<void>;
+}
+
 /** Longest request line accepted. */
 const REQUEST_MAX = 64 * 1024;
+/** Answers written and not yet read by the client beyond which its connection is dropped. */
+const UNREAD_MAX = 16 * 1024 * 1024;
+const ALLOWED = '"status", "reload", "stop", "hello"';
 
-export function serveControl(path: string, status: () => RegistryView): Promise<Server> {
-  removeStaleSocket(path);
+export async function serveControl(
+  path: string,
+  port: ControlPort,
+  options: ControlOptions = {},
+): Promise<ControlServer> {
+  const idleMs = options.idleMs ?? 60_000;
+  try {
+    removeStaleSocket(path);
+  } catch (e) {
+    throw new ProcregError('ECONTROL', `cannot serve the control socket ${path}: ${(e as Error).message}`);
+  }
+  const conns = new Map<Socket, { stopper: boolean; busy: boolean }>();
   const server = createServer((conn) => {
+    const meta = { stopper: false, busy: false };
+    conns.set(conn, meta);
+    conn.on('close', () => conns.delete(conn));
+    conn.on('error', () => {}); // a client that goes away is not our problem
+    const send = (answer: object) => {
+      if (conn.destroyed || !conn.writable) return;
+      // A client that asks and never reads would make procreg buffer its answers without end.
+      if (conn.writableLength > UNREAD_MAX) conn.destroy();
+      else conn.write(`${JSON.stringify(answer)}\n`);
+    };
+    conn.setTimeout(idleMs);
+    conn.on('timeout', () => {
+      if (meta.stopper) return; // waits for the stop to finish, however long the services take
+      if (meta.busy) {
+        conn.setTimeout(idleMs); // a request in flight is not idleness
+        return;
+      }
+      conn.end(`${JSON.stringify({ ok: false, error: `idle for ${idleMs} ms; closing` })}\n`, () =>
+        conn.destroy(),
+      );
+    });
+    send({ ok: true, hello: hello(port) });
+    let chain = Promise.resolve();
     let tooLong = false;
     const lines = new LineSplitter((line, cut) => {
       if (tooLong) return;
       if (cut) {
         tooLong = true;
-        conn.end(`${JSON.stringify({ ok: false, error: 'request too long (limit 64 KiB per line)' })}\n`);
+        conn.end(
+          `${JSON.stringify({ ok: false, error: 'request too long (limit 64 KiB per line)' })}\n`,
+          () => conn.destroy(),
+        );
         return;
       }
-      conn.write(`${JSON.stringify(answer(line, status))}\n`);
+      // One request at a time per connection: answers come back in the order asked.
+      chain = chain.then(async () => {
+        meta.busy = true;
+        try {
+          send(await answer(line, port, meta));
+        } catch (e) {
+          send({ ok: false, error: `internal error: ${(e as Error).message}` });
+        } finally {
+          meta.busy = false;
+        }
+      });
     }, REQUEST_MAX);
     conn.setEncoding('utf8');
-    conn.on('error', () => {}); // a client that goes away is not our problem
     conn.on('data', (chunk: string) => lines.push(chunk));
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
+  server.maxConnections = options.maxConnections ?? 32;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e) =>
+      reject(new ProcregError('ECONTROL', `cannot serve the control socket ${path}: ${e.message}`)),
+    );
     server.listen(path, () => {
-      chmodSync(path, 0o600);
-      resolve(server);
+      server.removeAllListeners('error');
+      server.on('error', (e) => options.onError?.(e));
+      resolve();
     });
   });
+  chmodSync(path, 0o600);
+  return {
+    path,
+    close: (stopped) =>
+      new Promise<void>((resolve) => {
+        for (const [conn, meta] of conns) {
+          const farewell = meta.stopper && stopped ? `${JSON.stringify({ ok: true, stopped: true })}\n` : '';
+          conn.end(farewell, () => conn.destroy());
+          // A client that never reads cannot hold the close up either.
+          setTimeout(() => conn.destroy(), 1000).unref();
+        }
+        server.close(() => {
+          try {
+            unlinkSync(path);
+          } catch {
+            // removed by someone else (the runDir deleted): nothing to clean
+          }
+          resolve();
+        });
+      }),
+  };
 }
 
-function answer(line: string, status: () => RegistryView): object {
+function hello(port: ControlPort): ControlHello {
+  return { procreg: 'control', ...port.info() };
+}
+
+async function answer(line: string, port: ControlPort, meta: { stopper: boolean }): Promise<object> {
   let req: unknown;
   try {
     req = JSON.parse(line);
@@ -45,8 +180,25 @@ function answer(line: string, status: () => RegistryView): object {
     return { ok: false, error: 'not JSON; send one object per line, e.g. {"cmd":"status"}' };
   }
   const cmd = typeof req === 'object' && req !== null ? (req as { cmd?: unknown }).cmd : undefined;
-  if (cmd === 'status') return { ok: true, status: status() };
-  return { ok: false, error: `unknown cmd ${JSON.stringify(cmd)}; allowed: "status"` };
+  switch (cmd) {
+    case 'status':
+      return { ok: true, status: port.status() };
+    case 'hello':
+      return { ok: true, hello: hello(port) };
+    case 'stop':
+      meta.stopper = true;
+      return { ok: true, stop: port.stop() };
+    case 'reload': {
+      const res = await port.reload();
+      if (res.ok) return { ok: true, reload: { gen: res.gen } };
+      if ('refused' in res)
+        return { ok: false, refused: res.refused, error: `reload refused: ${res.refused}` };
+      if ('stopping' in res) return { ok: false, stopping: true, error: res.stopping };
+      return { ok: false, error: res.error };
+    }
+    default:
+      return { ok: false, error: `unknown cmd ${JSON.stringify(cmd)}; allowed: ${ALLOWED}` };
+  }
 }
 
 /** A socket file left by a dead supervisor is replaced; anything else in its place is refused. */

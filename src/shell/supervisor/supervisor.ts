@@ -1,16 +1,17 @@
 // The running supervisor: one event stream through the log, the fold and the effects.
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { formatProblem } from '../../config/schema.js';
 import type { NormalizedConfig, SignalName } from '../../config/types.js';
 import { foldRegistry } from '../../core/fold-operator.js';
+import { Replayer } from '../../core/replay.js';
 import type { State } from '../../core/state.js';
 import { type RegistryView, registryView } from '../../core/view.js';
 import type { Event, EventBody, RequestAnswered } from '../../events/types.js';
 import { describeEvent } from '../../report/human-log.js';
 import { ConfigError } from '../errors.js';
-import { replayLogFile } from '../event-log/replay-file.js';
+import { readLogBatches } from '../event-log/reader.js';
 import { type Durability, LogWriter } from '../event-log/writer.js';
 import {
   asyncScheduler,
@@ -66,6 +67,26 @@ export interface SupervisorOptions {
   readonly monotonic?: () => number;
   /** Runs the fold's timers (default rxjs asyncScheduler); e.g. a VirtualTimeScheduler in tests. */
   readonly scheduler?: SchedulerLike;
+  /**
+   * Abandons `open()` while it replays the event log (checked between batches of at most
+   * 1 MiB): it then rejects with the signal's reason, having started nothing and written
+   * nothing. Once the log is replayed, open() completes; stop the supervisor instead.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** The state at the end of the log at `path` (none yet: the initial state), abandoned between batches on `signal`. */
+async function replayForOpen(path: string, signal: AbortSignal | undefined) {
+  const replayer = new Replayer();
+  try {
+    for await (const batch of readLogBatches(path)) {
+      signal?.throwIfAborted();
+      for (const e of batch.events) replayer.push(e);
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  return replayer.result();
 }
 
 function stoppedAnswer(): RequestAnswered {
@@ -156,12 +177,23 @@ export class Supervisor {
    */
   static async open(options: SupervisorOptions): Promise<Supervisor> {
     const config = new ConfigSource(options.configPath, options.config);
-    const loaded = config.load();
+    // Given both, the object is the first generation (the caller has read the file already
+    // and acted on it, e.g. locked its runDir) and reloads re-read the file.
+    const loaded = options.configPath && options.config ? config.accept(options.config) : config.load();
     if (!loaded.ok) throw new ConfigError(loaded.problems);
+    options.signal?.throwIfAborted();
     mkdirSync(loaded.config.runDir, { recursive: true, mode: 0o700 });
     const given = options.eventLog;
     const logPath = given instanceof LogWriter ? given.path : resolve(given ?? loaded.config.eventLog);
-    const { result } = await replayLogFile(logPath, { missingOk: true });
+    // The log may lie in a directory of its own inside runDir: created likewise.
+    mkdirSync(dirname(logPath), { recursive: true, mode: 0o700 });
+    const result = await replayForOpen(logPath, options.signal);
+    if (options.signal) {
+      // A signal delivered by now runs its handler in this turn of the event loop (signals
+      // are read in its poll phase, before setImmediate): the last chance to abandon.
+      await new Promise((r) => setImmediate(r));
+      options.signal.throwIfAborted();
+    }
     const writer =
       given instanceof LogWriter
         ? given

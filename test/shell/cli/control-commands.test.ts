@@ -1,14 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { reloadCommand } from '../../../src/shell/cli/control-commands.js';
 import { writePidFile } from '../../../src/shell/files/pidfile.js';
+import { lockAddress, printableAddress } from '../../../src/shell/instance-lock.js';
+import { readProcStat } from '../../../src/shell/proc/proc-stat.js';
 import { procreg } from '../../support/cli.js';
-import { logEvents, pidFileOf, useProcregRun } from '../../support/procreg-run.js';
+import { withClosedStdout } from '../../support/closed-stdout.js';
+import { ofType } from '../../support/next-event.js';
+import { logEvent, logEvents, pidFileOf, useProcregRun } from '../../support/procreg-run.js';
 import { useTmpDir } from '../../support/tmp.js';
-import { alive, killAll } from '../../support/wait.js';
+import { alive, killAll, waitFor } from '../../support/wait.js';
 
 const tmp = useTmpDir();
 const runs = useProcregRun();
@@ -18,6 +21,12 @@ afterEach(() => {
 });
 
 const NODE_IDLE = JSON.stringify([process.execPath, '-e', 'setInterval(() => {}, 1000)']);
+/** A service that ignores SIGTERM: a stop of procreg takes its whole stopTimeout. */
+const NODE_DEAF = JSON.stringify([
+  process.execPath,
+  '-e',
+  "process.on('SIGTERM', () => {}); console.log('deaf from now on'); setInterval(() => {}, 1000)",
+]);
 
 function writeConfig(dir: string, extra = ''): string {
   const path = join(dir, 'procreg.yaml');
@@ -39,12 +48,9 @@ async function running(extra = '') {
   return { dir, runDir, config, r, web };
 }
 
-/** What a command wrote, for the commands called in this process. */
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (t: string) => void out.push(t), err: (t: string) => void err.push(t) }, out, err };
-}
+const lockOf = (runDir: string) => printableAddress(lockAddress('run', runDir));
+const none = (cmd: string, runDir: string) =>
+  `procreg ${cmd}: no procreg is running for runDir ${runDir} (nothing holds its lock ${lockOf(runDir)})\n`;
 
 describe('procreg status', () => {
   it('prints the live registry from the running supervisor, as a table or with --json', async () => {
@@ -72,43 +78,88 @@ describe('procreg status', () => {
       processes: web < db ? [proc(web, 'web'), proc(db, 'db')] : [proc(db, 'db'), proc(web, 'web')],
     });
     expect(statSync(join(runDir, 'procreg.sock')).mode & 0o777).toBe(0o600);
-    const text = (await procreg('status', config)).stdout;
+    const text = (await procreg('status', '--run-dir', runDir)).stdout;
     expect(text).toMatch(/SERVICE\s+STATE\s+PID\s+GEN\s+INC\s+UPTIME\s+RESTARTS\s+LAST EXIT/);
     // web: running, its PID, generation 1, incarnation 1, up for some milliseconds or seconds, no restarts
     expect(text).toMatch(new RegExp(`\\nweb\\s+running\\s+${web}\\s+1\\s+1\\s+\\d+(ms|\\.\\ds)\\s+0\\s+-`));
   });
 
   it("shrugs off a malformed request on the supervisor's socket and goes on answering", async () => {
-    const { runDir, config } = await running();
-    const answer = await new Promise<string>((resolve, reject) => {
+    const { runDir, config, r } = await running();
+    const lines = await new Promise<string[]>((resolve, reject) => {
       const c = createConnection(join(runDir, 'procreg.sock'));
+      let buf = '';
       c.on('error', reject);
       c.on('data', (d) => {
-        resolve(String(d));
-        c.end();
+        buf += String(d);
+        const got = buf.split('\n').slice(0, -1);
+        if (got.length >= 2) {
+          resolve(got);
+          c.end();
+        }
       });
       c.write('this is not json\n');
     });
-    expect(JSON.parse(answer)).toEqual({
+    expect(JSON.parse(lines[0] as string)).toMatchObject({
+      ok: true,
+      hello: { procreg: 'control', pid: r.pid },
+    });
+    expect(JSON.parse(lines[1] as string)).toEqual({
       ok: false,
       error: 'not JSON; send one object per line, e.g. {"cmd":"status"}',
     });
     expect((await procreg('status', config)).code).toBe(0);
   });
 
-  it('exits 1 naming the socket when no supervisor runs, 2 when the config is invalid', async () => {
+  it('part 6: exits 3 naming the runDir and its lock when no supervisor runs, 2 when the runDir cannot be read', async () => {
     const dir = tmp();
     const config = writeConfig(dir);
-    const none = await procreg('status', config);
-    expect(none).toMatchObject({
-      code: 1,
-      stdout: '',
-      stderr: `procreg status: no procreg is running here (${join(dir, 'run', 'procreg.sock')}: ENOENT)\n`,
+    const runDir = join(dir, 'run');
+    expect(await procreg('status', config)).toEqual({ code: 3, stdout: '', stderr: none('status', runDir) });
+    writeFileSync(config, 'runDir: [./run\nservices: {}\n'); // not even YAML
+    const bad = await procreg('status', config);
+    expect(bad).toMatchObject({ code: 2, stdout: '' });
+    expect(bad.stderr).toMatch(
+      new RegExp(
+        `^procreg status: ${config}: not valid YAML: .*\\(--run-dir <dir> reaches the supervisor without reading the config\\)\\n$`,
+      ),
+    );
+    expect(await procreg('status', '--run-dir', runDir)).toMatchObject({
+      code: 3,
+      stderr: none('status', runDir),
     });
-    writeFileSync(config, 'services:\n  web:\n    restart: sometimes\n');
-    const bad = await procreg('status', config); // finding the runDir needs a valid config
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/services\.web\.restart: must be one of always \| on-failure \| never/);
+  });
+
+  it('part 6: a usage error (a config and --run-dir, neither, a bad --timeout) exits 2 without a stack trace', async () => {
+    const dir = tmp();
+    const config = writeConfig(dir);
+    for (const cmd of ['status', 'reload', 'stop']) {
+      expect(await procreg(cmd, config, '--run-dir', dir)).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: `procreg ${cmd}: give a config file or --run-dir <dir>, not both\n`,
+      });
+      expect(await procreg(cmd)).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: `procreg ${cmd}: give a config file or --run-dir <dir>\n`,
+      });
+      expect(await procreg(cmd, config, '--timeout', '2s')).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: `error: option '--timeout <ms>' argument '2s' is invalid. must be a whole number of milliseconds, at least 1, got "2s"\n`,
+      });
+    }
+  });
+
+  it('part 1: survives a closed stdout (procreg status ... | head -1): no EPIPE trace, exit 0', async () => {
+    const { dir, config } = await running();
+    expect(await withClosedStdout(dir, 'status', config)).toEqual({ code: 0, signal: null, stderr: '' });
+    expect(await withClosedStdout(dir, 'status', config, '--json')).toEqual({
+      code: 0,
+      signal: null,
+      stderr: '',
+    });
   });
 });
 
@@ -120,9 +171,20 @@ describe('procreg reload', () => {
     expect(reload).toMatchObject({ code: 0, stdout: 'procreg reload: generation 2 applied\n', stderr: '' });
     runs.track(await pidFileOf(runDir, 'extra'));
     expect(alive(web)).toBe(true);
+    expect(await procreg('reload', '--run-dir', runDir)).toMatchObject({
+      code: 0,
+      stdout: 'procreg reload: generation 3 applied\n',
+    });
+    const requests = (await logEvents(join(runDir, 'events.jsonl'))).filter(
+      (e) => e.type === 'reload-requested',
+    );
+    expect(requests.map((e) => e.type === 'reload-requested' && e.source)).toEqual([
+      'procreg reload',
+      'procreg reload',
+    ]);
   });
 
-  it('exits 2 for a config it finds invalid itself, and does not signal the supervisor', async () => {
+  it('exits 2 for a config it finds invalid itself, and does not ask the supervisor', async () => {
     const { dir, runDir, config, web } = await running();
     writeConfig(dir, `  extra:\n    command: ${NODE_IDLE}\n    restart: sometimes\n`);
     const refused = await procreg('reload', config);
@@ -130,7 +192,6 @@ describe('procreg reload', () => {
     expect(refused.stderr).toMatch(/services\.extra\.restart: must be one of always \| on-failure \| never/);
     expect(refused.stderr).toMatch(/the running supervisor was not asked to reload and keeps its generation/);
     expect(alive(web)).toBe(true);
-    // Had it signalled, the supervisor would have logged a reload request before this one's.
     writeConfig(dir);
     expect(await procreg('reload', config)).toMatchObject({
       code: 0,
@@ -141,9 +202,7 @@ describe('procreg reload', () => {
     expect(log.filter((e) => e.type === 'reload-failed')).toEqual([]);
   });
 
-  // Fails today: the command follows the verdict in the log the *new* config names, which
-  // does not exist (exit 70). The control-socket reload (issue 10, part 3) answers it instead.
-  it.fails('exits 1 with the reason when the supervisor refuses the config', async () => {
+  it('exits 1 with the reason when the supervisor refuses the config', async () => {
     // A config the command finds valid, but one the running supervisor cannot carry out:
     // it would move the event log.
     const { dir, config, r, web } = await running();
@@ -154,67 +213,64 @@ describe('procreg reload', () => {
     const refused = await procreg('reload', config);
     expect(refused).toMatchObject({ code: 1, stdout: '' });
     expect(refused.stderr).toBe(
-      `procreg reload: failed, the running generation is unchanged: eventLog: cannot change on reload (running: ${join(dir, 'run', 'events.jsonl')}, new: ${join(dir, 'run', 'moved.jsonl')}); restart procreg to move it\n`,
+      `procreg reload: failed, the running generation is unchanged: ${config}: eventLog: cannot change on reload (running: ${join(dir, 'run', 'events.jsonl')}, new: ${join(dir, 'run', 'moved.jsonl')}); restart procreg to move it\n`,
     );
     expect(alive(web) && alive(r.pid)).toBe(true);
   });
 
-  it('exits 1 when the supervisor gives no verdict in time', async () => {
-    const dir = tmp();
-    const runDir = join(dir, 'run');
-    const config = writeConfig(dir);
-    mkdirSync(runDir);
-    writeFileSync(join(runDir, 'events.jsonl'), '');
-    // Something alive that takes SIGHUP and never answers.
-    const deaf = spawn('sh', ['-c', "trap '' HUP; sleep 300 & wait"], { stdio: 'ignore', detached: true });
-    children.push(deaf);
-    writePidFile(join(runDir, 'procreg.pid'), deaf.pid as number);
-    const c = capture();
-    expect(await reloadCommand(config, c.io, 300)).toBe(1);
-    expect(c.err).toEqual([`procreg reload: no verdict from procreg pid ${deaf.pid} within 300 ms`]);
-    expect(alive(deaf.pid as number)).toBe(true);
+  it('part 4: is told at once that procreg is stopping (exit 1), instead of waiting for a verdict that never comes', async () => {
+    const { runDir, config, r } = await running(`  deaf:\n    command: ${NODE_DEAF}\n    stopTimeout: 20s\n`);
+    runs.track(await pidFileOf(runDir, 'deaf'));
+    await r.printed('deaf from now on');
+    const stopping = logEvent(
+      join(runDir, 'events.jsonl'),
+      ofType('stop-begun', (e) => e.name === 'deaf'),
+      'deaf stopping',
+    );
+    r.proc.kill('SIGTERM');
+    await stopping; // deaf ignores it: procreg stays in its stop for 20 s
+    const t0 = Date.now();
+    const reload = await procreg('reload', config);
+    expect(reload).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `procreg reload: procreg pid ${r.pid} is stopping; the reload was not applied\n`,
+    });
+    expect(Date.now() - t0).toBeLessThan(10_000); // it did not wait out its timeout
+    const log = await logEvents(join(runDir, 'events.jsonl'));
+    expect(log.filter((e) => e.type === 'reload-requested')).toEqual([]);
   });
 
-  it('exits 1 naming the PID file when no supervisor runs', async () => {
+  it('part 6: exits 3 when no supervisor runs, whatever a stale procreg.pid names', async () => {
     const dir = tmp();
     const config = writeConfig(dir);
-    const pidFile = join(dir, 'run', 'procreg.pid');
-    const none = await procreg('reload', config);
-    expect(none).toMatchObject({
-      code: 1,
-      stderr: `no procreg is running for this config (${pidFile}: absent)\n`,
-    });
+    const runDir = join(dir, 'run');
+    expect(await procreg('reload', config)).toEqual({ code: 3, stdout: '', stderr: none('reload', runDir) });
     const gone = spawn('true');
     await new Promise((resolve) => gone.on('exit', resolve));
-    mkdirSync(join(dir, 'run'));
-    writePidFile(pidFile, gone.pid as number);
-    expect(await procreg('reload', config)).toMatchObject({
-      code: 1,
-      stderr: `no procreg is running for this config (${pidFile}: pid ${gone.pid} is not alive)\n`,
-    });
+    mkdirSync(runDir);
+    writePidFile(join(runDir, 'procreg.pid'), gone.pid as number);
+    expect(await procreg('reload', config)).toEqual({ code: 3, stdout: '', stderr: none('reload', runDir) });
   });
 });
 
 describe('procreg stop', () => {
-  it('stops the running supervisor and everything it runs, and waits until it has exited', async () => {
-    const { config, r, web } = await running();
+  it('stops the running supervisor and everything it runs, waits until it has exited; then status exits 3', async () => {
+    const { runDir, config, r, web } = await running();
     const stop = await procreg('stop', config);
-    expect(stop).toMatchObject({
+    expect(stop).toEqual({
       code: 0,
       stdout: `procreg stop: procreg pid ${r.pid} stopped every service and exited\n`,
+      stderr: '',
     });
     expect(alive(r.pid)).toBe(false);
     expect(await r.exit).toBe(0);
     expect(alive(web)).toBe(false);
-    const after = await procreg('status', config);
-    expect(after.code).toBe(1);
-    expect(after.stderr).toMatch(/no procreg is running here/);
+    expect(await procreg('status', config)).toEqual({ code: 3, stdout: '', stderr: none('status', runDir) });
+    expect(await procreg('stop', config)).toEqual({ code: 3, stdout: '', stderr: none('stop', runDir) });
   });
 
-  // BUG (src/shell/control/client.ts:14, findSupervisor): a stale procreg.pid whose PID now
-  // belongs to another program is taken for the supervisor: `procreg stop` SIGTERMs that
-  // program, waits for it to die, and reports "stopped every service and exited" (exit 0).
-  it.fails('does not signal a live process that is not procreg, named by a stale PID file', async () => {
+  it('part 3: does not signal a live process that is not procreg, named by a stale PID file (exit 3)', async () => {
     const dir = tmp();
     const config = writeConfig(dir);
     mkdirSync(join(dir, 'run'));
@@ -225,18 +281,110 @@ describe('procreg stop', () => {
     );
     writePidFile(join(dir, 'run', 'procreg.pid'), other.pid as number);
     const stop = await procreg('stop', config);
-    expect(stop.code).toBe(1);
+    expect(stop).toEqual({ code: 3, stdout: '', stderr: none('stop', join(dir, 'run')) });
     process.kill(other.pid as number, 'SIGKILL'); // what it dies of says whether procreg signalled it first
     expect(await died).toBe('SIGKILL');
   });
 
-  it('exits 1 naming the PID file when no supervisor runs', async () => {
-    const dir = tmp();
-    const config = writeConfig(dir);
-    expect(await procreg('stop', config)).toMatchObject({
+  it('part 3: finds a procreg whose runDir was deleted by its lock: status says so, stop signals that very process', async () => {
+    const { runDir, config, r, web } = await running();
+    rmSync(runDir, { recursive: true });
+    const status = await procreg('status', config);
+    expect(status).toEqual({
       code: 1,
       stdout: '',
-      stderr: `no procreg is running for this config (${join(dir, 'run', 'procreg.pid')}: absent)\n`,
+      stderr: `procreg status: procreg pid ${r.pid} still runs runDir ${runDir} but its control socket ${join(runDir, 'procreg.sock')} is gone\n`,
     });
+    const stop = await procreg('stop', config);
+    expect(stop).toEqual({
+      code: 0,
+      stdout: `procreg stop: procreg pid ${r.pid} exited (its control socket ${join(runDir, 'procreg.sock')} is gone: it was sent SIGTERM, its identity checked)\n`,
+      stderr: '',
+    });
+    expect(await r.exit).toBe(0);
+    expect(alive(web)).toBe(false);
+  });
+
+  it('part 4: reaches a supervisor whose config now has a typo or fails script security, or by --run-dir', async () => {
+    const { dir, runDir, config, r } = await running();
+    writeFileSync(
+      config,
+      `runDir: ./run\nservices:\n  web:\n    comand: [./unsafe.sh]\nchecks:\n  probe: { command: [${join(dir, 'unsafe.sh')}] }\n`,
+    );
+    writeFileSync(join(dir, 'unsafe.sh'), '#!/bin/sh\n');
+    chmodSync(join(dir, 'unsafe.sh'), 0o777);
+    expect((await procreg('validate', config)).code).toBe(2);
+    expect((await procreg('status', config)).code).toBe(0);
+    expect(await procreg('stop', config)).toMatchObject({
+      code: 0,
+      stdout: `procreg stop: procreg pid ${r.pid} stopped every service and exited\n`,
+    });
+    expect(await r.exit).toBe(0);
+    expect(await procreg('stop', '--run-dir', runDir)).toEqual({
+      code: 3,
+      stdout: '',
+      stderr: none('stop', runDir),
+    });
+  });
+
+  it('part 4: a procreg that exited but is not reaped yet (a zombie) counts as gone', async () => {
+    // procreg's parent execs sleep, which never reaps it: once procreg exits, it stays a zombie.
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    const config = writeConfig(dir);
+    const parent = spawn(
+      'sh',
+      [
+        '-c',
+        `"${process.execPath}" bin/procreg.js run "${config}" >"${join(dir, 'out.log')}" 2>&1 & exec sleep 300`,
+      ],
+      { stdio: 'ignore', detached: true }, // a group of its own: the cleanup kills procreg with it
+    );
+    children.push(parent);
+    const pid = await waitFor('procreg under sh', () => {
+      try {
+        const kids = readFileSync(`/proc/${parent.pid}/task/${parent.pid}/children`, 'utf8').trim();
+        return kids ? Number(kids.split(' ')[0]) : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    runs.track(pid);
+    await waitFor('procreg running', () =>
+      existsSync(join(dir, 'out.log')) &&
+      readFileSync(join(dir, 'out.log'), 'utf8').includes('procreg running')
+        ? true
+        : undefined,
+    );
+    runs.track(await pidFileOf(runDir, 'web'));
+    const t0 = Date.now();
+    const stop = await procreg('stop', config);
+    expect(stop).toEqual({
+      code: 0,
+      stdout: `procreg stop: procreg pid ${pid} stopped every service and exited\n`,
+      stderr: '',
+    });
+    expect(readProcStat(pid)?.state).toBe('Z');
+    expect(Date.now() - t0).toBeLessThan(10_000); // not the whole wait for an exit that already happened
+  });
+
+  it('part 4: status, reload and stop say when the supervisor does not answer in time, and signal nothing', async () => {
+    const { config, r } = await running();
+    process.kill(r.pid, 'SIGSTOP');
+    try {
+      for (const cmd of ['status', 'reload', 'stop']) {
+        const res = await procreg(cmd, config, '--timeout', '300');
+        expect(res.code).toBe(1);
+        expect(res.stderr).toContain(
+          `procreg ${cmd}: runDir ${join(config, '..', 'run')}: its lock is held by pid ${r.pid}`,
+        );
+        expect(res.stderr).toContain('did not answer on @procreg/run/');
+        expect(res.stderr).toContain(`within 300 ms (pid ${r.pid} is in state T)`);
+        expect(res.stderr).toContain('it is not asked anything, nor signalled');
+      }
+    } finally {
+      process.kill(r.pid, 'SIGCONT');
+    }
+    expect((await procreg('status', config)).code).toBe(0); // nothing was signalled: it runs on
   });
 });

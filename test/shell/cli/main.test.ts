@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { procreg } from '../../support/cli.js';
+import { withClosedStdout } from '../../support/closed-stdout.js';
+import { useTmpDir } from '../../support/tmp.js';
+
+const tmp = useTmpDir();
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
 
@@ -13,9 +17,9 @@ describe('procreg (main)', () => {
     for (const cmd of [
       'replay [options] <log>',
       'run [options] <config>',
-      'status [options] <config>',
-      'reload <config>',
-      'stop <config>',
+      'status [options] [config]',
+      'reload [options] [config]',
+      'stop [options] [config]',
       'validate <config>',
     ])
       expect(r.stdout).toContain(cmd);
@@ -24,8 +28,8 @@ describe('procreg (main)', () => {
   it("a command's --help describes it and exits 0", async () => {
     const r = await procreg('status', '--help');
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(r.stdout).toMatch(/^Usage: procreg status \[options\] <config>/);
-    expect(r.stdout).toContain('--json');
+    expect(r.stdout).toMatch(/^Usage: procreg status \[options\] \[config\]/);
+    for (const option of ['--json', '--run-dir <dir>', '--timeout <ms>']) expect(r.stdout).toContain(option);
   });
 
   it('--version prints the package version and exits 0', async () => {
@@ -58,5 +62,41 @@ describe('procreg (main)', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^Usage: procreg \[options\] \[command\]/);
+  });
+
+  it('part 1: every command survives a closed stdout (procreg ... | head -1): no EPIPE trace, its own exit code', async () => {
+    const dir = tmp();
+    for (const args of [
+      ['validate', 'examples/demo.yaml'],
+      ['replay', 'examples/demo.events.jsonl'],
+      ['replay', 'examples/demo.events.jsonl', '--json'],
+      ['--help'],
+      ['--version'],
+      ['status', '--help'],
+    ])
+      expect({ args, ...(await withClosedStdout(dir, ...args)) }).toEqual({
+        args,
+        code: 0,
+        signal: null,
+        stderr: '',
+      });
+    // The exit code stays what it would have been; what goes to stderr is still written.
+    const bad = await withClosedStdout(dir, 'validate', 'nowhere.yaml');
+    expect(bad).toMatchObject({ code: 2, signal: null });
+    expect(bad.stderr).toContain('nowhere.yaml: cannot read the config file');
+  });
+
+  it('part 6: a usage error never prints a stack trace', async () => {
+    for (const args of [
+      ['stop', 'a.yaml', '--run-dir', '/tmp'],
+      ['status', '--timeout', '-1'],
+      ['run'],
+      ['stop', '--bogus'],
+    ]) {
+      const r = await procreg(...args);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.stderr).not.toContain('internal error');
+    }
   });
 });

@@ -1,15 +1,46 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readLog } from '../../../src/shell/event-log/reader.js';
 import { readPidFile } from '../../../src/shell/files/pidfile.js';
+import { lockAddress, printableAddress } from '../../../src/shell/instance-lock.js';
 import { procreg } from '../../support/cli.js';
+import { spawnClosedStdout } from '../../support/closed-stdout.js';
+import { writeLongLog } from '../../support/long-log.js';
 import { ofType } from '../../support/next-event.js';
 import { logEvent, logEvents, pidFileOf, useProcregRun } from '../../support/procreg-run.js';
 import { useTmpDir } from '../../support/tmp.js';
-import { alive, waitFor } from '../../support/wait.js';
+import { alive, killAll, waitFor } from '../../support/wait.js';
 
 const tmp = useTmpDir();
 const runs = useProcregRun();
+/** Event logs of procregs started other than by `runs` (under strace, with a closed stdout). */
+const otherLogs = new Set<string>();
+afterEach(async () => {
+  // Whatever they started, group and all, whatever the test got to see.
+  const pids: number[] = [];
+  for (const log of otherLogs) {
+    if (!existsSync(log)) continue;
+    for await (const item of readLog(log))
+      // damaged lines or not: every process it names
+      if (item.kind === 'event' && (item.event.type === 'spawned' || item.event.type === 'check-started'))
+        pids.push(item.event.pid);
+  }
+  otherLogs.clear();
+  killAll(pids);
+});
+const { version: VERSION } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
 
 const NODE_IDLE = JSON.stringify([process.execPath, '-e', 'setInterval(() => {}, 1000)']);
 
@@ -64,6 +95,19 @@ async function caughtFromStart(pid: number): Promise<void> {
 }
 
 const eventLog = (runDir: string) => join(runDir, 'events.jsonl');
+
+/** What a second procreg run of `runDir` is told while procreg `pid` (of `config`) runs it. */
+const inUse = (runDir: string, pid: number, config: string, phase = 'running') =>
+  `procreg: runDir ${runDir} is in use by procreg pid ${pid} (version ${VERSION}, config ${config}, runDir ${runDir}, ${phase}) (lock ${printableAddress(lockAddress('run', runDir))}); stop it first\n`;
+
+/** `p`, or a failure naming `what` once `ms` have passed: a hang fails the test instead of its timeout. */
+function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms}ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 const typesIn = async (runDir: string) => (await logEvents(eventLog(runDir))).map((e) => e.type);
 
 describe('procreg run', () => {
@@ -130,17 +174,15 @@ describe('procreg run', () => {
     expect((await typesIn(runDir)).at(-1)).toBe('supervisor-stopped');
   });
 
-  it('refuses to start while another live procreg owns the runDir (exit 1), and starts over a dead one', async () => {
+  it('part 2: refuses to start while another live procreg owns the runDir (exit 2, naming it), and starts over a dead one', async () => {
     const dir = tmp();
     const runDir = join(dir, 'run');
     const config = writeConfig(dir);
     const first = start(dir, config);
-    await pidOf(runDir, 'web');
+    await first.printed('procreg running');
     const second = start(dir, config);
-    expect(await second.exit).toBe(1);
-    expect(second.stderr()).toBe(
-      `procreg: ${runDir} is in use by procreg pid ${first.pid} (${join(runDir, 'procreg.pid')}); stop it first\n`,
-    );
+    expect(await second.exit).toBe(2);
+    expect(second.stderr()).toBe(inUse(runDir, first.pid, config));
     expect(readPidFile(join(runDir, 'procreg.pid'))).toBe(first.pid);
     first.proc.kill('SIGKILL');
     await first.exit;
@@ -148,7 +190,12 @@ describe('procreg run', () => {
     const third = start(dir, config, '--log-format', 'json');
     await third.printed('replacing the PID file'); // logged once the PID file is ours
     expect(readPidFile(join(runDir, 'procreg.pid'))).toBe(third.pid);
-    expect(JSON.parse(third.output().split('\n')[0] as string)).toMatchObject({
+    const lines = third
+      .output()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string });
+    expect(lines.find((l) => l.msg.startsWith('replacing'))).toMatchObject({
       level: 40,
       stalePid: first.pid,
       msg: 'replacing the PID file of a procreg that is not running',
@@ -307,25 +354,288 @@ describe('procreg run', () => {
     expect(alive(web) || alive(extra)).toBe(false);
   });
 
-  // BUG (src/shell/cli/run-command.ts:62): serveControl runs after Supervisor.open has started
-  // every service. When it throws (here: <runDir>/procreg.sock is a directory), runCommand
-  // rejects without stopping the supervisor: procreg prints the error, removes its signal
-  // handlers (finally) and keeps running its services forever. A SIGTERM then kills procreg
-  // with the default action and leaves the services orphaned. Expected: the services are
-  // stopped and procreg exits (non-zero).
-  it.fails('stops its services and exits when the control socket cannot be served', async () => {
+  it('part 5: stops its services and exits 1, saying why, when the control socket cannot be served', async () => {
     const dir = tmp();
     const runDir = join(dir, 'run');
     mkdirSync(join(runDir, 'procreg.sock'), { recursive: true });
     const r = start(dir, writeConfig(dir));
-    await r.printed('is not a socket');
-    const web = (await logEvents(eventLog(runDir))).find(ofType('spawned', (e) => e.name === 'web'));
-    const code = await Promise.race([
-      r.exit,
-      new Promise<'running'>((resolve) => setTimeout(resolve, 3000, 'running')),
-    ]);
-    expect(code).not.toBe('running');
-    expect(code).not.toBe(0);
+    expect(await bounded(r.exit, 15_000, 'procreg to exit')).toBe(1);
+    expect(r.stderr()).toBe(
+      `procreg run: cannot serve the control socket ${join(runDir, 'procreg.sock')}: ${join(runDir, 'procreg.sock')} exists and is not a socket; refusing to replace it; every service and check was stopped\n`,
+    );
+    const log = await logEvents(eventLog(runDir));
+    const web = log.find(ofType('spawned', (e) => e.name === 'web'));
     expect(web && alive(web.pid)).toBe(false);
+    expect(log.at(-1)?.type).toBe('supervisor-stopped');
+    expect(readPidFile(join(runDir, 'procreg.pid'))).toBe('absent');
   });
 });
+
+/** Whether `cmd` can be run here (strace and unshare are not everywhere CI runs). */
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+/** Until `r` has either exited (its code) or is running (serving its control socket). */
+const outcome = (r: ReturnType<typeof start>) =>
+  Promise.race([
+    r.exit.then((code) => ({ exited: code })),
+    r.printed('procreg running', 20_000).then(() => 'running' as const),
+  ]);
+
+describe('procreg run: one supervisor per runDir, one writer per event log', () => {
+  it('part 2: of two procreg run of one runDir started at once, exactly one runs; the other exits 2 naming it', async () => {
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    const config = writeConfig(dir);
+    for (let round = 0; round < 3; round++) {
+      const a = start(dir, config);
+      const b = start(dir, config);
+      const [oa, ob] = await Promise.all([outcome(a), outcome(b)]);
+      const [winner, loser, lost] = oa === 'running' ? [a, b, ob] : [b, a, oa];
+      expect([oa, ob].filter((o) => o === 'running')).toHaveLength(1);
+      expect(lost).toEqual({ exited: 2 });
+      // The winner may still be starting up (replaying its log) when the loser asks who it is.
+      expect([inUse(runDir, winner.pid, config, 'starting'), inUse(runDir, winner.pid, config)]).toContain(
+        loser.stderr(),
+      );
+      expect(readPidFile(join(runDir, 'procreg.pid'))).toBe(winner.pid);
+      winner.proc.kill('SIGTERM');
+      expect(await winner.exit).toBe(0);
+    }
+    // One writer: every event came from one instance at a time, in seq order, and replays clean.
+    expect((await procreg('replay', eventLog(runDir), '--check')).code).toBe(0);
+  });
+
+  it('part 2: two configs with different runDirs but one eventLog cannot both write it (exit 2, naming the holder)', async () => {
+    // An event log lies inside its runDir; runDirs may nest, so a's log can be b's too.
+    const dir = tmp();
+    const shared = join(dir, 'a', 'b', 'events.jsonl');
+    const configA = join(dir, 'a.yaml');
+    const configB = join(dir, 'b.yaml');
+    writeFileSync(
+      configA,
+      `runDir: ./a\neventLog: ./a/b/events.jsonl\nservices:\n  web:\n    command: ${NODE_IDLE}\n`,
+    );
+    writeFileSync(configB, `runDir: ./a/b\nservices:\n  api:\n    command: ${NODE_IDLE}\n`);
+    otherLogs.add(shared); // runs cleans up after <runDir>/events.jsonl only
+    const a = runs.start(configA, join(dir, 'a'));
+    await a.printed('procreg running');
+    const b = runs.start(configB, join(dir, 'a', 'b'));
+    expect(await b.exit).toBe(2);
+    expect(b.stderr()).toBe(
+      `procreg: event log ${shared} is written by procreg pid ${a.pid} (version ${VERSION}, config ${configA}, runDir ${join(dir, 'a')}, running) (lock ${printableAddress(lockAddress('log', shared))}); an event log has one writer: give this config its own eventLog (or runDir)\n`,
+    );
+    expect(readPidFile(join(dir, 'a', 'b', 'procreg.pid'))).toBe('absent');
+    const log = await logEvents(shared);
+    expect(log.filter((e) => e.type === 'supervisor-started')).toHaveLength(1);
+    expect(log.some((e) => e.type === 'spawned' && e.name === 'api')).toBe(false);
+    a.proc.kill('SIGTERM');
+    expect(await a.exit).toBe(0);
+  });
+
+  it('part 2: the lock survives rm -rf of the runDir: a new procreg run of it is refused while the first runs', async () => {
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    const config = writeConfig(dir);
+    const first = start(dir, config);
+    await first.printed('procreg running');
+    const web = await pidOf(runDir, 'web');
+    rmSync(runDir, { recursive: true });
+    const second = start(dir, config);
+    expect(await second.exit).toBe(2);
+    expect(second.stderr()).toBe(inUse(runDir, first.pid, config));
+    expect(alive(web)).toBe(true);
+    first.proc.kill('SIGTERM');
+    expect(await first.exit).toBe(0);
+    expect(alive(web)).toBe(false);
+  });
+
+  it('part 3: starts although procreg.pid names a live process whose command line says procreg (a reused PID)', async () => {
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    mkdirSync(runDir);
+    const other = spawn('sleep', ['300'], { argv0: 'procreg', stdio: 'ignore' });
+    const otherPid = runs.track(other.pid as number);
+    expect(readFileSync(`/proc/${otherPid}/cmdline`, 'latin1')).toMatch(/^procreg\0/);
+    writeFileSync(join(runDir, 'procreg.pid'), `${otherPid}\n`);
+    const r = start(dir, writeConfig(dir));
+    await r.printed('procreg running');
+    expect(r.output()).toContain(`"stalePid":${otherPid}`);
+    expect(readPidFile(join(runDir, 'procreg.pid'))).toBe(r.pid);
+    expect(alive(otherPid)).toBe(true); // never signalled
+    r.proc.kill('SIGTERM');
+    expect(await r.exit).toBe(0);
+  });
+});
+
+describe('procreg run: stopping', () => {
+  it('part 4: an idle connection to procreg.sock does not keep procreg alive once it stopped everything', async () => {
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    const r = start(dir, writeConfig(dir));
+    await r.printed('procreg running');
+    const conn = createConnection(join(runDir, 'procreg.sock'));
+    const hello = new Promise<string>((resolve) => conn.once('data', (d) => resolve(String(d))));
+    const closed = new Promise<void>((resolve) => conn.on('close', () => resolve()));
+    conn.on('error', () => {});
+    try {
+      expect(JSON.parse(await hello)).toMatchObject({ ok: true, hello: { pid: r.pid } });
+      r.proc.kill('SIGTERM');
+      expect(await bounded(r.exit, 15_000, 'procreg to exit with a client connected')).toBe(0);
+      await bounded(closed, 5000, 'the server to close the idle connection');
+      expect(r.stderr()).toBe(''); // not the "handles still open" safety net: the connection was closed
+    } finally {
+      conn.destroy();
+    }
+  });
+
+  it('part 1: keeps supervising with a closed stdout (procreg run ... | head -1), and stops cleanly', async () => {
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    otherLogs.add(eventLog(runDir));
+    const run = spawnClosedStdout(dir, 'run', writeConfig(dir));
+    runs.track(run.proc.pid as number);
+    const web = await pidOf(runDir, 'web');
+    const restarted = logEvent(
+      eventLog(runDir),
+      ofType('spawned', (e) => e.name === 'web' && e.pid !== web),
+      'web restarted',
+    );
+    process.kill(web, 'SIGKILL');
+    await restarted;
+    run.proc.kill('SIGTERM');
+    expect(await run.exit).toEqual({ code: 0, signal: null, stderr: '' });
+    expect(readPidFile(join(runDir, 'procreg.pid'))).toBe('absent');
+  });
+});
+
+describe('procreg run: signals during start-up end it in bounded time, with what it started stopped', () => {
+  it('part 5: SIGTERM while a log of 1M events is replayed abandons the replay: nothing started, nothing written', async () => {
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    mkdirSync(runDir);
+    writeLongLog(eventLog(runDir), 1_000_000);
+    const before = statSync(eventLog(runDir)).size;
+    const r = start(dir, writeConfig(dir));
+    await r.printed('replaying event log');
+    const t0 = Date.now();
+    r.proc.kill('SIGTERM');
+    expect(await bounded(r.exit, 10_000, 'procreg to exit')).toBe(0);
+    const took = Date.now() - t0;
+    expect(r.output()).toContain('procreg stopped during start-up (SIGTERM, while replaying');
+    expect(statSync(eventLog(runDir)).size).toBe(before); // no supervisor-started, no spawn
+    expect(readPidFile(join(runDir, 'web.pid'))).toBe('absent');
+    expect(readPidFile(join(runDir, 'procreg.pid'))).toBe('absent');
+    expect(took).toBeLessThan(5000); // measured: about 60 ms; the whole replay takes over a second
+  });
+
+  it('part 5: refuses a config that is a FIFO (exit 2) rather than block on it, deaf to every signal', async () => {
+    const dir = tmp();
+    const config = join(dir, 'procreg.yaml');
+    execFileSync('mkfifo', [config]);
+    const r = start(dir, config);
+    expect(await bounded(r.exit, 10_000, 'procreg to exit')).toBe(2);
+    expect(r.stderr()).toBe(`procreg run: ${config}: not a regular file; refusing to read it\n`);
+    expect(existsSync(join(dir, 'run'))).toBe(false);
+  });
+
+  it.runIf(has('strace'))(
+    'part 5: SIGTERM while the config is being read (its open held up 1.5 s by strace) ends procreg, nothing started',
+    async () => {
+      const dir = tmp();
+      const runDir = join(dir, 'run');
+      const config = writeConfig(dir);
+      const t = traced(dir, config);
+      await t.printed('procreg starting'); // logged just before the config is read
+      const t0 = Date.now();
+      process.kill(await t.procreg, 'SIGTERM');
+      expect(await bounded(t.exit, 15_000, 'procreg to exit')).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(1500 + 5000);
+      // The signal is handled once the read returns, or at the latest between the replay's batches.
+      expect(t.output()).toMatch(
+        /procreg stopped during start-up \(SIGTERM, (after reading the config|after taking the runDir lock|while replaying [^)]*)\): nothing was started/,
+      );
+      expect(existsSync(eventLog(runDir))).toBe(false); // nothing was written either
+    },
+  );
+
+  it.runIf(has('strace'))(
+    'part 5: SIGTERM while a reload is loading (its config open held up 1.5 s) ends procreg once it is loaded, everything stopped',
+    async () => {
+      const dir = tmp();
+      const runDir = join(dir, 'run');
+      const config = writeConfig(dir);
+      const t = traced(dir, config);
+      await t.printed('procreg running');
+      const pid = await t.procreg;
+      const web = await pidOf(runDir, 'web');
+      const requested = logEvent(eventLog(runDir), ofType('reload-requested'), 'the reload requested');
+      process.kill(pid, 'SIGHUP');
+      await requested; // logged before the config is read: the read is now held up
+      const t0 = Date.now();
+      process.kill(pid, 'SIGTERM');
+      expect(await bounded(t.exit, 20_000, 'procreg to exit')).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(1500 + 2000 + 5000); // the held-up read, web's stopTimeout, slack
+      const types = await typesIn(runDir);
+      expect(types.indexOf('reload-applied')).toBeLessThan(types.indexOf('supervisor-stopping'));
+      expect(types.at(-1)).toBe('supervisor-stopped');
+      expect(alive(web)).toBe(false);
+    },
+  );
+});
+
+/**
+ * `procreg run <config>` under strace, which holds up every open(2) of the config file by
+ * 1.5 s (-P: only that path is traced). Killed with its services after the test.
+ */
+function traced(dir: string, config: string) {
+  otherLogs.add(join(dir, 'run', 'events.jsonl'));
+  const proc = spawn(
+    'strace',
+    [
+      '-f',
+      '-qq',
+      '-o',
+      '/dev/null',
+      '-P',
+      config,
+      '-e',
+      'trace=openat',
+      '-e',
+      'inject=openat:delay_exit=1500000',
+    ].concat([process.execPath, join(process.cwd(), 'bin', 'procreg.js'), 'run', config]),
+    // Its own process group, procreg in it: the cleanup's SIGKILL to the group reaches both,
+    // also when the test fails before it knew procreg's PID.
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  runs.track(proc.pid as number);
+  let out = '';
+  const seen: (() => void)[] = [];
+  for (const s of [proc.stdout, proc.stderr])
+    s?.on('data', (d) => {
+      out += String(d);
+      for (const w of seen.splice(0)) w();
+    });
+  const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  // strace's child that runs node is procreg (strace forks others to probe ptrace, and its
+  // child is strace itself until its exec): signals go to it, not to strace.
+  const procreg = waitFor('procreg under strace', () => {
+    try {
+      for (const kid of readFileSync(`/proc/${proc.pid}/task/${proc.pid}/children`, 'utf8').trim().split(' '))
+        if (kid && readlinkSync(`/proc/${kid}/exe`) === realpathSync(process.execPath))
+          return runs.track(Number(kid));
+    } catch {
+      // gone meanwhile
+    }
+    return undefined;
+  });
+  const printed = (text: string) =>
+    bounded(
+      new Promise<void>((resolve) => {
+        const check = () => (out.includes(text) ? resolve() : seen.push(check));
+        check();
+      }),
+      20_000,
+      JSON.stringify(text),
+    );
+  return { proc, procreg, exit, printed, output: () => out };
+}
