@@ -74,6 +74,7 @@ describe("import { … } from 'procreg'", () => {
         "LoadResult",
         "LogBatch",
         "LogFileReplay",
+        "LogGap",
         "LogItem",
         "LogProblem",
         "LogWriter",

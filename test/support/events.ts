@@ -85,6 +85,7 @@ export const SAMPLE_EVENTS: { readonly [T in EventType]: Extract<EventBody, { ty
     reason: 'left in an earlier boot (a); this is boot b',
   },
   'event-ignored': { type: 'event-ignored', ref: 12, reason: 'stale backoff timer' },
+  'log-gap': { type: 'log-gap', fromSeq: 3, toSeq: 9, reason: 'queue-overflow', previous: null },
   snapshot: { type: 'snapshot', state: {} },
 };
 
