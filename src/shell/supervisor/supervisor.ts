@@ -1,17 +1,21 @@
 // The running supervisor: one event stream through the log, the fold and the effects.
-import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { formatProblem } from '../../config/schema.js';
 import type { NormalizedConfig } from '../../config/types.js';
+import type { Effect } from '../../core/effects.js';
 import { foldRegistry } from '../../core/fold-operator.js';
 import type { State } from '../../core/state.js';
 import { type RegistryView, registryView } from '../../core/view.js';
+import { encodeEvent, stamp } from '../../events/codec.js';
 import type { Event, EventBody } from '../../events/types.js';
 import { describeEvent } from '../../report/human-log.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, ProcregError } from '../errors.js';
+import { describeLimit, MAX_CONFIG_LINE_BYTES } from '../event-log/limits.js';
+import type { LogProblem } from '../event-log/reader.js';
 import { replayLogFile } from '../event-log/replay-file.js';
 import { type Durability, LogWriter } from '../event-log/writer.js';
+import { openRunDir, type RunDir } from '../files/run-dir.js';
 import {
   asyncScheduler,
   BehaviorSubject,
@@ -62,6 +66,9 @@ export interface SupervisorOptions {
   readonly scheduler?: SchedulerLike;
 }
 
+/** Longest reload-failed reason logged (a bad config can have very many problems). */
+const MAX_REASON = 64 * 1024;
+
 /** A library prints nothing unless given a logger. */
 const silent = pino({ level: 'silent' });
 
@@ -91,6 +98,7 @@ export class Supervisor {
 
   private constructor(
     private readonly writer: LogWriter,
+    private readonly runDir: RunDir,
     initial: State,
     private readonly config: ConfigSource,
     options: SupervisorOptions,
@@ -117,6 +125,15 @@ export class Supervisor {
       loadConfig: () => this.loadConfig(),
       finish: () => this.finish(),
     };
+    this.run(initial, ports);
+  }
+
+  /**
+   * The pipeline. It must never die and leave a supervisor supervising nothing: a log that
+   * cannot be written degrades (LogSink), an effect that throws is logged, and should the
+   * fold itself throw, the error is logged and the pipeline starts again from the last state.
+   */
+  private run(initial: State, ports: EffectPorts): void {
     this.inputs
       .pipe(
         // Outcomes pushed while an effect executes wait their turn instead of re-entering.
@@ -124,16 +141,49 @@ export class Supervisor {
         // After the final stop nothing is logged any more (a late timer, a stray signal).
         filter(() => !this.closed),
         map((body) => this.stampAndLog(body)),
+        filter((e): e is Event => e !== null),
         foldRegistry(initial),
         tap((res) => {
           const before = this.state$.value;
-          for (const r of res.records)
-            this.logged(this.writer.append(r, this.inputTime, this.inputMono), before);
+          for (const r of res.records) {
+            const event = this.append(r, this.inputTime, this.inputMono);
+            if (event) this.logged(event, before);
+          }
           this.state$.next(res.state);
-          for (const e of res.effects) executeEffect(e, ports);
+          for (const e of res.effects) this.execute(e, ports);
         }),
       )
-      .subscribe({ error: (e) => this.log.fatal({ err: e }, 'event pipeline failed') });
+      .subscribe({
+        error: (e) => {
+          this.log.fatal(
+            { err: e },
+            `event pipeline failed: ${(e as Error).message}; restarting it from the last state`,
+          );
+          this.run(this.state$.value, ports);
+        },
+      });
+  }
+
+  /** An effect that throws is a bug or an OS surprise: logged, and supervision goes on. */
+  private execute(e: Effect, ports: EffectPorts): void {
+    try {
+      executeEffect(e, ports);
+    } catch (err) {
+      this.say(
+        'error',
+        { err, effect: e },
+        `effect ${e.do} failed: ${(err as Error).message}; supervision goes on`,
+      );
+    }
+  }
+
+  /** A line in procreg's own log; a log that cannot be written (EPIPE) must not stop supervision. */
+  private say(level: 'fatal' | 'error' | 'warn' | 'info', fields: object, msg: string): void {
+    try {
+      this.log[level](fields, msg);
+    } catch {
+      // nowhere left to say it
+    }
   }
 
   /**
@@ -145,15 +195,29 @@ export class Supervisor {
     const config = new ConfigSource(options.configPath, options.config);
     const loaded = config.load();
     if (!loaded.ok) throw new ConfigError(loaded.problems);
-    mkdirSync(loaded.config.runDir, { recursive: true, mode: 0o700 });
     const given = options.eventLog;
     const logPath = given instanceof LogWriter ? given.path : resolve(given ?? loaded.config.eventLog);
-    const { result } = await replayLogFile(logPath, { missingOk: true });
-    const writer =
-      given instanceof LogWriter
-        ? given
-        : LogWriter.open(logPath, { durability: options.durability ?? 'batch' });
-    const sup = new Supervisor(writer, result.state, config, options);
+    // Nothing in the runDir is read or written before the runDir and the log's place are checked.
+    const runDir = openRunDir(loaded.config, { eventLog: logPath });
+    let sup: Supervisor;
+    try {
+      refuseOversizedConfig(loaded.config, config.label);
+      const { result, problems } = await replayLogFile(logPath, { missingOk: true });
+      refuseDisorder(logPath, problems);
+      for (const p of problems)
+        options.logger?.warn(
+          { eventLog: logPath, line: p.line, kind: p.kind },
+          `${logPath}:${p.line}: ${p.kind}: ${p.message}`,
+        );
+      const writer =
+        given instanceof LogWriter
+          ? given
+          : LogWriter.open(logPath, { durability: options.durability ?? 'batch' });
+      sup = new Supervisor(writer, runDir, result.state, config, options);
+    } catch (e) {
+      runDir.close();
+      throw e;
+    }
     sup.inputs.next({
       type: 'supervisor-started',
       pid: process.pid,
@@ -203,19 +267,31 @@ export class Supervisor {
     return this.stopped;
   }
 
-  private stampAndLog(body: EventBody): Event {
+  /** An input: stamped and logged; null if it cannot be. */
+  private stampAndLog(body: EventBody): Event | null {
     this.inputTime = this.clock();
     this.inputMono = this.mono();
-    const event = this.writer.append(body, this.inputTime, this.inputMono);
-    this.logged(event, this.state$.value);
+    const event = this.append(fitForLog(body), this.inputTime, this.inputMono);
+    if (event) this.logged(event, this.state$.value);
     return event;
+  }
+
+  /** Stamp and log; a line over the log's limit (which configs are kept well below) is dropped, loudly. */
+  private append(body: EventBody, time: number, mono: number): Event | null {
+    try {
+      return this.writer.append(body, time, mono);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ELOGLINE') throw e;
+      this.say('error', { err: e }, `${(e as Error).message}; the ${body.type} event is dropped`);
+      return null;
+    }
   }
 
   /** An event is in the log: tell subscribers, and the person watching if it is worth a line. */
   private logged(event: Event, before: State): void {
     this.events$.next(event);
     const line = describeEvent(event, before);
-    if (line) this.log[line.level](line.fields, line.msg);
+    if (line) this.say(line.level, line.fields, line.msg);
   }
 
   private loadConfig(): void {
@@ -237,7 +313,57 @@ export class Supervisor {
       this.timers.clear();
       this.groups.clear();
       this.writer.close();
+      this.runDir.close();
       this.exited();
     });
   }
+}
+
+/**
+ * A config whose config-loaded line would be over half the log's line limit is refused: its
+ * snapshots (the config once, and every service's status) must fit a line too.
+ */
+function refuseOversizedConfig(config: NormalizedConfig, source: string): void {
+  const bytes = configLineBytes(config, source);
+  if (bytes > MAX_CONFIG_LINE_BYTES)
+    throw new ProcregError(
+      'ELOGLINE',
+      `config ${source}: its config-loaded line in the event log would be ${bytes} bytes; procreg takes configs up to ${describeLimit(MAX_CONFIG_LINE_BYTES)} in the log (half its line limit, so that snapshots of the registry fit too); split it`,
+    );
+}
+
+function configLineBytes(config: NormalizedConfig, source: string): number {
+  const max = Number.MAX_SAFE_INTEGER; // the widest envelope there can be
+  return Buffer.byteLength(encodeEvent(stamp({ type: 'config-loaded', source, config }, max, max, max)));
+}
+
+/** An input as the log can take it: a config too large becomes the reload failure it is, a long reason is cut. */
+function fitForLog(body: EventBody): EventBody {
+  if (body.type === 'config-loaded') {
+    const bytes = configLineBytes(body.config, body.source);
+    if (bytes <= MAX_CONFIG_LINE_BYTES) return body;
+    return {
+      type: 'reload-failed',
+      reason: `config ${body.source}: its config-loaded line would be ${bytes} bytes, over the ${describeLimit(MAX_CONFIG_LINE_BYTES)} procreg takes in its log`,
+    };
+  }
+  if (body.type === 'reload-failed' && body.reason.length > MAX_REASON)
+    return {
+      ...body,
+      reason: `${body.reason.slice(0, MAX_REASON)}… (${body.reason.length - MAX_REASON} more characters)`,
+    };
+  return body;
+}
+
+/**
+ * A log whose seq goes backwards or repeats (two writers, or lines of another log appended)
+ * cannot be continued: the events it would skip or fold twice are the registry's history.
+ */
+function refuseDisorder(path: string, problems: readonly LogProblem[]): void {
+  const bad = problems.find((p) => p.kind === 'seq-repeat');
+  if (!bad) return;
+  throw new ProcregError(
+    'ELOGSEQ',
+    `event log ${path}: line ${bad.line} has seq ${bad.seq} after seq ${bad.previousSeq}; seq must increase by one per line (two procregs writing one log, or lines of another log appended?). procreg will not continue a log it cannot replay in order: move it aside (mv ${path} ${path}.bad-seq) and start again — the new log starts empty, so first stop what the old one still runs (procreg replay ${path}.bad-seq shows it)`,
+  );
 }
