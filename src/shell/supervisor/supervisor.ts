@@ -5,6 +5,7 @@ import { formatProblem } from '../../config/schema.js';
 import type { NormalizedConfig } from '../../config/types.js';
 import type { Effect } from '../../core/effects.js';
 import { foldRegistry } from '../../core/fold-operator.js';
+import { toSnapshot } from '../../core/snapshot.js';
 import type { State } from '../../core/state.js';
 import { type RegistryView, registryView } from '../../core/view.js';
 import { encodeEvent, stamp } from '../../events/codec.js';
@@ -12,9 +13,11 @@ import type { Event, EventBody } from '../../events/types.js';
 import { describeEvent } from '../../report/human-log.js';
 import { ConfigError, ProcregError } from '../errors.js';
 import { describeLimit, MAX_CONFIG_LINE_BYTES } from '../event-log/limits.js';
+import { type LogHealth, LogSink } from '../event-log/log-sink.js';
 import type { LogProblem } from '../event-log/reader.js';
 import { replayLogFile } from '../event-log/replay-file.js';
 import { type Durability, LogWriter } from '../event-log/writer.js';
+import { writePidFile } from '../files/pidfile.js';
 import { openRunDir, type RunDir } from '../files/run-dir.js';
 import {
   asyncScheduler,
@@ -64,6 +67,22 @@ export interface SupervisorOptions {
   readonly clock?: () => number;
   /** Runs the fold's timers (default rxjs asyncScheduler); e.g. a VirtualTimeScheduler in tests. */
   readonly scheduler?: SchedulerLike;
+  /**
+   * While the event log cannot be written, at most this many events (default 10 000) and
+   * bytes (default 64 MiB) are kept in memory to be written later; beyond, they are dropped
+   * and the log records the gap and a snapshot once it can be written again.
+   */
+  readonly logQueue?: { readonly maxEvents?: number; readonly maxBytes?: number };
+  /**
+   * How often (ms, default 1000) a degraded log is retried and the runDir and the log file are
+   * checked for having been removed or moved away, besides at every event.
+   */
+  readonly logCheckIntervalMs?: number;
+}
+
+/** What `status()` says: the registry, and how its event log is doing. */
+export interface SupervisorStatus extends RegistryView {
+  readonly log: LogHealth;
 }
 
 /** Longest reload-failed reason logged (a bad config can have very many problems). */
@@ -82,6 +101,9 @@ export class Supervisor {
   private readonly inputs = new Subject<EventBody>();
   private readonly state$: BehaviorSubject<State>;
   private readonly events$ = new Subject<Event>();
+  private readonly runDirRecreated$ = new Subject<{ readonly runDir: string }>();
+  private readonly sink: LogSink;
+  private readonly maintenance: NodeJS.Timeout;
   private readonly timers: TimerTable;
   private readonly groups: GroupWatch;
   private readonly clock: () => number;
@@ -97,7 +119,7 @@ export class Supervisor {
   readonly stopped: Promise<void>;
 
   private constructor(
-    private readonly writer: LogWriter,
+    writer: LogWriter,
     private readonly runDir: RunDir,
     initial: State,
     private readonly config: ConfigSource,
@@ -106,6 +128,32 @@ export class Supervisor {
     this.log = options.logger ?? silent;
     this.clock = options.clock ?? Date.now;
     this.mono = options.clock ?? monotonicMs;
+    const durability = options.durability ?? 'batch';
+    this.sink = new LogSink({
+      writer,
+      reopen: () =>
+        LogWriter.open(writer.path, { durability, fresh: true, onDisplaced: (d) => this.displaced(d) }),
+      runDir,
+      snapshot: () => ({
+        type: 'snapshot',
+        state: toSnapshot(this.state$.value) as unknown as Record<string, unknown>,
+      }),
+      logger: {
+        error: (fields, msg) => this.say('error', fields, msg),
+        warn: (fields, msg) => this.say('warn', fields, msg),
+      },
+      clock: this.clock,
+      onLogged: (event) => this.logged(event, this.state$.value),
+      onRunDirRecreated: () => this.runDirBack(),
+      maxPending: options.logQueue?.maxEvents,
+      maxPendingBytes: options.logQueue?.maxBytes,
+    });
+    // Retry a degraded log, and notice a removed runDir or a moved log, also when nothing happens.
+    this.maintenance = setInterval(
+      () => queueScheduler.schedule(() => this.maintain()),
+      options.logCheckIntervalMs ?? 1000,
+    );
+    this.maintenance.unref();
     this.timers = new TimerTable(options.scheduler ?? asyncScheduler, this.mono, (timer) => {
       // A run that ended before its deadline is never a timeout: after a stall of procreg the
       // overdue timer can run before the exit is read; the exit is on its way, let it decide.
@@ -238,8 +286,18 @@ export class Supervisor {
     return this.state$.asObservable();
   }
 
-  status(): RegistryView {
-    return registryView(this.state$.value, this.writer.lastSeq);
+  /** The registry (as replay --json shows it), and `log`: whether the event log is written. */
+  status(): SupervisorStatus {
+    return { ...registryView(this.state$.value, this.sink.lastSeq), log: this.sink.health() };
+  }
+
+  /**
+   * Emits when the runDir was removed under the running supervisor and it re-created it: its
+   * event log starts afresh there and the PID files of running services are written again;
+   * whoever serves the control socket (and procreg.pid) there must serve it again.
+   */
+  get runDirRecreated(): Observable<{ readonly runDir: string }> {
+    return this.runDirRecreated$.asObservable();
   }
 
   /** Re-read the config file (or install `config`); a bad one leaves everything running. */
@@ -267,10 +325,12 @@ export class Supervisor {
     return this.stopped;
   }
 
-  /** An input: stamped and logged; null if it cannot be. */
+  /** An input: stamped and logged (or kept, while the log cannot be written); null if it cannot be. */
   private stampAndLog(body: EventBody): Event | null {
     this.inputTime = this.clock();
     this.inputMono = this.mono();
+    // Between two inputs: a degraded log is retried, a moved log or a removed runDir noticed.
+    this.sink.checkpoint(this.inputTime, this.inputMono);
     const event = this.append(fitForLog(body), this.inputTime, this.inputMono);
     if (event) this.logged(event, this.state$.value);
     return event;
@@ -279,12 +339,41 @@ export class Supervisor {
   /** Stamp and log; a line over the log's limit (which configs are kept well below) is dropped, loudly. */
   private append(body: EventBody, time: number, mono: number): Event | null {
     try {
-      return this.writer.append(body, time, mono);
+      return this.sink.append(body, time, mono);
     } catch (e) {
-      if ((e as { code?: string }).code !== 'ELOGLINE') throw e;
       this.say('error', { err: e }, `${(e as Error).message}; the ${body.type} event is dropped`);
       return null;
     }
+  }
+
+  /** Between inputs, on a timer. */
+  private maintain(): void {
+    if (!this.closed) this.sink.checkpoint(this.clock(), this.mono());
+  }
+
+  /** The runDir is back (re-created): the PID files the registry says exist are written again. */
+  private runDirBack(): void {
+    for (const s of this.state$.value.services.values()) {
+      if (!s.pidFile) continue;
+      const { path, pid } = s.pidFile;
+      let error: string | null = null;
+      try {
+        writePidFile(path, pid);
+      } catch (e) {
+        error = (e as Error).message;
+        this.say('error', { err: e }, error);
+      }
+      this.inputs.next({ type: 'pidfile-written', path, pid, error });
+    }
+    this.runDirRecreated$.next({ runDir: this.runDir.path });
+  }
+
+  private displaced(d: { movedTo: string; bytes: number }): void {
+    this.say(
+      'warn',
+      { eventLog: this.sink.path, movedTo: d.movedTo },
+      `a file of ${d.bytes} bytes stood where procreg starts its fresh event log; moved to ${d.movedTo}`,
+    );
   }
 
   /** An event is in the log: tell subscribers, and the person watching if it is worth a line. */
@@ -310,9 +399,10 @@ export class Supervisor {
     // Queued behind supervisor-stopped and the outcomes before it.
     queueScheduler.schedule(() => {
       this.closed = true;
+      clearInterval(this.maintenance);
       this.timers.clear();
       this.groups.clear();
-      this.writer.close();
+      this.sink.close(this.clock(), this.mono());
       this.runDir.close();
       this.exited();
     });
