@@ -48,7 +48,7 @@ function expectIgnored(w: World, body: EventBody, reason: string): void {
 }
 
 describe('step: the dispatcher', () => {
-  it('folding a snapshot makes the state the one it holds, at the snapshot\'s seq', () => {
+  it("folding a snapshot makes the state the one it holds, at the snapshot's seq", () => {
     const w = running();
     const snap = JSON.parse(JSON.stringify(toSnapshot(w.state))) as Record<string, unknown>;
     const res = step(initialState(), stamp({ type: 'snapshot', state: snap }, 77, 1, 1));
