@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 /** Where the compiled modules are (test/support/build.ts builds them before the tests). */
@@ -31,4 +31,18 @@ export function runModule(
       resolve({ code, stdout, stderr, timedOut });
     });
   });
+}
+
+/**
+ * A character device that never ends (/dev/zero's numbers) at `path`, for tests that put one
+ * where a file should be; mknod needs root (CAP_MKNOD): false, and why printed, where it fails.
+ */
+export function zeroDevice(path: string): boolean {
+  try {
+    execFileSync('mknod', [path, 'c', '1', '5'], { stdio: 'pipe' });
+    return true;
+  } catch (e) {
+    console.log(`device case skipped: cannot mknod here (${(e as Error).message.split('\n')[0]})`);
+    return false;
+  }
 }
