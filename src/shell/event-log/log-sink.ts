@@ -300,7 +300,7 @@ export class LogSink {
     const err = e as NodeJS.ErrnoException;
     this.o.logger.error(
       { eventLog: this.path, err: err.code ?? err.message, pending: this.queue.length + 1 },
-      `event log ${this.path}: cannot write (${err.message}); supervision goes on, ${this.gap ? 'the events until it can are lost (a log-gap record and a snapshot will say so)' : `the events are kept in memory (up to ${this.maxPending}) and written when it can`}; retrying at every event and every second`,
+      `event log ${this.path}: cannot write (${err.message}); supervision goes on, ${this.gap ? 'the events until it can are lost (a log-gap record and a snapshot will say so)' : `the events are kept in memory (up to ${this.maxPending}) and written when it can`}; retrying at every event and on a timer`,
     );
   }
 
