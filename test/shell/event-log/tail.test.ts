@@ -6,6 +6,7 @@ import { encodeEvent, stamp } from '../../../src/events/codec.js';
 import type { Event } from '../../../src/events/types.js';
 import { MAX_LINE_BYTES } from '../../../src/shell/event-log/limits.js';
 import { readAppended } from '../../../src/shell/event-log/tail.js';
+import { DIST, runModule } from '../../support/child.js';
 import { useTmpDir } from '../../support/tmp.js';
 
 const tmp = useTmpDir();
@@ -92,9 +93,18 @@ describe('readAppended', () => {
     expect(readAppended(path, past.next).events).toEqual([failed(20_001)]);
   });
 
-  it('refuses a FIFO at the path instead of blocking on it', () => {
+  it('refuses a FIFO at the path instead of blocking on it', async () => {
     const path = join(tmp(), 'events.jsonl');
     execFileSync('mkfifo', [path]);
-    expect(() => readAppended(path, 0)).toThrow(expect.objectContaining({ code: 'ELOGNOTFILE' }));
+    // In a child: a blocking open(2) of a FIFO would freeze this process for good.
+    const res = await runModule(`
+      import { readAppended } from ${JSON.stringify(join(DIST, 'shell/event-log/tail.js'))};
+      try { readAppended(${JSON.stringify(path)}, 0); console.log('read it'); }
+      catch (e) { console.log(e.code + ': ' + e.message); }
+    `);
+    expect(res.timedOut, 'reading blocked').toBe(false);
+    expect(res.stdout.trim()).toBe(
+      `ELOGNOTFILE: event log ${path} is a FIFO, not a regular file; procreg reads and writes its log only as a regular file (remove it, or point eventLog elsewhere)`,
+    );
   });
 });
