@@ -75,6 +75,7 @@ describe("import { … } from 'procreg'", () => {
         "LoadResult",
         "LogBatch",
         "LogFileReplay",
+        "LogGap",
         "LogItem",
         "LogProblem",
         "LogWriter",

@@ -27,7 +27,8 @@ export interface ReplayOptions {
 
 export interface ReplayProblem {
   readonly seq: number;
-  readonly kind: 'invariant' | 'decision-mismatch' | 'snapshot-mismatch';
+  /** log-gap: a log-gap record not followed at once by the snapshot a reader continues from. */
+  readonly kind: 'invariant' | 'decision-mismatch' | 'snapshot-mismatch' | 'log-gap';
   readonly message: string;
 }
 
@@ -53,6 +54,8 @@ export class Replayer {
   private readonly problems: ReplayProblem[] = [];
   private expected: DecisionRecord[] = [];
   private expectedFrom = 0;
+  /** The last event was a log-gap: the next must be the snapshot to continue from. */
+  private afterGap: number | null = null;
   private readonly check: boolean;
   private readonly maxProblems: number;
   private readonly sweepEvery: number;
@@ -67,16 +70,30 @@ export class Replayer {
     this.count++;
     this.lastSeq = event.seq;
     this.lastTime = event.time;
+    const gap = this.afterGap;
+    this.afterGap = null;
+    if (gap !== null && event.type !== 'snapshot' && this.check)
+      this.problem(
+        event.seq,
+        'log-gap',
+        `the log-gap at seq ${gap} is followed by ${event.type}, not by the snapshot to continue from`,
+      );
     if (isDecision(event)) {
       if (this.check) this.matchDecision(event);
       return;
     }
+    if (event.type === 'log-gap') {
+      // What was decided before the gap may be in it: nothing is expected across it.
+      this.expected = [];
+      this.afterGap = event.seq;
+    }
     // A snapshot where the fold has history is verified against it (it must be that very
-    // state); where it has none (the first line read), it is where the fold starts.
-    if (event.type === 'snapshot' && this.check && this.count > 1) this.matchSnapshot(event);
+    // state); where it has none (the first line read, or right after a log-gap: the events
+    // before it are elsewhere or lost), it is where the fold starts.
+    if (event.type === 'snapshot' && this.check && this.count > 1 && gap === null) this.matchSnapshot(event);
     if (this.check) {
       // A crash can cut the log between an input and its decisions; then the next instance starts.
-      if (event.type === 'supervisor-started') this.expected = [];
+      if (event.type === 'supervisor-started' || event.type === 'log-gap') this.expected = [];
       else this.flushExpected(event.seq);
     }
     const res = step(this.state, event);
@@ -183,6 +200,7 @@ const TOUCHES_WHOLE_REGISTRY: Readonly<
   'signal-sent': false,
   'pidfile-written': false,
   'pidfile-removed': false,
+  'log-gap': false,
 };
 
 /** PIDs and names an input, its decisions and its effects mention. */

@@ -124,10 +124,12 @@ function apply(ctx: Ctx, ev: Event): void {
       return onSignalRequested(ctx, ev);
     case 'orphan-reaped':
       return onOrphanReaped(ctx, ev);
-    // Outcomes of effects: facts for the record, nothing for the registry to change.
+    // Outcomes of effects: facts for the record, nothing for the registry to change. (After
+    // a log-gap, the snapshot that follows it sets the registry.)
     case 'signal-sent':
     case 'pidfile-written':
     case 'pidfile-removed':
+    case 'log-gap':
       return;
     // Decision records are derived from the inputs; replaying them changes nothing.
     case 'spawn-requested':

@@ -12,6 +12,8 @@ type Simple = (v: unknown) => string | null;
 
 const int: Simple = (v) =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? null : 'a non-negative integer';
+const pos: Simple = (v) =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? null : 'a positive integer';
 const pid: Simple = (v) =>
   typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? null : 'a positive integer PID';
 const str: Simple = (v) => (typeof v === 'string' ? null : 'a string');
@@ -121,6 +123,12 @@ export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
     pid,
     outcome: oneOf('removed', 'not-owner', 'absent', 'error'),
     error: orNull(str),
+  },
+  'log-gap': {
+    fromSeq: pos,
+    toSeq: pos,
+    reason: oneOf('queue-overflow', 'log-replaced', 'run-dir-removed'),
+    previous: orNull(str),
   },
   'spawn-requested': {
     name,

@@ -214,6 +214,24 @@ export interface PidfileRemoved {
   readonly error: string | null;
 }
 
+/**
+ * A discontinuity in the log, written by the shell where it could not write everything:
+ * the events fromSeq..toSeq are not in this file at this point, and a `snapshot` of the
+ * registry follows at once, from which a reader continues. queue-overflow: the disk refused
+ * writes for longer than the in-memory queue holds, and they were dropped (lost);
+ * log-replaced: the log file was moved away or deleted under a running procreg, which went on
+ * in a fresh file at the configured path (the earlier events are in `previous` if it is known);
+ * run-dir-removed: the runDir itself was removed, and procreg re-created it.
+ */
+export interface LogGap {
+  readonly type: 'log-gap';
+  readonly fromSeq: number;
+  readonly toSeq: number;
+  readonly reason: 'queue-overflow' | 'log-replaced' | 'run-dir-removed';
+  /** Where the file holding the events before the gap is now, if known; null: deleted, lost or unknown. */
+  readonly previous: string | null;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Decision records: what the fold decided and why. The shell logs them after the input that
 // caused them; replaying the inputs re-derives them, and `replay --check` compares.
@@ -368,7 +386,7 @@ export type InputEvent =
   | SignalRequested
   | OrphanReaped;
 
-export type OutcomeEvent = SignalSent | PidfileWritten | PidfileRemoved;
+export type OutcomeEvent = SignalSent | PidfileWritten | PidfileRemoved | LogGap;
 
 export type DecisionRecord =
   | SpawnRequested
@@ -435,6 +453,7 @@ export const EVENT_KINDS: Readonly<Record<EventType, 'input' | 'outcome' | 'deci
   'signal-sent': 'outcome',
   'pidfile-written': 'outcome',
   'pidfile-removed': 'outcome',
+  'log-gap': 'outcome',
   'spawn-requested': 'decision',
   'restart-scheduled': 'decision',
   'service-given-up': 'decision',

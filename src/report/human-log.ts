@@ -1,5 +1,5 @@
 import { assertNever } from '../events/assert-never.js';
-import type { EventBody, OrphanReaped } from '../events/types.js';
+import type { EventBody, LogGap, OrphanReaped } from '../events/types.js';
 import type { State } from '../core/state.js';
 
 export type LogLevel = 'info' | 'warn' | 'error';
@@ -43,6 +43,12 @@ const ORPHAN_OUTCOME: Record<OrphanReaped['outcome'], string> = {
   'not-ours': 'not the process procreg started, left alone',
   killed: 'killed',
   'pid-reused': 'PID reused by another process, left alone',
+};
+
+const GAP_REASON: Record<LogGap['reason'], string> = {
+  'queue-overflow': 'lost: the log could not be written for longer than the in-memory queue holds',
+  'log-replaced': 'are in the previous log file, which was moved away or deleted',
+  'run-dir-removed': 'are in the previous log file: the runDir was removed and procreg re-created it',
 };
 
 /**
@@ -115,6 +121,12 @@ export function describeEvent(e: EventBody, before: State): LogLine | null {
         'info',
         { gen: e.gen, services: e.services, checks: e.checks },
         `config generation ${e.gen} applied`,
+      );
+    case 'log-gap':
+      return line(
+        'warn',
+        { fromSeq: e.fromSeq, toSeq: e.toSeq, reason: e.reason, previous: e.previous },
+        `event log: seq ${e.fromSeq}-${e.toSeq} ${GAP_REASON[e.reason]}${e.previous ? ` (now ${e.previous})` : ''}; a snapshot of the registry follows`,
       );
     case 'orphan-found':
       return line(

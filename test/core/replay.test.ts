@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { verifyInvariantsOf } from '../../src/core/invariants.js';
 import { replay } from '../../src/core/replay.js';
+import { toSnapshot } from '../../src/core/snapshot.js';
 import { stamp } from '../../src/events/codec.js';
 import { type Event, isDecision } from '../../src/events/types.js';
 import { World } from '../../src/sim/world.js';
@@ -68,5 +69,33 @@ describe('replay --check', () => {
       },
     ]);
     expect(verifyInvariantsOf(forged, [], [])).toEqual([]);
+  });
+
+  it('continues across a log-gap from the snapshot right after it; a gap without one is reported', () => {
+    const log = session().log;
+    // Drop a stretch of the log between two steps (what a full disk loses), the decisions cut
+    // off mid-step included, and put the gap record and a snapshot of the registry after it.
+    const from = log.findIndex((e, j) => j > 20 && e.type === 'exited');
+    const to = log.findIndex((e, j) => j > from + 15 && !isDecision(e)); // the next input after the gap
+    const state = replay(log.slice(0, to)).state;
+    const gap = stamp(
+      { type: 'log-gap', fromSeq: from + 1, toSeq: to, reason: 'queue-overflow', previous: null },
+      to + 1,
+      0,
+      0,
+    );
+    const snapshot = stamp({ type: 'snapshot', state: toSnapshot(state) as never }, to + 2, 0, 0);
+    const rest = log.slice(to).map((e) => ({ ...e, seq: e.seq + 2 }));
+    const withGap = [...log.slice(0, from), gap, snapshot, ...rest];
+    const res = replay(withGap, { check: true });
+    expect(res.problems).toEqual([]);
+    expect(res.state.services).toEqual(replay(log).state.services);
+    // The snapshot is where the fold goes on: one that disagrees with the history is not checked
+    // against it (the history is what is missing), but a gap with no snapshot is an error.
+    expect(replay([...log.slice(0, from), gap, ...rest], { check: true }).problems[0]).toMatchObject({
+      seq: (rest[0] as Event).seq,
+      kind: 'log-gap',
+      message: `the log-gap at seq ${to + 1} is followed by ${(rest[0] as Event).type}, not by the snapshot to continue from`,
+    });
   });
 });

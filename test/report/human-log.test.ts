@@ -24,6 +24,18 @@ describe('describeEvent: what a person watching the supervisor is told', () => {
     [S['check-start-failed'], 'error', { check: 'alive' }, 'alive: cannot run: EACCES'],
     [S['reload-requested'], 'info', {}, 'reload requested (SIGHUP)'],
     [
+      S['log-gap'],
+      'warn',
+      { fromSeq: 3, toSeq: 9, reason: 'queue-overflow', previous: null },
+      'event log: seq 3-9 lost: the log could not be written for longer than the in-memory queue holds; a snapshot of the registry follows',
+    ],
+    [
+      { type: 'log-gap', fromSeq: 1, toSeq: 40, reason: 'log-replaced', previous: '/run/app/events.1' },
+      'warn',
+      { fromSeq: 1, toSeq: 40, reason: 'log-replaced', previous: '/run/app/events.1' },
+      'event log: seq 1-40 are in the previous log file, which was moved away or deleted (now /run/app/events.1); a snapshot of the registry follows',
+    ],
+    [
       S['reload-failed'],
       'error',
       { reason: 'app.yaml: services: must be a mapping' },

@@ -93,6 +93,7 @@ export const SAMPLE_EVENTS: { readonly [T in EventType]: Extract<EventBody, { ty
     outcome: 'already',
     message: 'web is already running',
   },
+  'log-gap': { type: 'log-gap', fromSeq: 3, toSeq: 9, reason: 'queue-overflow', previous: null },
   snapshot: { type: 'snapshot', state: {} },
 };
 

@@ -1,4 +1,4 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { formatProblem } from '../../config/schema.js';
@@ -7,7 +7,9 @@ import { loadConfigFile } from '../config/load-config.js';
 import { reloadVerdict } from '../control/reload-verdict.js';
 import { type ControlPort, type ControlServer, serveControl } from '../control/server.js';
 import { ConfigError, ProcregError } from '../errors.js';
+import { writePidFile } from '../files/pidfile.js';
 import { claimRunDir, type RunDirClaim } from '../files/run-dir-claim.js';
+import { openRunDir, type RunDir } from '../files/run-dir.js';
 import type { InstanceInfo } from '../instance-lock.js';
 import { humanLogger, type LogFormat } from '../logger.js';
 import { ownIdentity, type ProcessIdentity } from '../proc/identity.js';
@@ -19,6 +21,20 @@ import { RUN_SIGNALS, type RunSignal, takeOverSignals } from './signals.js';
 const STOP_MARGIN_MS = 10_000;
 /** How long a reload asked over the control socket waits for its verdict. */
 const RELOAD_VERDICT_MS = 60_000;
+
+/**
+ * What procreg refuses to run on, as a config error is (exit 2): a runDir or event log it
+ * must not trust or cannot use as one, a log it must not append to. Any other ProcregError is
+ * a failure to run (exit 1).
+ */
+const REFUSALS: ReadonlySet<string> = new Set([
+  'ERUNDIR',
+  'ELOGSEQ',
+  'ELOGNOTFILE',
+  'ELOGSYMLINK',
+  'ELOGLINE',
+  'EPIDNOTFILE',
+]);
 
 export interface RunOptions {
   readonly logFormat?: LogFormat;
@@ -75,30 +91,46 @@ class Run {
     await signalsDelivered(); // the read is synchronous: a signal during it is handled only now
     if (this.stopReason) return this.abandoned('after reading the config');
     const { runDir, eventLog } = loaded;
+    let dir: RunDir;
     let claim: RunDirClaim;
     try {
-      mkdirSync(runDir, { recursive: true, mode: 0o700 }); // PID files, the event log: not for others
-      const res = await claimRunDir(runDir, eventLog, () => this.info());
-      if (!res.ok) {
-        this.io.err(res.refused);
-        return 2;
-      }
-      claim = res.claim;
+      // Trusted (as root: nobody else can change it or anything above it) and created 0700
+      // before anything is written there — procreg.pid included.
+      dir = openRunDir(loaded);
     } catch (e) {
-      if (!(e instanceof ProcregError) && !(e as NodeJS.ErrnoException).code) throw e;
-      this.io.err(`procreg run: ${(e as Error).message}`);
-      return 1;
+      return this.failed(e);
     }
     try {
-      if (claim.stalePid !== null)
-        this.logger.warn(
-          { pidFile: claim.pidFile, stalePid: claim.stalePid },
-          'replacing the PID file of a procreg that is not running',
-        );
-      return await this.supervise(loaded);
+      try {
+        const res = await claimRunDir(runDir, eventLog, () => this.info());
+        if (!res.ok) {
+          this.io.err(res.refused);
+          return 2;
+        }
+        claim = res.claim;
+      } catch (e) {
+        return this.failed(e);
+      }
+      try {
+        if (claim.stalePid !== null)
+          this.logger.warn(
+            { pidFile: claim.pidFile, stalePid: claim.stalePid },
+            'replacing the PID file of a procreg that is not running',
+          );
+        return await this.supervise(loaded, claim);
+      } finally {
+        await claim.release();
+      }
     } finally {
-      await claim.release();
+      dir.close();
     }
+  }
+
+  /** A refusal (exit 2) or failure (exit 1) to run, said in one line; anything else is a bug. */
+  private failed(e: unknown): number {
+    if (!(e instanceof ProcregError) && !(e as NodeJS.ErrnoException).code) throw e;
+    this.io.err(`procreg run: ${(e as Error).message}`);
+    return e instanceof ProcregError && REFUSALS.has(e.code) ? 2 : 1;
   }
 
   /** What the lock and control sockets say about this procreg. */
@@ -194,7 +226,7 @@ class Run {
     return loaded.config;
   }
 
-  private async supervise(config: NormalizedConfig): Promise<number> {
+  private async supervise(config: NormalizedConfig, claim: RunDirClaim): Promise<number> {
     if (this.stopReason) return this.abandoned('after taking the runDir lock');
     this.logger.info(
       { eventLog: config.eventLog },
@@ -216,11 +248,7 @@ class Run {
         this.io.err(e.message);
         return 2;
       }
-      if (e instanceof ProcregError) {
-        this.io.err(`procreg run: ${e.message}`);
-        return 1;
-      }
-      throw e;
+      return this.failed(e);
     }
     this.sup = sup;
     const configs = sup.states.subscribe((s) => {
@@ -244,6 +272,23 @@ class Run {
         this.io.err(`procreg run: ${reason}; every service and check was stopped`);
         return 1;
       }
+      // The runDir removed underneath (rm -rf) and re-created by the supervisor: procreg.pid
+      // and the control socket went with it.
+      const recreated = sup.runDirRecreated.subscribe(() => {
+        try {
+          writePidFile(claim.pidFile, process.pid);
+        } catch (e) {
+          this.logger.error(
+            { pidFile: claim.pidFile },
+            `cannot write ${claim.pidFile} again: ${(e as Error).message}`,
+          );
+        }
+        control.relisten().then(
+          () => this.logger.info({ socket }, `serving the control socket ${socket} again`),
+          (e: Error) =>
+            this.logger.error({ socket }, `${e.message}; procreg status/stop/reload cannot reach it`),
+        );
+      });
       if (this.phase === 'starting') this.phase = 'running';
       if (this.reloadPending && this.phase === 'running')
         sup.push({ type: 'reload-requested', source: 'SIGHUP' });
@@ -252,6 +297,7 @@ class Run {
         `procreg running: pid ${process.pid}, config ${this.configPath}, runDir ${config.runDir}`,
       );
       await sup.stopped;
+      recreated.unsubscribe();
       await control.close(true);
       this.logger.info('procreg stopped: every service and check is gone');
       return 0;

@@ -1,5 +1,5 @@
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { RegistryView } from '../../core/view.js';
 import { LineSplitter } from '../../events/line-splitter.js';
 import { ProcregError } from '../errors.js';
@@ -64,6 +64,11 @@ export interface ControlServer {
    * that asked for the stop, when `stopped`), the socket file is removed. Resolves once done.
    */
   close(stopped: boolean): Promise<void>;
+  /**
+   * Listen again at the same path, e.g. after the runDir was removed and re-created: the old
+   * socket file is gone with it. Connections already open keep being served.
+   */
+  relisten(): Promise<void>;
 }
 
 /** Longest request line accepted. */
@@ -84,7 +89,7 @@ export async function serveControl(
     throw new ProcregError('ECONTROL', `cannot serve the control socket ${path}: ${(e as Error).message}`);
   }
   const conns = new Map<Socket, { stopper: boolean; busy: boolean }>();
-  const server = createServer((conn) => {
+  const onConnection = (conn: Socket) => {
     const meta = { stopper: false, busy: false };
     conns.set(conn, meta);
     conn.on('close', () => conns.delete(conn));
@@ -133,21 +138,32 @@ export async function serveControl(
     }, REQUEST_MAX);
     conn.setEncoding('utf8');
     conn.on('data', (chunk: string) => lines.push(chunk));
-  });
-  server.maxConnections = options.maxConnections ?? 32;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e) =>
-      reject(new ProcregError('ECONTROL', `cannot serve the control socket ${path}: ${e.message}`)),
-    );
-    server.listen(path, () => {
-      server.removeAllListeners('error');
-      server.on('error', (e) => options.onError?.(e));
-      resolve();
+  };
+  const listen = async (): Promise<Server> => {
+    const server = createServer(onConnection);
+    server.maxConnections = options.maxConnections ?? 32;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e) =>
+        reject(new ProcregError('ECONTROL', `cannot serve the control socket ${path}: ${e.message}`)),
+      );
+      server.listen(path, () => {
+        server.removeAllListeners('error');
+        server.on('error', (e) => options.onError?.(e));
+        resolve();
+      });
     });
-  });
-  chmodSync(path, 0o600);
+    chmodSync(path, 0o600);
+    return server;
+  };
+  let server = await listen();
   return {
     path,
+    relisten: async () => {
+      const old = server;
+      old.close(); // stops accepting; its connections stay in `conns`
+      removeStaleSocket(path);
+      server = await listen();
+    },
     close: (stopped) =>
       new Promise<void>((resolve) => {
         for (const [conn, meta] of conns) {

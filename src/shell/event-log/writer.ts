@@ -4,14 +4,19 @@ import {
   fstatSync,
   fsyncSync,
   ftruncateSync,
+  lstatSync,
   openSync,
+  readlinkSync,
   readSync,
   renameSync,
   writeSync,
 } from 'node:fs';
 import { decodeEvent, encodeEvent, stamp } from '../../events/codec.js';
 import { ProcregError } from '../errors.js';
+import { notRegular, resolveParent, RUN_DIR_MODE, RunDir } from '../files/run-dir.js';
+import { type DirHandle, untrustedFile } from '../files/safe-dir.js';
 import type { Event, EventBody } from '../../events/types.js';
+import { describeLimit, MAX_LINE_BYTES } from './limits.js';
 
 /**
  * every: fsync after each event (nothing acknowledged is ever lost);
@@ -26,66 +31,96 @@ export interface LogWriterOptions {
   readonly fsyncIntervalMs?: number;
   /** Told about a torn tail moved aside on open. */
   readonly onRecovered?: (info: { tornBytes: number; movedTo: string }) => void;
+  /** Told when a timed fsync fails (it is retried at the next one); default: ignored. */
+  readonly onSyncError?: (err: Error) => void;
+  /**
+   * Start a new log at the path: an empty file there is used (as logrotate's `create` leaves
+   * it), anything else in its place is first renamed to `<path>.displaced-<time>` and reported.
+   */
+  readonly fresh?: boolean;
+  readonly onDisplaced?: (info: { movedTo: string; bytes: number }) => void;
 }
 
+export type LogWriterErrorCode = 'ELOGSYMLINK' | 'ELOGOPEN' | 'ELOGCLOSED' | 'ELOGNOTFILE' | 'ELOGLINE';
+
 export class LogWriterError extends ProcregError {
-  declare readonly code: 'ELOGSYMLINK' | 'ELOGOPEN' | 'ELOGCLOSED';
-  constructor(code: 'ELOGSYMLINK' | 'ELOGOPEN' | 'ELOGCLOSED', message: string) {
+  declare readonly code: LogWriterErrorCode;
+  constructor(code: LogWriterErrorCode, message: string) {
     super(code, message);
   }
 }
+
+/** Bytes read per step when recovering the tail. */
+const CHUNK = 1 << 20;
+const OPEN_FLAGS =
+  constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /**
  * The one writer of an event log. Appends one JSON line per event with seq continuing the
  * file's last seq. Opening a log that ends in a torn line (a crash mid-write) moves that
  * fragment to `<path>.torn-<offset>` and truncates it away, so the next line is not glued
- * to it and nothing is lost.
+ * to it and nothing is lost. The file is reached through its runDir's descriptor when it is
+ * inside an open runDir (see files/run-dir.ts), opened O_NOFOLLOW | O_NONBLOCK and refused
+ * unless it is a regular file (and, as root, root's and writable by no one else). A write
+ * that fails half-way (ENOSPC) is cut back off the file, so the file only ever holds whole
+ * lines.
  */
 export class LogWriter {
   private fd: number | null;
   private seq: number;
+  /** Where the file ends: what a failed write is cut back to. */
+  private end: number;
   private dirty = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly durability: Durability;
   private readonly fsyncIntervalMs: number;
+  private readonly onSyncError: (err: Error) => void;
 
   private constructor(
     /** The file this writer appends to. */
     readonly path: string,
     fd: number,
     lastSeq: number,
+    end: number,
     options: LogWriterOptions,
   ) {
     this.fd = fd;
     this.seq = lastSeq;
+    this.end = end;
     this.durability = options.durability ?? 'batch';
     this.fsyncIntervalMs = options.fsyncIntervalMs ?? 100;
+    this.onSyncError = options.onSyncError ?? (() => {});
   }
 
   static open(path: string, options: LogWriterOptions = {}): LogWriter {
-    let fd: number;
+    let parent: ReturnType<typeof resolveParent>;
     try {
-      // O_NOFOLLOW: the log is never written through a symlink (DESIGN.md invariant 4's rule, for logs too).
-      fd = openSync(
-        path,
-        constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
-        0o600,
-      );
+      parent = resolveParent(path, {
+        what: `event log ${path}`,
+        code: 'ELOGOPEN',
+        create: RunDir.containing(path) ? RUN_DIR_MODE : undefined,
+      });
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      if (err.code === 'ELOOP')
-        throw new LogWriterError(
-          'ELOGSYMLINK',
-          `event log ${path} is a symbolic link; refusing to write through it`,
-        );
-      throw new LogWriterError('ELOGOPEN', `cannot open event log ${path}: ${err.message}`);
-    }
-    try {
-      const lastSeq = recoverTail(fd, path, options.onRecovered);
-      return new LogWriter(path, fd, lastSeq, options);
-    } catch (e) {
-      closeSync(fd);
+      if (e instanceof ProcregError) throw new LogWriterError('ELOGOPEN', e.message);
       throw e;
+    }
+    const { dir, name, release } = parent;
+    try {
+      let fd = openLog(dir, name, path);
+      if (options.fresh) fd = startFresh(fd, dir, name, path, options.onDisplaced);
+      try {
+        const { lastSeq, end } = recoverTail(fd, dir, name, path, options.onRecovered);
+        return new LogWriter(path, fd, lastSeq, end, options);
+      } catch (e) {
+        closeSync(fd);
+        if (e instanceof ProcregError) throw e;
+        throw new LogWriterError(
+          'ELOGOPEN',
+          `cannot recover the tail of event log ${path}: ${(e as Error).message}`,
+        );
+      }
+    } finally {
+      release();
     }
   }
 
@@ -96,9 +131,29 @@ export class LogWriter {
   /** Stamp the next seq and the given times (wall and monotonic ms) on `body`, and append it. */
   append(body: EventBody, time: number, mono: number): Event {
     const event = stamp(body, this.seq + 1, time, mono);
-    this.write(`${encodeEvent(event)}\n`);
-    this.seq = event.seq;
+    this.writeEvent(event);
     return event;
+  }
+
+  /**
+   * Append an event stamped elsewhere; its seq must follow the last one written (it may jump
+   * ahead only by what a log-gap record before it explains: the caller's to say). Throws
+   * ELOGLINE for a line over the limit (nothing written), or the write's own error (nothing
+   * written either: a partial line is cut off again).
+   */
+  writeEvent(event: Event): void {
+    this.writeLines(event.seq, encodeLine(event, this.path));
+  }
+
+  /**
+   * Append lines encoded by `encodeLine` (one or more, newlines included) in one write,
+   * the last of them with seq `lastSeq`: all of them or, on an error, none.
+   */
+  writeLines(lastSeq: number, lines: Buffer): void {
+    if (lastSeq <= this.seq)
+      throw new RangeError(`event log ${this.path}: seq ${lastSeq} does not follow ${this.seq}`);
+    this.write(lines);
+    this.seq = lastSeq;
   }
 
   /** Force everything written so far to disk. */
@@ -108,85 +163,243 @@ export class LogWriter {
     this.dirty = false;
   }
 
+  /**
+   * This file is no longer the log at its path: deleted (its link count is 0), or the path
+   * now names another file or nothing (renamed away). `previous` is where it is now, if it
+   * still has a name the kernel knows (a rename in the same file system).
+   */
+  displaced(): { previous: string | null } | null {
+    if (this.fd === null) return null;
+    const held = fstatSync(this.fd);
+    if (held.nlink === 0) return { previous: null };
+    const now = lstatSync(this.path, { throwIfNoEntry: false });
+    if (now && now.ino === held.ino && now.dev === held.dev) return null;
+    try {
+      const where = readlinkSync(`/proc/self/fd/${this.fd}`);
+      return { previous: where.endsWith(' (deleted)') ? null : where };
+    } catch {
+      return { previous: null };
+    }
+  }
+
   close(): void {
     if (this.fd === null) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.durability !== 'none') this.sync();
+    if (this.durability !== 'none') this.syncQuietly();
     closeSync(this.fd);
     this.fd = null;
   }
 
-  private write(text: string): void {
+  private write(line: Buffer): void {
     if (this.fd === null) throw new LogWriterError('ELOGCLOSED', 'event log writer is closed');
-    const buf = Buffer.from(text, 'utf8');
+    const start = this.end;
     let off = 0;
-    while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+    try {
+      while (off < line.length) {
+        const n = writeSync(this.fd, line, off, line.length - off);
+        if (n <= 0) throw Object.assign(new Error('write(2) wrote nothing'), { code: 'EIO' });
+        off += n;
+      }
+    } catch (e) {
+      // A full disk can take half a line: cut it off, so the file holds only whole lines and
+      // the line can be written whole later. (Shrinking a file needs no space.)
+      if (off > 0) ftruncateSync(this.fd, start);
+      throw e;
+    }
+    this.end = start + line.length;
     this.dirty = true;
     if (this.durability === 'every') this.sync();
     else if (this.durability === 'batch' && !this.timer) {
       this.timer = setTimeout(() => {
         this.timer = null;
-        this.sync();
+        this.syncQuietly();
       }, this.fsyncIntervalMs);
       this.timer.unref();
     }
   }
+
+  /** An fsync failing (EIO) must not escape a timer: it is reported, and the next one retries. */
+  private syncQuietly(): void {
+    try {
+      this.sync();
+    } catch (e) {
+      this.onSyncError(e as Error);
+    }
+  }
 }
 
-/** Find the last seq; move a torn tail aside. Reads backwards from the end, never the whole file. */
-function recoverTail(fd: number, path: string, onRecovered: LogWriterOptions['onRecovered']): number {
-  const size = fstatSync(fd).size;
-  if (size === 0) return 0;
-  const block = 64 * 1024;
-  let end = size;
-  let tail = Buffer.alloc(0);
-  let checkedTorn = false;
-  while (end > 0 || tail.length > 0) {
-    const lastNl = tail.lastIndexOf(0x0a);
-    if (!checkedTorn && (lastNl >= 0 || end === 0)) {
-      checkedTorn = true;
-      if (tail.length > 0 && tail[tail.length - 1] !== 0x0a) {
-        const cut = end + lastNl + 1;
-        const fragment = tail.subarray(lastNl + 1);
-        const movedTo = `${path}.torn-${cut}`;
-        const out = openSync(
-          `${movedTo}.tmp`,
-          constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-          0o600,
-        );
-        try {
-          writeSync(out, fragment);
-          fsyncSync(out);
-        } finally {
-          closeSync(out);
-        }
-        renameSync(`${movedTo}.tmp`, movedTo);
-        ftruncateSync(fd, cut);
-        fsyncSync(fd);
-        onRecovered?.({ tornBytes: fragment.length, movedTo });
-        tail = tail.subarray(0, lastNl + 1);
-        continue;
-      }
-    }
-    // Walk complete lines from the end until one decodes.
-    if (tail.length > 0 && tail[tail.length - 1] === 0x0a) {
-      // (a negative offset would make lastIndexOf count from the end, hence the guard)
-      const prevNl = tail.length >= 2 ? tail.lastIndexOf(0x0a, tail.length - 2) : -1;
-      if (prevNl >= 0 || end === 0) {
-        const line = tail.subarray(prevNl + 1, tail.length - 1).toString('utf8');
-        const res = decodeEvent(line);
-        if (res.ok) return res.event.seq;
-        tail = tail.subarray(0, prevNl + 1);
-        continue;
-      }
-    }
-    if (end === 0) return 0;
-    const start = Math.max(0, end - block);
-    const chunk = Buffer.alloc(end - start);
-    readSync(fd, chunk, 0, chunk.length, start);
-    tail = Buffer.concat([chunk, tail]);
-    end = start;
+/** An event's line, newline included; refused (ELOGLINE) over the limit, naming `path`. */
+export function encodeLine(event: Event, path: string): Buffer {
+  const buf = Buffer.from(`${encodeEvent(event)}\n`, 'utf8');
+  if (buf.length - 1 > MAX_LINE_BYTES)
+    throw new LogWriterError(
+      'ELOGLINE',
+      `event log ${path}: a ${event.type} line of ${buf.length - 1} bytes is over the limit of ${describeLimit(MAX_LINE_BYTES)} per line; not written`,
+    );
+  return buf;
+}
+
+function openLog(dir: DirHandle, name: string, path: string, flags = OPEN_FLAGS): number {
+  let fd: number;
+  try {
+    // O_NOFOLLOW: the log is never written through a symlink. O_NONBLOCK: a FIFO in its place
+    // cannot block the open (fstat below refuses it).
+    fd = openSync(dir.at(name), flags, 0o600);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const st = lstatSync(dir.at(name), { throwIfNoEntry: false });
+    if (err.code === 'ELOOP' || st?.isSymbolicLink())
+      throw new LogWriterError(
+        'ELOGSYMLINK',
+        `event log ${path} is a symbolic link; refusing to write through it`,
+      );
+    if (st && !st.isFile()) throw new LogWriterError('ELOGNOTFILE', notRegular(path, st).message);
+    throw new LogWriterError('ELOGOPEN', `cannot open event log ${path}: ${err.message}`);
   }
-  return 0;
+  const st = fstatSync(fd);
+  const why = st.isFile() ? untrustedFile(st, path) : null;
+  if (!st.isFile() || why) {
+    closeSync(fd);
+    if (!st.isFile()) throw new LogWriterError('ELOGNOTFILE', notRegular(path, st).message);
+    throw new ProcregError('ERUNDIR', `event log ${why}`);
+  }
+  return fd;
+}
+
+/** An empty file at the path is the fresh log; anything else is renamed aside first. */
+function startFresh(
+  fd: number,
+  dir: DirHandle,
+  name: string,
+  path: string,
+  onDisplaced: LogWriterOptions['onDisplaced'],
+): number {
+  const bytes = fstatSync(fd).size;
+  if (bytes === 0) return fd;
+  closeSync(fd);
+  const aside = `${name}.displaced-${Date.now()}`;
+  renameSync(dir.at(name), dir.at(aside));
+  onDisplaced?.({ movedTo: `${path.slice(0, path.length - name.length)}${aside}`, bytes });
+  return openLog(dir, name, path, OPEN_FLAGS | constants.O_EXCL);
+}
+
+/**
+ * The lines of a file that end before `end`, last first: where each starts, and its bytes
+ * (null when it is over the line limit: scanned past, never held). Reads backwards in chunks,
+ * each byte once: linear in what it reads, whatever the lines' lengths.
+ */
+function* linesBackward(fd: number, end: number): Generator<{ start: number; bytes: Buffer | null }> {
+  let buf = Buffer.alloc(0);
+  let bufStart = end; // buf holds the bytes [bufStart, bufStart + buf.length)
+  let lineEnd = end; // exclusive end of the line being found (its newline excluded)
+  while (lineEnd >= 0) {
+    const pieces: Buffer[] = [];
+    let len = 0;
+    let over = false;
+    let cursor = lineEnd;
+    let start: number;
+    for (;;) {
+      if (cursor > bufStart) {
+        const rel = cursor - bufStart;
+        const nl = buf.lastIndexOf(0x0a, rel - 1);
+        const piece = buf.subarray(nl + 1, rel);
+        if (!over) {
+          len += piece.length;
+          if (len > MAX_LINE_BYTES) {
+            over = true;
+            pieces.length = 0;
+          } else pieces.push(piece);
+        }
+        if (nl >= 0) {
+          start = bufStart + nl + 1;
+          break;
+        }
+        cursor = bufStart;
+      }
+      if (cursor === 0) {
+        start = 0;
+        break;
+      }
+      const from = Math.max(0, cursor - CHUNK);
+      buf = Buffer.alloc(cursor - from); // a new buffer: the pieces taken keep theirs
+      readFully(fd, buf, from);
+      bufStart = from;
+    }
+    yield { start, bytes: over ? null : Buffer.concat(pieces.reverse(), len) };
+    lineEnd = start - 1;
+  }
+}
+
+function readFully(fd: number, buf: Buffer, position: number): void {
+  let off = 0;
+  while (off < buf.length) {
+    const n = readSync(fd, buf, off, buf.length - off, position + off);
+    if (n === 0) throw new Error(`the file ended at ${position + off} while reading it backwards`);
+    off += n;
+  }
+}
+
+/**
+ * Find the last seq, and move a torn tail aside: the last line without its newline is copied
+ * to `<path>.torn-<offset>` and cut off. Reads backwards from the end, each byte at most once,
+ * and only as far as the last line that decodes; lines over the limit are skipped.
+ */
+function recoverTail(
+  fd: number,
+  dir: DirHandle,
+  name: string,
+  path: string,
+  onRecovered: LogWriterOptions['onRecovered'],
+): { lastSeq: number; end: number } {
+  const size = fstatSync(fd).size;
+  if (size === 0) return { lastSeq: 0, end: 0 };
+  const lastByte = Buffer.alloc(1);
+  readFully(fd, lastByte, size - 1);
+  const torn = lastByte[0] !== 0x0a;
+  let end = size;
+  for (const { start, bytes } of linesBackward(fd, torn ? size : size - 1)) {
+    if (torn && end === size) {
+      moveTornAside(fd, dir, name, path, start, size, onRecovered);
+      end = start;
+      continue;
+    }
+    if (bytes === null) continue;
+    const res = decodeEvent(bytes.toString('utf8'));
+    if (res.ok) return { lastSeq: res.event.seq, end };
+  }
+  return { lastSeq: 0, end };
+}
+
+function moveTornAside(
+  fd: number,
+  dir: DirHandle,
+  name: string,
+  path: string,
+  cut: number,
+  size: number,
+  onRecovered: LogWriterOptions['onRecovered'],
+): void {
+  const tmp = dir.at(`${name}.torn-${cut}.tmp`);
+  const out = openSync(
+    tmp,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o600,
+  );
+  try {
+    const buf = Buffer.alloc(Math.min(CHUNK, size - cut));
+    for (let at = cut; at < size;) {
+      const n = Math.min(buf.length, size - at);
+      readFully(fd, buf.subarray(0, n), at);
+      for (let off = 0; off < n;) off += writeSync(out, buf, off, n - off);
+      at += n;
+    }
+    fsyncSync(out);
+  } finally {
+    closeSync(out);
+  }
+  renameSync(tmp, dir.at(`${name}.torn-${cut}`));
+  ftruncateSync(fd, cut);
+  fsyncSync(fd);
+  onRecovered?.({ tornBytes: size - cut, movedTo: `${path}.torn-${cut}` });
 }

@@ -2,6 +2,7 @@ import {
   closeSync,
   constants,
   fchmodSync,
+  fstatSync,
   fsyncSync,
   lstatSync,
   openSync,
@@ -10,13 +11,15 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { ProcregError } from '../errors.js';
+import { resolveParent } from './run-dir.js';
+import { type DirHandle, DirWalkError } from './safe-dir.js';
 
 // DESIGN.md invariant 4 and keepalived #2460: a PID file either does not exist or holds
 // exactly `<pid>\n` of the live incarnation. It is written whole (temp file + fsync +
 // rename in the same directory), never appended or truncated in place, never through a
-// symlink, and removed only if it still names the exiting PID.
+// symlink, and removed only if it still names the exiting PID. Inside an open runDir every
+// step goes through the runDir's descriptor (see run-dir.ts).
 
 export type PidFileErrorCode = 'EPIDSYMLINK' | 'EPIDNOTFILE' | 'EPIDIO';
 
@@ -33,12 +36,30 @@ export class PidFileError extends ProcregError {
 
 let tmpCounter = 0;
 
+/**
+ * The directory of a PID file, held open, and the file's name in it: inside an open runDir
+ * through its descriptor (no symlink followed on the way), elsewhere by a checked walk from /.
+ */
+function parentOf(path: string): { dir: DirHandle; name: string; release: () => void } {
+  return resolveParent(path, { what: `PID file ${path}`, code: 'EPIDIO' });
+}
+
 /** Replace the PID file at `path` with exactly `<pid>\n`, atomically for every reader. */
 export function writePidFile(path: string, pid: number): void {
   if (!Number.isSafeInteger(pid) || pid <= 0)
     throw new TypeError(`pid must be a positive integer, got ${pid}`);
-  refuseLinkOrNonFile(path);
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${++tmpCounter}.tmp`);
+  const { dir, name, release } = parentOf(path);
+  try {
+    writeIn(dir, name, path, pid);
+  } finally {
+    release();
+  }
+}
+
+function writeIn(dir: DirHandle, name: string, path: string, pid: number): void {
+  refuseLinkOrNonFile(dir.at(name), path);
+  const tmpName = `.${name}.${process.pid}.${++tmpCounter}.tmp`;
+  const tmp = dir.at(tmpName);
   let fd: number;
   try {
     fd = openSync(
@@ -47,7 +68,7 @@ export function writePidFile(path: string, pid: number): void {
       0o644,
     );
   } catch (e) {
-    throw ioError(path, `cannot create a temporary file next to it (${tmp})`, e);
+    throw ioError(path, `cannot create a temporary file next to it (${tmpName})`, e);
   }
   try {
     fchmodSync(fd, 0o644); // whatever the umask: readable by the tools that read PID files
@@ -62,8 +83,8 @@ export function writePidFile(path: string, pid: number): void {
   }
   closeSync(fd);
   try {
-    refuseLinkOrNonFile(path); // checked again: the window between check and rename is ours only
-    renameSync(tmp, path);
+    refuseLinkOrNonFile(dir.at(name), path); // checked again: the window between check and rename is ours only
+    renameSync(tmp, dir.at(name));
   } catch (e) {
     unlinkQuietly(tmp);
     if (e instanceof PidFileError) throw e;
@@ -78,26 +99,49 @@ export type RemoveOutcome = 'removed' | 'not-owner' | 'absent';
 
 /** Remove the PID file only if it still names `pid`: an older incarnation never removes a newer one's file. */
 export function removePidFileIfOwned(path: string, pid: number): RemoveOutcome {
-  const current = readPidFile(path);
-  if (current === 'absent') return 'absent';
-  if (current !== pid) return 'not-owner';
+  const { dir, name, release } = parentOf(path);
   try {
-    unlinkSync(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
-    throw ioError(path, 'cannot remove it', e);
+    const current = readIn(dir, name, path);
+    if (current === 'absent') return 'absent';
+    if (current !== pid) return 'not-owner';
+    try {
+      unlinkSync(dir.at(name));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+      throw ioError(path, 'cannot remove it', e);
+    }
+    return 'removed'; // no directory fsync, for the reason given in writePidFile
+  } finally {
+    release();
   }
-  return 'removed'; // no directory fsync, for the reason given in writePidFile
 }
 
 /**
  * The PID a PID file names: a number, 'absent', or null when the content is not exactly one
- * line `<pid>\n` (anything else is not ours to trust). Never follows a symlink.
+ * line `<pid>\n` (anything else is not ours to trust). Never follows a symlink; a FIFO, socket,
+ * device or directory in its place is refused (EPIDNOTFILE) without blocking on it.
  */
 export function readPidFile(path: string): number | 'absent' | null {
+  let parent: ReturnType<typeof parentOf>;
+  try {
+    parent = parentOf(path);
+  } catch (e) {
+    // No directory, no file. (A directory that cannot be trusted is still refused.)
+    if (e instanceof DirWalkError && e.errno === 'ENOENT') return 'absent';
+    throw e;
+  }
+  try {
+    return readIn(parent.dir, parent.name, path);
+  } finally {
+    parent.release();
+  }
+}
+
+function readIn(dir: DirHandle, name: string, path: string): number | 'absent' | null {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO put in its place must not block procreg (fstat then refuses it).
+    fd = openSync(dir.at(name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return 'absent';
@@ -107,9 +151,13 @@ export function readPidFile(path: string): number | 'absent' | null {
         path,
         `PID file ${path} is a symbolic link; refusing to read through it`,
       );
+    const st = lstatSync(dir.at(name), { throwIfNoEntry: false });
+    if (st && !st.isFile()) throw notAFile(path);
     throw ioError(path, 'cannot open it', e);
   }
   try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw notAFile(path);
     const buf = Buffer.alloc(32);
     const n = readSync(fd, buf, 0, buf.length, 0);
     const m = /^([1-9]\d{0,9})\n$/.exec(buf.subarray(0, n).toString('latin1'));
@@ -119,10 +167,10 @@ export function readPidFile(path: string): number | 'absent' | null {
   }
 }
 
-function refuseLinkOrNonFile(path: string): void {
+function refuseLinkOrNonFile(at: string, path: string): void {
   let st: ReturnType<typeof lstatSync>;
   try {
-    st = lstatSync(path);
+    st = lstatSync(at);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw ioError(path, 'cannot inspect it', e);
@@ -134,8 +182,11 @@ function refuseLinkOrNonFile(path: string): void {
       `PID file ${path} is a symbolic link; refusing to write through or over it`,
     );
   }
-  if (!st.isFile())
-    throw new PidFileError('EPIDNOTFILE', path, `PID file ${path} exists and is not a regular file`);
+  if (!st.isFile()) throw notAFile(path);
+}
+
+function notAFile(path: string): PidFileError {
+  return new PidFileError('EPIDNOTFILE', path, `PID file ${path} exists and is not a regular file`);
 }
 
 function unlinkQuietly(path: string): void {

@@ -1,18 +1,24 @@
 // The running supervisor: one event stream through the log, the fold and the effects.
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { formatProblem } from '../../config/schema.js';
 import type { NormalizedConfig, SignalName } from '../../config/types.js';
+import type { Effect } from '../../core/effects.js';
 import { foldRegistry } from '../../core/fold-operator.js';
-import { Replayer } from '../../core/replay.js';
+import { toSnapshot } from '../../core/snapshot.js';
 import type { State } from '../../core/state.js';
 import { type RegistryView, registryView } from '../../core/view.js';
+import { encodeEvent, stamp } from '../../events/codec.js';
 import type { Event, EventBody, RequestAnswered } from '../../events/types.js';
 import { describeEvent } from '../../report/human-log.js';
-import { ConfigError } from '../errors.js';
-import { readLogBatches } from '../event-log/reader.js';
+import { ConfigError, ProcregError } from '../errors.js';
+import { describeLimit, MAX_CONFIG_LINE_BYTES } from '../event-log/limits.js';
+import { type LogHealth, LogSink } from '../event-log/log-sink.js';
+import type { LogProblem } from '../event-log/reader.js';
+import { replayLogFile } from '../event-log/replay-file.js';
 import { type Durability, LogWriter } from '../event-log/writer.js';
+import { writePidFile } from '../files/pidfile.js';
+import { openRunDir, type RunDir } from '../files/run-dir.js';
 import {
   asyncScheduler,
   BehaviorSubject,
@@ -73,25 +79,30 @@ export interface SupervisorOptions {
    * nothing. Once the log is replayed, open() completes; stop the supervisor instead.
    */
   readonly signal?: AbortSignal;
+  /**
+   * While the event log cannot be written, at most this many events (default 10 000) and
+   * bytes (default 64 MiB) are kept in memory to be written later; beyond, they are dropped
+   * and the log records the gap and a snapshot once it can be written again.
+   */
+  readonly logQueue?: { readonly maxEvents?: number; readonly maxBytes?: number };
+  /**
+   * How often (ms, default 1000) a degraded log is retried and the runDir and the log file are
+   * checked for having been removed or moved away, besides at every event.
+   */
+  readonly logCheckIntervalMs?: number;
 }
 
-/** The state at the end of the log at `path` (none yet: the initial state), abandoned between batches on `signal`. */
-async function replayForOpen(path: string, signal: AbortSignal | undefined) {
-  const replayer = new Replayer();
-  try {
-    for await (const batch of readLogBatches(path)) {
-      signal?.throwIfAborted();
-      for (const e of batch.events) replayer.push(e);
-    }
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-  return replayer.result();
+/** What `status()` says: the registry, and how its event log is doing. */
+export interface SupervisorStatus extends RegistryView {
+  readonly log: LogHealth;
 }
 
 function stoppedAnswer(): RequestAnswered {
   return { type: 'request-answered', ref: 0, outcome: 'refused', message: 'procreg has stopped' };
 }
+
+/** Longest reload-failed reason logged (a bad config can have very many problems). */
+const MAX_REASON = 64 * 1024;
 
 /** A library prints nothing unless given a logger. */
 const silent = pino({ level: 'silent' });
@@ -106,6 +117,9 @@ export class Supervisor {
   private readonly inputs = new Subject<EventBody>();
   private readonly state$: BehaviorSubject<State>;
   private readonly events$ = new Subject<Event>();
+  private readonly runDirRecreated$ = new Subject<{ readonly runDir: string }>();
+  private readonly sink: LogSink;
+  private readonly maintenance: NodeJS.Timeout;
   private readonly timers: TimerTable;
   private readonly groups: GroupWatch;
   private readonly budget = new TurnBudget();
@@ -122,7 +136,8 @@ export class Supervisor {
   readonly stopped: Promise<void>;
 
   private constructor(
-    private readonly writer: LogWriter,
+    writer: LogWriter,
+    private readonly runDir: RunDir,
     initial: State,
     private readonly config: ConfigSource,
     options: SupervisorOptions,
@@ -130,6 +145,32 @@ export class Supervisor {
     this.log = options.logger ?? silent;
     this.clock = options.clock ?? Date.now;
     this.mono = options.monotonic ?? options.clock ?? monotonicMs;
+    const durability = options.durability ?? 'batch';
+    this.sink = new LogSink({
+      writer,
+      reopen: () =>
+        LogWriter.open(writer.path, { durability, fresh: true, onDisplaced: (d) => this.displaced(d) }),
+      runDir,
+      snapshot: () => ({
+        type: 'snapshot',
+        state: toSnapshot(this.state$.value) as unknown as Record<string, unknown>,
+      }),
+      logger: {
+        error: (fields, msg) => this.say('error', fields, msg),
+        warn: (fields, msg) => this.say('warn', fields, msg),
+      },
+      clock: this.clock,
+      onLogged: (event) => this.logged(event, this.state$.value),
+      onRunDirRecreated: () => this.runDirBack(),
+      maxPending: options.logQueue?.maxEvents,
+      maxPendingBytes: options.logQueue?.maxBytes,
+    });
+    // Retry a degraded log, and notice a removed runDir or a moved log, also when nothing happens.
+    this.maintenance = setInterval(
+      () => queueScheduler.schedule(() => this.maintain()),
+      options.logCheckIntervalMs ?? 1000,
+    );
+    this.maintenance.unref();
     this.timers = new TimerTable(options.scheduler ?? asyncScheduler, this.mono, (timer) => {
       // A run that ended before its deadline is never a timeout: after a stall of procreg the
       // overdue timer can run before the exit is read; the exit is on its way, let it decide.
@@ -151,6 +192,15 @@ export class Supervisor {
       finish: () => this.finish(),
       allowUnsafeScripts: () => this.state$.value.config?.allowUnsafeScripts ?? false,
     };
+    this.run(initial, ports);
+  }
+
+  /**
+   * The pipeline. It must never die and leave a supervisor supervising nothing: a log that
+   * cannot be written degrades (LogSink), an effect that throws is logged, and should the
+   * fold itself throw, the error is logged and the pipeline starts again from the last state.
+   */
+  private run(initial: State, ports: EffectPorts): void {
     this.inputs
       .pipe(
         // Outcomes pushed while an effect executes wait their turn instead of re-entering.
@@ -158,16 +208,49 @@ export class Supervisor {
         // After the final stop nothing is logged any more (a late timer, a stray signal).
         filter(() => !this.closed),
         map((body) => this.stampAndLog(body)),
+        filter((e): e is Event => e !== null),
         foldRegistry(initial),
         tap((res) => {
           const before = this.state$.value;
-          for (const r of res.records)
-            this.logged(this.writer.append(r, this.inputTime, this.inputMono), before);
+          for (const r of res.records) {
+            const event = this.append(r, this.inputTime, this.inputMono);
+            if (event) this.logged(event, before);
+          }
           this.state$.next(res.state);
-          for (const e of res.effects) executeEffect(e, ports);
+          for (const e of res.effects) this.execute(e, ports);
         }),
       )
-      .subscribe({ error: (e) => this.log.fatal({ err: e }, 'event pipeline failed') });
+      .subscribe({
+        error: (e) => {
+          this.log.fatal(
+            { err: e },
+            `event pipeline failed: ${(e as Error).message}; restarting it from the last state`,
+          );
+          this.run(this.state$.value, ports);
+        },
+      });
+  }
+
+  /** An effect that throws is a bug or an OS surprise: logged, and supervision goes on. */
+  private execute(e: Effect, ports: EffectPorts): void {
+    try {
+      executeEffect(e, ports);
+    } catch (err) {
+      this.say(
+        'error',
+        { err, effect: e },
+        `effect ${e.do} failed: ${(err as Error).message}; supervision goes on`,
+      );
+    }
+  }
+
+  /** A line in procreg's own log; a log that cannot be written (EPIPE) must not stop supervision. */
+  private say(level: 'fatal' | 'error' | 'warn' | 'info', fields: object, msg: string): void {
+    try {
+      this.log[level](fields, msg);
+    } catch {
+      // nowhere left to say it
+    }
   }
 
   /**
@@ -182,23 +265,35 @@ export class Supervisor {
     const loaded = options.configPath && options.config ? config.accept(options.config) : config.load();
     if (!loaded.ok) throw new ConfigError(loaded.problems);
     options.signal?.throwIfAborted();
-    mkdirSync(loaded.config.runDir, { recursive: true, mode: 0o700 });
     const given = options.eventLog;
     const logPath = given instanceof LogWriter ? given.path : resolve(given ?? loaded.config.eventLog);
-    // The log may lie in a directory of its own inside runDir: created likewise.
-    mkdirSync(dirname(logPath), { recursive: true, mode: 0o700 });
-    const result = await replayForOpen(logPath, options.signal);
-    if (options.signal) {
-      // A signal delivered by now runs its handler in this turn of the event loop (signals
-      // are read in its poll phase, before setImmediate): the last chance to abandon.
-      await new Promise((r) => setImmediate(r));
-      options.signal.throwIfAborted();
+    // Nothing in the runDir is read or written before the runDir and the log's place are checked.
+    const runDir = openRunDir(loaded.config, { eventLog: logPath });
+    let sup: Supervisor;
+    try {
+      refuseOversizedConfig(loaded.config, config.label);
+      const { result, problems } = await replayLogFile(logPath, { missingOk: true, signal: options.signal });
+      if (options.signal) {
+        // A signal delivered by now runs its handler in this turn of the event loop (signals
+        // are read in its poll phase, before setImmediate): the last chance to abandon.
+        await new Promise((r) => setImmediate(r));
+        options.signal.throwIfAborted();
+      }
+      refuseDisorder(logPath, problems);
+      for (const p of problems)
+        options.logger?.warn(
+          { eventLog: logPath, line: p.line, kind: p.kind },
+          `${logPath}:${p.line}: ${p.kind}: ${p.message}`,
+        );
+      const writer =
+        given instanceof LogWriter
+          ? given
+          : LogWriter.open(logPath, { durability: options.durability ?? 'batch' });
+      sup = new Supervisor(writer, runDir, result.state, config, options);
+    } catch (e) {
+      runDir.close();
+      throw e;
     }
-    const writer =
-      given instanceof LogWriter
-        ? given
-        : LogWriter.open(logPath, { durability: options.durability ?? 'batch' });
-    const sup = new Supervisor(writer, result.state, config, options);
     sup.inputs.next({
       type: 'supervisor-started',
       pid: process.pid,
@@ -220,8 +315,18 @@ export class Supervisor {
     return this.state$.asObservable();
   }
 
-  status(): RegistryView {
-    return registryView(this.state$.value, this.writer.lastSeq);
+  /** The registry (as replay --json shows it), and `log`: whether the event log is written. */
+  status(): SupervisorStatus {
+    return { ...registryView(this.state$.value, this.sink.lastSeq), log: this.sink.health() };
+  }
+
+  /**
+   * Emits when the runDir was removed under the running supervisor and it re-created it: its
+   * event log starts afresh there and the PID files of running services are written again;
+   * whoever serves the control socket (and procreg.pid) there must serve it again.
+   */
+  get runDirRecreated(): Observable<{ readonly runDir: string }> {
+    return this.runDirRecreated$.asObservable();
   }
 
   /** Re-read the config file (or install `config`); a bad one leaves everything running. */
@@ -304,19 +409,62 @@ export class Supervisor {
     return this.stopped;
   }
 
-  private stampAndLog(body: EventBody): Event {
+  /** An input: stamped and logged (or kept, while the log cannot be written); null if it cannot be. */
+  private stampAndLog(body: EventBody): Event | null {
     this.inputTime = this.clock();
     this.inputMono = this.mono();
-    const event = this.writer.append(body, this.inputTime, this.inputMono);
-    this.logged(event, this.state$.value);
+    // Between two inputs: a degraded log is retried, a moved log or a removed runDir noticed.
+    this.sink.checkpoint(this.inputTime, this.inputMono);
+    const event = this.append(fitForLog(body), this.inputTime, this.inputMono);
+    if (event) this.logged(event, this.state$.value);
     return event;
+  }
+
+  /** Stamp and log; a line over the log's limit (which configs are kept well below) is dropped, loudly. */
+  private append(body: EventBody, time: number, mono: number): Event | null {
+    try {
+      return this.sink.append(body, time, mono);
+    } catch (e) {
+      this.say('error', { err: e }, `${(e as Error).message}; the ${body.type} event is dropped`);
+      return null;
+    }
+  }
+
+  /** Between inputs, on a timer. */
+  private maintain(): void {
+    if (!this.closed) this.sink.checkpoint(this.clock(), this.mono());
+  }
+
+  /** The runDir is back (re-created): the PID files the registry says exist are written again. */
+  private runDirBack(): void {
+    for (const s of this.state$.value.services.values()) {
+      if (!s.pidFile) continue;
+      const { path, pid } = s.pidFile;
+      let error: string | null = null;
+      try {
+        writePidFile(path, pid);
+      } catch (e) {
+        error = (e as Error).message;
+        this.say('error', { err: e }, error);
+      }
+      this.inputs.next({ type: 'pidfile-written', path, pid, error });
+    }
+    this.runDirRecreated$.next({ runDir: this.runDir.path });
+  }
+
+  private displaced(d: { movedTo: string; bytes: number }): void {
+    this.say(
+      'warn',
+      { eventLog: this.sink.path, movedTo: d.movedTo },
+      `a file of ${d.bytes} bytes stood where procreg starts its fresh event log; moved to ${d.movedTo}`,
+    );
   }
 
   /** An event is in the log: tell subscribers, and the person watching if it is worth a line. */
   private logged(event: Event, before: State): void {
     this.events$.next(event);
     const line = describeEvent(event, before);
-    if (line) this.log[line.level](line.fields, line.msg);
+    if (line) this.say(line.level, line.fields, line.msg);
   }
 
   private loadConfig(): void {
@@ -335,10 +483,61 @@ export class Supervisor {
     // Queued behind supervisor-stopped and the outcomes before it.
     queueScheduler.schedule(() => {
       this.closed = true;
+      clearInterval(this.maintenance);
       this.timers.clear();
       this.groups.clear();
-      this.writer.close();
+      this.sink.close(this.clock(), this.mono());
+      this.runDir.close();
       this.exited();
     });
   }
+}
+
+/**
+ * A config whose config-loaded line would be over half the log's line limit is refused: its
+ * snapshots (the config once, and every service's status) must fit a line too.
+ */
+function refuseOversizedConfig(config: NormalizedConfig, source: string): void {
+  const bytes = configLineBytes(config, source);
+  if (bytes > MAX_CONFIG_LINE_BYTES)
+    throw new ProcregError(
+      'ELOGLINE',
+      `config ${source}: its config-loaded line in the event log would be ${bytes} bytes; procreg takes configs up to ${describeLimit(MAX_CONFIG_LINE_BYTES)} in the log (half its line limit, so that snapshots of the registry fit too); split it`,
+    );
+}
+
+function configLineBytes(config: NormalizedConfig, source: string): number {
+  const max = Number.MAX_SAFE_INTEGER; // the widest envelope there can be
+  return Buffer.byteLength(encodeEvent(stamp({ type: 'config-loaded', source, config }, max, max, max)));
+}
+
+/** An input as the log can take it: a config too large becomes the reload failure it is, a long reason is cut. */
+function fitForLog(body: EventBody): EventBody {
+  if (body.type === 'config-loaded') {
+    const bytes = configLineBytes(body.config, body.source);
+    if (bytes <= MAX_CONFIG_LINE_BYTES) return body;
+    return {
+      type: 'reload-failed',
+      reason: `config ${body.source}: its config-loaded line would be ${bytes} bytes, over the ${describeLimit(MAX_CONFIG_LINE_BYTES)} procreg takes in its log`,
+    };
+  }
+  if (body.type === 'reload-failed' && body.reason.length > MAX_REASON)
+    return {
+      ...body,
+      reason: `${body.reason.slice(0, MAX_REASON)}… (${body.reason.length - MAX_REASON} more characters)`,
+    };
+  return body;
+}
+
+/**
+ * A log whose seq goes backwards or repeats (two writers, or lines of another log appended)
+ * cannot be continued: the events it would skip or fold twice are the registry's history.
+ */
+function refuseDisorder(path: string, problems: readonly LogProblem[]): void {
+  const bad = problems.find((p) => p.kind === 'seq-repeat');
+  if (!bad) return;
+  throw new ProcregError(
+    'ELOGSEQ',
+    `event log ${path}: line ${bad.line} has seq ${bad.seq} after seq ${bad.previousSeq}; seq must increase by one per line (two procregs writing one log, or lines of another log appended?). procreg will not continue a log it cannot replay in order: move it aside (mv ${path} ${path}.bad-seq) and start again — the new log starts empty, so first stop what the old one still runs (procreg replay ${path}.bad-seq shows it)`,
+  );
 }

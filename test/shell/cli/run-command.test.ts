@@ -1,8 +1,10 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   readFileSync,
+  readdirSync,
   readlinkSync,
   realpathSync,
   rmSync,
@@ -448,6 +450,43 @@ describe('procreg run: one supervisor per runDir, one writer per event log', () 
     expect(await first.exit).toBe(0);
     expect(alive(web)).toBe(false);
   });
+
+  it('after rm -rf of its runDir, procreg re-creates it: procreg.pid, the control socket and a fresh log are back, status and stop work', async () => {
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    const config = writeConfig(dir);
+    const r = start(dir, config);
+    await r.printed('procreg running');
+    const web = await pidOf(runDir, 'web');
+    rmSync(runDir, { recursive: true });
+    await r.printed('serving the control socket');
+    expect(readPidFile(join(runDir, 'procreg.pid'))).toBe(r.pid);
+    const status = await procreg('status', config);
+    expect(status).toMatchObject({ code: 0 });
+    expect(status.stdout).toContain(`web`);
+    expect(status.stdout).toContain(String(web));
+    const log = await logEvents(join(runDir, 'events.jsonl'));
+    expect(log[0]).toMatchObject({ type: 'log-gap', reason: 'run-dir-removed' });
+    expect(await procreg('stop', config)).toMatchObject({ code: 0 });
+    expect(await r.exit).toBe(0);
+    expect(alive(web)).toBe(false);
+  });
+
+  it.runIf(process.getuid?.() === 0)(
+    'as root, refuses a runDir another user could change (exit 2, naming it), writing nothing there',
+    async () => {
+      const dir = tmp();
+      const runDir = join(dir, 'run');
+      mkdirSync(runDir, { mode: 0o777 });
+      chmodSync(runDir, 0o777); // past the umask
+      const config = writeConfig(dir);
+      const r = start(dir, config);
+      expect(await r.exit).toBe(2);
+      expect(r.stderr()).toMatch(new RegExp(`^procreg run: .*${runDir}.*writable`, 'm'));
+      expect(r.stderr()).not.toMatch(/\n\s+at /); // no stack trace
+      expect(readdirSync(runDir)).toEqual([]);
+    },
+  );
 
   it('part 3: starts although procreg.pid names a live process whose command line says procreg (a reused PID)', async () => {
     const dir = tmp();

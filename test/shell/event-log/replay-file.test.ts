@@ -89,6 +89,9 @@ describe('replayLogFile', () => {
   it('does not take any other failure to read for a missing file', async () => {
     const path = join(tmp(), 'events.jsonl');
     mkdirSync(path);
-    await expect(replayLogFile(path, { missingOk: true })).rejects.toMatchObject({ code: 'EISDIR' });
+    await expect(replayLogFile(path, { missingOk: true })).rejects.toMatchObject({
+      code: 'ELOGNOTFILE',
+      message: `event log ${path} is a directory, not a regular file; procreg reads and writes its log only as a regular file (remove it, or point eventLog elsewhere)`,
+    });
   });
 });

@@ -1,9 +1,12 @@
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeEvent, stamp } from '../../../src/events/codec.js';
 import type { Event } from '../../../src/events/types.js';
+import { MAX_LINE_BYTES } from '../../../src/shell/event-log/limits.js';
 import { readAppended } from '../../../src/shell/event-log/tail.js';
+import { DIST, runModule } from '../../support/child.js';
 import { useTmpDir } from '../../support/tmp.js';
 
 const tmp = useTmpDir();
@@ -67,5 +70,41 @@ describe('readAppended', () => {
 
   it('throws when the log does not exist', () => {
     expect(() => readAppended(join(tmp(), 'none.jsonl'), 0)).toThrow(/ENOENT/);
+  });
+
+  it('reads a bounded amount per call, and steps over a line longer than the limit', () => {
+    const path = join(tmp(), 'events.jsonl');
+    const many = Array.from({ length: 20_000 }, (_, i) => failed(i + 1));
+    writeFileSync(path, many.map(line).join(''));
+    const first = readAppended(path, 0);
+    expect(first.events.length).toBeGreaterThan(1000);
+    expect(first.events.length).toBeLessThan(many.length); // 1 MiB at a time
+    let from = first.next;
+    let seen = first.events.length;
+    for (let guard = 0; guard < 100 && seen < many.length; guard++) {
+      const r = readAppended(path, from);
+      seen += r.events.length;
+      from = r.next;
+    }
+    expect(seen).toBe(many.length);
+    appendFileSync(path, `${'y'.repeat(MAX_LINE_BYTES + 10)}\n${line(failed(20_001))}`);
+    const past = readAppended(path, from);
+    expect(past.events).toEqual([]);
+    expect(readAppended(path, past.next).events).toEqual([failed(20_001)]);
+  });
+
+  it('refuses a FIFO at the path instead of blocking on it', async () => {
+    const path = join(tmp(), 'events.jsonl');
+    execFileSync('mkfifo', [path]);
+    // In a child: a blocking open(2) of a FIFO would freeze this process for good.
+    const res = await runModule(`
+      import { readAppended } from ${JSON.stringify(join(DIST, 'shell/event-log/tail.js'))};
+      try { readAppended(${JSON.stringify(path)}, 0); console.log('read it'); }
+      catch (e) { console.log(e.code + ': ' + e.message); }
+    `);
+    expect(res.timedOut, 'reading blocked').toBe(false);
+    expect(res.stdout.trim()).toBe(
+      `ELOGNOTFILE: event log ${path} is a FIFO, not a regular file; procreg reads and writes its log only as a regular file (remove it, or point eventLog elsewhere)`,
+    );
   });
 });

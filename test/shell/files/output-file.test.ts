@@ -109,12 +109,13 @@ describe('openOutputFile', () => {
     }
   });
 
-  it('names the path and the error code when it cannot be opened at all', () => {
+  it('names the path and what is in the way when it cannot be opened at all', () => {
     const dir = tmp();
     writeFileSync(join(dir, 'file'), '');
     const path = join(dir, 'file', 'web.out'); // its directory is a file
-    expect(() => openOutputFile(path)).toThrow(new Error(`output file ${path}: EEXIST`));
+    const notDir = `${join(dir, 'file')} is not a directory`;
+    expect(() => openOutputFile(path)).toThrow(new Error(`output file ${path}: ${notDir}`));
     const deeper = join(dir, 'file', 'logs', 'web.out'); // its directory would be inside a file
-    expect(() => openOutputFile(deeper)).toThrow(new Error(`output file ${deeper}: ENOTDIR`));
+    expect(() => openOutputFile(deeper)).toThrow(new Error(`output file ${deeper}: ${notDir}`));
   });
 });

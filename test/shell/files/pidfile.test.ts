@@ -1,8 +1,18 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import {
+  chownSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readPidFile, removePidFileIfOwned, writePidFile } from '../../../src/shell/files/pidfile.js';
+import { DIST, runModule, zeroDevice } from '../../support/child.js';
+import { staleSocket } from '../../support/socket.js';
 import { useTmpDir } from '../../support/tmp.js';
 
 const tmp = useTmpDir();
@@ -50,6 +60,50 @@ describe('PID files', () => {
     mkdirSync(path);
     expect(() => writePidFile(path, 5)).toThrow(expect.objectContaining({ code: 'EPIDNOTFILE' }));
   });
+
+  it('refuse a FIFO, socket or device in their place when reading or removing, without blocking on it', async () => {
+    const dir = tmp();
+    const fifo = join(dir, 'fifo.pid');
+    execFileSync('mkfifo', [fifo]);
+    const socket = join(dir, 'sock.pid');
+    await staleSocket(socket);
+    const device = join(dir, 'zero.pid');
+    const paths = zeroDevice(device) ? [fifo, socket, device] : [fifo, socket];
+    // In a child: a blocking open(2) of a FIFO would freeze this process for good.
+    const res = await runModule(`
+      import { readPidFile, removePidFileIfOwned } from ${JSON.stringify(join(DIST, 'shell/files/pidfile.js'))};
+      const out = [];
+      for (const path of ${JSON.stringify(paths)})
+        for (const op of [() => readPidFile(path), () => removePidFileIfOwned(path, 1)])
+          try { out.push(String(op())); } catch (e) { out.push(e.code + ': ' + e.message); }
+      console.log(JSON.stringify(out));
+    `);
+    expect(res.timedOut, 'reading a PID file blocked').toBe(false);
+    const refused = (p: string) => `EPIDNOTFILE: PID file ${p} exists and is not a regular file`;
+    expect(JSON.parse(res.stdout)).toEqual(paths.flatMap((p) => [p, p]).map(refused));
+    expect(readdirSync(dir).sort()).toEqual(paths.map((p) => p.slice(dir.length + 1)).sort()); // nothing left behind
+  });
+
+  it.runIf(process.geteuid?.() === 0)(
+    'as root, refuse a directory another user owns: nothing is read or written there (ERUNDIR)',
+    () => {
+      const dir = tmp();
+      const theirs = join(dir, 'theirs');
+      mkdirSync(theirs);
+      writeFileSync(join(theirs, 'web.pid'), '12\n');
+      chownSync(theirs, 65534, 65534);
+      const path = join(theirs, 'web.pid');
+      const refusal = expect.objectContaining({
+        code: 'ERUNDIR',
+        message: `PID file ${path}: ${theirs} is owned by uid 65534 (nobody), not root: that user could replace what procreg writes below it as root; refused (chown root it, or choose another directory)`,
+      });
+      expect(() => writePidFile(path, 5)).toThrow(refusal);
+      expect(() => readPidFile(path)).toThrow(refusal);
+      expect(() => removePidFileIfOwned(path, 12)).toThrow(refusal);
+      expect(readdirSync(theirs)).toEqual(['web.pid']);
+      expect(readFileSync(path, 'utf8')).toBe('12\n');
+    },
+  );
 
   it('read back only exactly one line with a PID', () => {
     const dir = tmp();

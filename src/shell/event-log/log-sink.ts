@@ -1,0 +1,328 @@
+// What the supervisor appends through: a log that cannot be written never stops supervision.
+import { stamp } from '../../events/codec.js';
+import type { Event, EventBody, LogGap } from '../../events/types.js';
+import type { RunDir } from '../files/run-dir.js';
+import { encodeLine, type LogWriter } from './writer.js';
+
+/** How the event log is doing, as `status()` reports it. */
+export interface LogHealth {
+  /** Events are not all reaching the file: some wait in memory (pending) or were dropped (a gap). */
+  readonly degraded: boolean;
+  /** When it last became degraded (epoch ms); null while it is not. */
+  readonly since: number | null;
+  /** Events taken in but not written yet, kept in memory in order. */
+  readonly pending: number;
+  /** Events that will never be in the log, since the supervisor started (a log-gap record says where). */
+  readonly lost: number;
+}
+
+/** What the sink says, and how loud. */
+export interface SinkLogger {
+  error(fields: object, msg: string): void;
+  warn(fields: object, msg: string): void;
+}
+
+/** Bounds of the in-memory queue of unwritten events. */
+export const DEFAULT_MAX_PENDING = 10_000;
+export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
+
+export interface LogSinkOptions {
+  readonly writer: LogWriter;
+  /** A fresh log at the configured path (the old one was moved away or deleted). */
+  readonly reopen: () => LogWriter;
+  /** The runDir held open, to notice its removal; null if none is held. */
+  readonly runDir: RunDir | null;
+  /** The snapshot record of the registry as it stands (everything stamped so far folded). */
+  readonly snapshot: () => EventBody;
+  /** procreg's own log: told once per change of state. */
+  readonly logger: SinkLogger;
+  /** Wall clock (epoch ms) for `since`. */
+  readonly clock: () => number;
+  /** A record the sink wrote on its own (log-gap, snapshot): tell whoever watches events. */
+  readonly onLogged: (event: Event) => void;
+  /** The runDir was re-created after it was removed. */
+  readonly onRunDirRecreated: () => void;
+  /** Most events kept in memory while the log cannot be written (default 10 000). */
+  readonly maxPending?: number;
+  /** Most bytes (encoded lines) kept in memory likewise (default 64 MiB). */
+  readonly maxPendingBytes?: number;
+}
+
+interface Gap {
+  readonly fromSeq: number;
+  readonly reason: LogGap['reason'];
+  readonly previous: string | null;
+}
+
+/**
+ * Stamps every event with the next seq and appends it to the log; when the log cannot be
+ * written (ENOSPC, EIO, ...) it says so once, keeps the events in memory in order — at most
+ * `maxPending` events or `maxPendingBytes` — and writes them when it can again. Beyond those
+ * bounds it drops them, counts them lost, and once writing works again records the
+ * discontinuity (a `log-gap` record) and a `snapshot` of the registry, from which the log
+ * replays correctly. At every checkpoint it also notices a log file moved away or deleted, or
+ * a removed runDir, and goes on in a fresh log at the configured path (after re-creating the
+ * runDir), never writing into an unlinked file. It never throws for I/O.
+ */
+export class LogSink {
+  private writer: LogWriter | null;
+  private seq: number;
+  private queue: { seq: number; line: Buffer }[] = [];
+  private pendingBytes = 0;
+  private gap: Gap | null = null;
+  private since: number | null = null;
+  private lost = 0;
+  /** Counted for the message when writing works again. */
+  private lostSince = 0;
+  private written = 0;
+  private runDirGone = false;
+  private failureSaid = false;
+  private readonly maxPending: number;
+  private readonly maxPendingBytes: number;
+
+  constructor(private readonly o: LogSinkOptions) {
+    this.writer = o.writer;
+    this.seq = o.writer.lastSeq;
+    this.maxPending = o.maxPending ?? DEFAULT_MAX_PENDING;
+    this.maxPendingBytes = o.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+  }
+
+  /** The configured path of the log. */
+  get path(): string {
+    return this.o.writer.path;
+  }
+
+  /** The seq of the last event stamped (written, pending or lost). */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  health(): LogHealth {
+    return {
+      degraded: this.since !== null,
+      since: this.since,
+      pending: this.queue.length,
+      lost: this.lost,
+    };
+  }
+
+  /**
+   * Stamp `body` with the next seq and write it, or keep it for later. Throws only
+   * ELOGLINE, for a line over the limit: then nothing is stamped.
+   */
+  append(body: EventBody, time: number, mono: number): Event {
+    const event = stamp(body, this.seq + 1, time, mono);
+    const line = encodeLine(event, this.path);
+    this.seq = event.seq;
+    if (this.gap) {
+      this.lose(1); // the snapshot after the gap stands for it
+    } else if (this.queue.length > 0 || this.writer === null) {
+      this.keep(event.seq, line);
+    } else {
+      try {
+        this.writer.writeLines(event.seq, line);
+      } catch (e) {
+        this.failed(e);
+        this.keep(event.seq, line);
+      }
+    }
+    return event;
+  }
+
+  /**
+   * Between two inputs (everything stamped so far is folded): notice a removed runDir or a
+   * replaced log, retry what is pending, and write a gap record and a snapshot where events
+   * were lost. Never throws.
+   */
+  checkpoint(time: number, mono: number): void {
+    try {
+      this.noticeMoves();
+      if (this.runDirGone) return;
+      if (this.writer === null) {
+        try {
+          this.writer = this.o.reopen();
+        } catch (e) {
+          this.failed(e);
+          return;
+        }
+      }
+      if (this.gap && !this.writeGap(time, mono)) return;
+      if (!this.flush()) return;
+      this.recovered();
+    } catch (e) {
+      // Nothing here may stop supervision: say it, and try again at the next checkpoint.
+      this.o.logger.error({ err: e, eventLog: this.path }, `event log ${this.path}: ${(e as Error).message}`);
+    }
+  }
+
+  /** The last chance to write what is pending; then the log is closed. */
+  close(time: number, mono: number): void {
+    this.checkpoint(time, mono);
+    if (this.since !== null)
+      this.o.logger.error(
+        { eventLog: this.path, pending: this.queue.length, lost: this.lost + this.queue.length },
+        `event log ${this.path}: stopping with ${this.queue.length} event(s) never written (${this.lost} lost before); the log ends at seq ${this.seq - this.queue.length}`,
+      );
+    this.closeWriter();
+  }
+
+  private noticeMoves(): void {
+    const runDir = this.o.runDir;
+    let reason: LogGap['reason'] = 'log-replaced';
+    if (runDir && (this.runDirGone || runDir.isGone())) {
+      reason = 'run-dir-removed';
+      if (!this.runDirGone) {
+        this.runDirGone = true;
+        this.o.logger.error(
+          { runDir: runDir.path, eventLog: this.path },
+          `runDir ${runDir.path} was removed while procreg runs; re-creating it (0700), with a fresh event log and the PID files of running services`,
+        );
+      }
+      this.retireIfDisplaced(reason);
+      try {
+        runDir.reopen();
+      } catch (e) {
+        this.failed(e);
+        return;
+      }
+      this.runDirGone = false;
+      this.o.onRunDirRecreated();
+    }
+    this.retireIfDisplaced(reason);
+  }
+
+  /** A log file no longer at its path is never written again; a gap record will say where it went. */
+  private retireIfDisplaced(reason: LogGap['reason']): void {
+    const moved = this.writer?.displaced();
+    if (!moved) return;
+    this.o.logger.warn(
+      { eventLog: this.path, previous: moved.previous, pending: this.queue.length },
+      `event log ${this.path} was ${moved.previous ? `moved to ${moved.previous}` : 'deleted'}; continuing in a fresh log at ${this.path} that starts with a log-gap record and a snapshot of the registry`,
+    );
+    this.closeWriter();
+    this.startGap(reason, 1, moved.previous);
+  }
+
+  private keep(seq: number, line: Buffer): void {
+    if (this.queue.length >= this.maxPending || this.pendingBytes + line.length > this.maxPendingBytes) {
+      const first = this.queue[0]?.seq ?? seq;
+      this.o.logger.error(
+        { eventLog: this.path, lost: this.queue.length + 1 },
+        `event log ${this.path}: more unwritten events than the queue holds (${this.maxPending} events, ${this.maxPendingBytes} bytes): ${this.queue.length + 1} dropped; once the log can be written it records the gap and a snapshot of the registry`,
+      );
+      this.startGap('queue-overflow', first, null);
+      this.lose(1);
+      return;
+    }
+    this.queue.push({ seq, line });
+    this.pendingBytes += line.length;
+  }
+
+  /** From here until the gap is written, events are lost: the snapshot after the gap stands for them. */
+  private startGap(reason: LogGap['reason'], fromSeq: number, previous: string | null): void {
+    this.degraded();
+    this.lose(this.queue.length);
+    this.queue = [];
+    this.pendingBytes = 0;
+    // A replaced log outranks an overflow: the gap then runs from the start of the new file.
+    this.gap =
+      this.gap === null || reason !== 'queue-overflow'
+        ? { fromSeq: Math.min(fromSeq, this.gap?.fromSeq ?? fromSeq), reason, previous }
+        : this.gap;
+  }
+
+  private lose(n: number): void {
+    this.lost += n;
+    this.lostSince += n;
+  }
+
+  private writeGap(time: number, mono: number): boolean {
+    const gap = this.gap as Gap;
+    const writer = this.writer as LogWriter;
+    const record = stamp(
+      { type: 'log-gap', fromSeq: gap.fromSeq, toSeq: this.seq, reason: gap.reason, previous: gap.previous },
+      this.seq + 1,
+      time,
+      mono,
+    );
+    const snapshot = stamp(this.o.snapshot(), this.seq + 2, time, mono);
+    try {
+      // One write: the gap record never stands in the file without its snapshot.
+      writer.writeLines(
+        snapshot.seq,
+        Buffer.concat([encodeLine(record, this.path), encodeLine(snapshot, this.path)]),
+      );
+    } catch (e) {
+      this.failed(e);
+      return false;
+    }
+    this.seq = snapshot.seq;
+    this.gap = null;
+    this.o.onLogged(record);
+    this.o.onLogged(snapshot);
+    return true;
+  }
+
+  /** Write what is pending, in order; false if the log still refuses. */
+  private flush(): boolean {
+    const writer = this.writer as LogWriter;
+    let i = 0;
+    try {
+      for (; i < this.queue.length; i++) {
+        const q = this.queue[i] as { seq: number; line: Buffer };
+        writer.writeLines(q.seq, q.line);
+        this.pendingBytes -= q.line.length;
+        this.written++;
+      }
+    } catch (e) {
+      this.failed(e);
+      return false;
+    } finally {
+      if (i > 0) this.queue = this.queue.slice(i);
+    }
+    return true;
+  }
+
+  /** From here the log is degraded (once per episode); true if it was not before. */
+  private degraded(): boolean {
+    if (this.since !== null) return false;
+    this.since = this.o.clock();
+    this.written = 0;
+    this.lostSince = 0;
+    return true;
+  }
+
+  /** A write failed: loud once per episode, with what is kept. */
+  private failed(e: unknown): void {
+    this.degraded();
+    if (this.failureSaid) return;
+    this.failureSaid = true;
+    const err = e as NodeJS.ErrnoException;
+    this.o.logger.error(
+      { eventLog: this.path, err: err.code ?? err.message, pending: this.queue.length + 1 },
+      `event log ${this.path}: cannot write (${err.message}); supervision goes on, ${this.gap ? 'the events until it can are lost (a log-gap record and a snapshot will say so)' : `the events are kept in memory (up to ${this.maxPending}) and written when it can`}; retrying at every event and on a timer`,
+    );
+  }
+
+  private recovered(): void {
+    if (this.since === null) return;
+    const lost = this.lostSince;
+    this.o.logger.warn(
+      { eventLog: this.path, written: this.written, lost, downMs: this.o.clock() - this.since },
+      `event log ${this.path}: written again; ${this.written} event(s) kept in memory written${lost ? `, ${lost} lost (recorded as a log-gap, with a snapshot of the registry)` : ''}`,
+    );
+    this.since = null;
+    this.failureSaid = false;
+    this.written = 0;
+    this.lostSince = 0;
+  }
+
+  private closeWriter(): void {
+    try {
+      this.writer?.close();
+    } catch {
+      // a descriptor on a deleted file or a failing disk: closed as far as it goes
+    }
+    this.writer = null;
+  }
+}
