@@ -11,9 +11,12 @@ export { type LoadResult, loadConfigFile } from './shell/config/load-config.js';
 export { type NormalizeOptions, type NormalizeResult, normalizeConfig } from './config/normalize.js';
 export { type ConfigProblem, formatProblem } from './config/schema.js';
 export { formatDuration, parseDuration } from './config/duration.js';
+export { formatSize, parseSize } from './config/size.js';
 export type {
   BackoffDef,
   CheckDef,
+  Durability,
+  EventLogPolicy,
   IntensityDef,
   NormalizedConfig,
   RestartPolicy,
@@ -36,7 +39,6 @@ export {
 } from './shell/event-log/reader.js';
 export { type LogFileReplay, replayLogFile } from './shell/event-log/replay-file.js';
 export {
-  type Durability,
   LogWriter,
   LogWriterError,
   type LogWriterOptions,

@@ -70,3 +70,19 @@ function tooLongToCount(raw: unknown): boolean {
   if (typeof raw === 'number') return Number.isInteger(raw) && raw > MAX_DURATION_MS;
   return typeof raw === 'string' && DURATION.test(raw.trim());
 }
+
+/** The longest age a config may give (100 years): an age is compared, never put on a timer. */
+export const MAX_AGE_MS = 36_500 * 86_400_000;
+
+/**
+ * An age (how old something may get, e.g. a log segment kept): a duration like the others, but
+ * never put on a timer, so not bound by Node's 2^31-1 ms — `30d`, `1y` as `365d`, up to 100 years.
+ */
+export const age =
+  (min = 0): Schema<number> =>
+  (raw, path, problems) => {
+    const ms = parseDuration(raw);
+    if (ms !== undefined && ms >= min && ms <= MAX_AGE_MS) return ms;
+    const least = min > 0 ? `, at least ${min}ms` : '';
+    return problem(problems, path, raw, `${FORMS}${least}, at most 36500d`);
+  };

@@ -1,6 +1,7 @@
 import { CHECK_DEFAULTS, SERVICE_DEFAULTS } from './defaults.js';
 import { dependencyProblems, normalizeDependsOn } from './depends-on.js';
-import { duration } from './duration.js';
+import { age, duration } from './duration.js';
+import { size } from './size.js';
 import { basenameOf, isAbsolutePath, resolvePath } from './paths.js';
 import {
   eventLogPath,
@@ -30,6 +31,9 @@ import {
 } from './schema.js';
 import {
   argv,
+  DURABILITIES,
+  EVENT_LOG_POLICY_DEFAULT,
+  type EventLogPolicy,
   LAST_WORDS_DEFAULT,
   type CheckDef,
   type NormalizedConfig,
@@ -123,9 +127,63 @@ const userCheck = object({
   lastWords: userLastWords,
 });
 
+const DEFAULT_POLICY = EVENT_LOG_POLICY_DEFAULT;
+/** The long form of `eventLog`: where, and how it is cut, kept and synced. */
+const userEventLog = object({
+  path: optional(string()),
+  segmentSize: withDefault(size(64 * 1024, 2 ** 40), DEFAULT_POLICY.segmentSize),
+  retain: withDefault(
+    object({
+      segments: withDefault(integer(0, 1_000_000), DEFAULT_POLICY.retain.segments),
+      maxBytes: withDefault(size(0, Number.MAX_SAFE_INTEGER), DEFAULT_POLICY.retain.maxBytes),
+      maxAge: withDefault(age(), DEFAULT_POLICY.retain.maxAgeMs),
+    }),
+    {
+      segments: DEFAULT_POLICY.retain.segments,
+      maxBytes: DEFAULT_POLICY.retain.maxBytes,
+      maxAge: DEFAULT_POLICY.retain.maxAgeMs,
+    },
+  ),
+  durability: withDefault(oneOf(DURABILITIES), DEFAULT_POLICY.durability),
+  snapshotEvery: withDefault(
+    object({
+      events: withDefault(integer(1, Number.MAX_SAFE_INTEGER), DEFAULT_POLICY.snapshotEvery.events),
+      bytes: withDefault(size(1024, Number.MAX_SAFE_INTEGER), DEFAULT_POLICY.snapshotEvery.bytes),
+    }),
+    DEFAULT_POLICY.snapshotEvery,
+  ),
+});
+
+/** `eventLog`: a path (every policy at its default), or the long form. */
+const eventLogSetting: Schema<{ path: string | undefined; policy: EventLogPolicy }> = (
+  raw,
+  path,
+  problems,
+) => {
+  if (typeof raw === 'string') return { path: raw, policy: DEFAULT_POLICY };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    return problem(
+      problems,
+      path,
+      raw,
+      'must be a path inside runDir, or { path, segmentSize, retain: { segments, maxBytes, maxAge }, durability, snapshotEvery: { events, bytes } }',
+    );
+  const v = userEventLog(raw, path, problems);
+  if (v === INVALID) return INVALID;
+  return {
+    path: v.path,
+    policy: {
+      segmentSize: v.segmentSize,
+      retain: { segments: v.retain.segments, maxBytes: v.retain.maxBytes, maxAgeMs: v.retain.maxAge },
+      durability: v.durability,
+      snapshotEvery: v.snapshotEvery,
+    },
+  };
+};
+
 const userConfig = object({
   runDir: optional(string()),
-  eventLog: optional(string()),
+  eventLog: optional(eventLogSetting),
   allowUnsafeScripts: withDefault(boolean, false),
   allowSymlinkedRunDir: withDefault(boolean, false),
   services: withDefault(recordOf(userService, validName('service')), {}),
@@ -151,9 +209,11 @@ export function normalizeConfig(raw: unknown, options: NormalizeOptions): Normal
   const user = userConfig(raw, '', problems);
   const top = isMapping(raw) ? raw : {};
   const runDir = resolvePath(base, typeof top.runDir === 'string' && top.runDir ? top.runDir : './run');
-  const givenLog = typeof top.eventLog === 'string' && top.eventLog ? top.eventLog : undefined;
+  const logSetting = isMapping(top.eventLog) ? top.eventLog.path : top.eventLog;
+  const givenLog = typeof logSetting === 'string' && logSetting ? logSetting : undefined;
   const log = eventLogPath(givenLog, runDir, base);
-  if ('error' in log) problem(problems, 'eventLog', givenLog, log.error);
+  if ('error' in log)
+    problem(problems, isMapping(top.eventLog) ? 'eventLog.path' : 'eventLog', givenLog, log.error);
   const eventLog = 'path' in log ? log.path : resolvePath(runDir, 'events.jsonl');
   checkRestartTargets(top, problems);
   checkRunDirFiles(top, runDir, eventLog, problems);
@@ -173,6 +233,7 @@ export function normalizeConfig(raw: unknown, options: NormalizeOptions): Normal
     config: {
       runDir,
       eventLog,
+      eventLogPolicy: user.eventLog?.policy ?? DEFAULT_POLICY,
       allowUnsafeScripts: user.allowUnsafeScripts,
       allowSymlinkedRunDir: user.allowSymlinkedRunDir,
       services,

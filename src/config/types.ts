@@ -148,13 +148,52 @@ export const checkDefSchema = object({
 });
 export interface CheckDef extends Infer<typeof checkDefSchema> {}
 
+export const DURABILITIES = ['every', 'batch', 'none'] as const;
+/**
+ * every: fsync after each event (nothing acknowledged is ever lost); batch: write(2) each
+ * event at once (survives a crash of procreg), fsync at most every 100 ms (survives a power
+ * loss up to that window); none: write(2) each event, leave syncing to the kernel.
+ */
+export type Durability = (typeof DURABILITIES)[number];
+
+/** How the event log is cut, kept and synced (the config file's `eventLog` in its long form). */
+export const eventLogPolicySchema = object({
+  /** Rotate when the live segment's events (its first snapshot not counted) pass this many bytes. */
+  segmentSize: integer(1, Number.MAX_SAFE_INTEGER),
+  /** Closed segments are deleted, oldest first, past any of these bounds. */
+  retain: object({
+    /** Closed segments kept (the live one is not counted). */
+    segments: integer(0, 1_000_000),
+    /** Bytes of all segments, the live one included. */
+    maxBytes: integer(0, Number.MAX_SAFE_INTEGER),
+    /** Age of a closed segment's last write. */
+    maxAgeMs: integer(0, Number.MAX_SAFE_INTEGER),
+  }),
+  durability: oneOf(DURABILITIES),
+  /** A snapshot record within the live segment after this many events or bytes since the last one. */
+  snapshotEvery: object({
+    events: integer(1, Number.MAX_SAFE_INTEGER),
+    bytes: integer(1, Number.MAX_SAFE_INTEGER),
+  }),
+});
+export interface EventLogPolicy extends Infer<typeof eventLogPolicySchema> {}
+export const EVENT_LOG_POLICY_DEFAULT: EventLogPolicy = {
+  segmentSize: 64 * 1024 ** 2,
+  retain: { segments: 16, maxBytes: 1024 ** 3, maxAgeMs: 30 * 86_400_000 },
+  durability: 'batch',
+  snapshotEvery: { events: 10_000, bytes: 4 * 1024 ** 2 },
+};
+
 /**
  * A config after validation and defaulting: every duration in ms, every path absolute,
  * keys sorted. It is what a `config-loaded` event carries, so a log is self-contained.
  */
 export const normalizedConfigSchema = object({
   runDir: string(),
+  /** The live segment of the event log: an absolute path inside runDir. */
   eventLog: string(),
+  /** Configs logged before segments existed lack it: the defaults. */
+  eventLogPolicy: withDefault(eventLogPolicySchema, EVENT_LOG_POLICY_DEFAULT),
   /** When procreg runs as root, run programs that non-root users could modify (keepalived's script security off). */
   allowUnsafeScripts: boolean,
   /**

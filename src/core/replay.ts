@@ -201,6 +201,7 @@ const TOUCHES_WHOLE_REGISTRY: Readonly<
   'pidfile-written': false,
   'pidfile-removed': false,
   'log-gap': false,
+  'segments-deleted': false,
 };
 
 /** PIDs and names an input, its decisions and its effects mention. */

@@ -130,6 +130,7 @@ function apply(ctx: Ctx, ev: Event): void {
     case 'pidfile-written':
     case 'pidfile-removed':
     case 'log-gap':
+    case 'segments-deleted':
       return;
     // Decision records are derived from the inputs; replaying them changes nothing.
     case 'spawn-requested':

@@ -92,6 +92,24 @@ const lastWords: Simple = (v) => {
   return bad;
 };
 
+const DELETED_REASONS = ['segments', 'maxBytes', 'maxAge'];
+const deletedSegments: Simple = (v) => {
+  const bad = 'a list of {file, firstSeq, lastSeq, bytes, reason: segments | maxBytes | maxAge}';
+  if (!Array.isArray(v) || v.length === 0) return bad;
+  for (const x of v) {
+    if (typeof x !== 'object' || x === null || Array.isArray(x)) return bad;
+    const o = x as Record<string, unknown>;
+    if (
+      Object.keys(o).length !== 5 ||
+      typeof o.file !== 'string' ||
+      !DELETED_REASONS.includes(o.reason as string)
+    )
+      return bad;
+    if (pos(o.firstSeq) !== null || pos(o.lastSeq) !== null || int(o.bytes) !== null) return bad;
+  }
+  return null;
+};
+
 /** Payload fields of every event type. Adding an event type without a schema is a compile error. */
 export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
   'supervisor-started': { pid, version: str, bootId: orNull(str) },
@@ -130,6 +148,7 @@ export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
     reason: oneOf('queue-overflow', 'log-replaced', 'run-dir-removed'),
     previous: orNull(str),
   },
+  'segments-deleted': { segments: deletedSegments },
   'spawn-requested': {
     name,
     gen: int,
@@ -178,6 +197,7 @@ export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
   'event-ignored': { ref: int, reason: str },
   // Its inside is checked where it is read (core/snapshot.ts fromSnapshot), not on every decode.
   snapshot: {
+    logId: orNull(str),
     state: (v) =>
       typeof v === 'object' && v !== null && !Array.isArray(v) ? null : 'a registry snapshot object',
   },

@@ -187,6 +187,12 @@ export interface OrphanReaped {
  */
 export interface SnapshotTaken {
   readonly type: 'snapshot';
+  /**
+   * The log this snapshot belongs to: a random id given when the log was started, the same in
+   * every snapshot of every segment of it (a segment of another log says another id). null in
+   * snapshots written before segments existed.
+   */
+  readonly logId: string | null;
   readonly state: Readonly<Record<string, unknown>>;
 }
 
@@ -230,6 +236,25 @@ export interface LogGap {
   readonly reason: 'queue-overflow' | 'log-replaced' | 'run-dir-removed';
   /** Where the file holding the events before the gap is now, if known; null: deleted, lost or unknown. */
   readonly previous: string | null;
+}
+
+/**
+ * Retention deleted closed segments of the log (oldest first), written by the shell just
+ * before it deletes them: which, with their seq ranges and sizes, and the bound that made
+ * each go. The fold ignores it.
+ */
+export interface SegmentsDeleted {
+  readonly type: 'segments-deleted';
+  readonly segments: readonly DeletedSegment[];
+}
+export interface DeletedSegment {
+  /** The segment's file name (in the event log's directory). */
+  readonly file: string;
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly bytes: number;
+  /** segments: more closed segments than retain.segments; maxBytes: all segments over it; maxAge: older than it. */
+  readonly reason: 'segments' | 'maxBytes' | 'maxAge';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -386,7 +411,7 @@ export type InputEvent =
   | SignalRequested
   | OrphanReaped;
 
-export type OutcomeEvent = SignalSent | PidfileWritten | PidfileRemoved | LogGap;
+export type OutcomeEvent = SignalSent | PidfileWritten | PidfileRemoved | LogGap | SegmentsDeleted;
 
 export type DecisionRecord =
   | SpawnRequested
@@ -454,6 +479,7 @@ export const EVENT_KINDS: Readonly<Record<EventType, 'input' | 'outcome' | 'deci
   'pidfile-written': 'outcome',
   'pidfile-removed': 'outcome',
   'log-gap': 'outcome',
+  'segments-deleted': 'outcome',
   'spawn-requested': 'decision',
   'restart-scheduled': 'decision',
   'service-given-up': 'decision',

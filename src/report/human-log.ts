@@ -45,6 +45,12 @@ const ORPHAN_OUTCOME: Record<OrphanReaped['outcome'], string> = {
   'pid-reused': 'PID reused by another process, left alone',
 };
 
+const RETENTION_REASON: Record<'segments' | 'maxBytes' | 'maxAge', string> = {
+  segments: 'more segments than retain.segments',
+  maxBytes: 'over retain.maxBytes',
+  maxAge: 'older than retain.maxAge',
+};
+
 const GAP_REASON: Record<LogGap['reason'], string> = {
   'queue-overflow': 'lost: the log could not be written for longer than the in-memory queue holds',
   'log-replaced': 'are in the previous log file, which was moved away or deleted',
@@ -122,6 +128,17 @@ export function describeEvent(e: EventBody, before: State): LogLine | null {
         { gen: e.gen, services: e.services, checks: e.checks },
         `config generation ${e.gen} applied`,
       );
+    case 'segments-deleted': {
+      const n = e.segments.length;
+      const bytes = e.segments.reduce((a, x) => a + x.bytes, 0);
+      const first = e.segments[0];
+      const last = e.segments[n - 1];
+      return {
+        level: 'info',
+        fields: { segments: e.segments.map((x) => x.file) },
+        msg: `event log: retention deleted ${n} old segment(s), seq ${first?.firstSeq}-${last?.lastSeq}, ${bytes} bytes (${[...new Set(e.segments.map((x) => RETENTION_REASON[x.reason]))].join(', ')})`,
+      };
+    }
     case 'log-gap':
       return line(
         'warn',

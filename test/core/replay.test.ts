@@ -84,7 +84,12 @@ describe('replay --check', () => {
       0,
       0,
     );
-    const snapshot = stamp({ type: 'snapshot', state: toSnapshot(state) as never }, to + 2, 0, 0);
+    const snapshot = stamp(
+      { type: 'snapshot', logId: null, state: toSnapshot(state) as never },
+      to + 2,
+      0,
+      0,
+    );
     const rest = log.slice(to).map((e) => ({ ...e, seq: e.seq + 2 }));
     const withGap = [...log.slice(0, from), gap, snapshot, ...rest];
     const res = replay(withGap, { check: true });

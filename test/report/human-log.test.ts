@@ -30,6 +30,12 @@ describe('describeEvent: what a person watching the supervisor is told', () => {
       'event log: seq 3-9 lost: the log could not be written for longer than the in-memory queue holds; a snapshot of the registry follows',
     ],
     [
+      S['segments-deleted'],
+      'info',
+      { segments: ['events.0000000000000001.jsonl'] },
+      'event log: retention deleted 1 old segment(s), seq 1-4000, 262144 bytes (more segments than retain.segments)',
+    ],
+    [
       { type: 'log-gap', fromSeq: 1, toSeq: 40, reason: 'log-replaced', previous: '/run/app/events.1' },
       'warn',
       { fromSeq: 1, toSeq: 40, reason: 'log-replaced', previous: '/run/app/events.1' },

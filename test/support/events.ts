@@ -94,7 +94,19 @@ export const SAMPLE_EVENTS: { readonly [T in EventType]: Extract<EventBody, { ty
     message: 'web is already running',
   },
   'log-gap': { type: 'log-gap', fromSeq: 3, toSeq: 9, reason: 'queue-overflow', previous: null },
-  snapshot: { type: 'snapshot', state: {} },
+  'segments-deleted': {
+    type: 'segments-deleted',
+    segments: [
+      {
+        file: 'events.0000000000000001.jsonl',
+        firstSeq: 1,
+        lastSeq: 4000,
+        bytes: 262144,
+        reason: 'segments',
+      },
+    ],
+  },
+  snapshot: { type: 'snapshot', logId: '0f3a', state: {} },
 };
 
 export const SAMPLES: readonly EventBody[] = Object.values(SAMPLE_EVENTS);

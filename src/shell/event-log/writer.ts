@@ -11,6 +11,7 @@ import {
   renameSync,
   writeSync,
 } from 'node:fs';
+import type { Durability } from '../../config/types.js';
 import { decodeEvent, encodeEvent, stamp } from '../../events/codec.js';
 import { ProcregError } from '../errors.js';
 import { notRegular, resolveParent, RUN_DIR_MODE, RunDir } from '../files/run-dir.js';
@@ -18,13 +19,7 @@ import { type DirHandle, untrustedFile } from '../files/safe-dir.js';
 import type { Event, EventBody } from '../../events/types.js';
 import { describeLimit, MAX_LINE_BYTES } from './limits.js';
 
-/**
- * every: fsync after each event (nothing acknowledged is ever lost);
- * batch: write(2) each event at once (survives a crash of procreg), fsync at most every
- *        `fsyncIntervalMs` (survives a power loss up to that window);
- * none:  write(2) each event, leave syncing to the kernel.
- */
-export type Durability = 'every' | 'batch' | 'none';
+export type { Durability };
 
 export interface LogWriterOptions {
   readonly durability?: Durability;

@@ -153,6 +153,7 @@ export class Supervisor {
       runDir,
       snapshot: () => ({
         type: 'snapshot',
+        logId: null,
         state: toSnapshot(this.state$.value) as unknown as Record<string, unknown>,
       }),
       logger: {
