@@ -10,7 +10,7 @@ import { clockTime, configDuration, type TimeStyle } from './format.js';
 import { describePoint, type Point, PointSeeker } from './point.js';
 import { endedByText } from './history.js';
 import { type EndKind, type FieldChange, fieldChanges, Story } from './story.js';
-import type { EventInput } from './walk.js';
+import { type EventInput, batchesOf } from './walk.js';
 
 export interface PointInfo {
   /** The point as asked (`seq 120`, `gen:2`, a time). */
@@ -176,28 +176,29 @@ export async function diffPoints(
     seq: story.lastEvent?.seq ?? 0,
     time: story.lastEvent?.time ?? 0,
   });
-  for await (const e of events) {
-    const aPast = a === null && A.passes(e);
-    const bPast = b === null && B.passes(e);
-    if (aPast) a = capture();
-    if (bPast) {
-      if (a === null) return { ok: false, error: order(fromPoint, toPoint, style) };
-      b = capture();
-      break;
+  reading: for await (const batch of batchesOf(events))
+    for (const e of batch) {
+      const aPast = a === null && A.passes(e);
+      const bPast = b === null && B.passes(e);
+      if (aPast) a = capture();
+      if (bPast) {
+        if (a === null) return { ok: false, error: order(fromPoint, toPoint, style) };
+        b = capture();
+        break reading;
+      }
+      inside = a !== null;
+      story.push(e);
+      if (a === null && A.reached(e, story.state.gen)) {
+        a = capture();
+        inside = true;
+      }
+      if (b === null && B.reached(e, story.state.gen)) {
+        if (a === null) return { ok: false, error: order(fromPoint, toPoint, style) };
+        b = capture();
+        break reading;
+      }
+      if (a !== null) inside = true;
     }
-    inside = a !== null;
-    story.push(e);
-    if (a === null && A.reached(e, story.state.gen)) {
-      a = capture();
-      inside = true;
-    }
-    if (b === null && B.reached(e, story.state.gen)) {
-      if (a === null) return { ok: false, error: order(fromPoint, toPoint, style) };
-      b = capture();
-      break;
-    }
-    if (a !== null) inside = true;
-  }
   // The endings of the last step read settle now; they count only if their input was inside.
   story.finish();
   const aErr = a === null ? A.verdict(style) : null;

@@ -5,7 +5,7 @@
 import { EVENT_KINDS, type Event, type EventType } from '../events/types.js';
 import { type LoopSummary, LoopCollapser, type Told } from './collapse.js';
 import { eventLine } from './describe.js';
-import { type EventInput, type Step, Walker } from './walk.js';
+import { type EventInput, type Step, Walker, batchesOf } from './walk.js';
 
 export interface EventFilter {
   /** Events about any of these services (a reload that adds, changes or removes one included). */
@@ -155,6 +155,6 @@ export class EventsQuery {
 /** The events of a log as `procreg events` tells them: an async iterable of lines and loop summaries. */
 export async function* tellEvents(events: EventInput, options: EventsOptions = {}): AsyncGenerator<Told> {
   const q = new EventsQuery(options);
-  for await (const e of events) yield* q.push(e);
+  for await (const batch of batchesOf(events)) for (const e of batch) yield* q.push(e);
   yield* q.flush();
 }

@@ -14,7 +14,7 @@ import {
   type NextDecision,
   Story,
 } from './story.js';
-import type { EventInput } from './walk.js';
+import { type EventInput, batchesOf } from './walk.js';
 import { KnownNames } from './filter.js';
 
 export interface HistoryRow {
@@ -263,10 +263,11 @@ export async function serviceHistory(
   const story = new Story();
   const known = new KnownNames();
   const builder = new HistoryBuilder(service, options).attach(story);
-  for await (const e of events) {
-    known.see(e);
-    story.push(e);
-  }
+  for await (const batch of batchesOf(events))
+    for (const e of batch) {
+      known.see(e);
+      story.push(e);
+    }
   story.finish();
   return { ...builder.result(story), known: known.services };
 }

@@ -8,7 +8,7 @@ import { Replayer, type ReplayOptions, type ReplayResult } from '../core/replay.
 import { registryView, type RegistryView } from '../core/view.js';
 import type { TimeStyle } from './format.js';
 import { type Point, PointSeeker } from './point.js';
-import { type EventInput, Walker } from './walk.js';
+import { type EventInput, Walker, batchesOf } from './walk.js';
 
 export interface PointReplay {
   readonly result: ReplayResult;
@@ -35,13 +35,14 @@ export async function replayTo(
   const replayer = options.check ? new Replayer(options) : null;
   const seeker = new PointSeeker(point);
   let last: { seq: number; time: number } = { seq: 0, time: 0 };
-  for await (const e of events) {
-    if (seeker.passes(e)) break;
-    walker.push(e);
-    replayer?.push(e);
-    last = e;
-    if (seeker.reached(e, walker.state.gen)) break;
-  }
+  reading: for await (const batch of batchesOf(events))
+    for (const e of batch) {
+      if (seeker.passes(e)) break reading;
+      walker.push(e);
+      replayer?.push(e);
+      last = e;
+      if (seeker.reached(e, walker.state.gen)) break reading;
+    }
   const verdict = seeker.verdict(options);
   if (verdict !== null) return { ok: false, error: verdict };
   const result: ReplayResult = replayer?.result() ?? {

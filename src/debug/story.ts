@@ -643,7 +643,8 @@ export class Story {
         if (e.stale) return;
         const list = this.runs.get(e.name) ?? [];
         list.push({
-          ...at,
+          seq: e.seq,
+          time: e.time,
           run: e.run,
           ok: e.ok,
           code: e.code,
@@ -651,7 +652,7 @@ export class Story {
           timedOut: e.timedOut,
           durationMs: e.durationMs,
         });
-        if (list.length > RUNS_KEPT) list.shift();
+        if (list.length > 2 * RUNS_KEPT) list.splice(0, RUNS_KEPT);
         this.runs.set(e.name, list);
         return;
       }

@@ -13,7 +13,7 @@
 import { clockTime, duration, fullTime, type TimeStyle } from './format.js';
 import { endedByText } from './history.js';
 import { type EndKind, type Ending, type Incarnation, Story } from './story.js';
-import type { EventInput, Step } from './walk.js';
+import { batchesOf, type EventInput, type Step } from './walk.js';
 import { explainEnding, renderWhy, type WhyAnswer } from './why.js';
 import { describeStep } from './describe.js';
 
@@ -705,7 +705,7 @@ function runningDetail(inc: Incarnation, lastTime: number, style: TimeStyle): st
 export async function timelineData(events: EventInput, options: TimelineOptions = {}): Promise<TimelineData> {
   const story = new Story();
   const b = new TimelineBuilder(options).attach(story);
-  for await (const e of events) story.push(e);
+  for await (const batch of batchesOf(events)) for (const e of batch) story.push(e);
   story.finish();
   return b.result(story);
 }

@@ -22,7 +22,7 @@ import {
   type StopRef,
   Story,
 } from './story.js';
-import type { EventInput, Step } from './walk.js';
+import { batchesOf, type EventInput, type Step } from './walk.js';
 
 export interface WhyLink {
   readonly seq: number | null;
@@ -879,16 +879,18 @@ export async function why(
     },
   });
   let stopAfterNextInput = false;
-  for await (const e of events) {
-    // Past the target, read on only for the decisions logged with its step (they settle its ending).
-    if (stopAfterNextInput && (EVENT_KINDS[e.type] === 'input' || EVENT_KINDS[e.type] === 'snapshot')) break;
-    known.see(e);
-    const s = story.push(e);
-    if (target.kind === 'seq' && e.seq === target.seq) {
-      foundAt = s;
-      stopAfterNextInput = true;
+  reading: for await (const batch of batchesOf(events))
+    for (const e of batch) {
+      // Past the target, read on only for the decisions logged with its step (they settle its ending).
+      if (stopAfterNextInput && (EVENT_KINDS[e.type] === 'input' || EVENT_KINDS[e.type] === 'snapshot'))
+        break reading;
+      known.see(e);
+      const s = story.push(e);
+      if (target.kind === 'seq' && e.seq === target.seq) {
+        foundAt = s;
+        stopAfterNextInput = true;
+      }
     }
-  }
   story.finish();
   const last = story.lastEvent;
   const logEnd = { seq: last?.seq ?? 0, time: last?.time ?? 0 };

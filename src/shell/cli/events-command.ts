@@ -23,6 +23,7 @@ import {
 } from '../debug/command-kit.js';
 import { type Cursor, readCursor, writeCursor } from '../debug/cursor.js';
 import { follow } from '../debug/follow.js';
+import { EVENT_BATCHES } from '../../debug/walk.js';
 import type { CommandIO } from './io.js';
 
 export interface EventsCommandOptions {
@@ -115,7 +116,7 @@ async function run(log: string, opts: EventsCommandOptions, io: CommandIO): Prom
   };
 
   if (!opts.follow) {
-    for await (const e of open.events()) take(e);
+    for await (const batch of open.events()[EVENT_BATCHES]()) for (const e of batch) take(e);
     out.print(query.flush());
     afterFirstPass();
     saveCursor();

@@ -18,6 +18,7 @@ import {
   unknownNames,
   usageError,
 } from '../debug/command-kit.js';
+import { EVENT_BATCHES } from '../../debug/walk.js';
 import type { CommandIO } from './io.js';
 
 export interface HistoryCommandOptions {
@@ -49,10 +50,11 @@ export function historyCommand(
     const story = new Story();
     const known = new KnownNames();
     const builder = new HistoryBuilder(service, { last }).attach(story);
-    for await (const e of open.events()) {
-      known.see(e);
-      story.push(e);
-    }
+    for await (const batch of open.events()[EVENT_BATCHES]())
+      for (const e of batch) {
+        known.see(e);
+        story.push(e);
+      }
     story.finish();
     if (!known.hasService(service)) {
       if (known.hasCheck(service))

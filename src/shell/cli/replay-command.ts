@@ -6,6 +6,8 @@ import { formatView } from '../../report/registry-table.js';
 import { openLog } from '../debug/command-kit.js';
 import { resolveLog } from '../debug/log-source.js';
 import { replayLogFile } from '../event-log/replay-file.js';
+import { type BatchedEvents, EVENT_BATCHES } from '../../debug/walk.js';
+import type { Event } from '../../events/types.js';
 import type { CommandIO } from './io.js';
 
 export interface ReplayCommandOptions {
@@ -143,7 +145,16 @@ function configLine(
   return `config in force: generation ${r.generation}: services ${s.join(', ') || 'none'}; checks ${c.join(', ') || 'none'} (--json prints it whole)`;
 }
 
-async function* countDamage(open: ReturnType<typeof openLog>, damaged: { kind: string }[]) {
-  for await (const e of open.events()) yield e;
-  for (let i = 0; i < open.report.damaged; i++) damaged.push({ kind: 'invalid' });
+function countDamage(open: ReturnType<typeof openLog>, damaged: { kind: string }[]): BatchedEvents {
+  const events = open.events();
+  async function* batches(): AsyncGenerator<readonly Event[]> {
+    yield* events[EVENT_BATCHES]();
+    for (let i = 0; i < open.report.damaged; i++) damaged.push({ kind: 'invalid' });
+  }
+  return {
+    [EVENT_BATCHES]: batches,
+    async *[Symbol.asyncIterator]() {
+      for await (const b of batches()) yield* b;
+    },
+  };
 }

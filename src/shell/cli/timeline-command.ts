@@ -6,6 +6,7 @@ import { TimelineBuilder } from '../../debug/timeline.js';
 import { Story } from '../../debug/story.js';
 import { loadChartLibrary } from '../debug/chart-library.js';
 import { finishReport, openLog, runCommand, timeStyle, usageError } from '../debug/command-kit.js';
+import { EVENT_BATCHES } from '../../debug/walk.js';
 import type { CommandIO } from './io.js';
 
 export interface TimelineCommandOptions {
@@ -40,7 +41,7 @@ export function timelineCommand(log: string, opts: TimelineCommandOptions, io: C
       title: opts.title ?? `procreg timeline: ${open.source.given}`,
       source: open.source.path,
     }).attach(story);
-    for await (const e of open.events()) story.push(e);
+    for await (const batch of open.events()[EVENT_BATCHES]()) for (const e of batch) story.push(e);
     story.finish();
     const data = builder.result(story);
     const html = timelineHtml(data, library);

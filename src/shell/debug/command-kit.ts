@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import type { TimeStyle } from '../../debug/format.js';
 import type { Event } from '../../events/types.js';
+import { type BatchedEvents, EVENT_BATCHES } from '../../debug/walk.js';
 import type { CommandIO } from '../cli/io.js';
 import { type LogSource, resolveLog } from './log-source.js';
 import { LogReader } from './read-log.js';
@@ -30,8 +31,8 @@ export interface OpenLog {
   readonly reader: LogReader;
   readonly report: ProblemReport;
   readonly progress: ProgressBar;
-  /** The events of the whole file as it is now (the progress bar cleared when done). */
-  events(): AsyncGenerator<Event>;
+  /** The events of the whole file as it is now (the progress bar cleared when done), also in batches. */
+  events(): BatchedEvents;
 }
 
 export function openLog(given: string, io: CommandIO): OpenLog {
@@ -56,12 +57,20 @@ export function openLog(given: string, io: CommandIO): OpenLog {
     reader,
     report,
     progress,
-    async *events() {
-      try {
-        yield* reader.events(true);
-      } finally {
-        progress.done();
+    events(): BatchedEvents {
+      async function* batches(): AsyncGenerator<readonly Event[]> {
+        try {
+          yield* reader.batches(true);
+        } finally {
+          progress.done();
+        }
       }
+      return {
+        [EVENT_BATCHES]: batches,
+        async *[Symbol.asyncIterator]() {
+          for await (const b of batches()) yield* b;
+        },
+      };
     },
   };
 }

@@ -6,7 +6,7 @@
  * `torn` (a last line cut short by a crash; in follow mode it is a line still being written,
  * and is waited for instead).
  */
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { decodeEvent } from '../../events/codec.js';
 import type { Event } from '../../events/types.js';
 
@@ -68,7 +68,12 @@ export class LogReader {
    * complete (not followed), so an unterminated last line is torn (or a last event without
    * its newline); otherwise it is left for the next pass.
    */
-  async *events(final: boolean, fd?: import('node:fs/promises').FileHandle): AsyncGenerator<Event> {
+  async *events(final: boolean, fd?: FileHandle): AsyncGenerator<Event> {
+    for await (const batch of this.batches(final, fd)) yield* batch;
+  }
+
+  /** The same, one array per chunk read. */
+  async *batches(final: boolean, fd?: FileHandle): AsyncGenerator<Event[]> {
     const handle = fd ?? (await open(this.path, 'r'));
     try {
       const total = (await handle.stat()).size;
@@ -97,7 +102,7 @@ export class LogReader {
           nl = chunk.indexOf(0x0a, start);
         }
         if (start < chunk.length) carry = Buffer.from(chunk.subarray(start));
-        yield* out;
+        if (out.length > 0) yield out;
         if (this.options.onProgress && pos - lastReport > 4 << 20) {
           lastReport = pos;
           this.options.onProgress(pos, total);
@@ -109,7 +114,7 @@ export class LogReader {
         const ev = this.take(carry.toString('utf8'), true);
         this.offset += carry.length;
         this.pending = 0;
-        if (ev) yield ev;
+        if (ev) yield [ev];
       }
       this.options.onProgress?.(pos, total);
     } finally {
