@@ -212,6 +212,8 @@ export class Story {
   private lastReload: ReloadRef | null = null;
   private lastRequest: (At & { source: string }) | null = null;
   private lastLoad: (At & { source: string }) | null = null;
+  /** The config in force before the last config-loaded: what a reload-applied compares with. */
+  private configBefore: State['config'] = null;
   private stopping: (At & { reason: string }) | null = null;
   private instanceStart: (At & { pid: Pid; instance: number }) | null = null;
   private predecessorLast: At | null = null;
@@ -329,6 +331,7 @@ export class Story {
         break;
       case 'config-loaded':
         this.lastLoad = { ...at, source: e.source };
+        this.configBefore = s.before.config;
         break;
       case 'reload-requested':
         this.lastRequest = { ...at, source: e.source };
@@ -684,7 +687,7 @@ export class Story {
           changed: [...e.services.changed, ...e.checks.changed],
         };
         this.lastReload = ref;
-        const before = s.before.config;
+        const before = this.configBefore;
         for (const name of [...e.services.added, ...e.services.removed, ...e.services.changed]) {
           this.reloadOf.set(name, ref);
           this.fieldsOf.set(name, fieldChanges(before?.services[name], s.after.config?.services[name]));

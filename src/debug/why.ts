@@ -91,7 +91,7 @@ export function explainEnding(
   const name = inc.service;
   const chain: WhyLink[] = [];
   const n = end.next;
-  const uptime = end.uptimeMs !== null ? ` after ${duration(end.uptimeMs)}` : '';
+  const ran = end.uptimeMs !== null ? ` ${duration(end.uptimeMs)}` : '';
   let answer: string;
   switch (n.kind) {
     case 'restart': {
@@ -108,14 +108,14 @@ export function explainEnding(
         chain.push(
           link(
             'rule',
-            `#${inc.incarnation} ran${uptime} ≥ backoff.resetAfter ${configDuration(b.resetAfterMs)}: a stable run, so the backoff starts over at backoff.initial ${configDuration(b.initialMs)}`,
+            `#${inc.incarnation} ran${ran} ≥ backoff.resetAfter ${configDuration(b.resetAfterMs)}: a stable run, so the backoff starts over at backoff.initial ${configDuration(b.initialMs)}`,
           ),
         );
       else if (n.quickFailures === 0)
         chain.push(
           link(
             'rule',
-            `first exit before backoff.resetAfter ${configDuration(b.resetAfterMs)} (it ran${uptime || ' not at all'}): delay = backoff.initial ${configDuration(b.initialMs)}`,
+            `first exit before backoff.resetAfter ${configDuration(b.resetAfterMs)} (it ran${ran || ' not at all'}): delay = backoff.initial ${configDuration(b.initialMs)}`,
           ),
         );
       else {

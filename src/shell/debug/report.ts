@@ -41,7 +41,7 @@ export class ProblemReport {
     if (this.more > 0) this.io.err(`… and ${this.more} more damaged line(s)`);
     if (this.damage > 0)
       this.io.err(
-        `${what}: ${this.damage} damaged line(s) were skipped; the result above leaves them out (exit 1)`,
+        `${what}: ${this.damage} problem(s) in the log (lines skipped or events missing, listed above): the result may be incomplete (exit 1)`,
       );
   }
 }
