@@ -335,7 +335,14 @@ export const PAGE_SCRIPT = String.raw`
     bounds.attr('class', function (d) { return 'boundary ' + d.k; }).attr('data-gen', function (d) { return d.g; })
       .attr('transform', function (d) { return 'translate(' + px(d.s) + ',0)'; });
     bounds.select('line').attr('y1', AXIS_H - 12).attr('y2', height - 8);
-    bounds.select('text').attr('x', 3).attr('y', AXIS_H - 4).text(function (d) { return d.t; });
+    // Labels only where they do not run into each other.
+    var lastLabel = -1e9;
+    bounds.select('text').attr('x', 3).attr('y', AXIS_H - 4).text(function (d) {
+      var at = px(d.s);
+      if (at - lastLabel < 48) return '';
+      lastLabel = at;
+      return d.t;
+    });
     bounds.select('rect.hit').attr('x', -4).attr('width', 8).attr('y', AXIS_H - 14).attr('height', height - AXIS_H + 14);
     interactive(bounds, function (d) { return firstLines(d.d, 2); });
   }
