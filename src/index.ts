@@ -38,11 +38,7 @@ export {
   readLogBatches,
 } from './shell/event-log/reader.js';
 export { type LogFileReplay, replayLogFile } from './shell/event-log/replay-file.js';
-export {
-  LogWriter,
-  LogWriterError,
-  type LogWriterOptions,
-} from './shell/event-log/writer.js';
+export { LogWriter, LogWriterError, type LogWriterOptions } from './shell/event-log/writer.js';
 
 // The fold, replay, and what they produce.
 export { initialState } from './core/state.js';
@@ -71,6 +67,53 @@ export {
 } from './core/replay.js';
 export { type Violation, verifyInvariants } from './core/invariants.js';
 export { type RegistryView, registryView } from './core/view.js';
+
+// Debugging views of a log — what procreg events/history/why/diff/timeline and replay --until
+// are made of — as data and as text; all pure, over Iterable or AsyncIterable<Event>.
+export {
+  type ChartLibrary,
+  describePoint,
+  diffPoints,
+  type DiffResult,
+  EVENT_BATCHES,
+  type EventFilter,
+  type EventLine,
+  EventsQuery,
+  type EventsOptions,
+  explainEnding,
+  HistoryBuilder,
+  type HistoryOptions,
+  type HistoryRow,
+  type LogDiff,
+  parsePoint,
+  parseTime,
+  parseWhyTarget,
+  type Point,
+  type PointReplayResult,
+  renderDiff,
+  renderEventLine,
+  renderLoop,
+  renderWhy,
+  replayTo,
+  type ServiceHistory,
+  serviceHistory,
+  Story,
+  tellEvents,
+  TimelineBuilder,
+  type TimelineData,
+  timelineData,
+  timelineHtml,
+  type TimelineOptions,
+  Walker,
+  why,
+  type WhyAnswer,
+  type WhyLink,
+  type WhyResult,
+  type WhyTarget,
+} from './debug/index.js';
+export { type LogSource, resolveLog } from './shell/debug/log-source.js';
+export { LogReader } from './shell/debug/read-log.js';
+export { loadChartLibrary } from './shell/debug/chart-library.js';
 
 // The persistent PID tree (and the map the registry keys statuses by name with).
 export { emptyPidTree, type Pid, type PidTree } from './tree/pid-tree.js';

@@ -3,6 +3,9 @@ import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
 
 // The architecture enforces itself: these are the rules a change to the pure folders meets.
+// Under CI=true typescript-eslint infers a "single run" and lints files as they are on disk,
+// not the text given to lintText: these tests lint edited text, so they say it is not one.
+process.env.TSESTREE_SINGLE_RUN = 'false';
 const eslint = new ESLint({ cwd: process.cwd() });
 const { PURE } = (await import(String(new URL('../eslint.config.js', import.meta.url)))) as {
   PURE: string[];
@@ -15,6 +18,7 @@ const FILE_IN: Record<string, string> = {
   'src/core': 'src/core/backoff.ts',
   'src/sim': 'src/sim/world.ts',
   'src/report': 'src/report/durations.ts',
+  'src/debug': 'src/debug/format.ts',
 };
 
 /** The lint messages for `code` as if it were the file at `filePath`. */
@@ -25,7 +29,15 @@ async function lint(filePath: string, code: string): Promise<string[]> {
 
 describe('the pure folders never touch the OS, the clock or randomness (npm run lint)', () => {
   it('lists the folders the README calls pure', () => {
-    expect(PURE).toEqual(['src/tree', 'src/events', 'src/config', 'src/core', 'src/sim', 'src/report']);
+    expect(PURE).toEqual([
+      'src/tree',
+      'src/events',
+      'src/config',
+      'src/core',
+      'src/sim',
+      'src/report',
+      'src/debug',
+    ]);
   });
 
   it.each(PURE)(
@@ -52,7 +64,7 @@ describe('the pure folders never touch the OS, the clock or randomness (npm run 
         'no-restricted-syntax',
       ]);
       expect(messages[0]).toBe(
-        "no-restricted-imports: 'node:fs' import is restricted from being used by a pattern. a Node built-in module is not allowed in pure code (src/{tree,events,config,core,sim,report}): it touches the OS, the clock or randomness; do it in src/shell/ and pass the result in as data or an event",
+        "no-restricted-imports: 'node:fs' import is restricted from being used by a pattern. a Node built-in module is not allowed in pure code (src/{tree,events,config,core,sim,report,debug}): it touches the OS, the clock or randomness; do it in src/shell/ and pass the result in as data or an event",
       );
     },
   );

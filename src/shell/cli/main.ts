@@ -46,15 +46,29 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('replay')
     .description('rebuild the registry at the end of an event log, without executing anything')
-    .argument('<log>', 'event log (JSONL)')
+    .argument('<log>', 'event log (JSONL), a directory holding events.jsonl, or a config (its event log)')
     .option('--json', 'print the registry as JSON (same shape as status --json)')
     .option(
       '--check',
       're-verify every invariant after every event and every logged decision; exit 1 on the first violations',
     )
-    .action(async (log: string, opts: { json?: boolean; check?: boolean }) => {
-      code = await (await import('./replay-command.js')).replayCommand(log, opts, io);
-    });
+    .option(
+      '--until <point>',
+      'the registry as it was at a seq, gen:N, or a time (ISO 8601, or relative: -90s)',
+    )
+    .option(
+      '--at <time>',
+      'the registry as it was at a time (ISO 8601, or relative: -10m); or a seq or gen:N',
+    )
+    .option('--utc', 'show times in UTC')
+    .action(
+      async (
+        log: string,
+        opts: { json?: boolean; check?: boolean; until?: string; at?: string; utc?: boolean },
+      ) => {
+        code = await (await import('./replay-command.js')).replayCommand(log, opts, io);
+      },
+    );
   program
     .command('run')
     .description(
@@ -124,6 +138,108 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (config: string) => {
       code = (await import('./validate-command.js')).validateCommand(config, io);
     });
+  // Debugging from the event log: events, history, why, diff, timeline.
+  const many = (v: string, prev: string[]) => [...prev, v];
+  const LOG = 'event log (JSONL), a directory holding events.jsonl, or a config (its event log)';
+  program
+    .command('events')
+    .description('the events of a log, one line each in plain words, filtered; crash loops collapsed')
+    .argument('<log>', LOG)
+    .option('--service <name>', 'events about this service (repeatable)', many, [])
+    .option('--check <name>', 'events about this check (repeatable)', many, [])
+    .option(
+      '--type <types>',
+      'event types or kinds (input, decision, outcome), comma-separated (repeatable)',
+      many,
+      [],
+    )
+    .option('--since <time>', 'from this time (ISO 8601, or relative: -10m)')
+    .option('--until <time>', 'up to this time')
+    .option('--gen <n>', 'only while generation N was in force')
+    .option('-f, --follow', 'keep printing events as the supervisor appends them (Ctrl-C ends)')
+    .option(
+      '--cursor-file <file>',
+      'resume after the last event the previous call printed, and store it again',
+    )
+    .option('--all', 'print every event of a crash loop instead of one line for it')
+    .option('--json', 'one JSON object per event per line')
+    .option('--seq', 'end each line with its seq')
+    .option('--utc', 'show times in UTC')
+    .action(async (log: string, opts: Record<string, unknown>) => {
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        code = await (
+          await import('./events-command.js')
+        ).eventsCommand(log, { ...opts, signal: stop.signal }, io);
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+  program
+    .command('history')
+    .description('one row per incarnation of a service: how each ended, who caused it, what followed')
+    .argument('<log>', LOG)
+    .argument('<service>', 'service name')
+    .option('--last <n>', 'only the last N incarnations')
+    .option('--json', 'one JSON object')
+    .option('--utc', 'show times in UTC')
+    .action(async (log: string, service: string, opts: { json?: boolean; utc?: boolean; last?: string }) => {
+      code = await (await import('./history-command.js')).historyCommand(log, service, opts, io);
+    });
+  program
+    .command('why')
+    .description(
+      "why a service or check is as it is now, or why incarnation #N ended ('#N' or N) or seq @S was decided",
+    )
+    .argument('<log>', LOG)
+    .argument('<name>', 'service or check name')
+    .argument('[target]', "'#N' or N: an incarnation; @S: the decision at seq S; none: the current state")
+    .option('--json', 'one JSON object')
+    .option('--utc', 'show times in UTC')
+    .action(
+      async (
+        log: string,
+        name: string,
+        target: string | undefined,
+        opts: { json?: boolean; utc?: boolean },
+      ) => {
+        code = await (await import('./why-command.js')).whyCommand(log, name, target, opts, io);
+      },
+    );
+  program
+    .command('diff')
+    .description('what changed between two points of a log (seqs, times, or gen:N)')
+    .argument('<log>', LOG)
+    .argument('<from>', 'a seq, gen:N, or a time')
+    .argument('<to>', 'a seq, gen:N, or a time')
+    .option('--json', 'one JSON object')
+    .option('--utc', 'show times in UTC')
+    .action(async (log: string, from: string, to: string, opts: { json?: boolean; utc?: boolean }) => {
+      code = await (await import('./diff-command.js')).diffCommand(log, from, to, opts, io);
+    });
+  program
+    .command('timeline')
+    .description(
+      'the log as one self-contained HTML page: lanes, incarnations, reloads, checks; zoom, pan, click for why',
+    )
+    .argument('<log>', LOG)
+    .option('-o, --output <file>', "where to write the page ('-': stdout)", 'timeline.html')
+    .option('--since <time>', 'from this time (ISO 8601, or relative: -10m)')
+    .option('--until <time>', 'up to this time')
+    .option('--title <text>', 'the page title')
+    .option('--utc', 'show times in UTC')
+    .action(
+      async (
+        log: string,
+        opts: { output?: string; since?: string; until?: string; title?: string; utc?: boolean },
+      ) => {
+        code = await (await import('./timeline-command.js')).timelineCommand(log, opts, io);
+      },
+    );
   try {
     await program.parseAsync(argv, { from: 'node' });
   } catch (e) {

@@ -1,26 +1,55 @@
-import { closeSync } from 'node:fs';
 import { registryView } from '../../core/view.js';
+import { fullTime, type TimeStyle } from '../../debug/format.js';
+import { describePoint, parsePoint, type Point } from '../../debug/point.js';
+import { replayTo } from '../../debug/replay-to.js';
 import { formatView } from '../../report/registry-table.js';
-import { openRegularFile, readHead } from '../config/regular-file.js';
+import { openLog } from '../debug/command-kit.js';
+import { resolveLog } from '../debug/log-source.js';
 import { replayLogFile } from '../event-log/replay-file.js';
+import { type BatchedEvents, EVENT_BATCHES } from '../../debug/walk.js';
+import type { Event } from '../../events/types.js';
 import type { CommandIO } from './io.js';
 
 export interface ReplayCommandOptions {
   readonly json?: boolean;
   readonly check?: boolean;
+  /** Stop at this point: a seq, `gen:N`, or a time. */
+  readonly until?: string;
+  /** Stop at this time (ISO 8601 or relative: -90s); a seq or gen:N too. */
+  readonly at?: string;
+  readonly utc?: boolean;
 }
 
-/** Exit codes: 0 fine, 1 --check found violations, 2 the log cannot be read or is not an event log. */
+/**
+ * Exit codes: 0 fine, 1 --check found violations or the point is not in the log, 2 the log
+ * cannot be read or is not an event log, or a usage error.
+ */
 export async function replayCommand(
-  path: string,
+  given: string,
   options: ReplayCommandOptions,
   io: CommandIO,
 ): Promise<number> {
-  const refused = notAnEventLog(path);
-  if (refused !== null) {
-    io.err(`procreg replay: ${path}: ${refused}`);
+  if (options.until !== undefined && options.at !== undefined) {
+    io.err('procreg replay: give --until or --at, not both');
     return 2;
   }
+  const spec = options.until ?? options.at;
+  let point: Point | null = null;
+  if (spec !== undefined) {
+    const p = parsePoint(spec, Date.now());
+    if (!p.ok) {
+      io.err(`procreg replay: ${options.until !== undefined ? '--until' : '--at'}: ${p.error}`);
+      return 2;
+    }
+    point = p.value;
+  }
+  const resolved = resolveLog(given);
+  if (!resolved.ok) {
+    io.err(`procreg replay: ${resolved.message}`);
+    return 2;
+  }
+  const path = resolved.source.path;
+  if (point !== null) return replayToPoint(given, point, options, io);
   const check = options.check ?? false;
   let replayed: Awaited<ReturnType<typeof replayLogFile>>;
   try {
@@ -34,70 +63,98 @@ export async function replayCommand(
   const view = registryView(result.state, result.lastSeq);
   io.out(options.json ? JSON.stringify(view, null, 2) : formatView(view, result.events, result.lastTime));
   if (!check) return 0;
+  return checkVerdict(result.problems, logProblems, result.events, io);
+}
+
+function checkVerdict(
+  problems: readonly { seq: number; kind: string; message: string }[],
+  logProblems: readonly { kind: string }[],
+  events: number,
+  io: CommandIO,
+): number {
   // A torn tail is what a crash leaves and is expected; anything else in the file is damage.
   const damage = logProblems.filter((p) => p.kind !== 'torn');
-  for (const p of result.problems) io.err(`seq ${p.seq}: ${p.kind}: ${p.message}`);
-  if (result.problems.length === 0 && damage.length === 0) {
+  for (const p of problems) io.err(`seq ${p.seq}: ${p.kind}: ${p.message}`);
+  if (problems.length === 0 && damage.length === 0) {
     io.err(
-      `check: ${result.events} events, every invariant holds after every event, every logged decision re-derived`,
+      `check: ${events} events, every invariant holds after every event, every logged decision re-derived`,
     );
     return 0;
   }
-  io.err(`check: FAILED — ${result.problems.length} violation(s) and ${damage.length} damaged line(s)`);
+  io.err(`check: FAILED — ${problems.length} violation(s) and ${damage.length} damaged line(s)`);
   return 1;
 }
 
-/** How much of the file is read to find its first line. */
-const HEAD_BYTES = 1 << 20;
-
-/**
- * Why `path` is not an event log, or null when it is one (docs/event-log.md, "Which files are
- * event logs"): a regular file, empty or starting with an event — its first line, or the
- * text so far when a crash cut the very first line short, is a JSON object with integer `v`
- * and `seq` and a string `type`. Anything else is refused as a whole, in one message, rather
- * than reported line by line as damage.
- */
-export function notAnEventLog(path: string): string | null {
-  const opened = openRegularFile(path);
-  if (!opened.ok) {
-    if (opened.code === 'ENOENT') return 'no such event log file';
-    if (opened.code) return `cannot read the event log: ${opened.reason}`;
-    return `not an event log: ${opened.reason}`;
-  }
-  let head: Buffer;
+/** `replay --until/--at`: the registry at a point, with the generation and config in force there. */
+async function replayToPoint(
+  given: string,
+  point: Point,
+  options: ReplayCommandOptions,
+  io: CommandIO,
+): Promise<number> {
+  const style: TimeStyle = { utc: options.utc ?? false };
+  const open = openLog(given, io);
+  const damaged: { kind: string }[] = [];
+  let res: Awaited<ReturnType<typeof replayTo>>;
   try {
-    head = readHead(opened.fd, HEAD_BYTES);
+    res = await replayTo(countDamage(open, damaged), point, { check: options.check ?? false, ...style });
   } catch (e) {
-    return `cannot read the event log: ${(e as Error).message}`;
-  } finally {
-    closeSync(opened.fd);
+    io.err(`procreg replay: ${open.source.path}: cannot read the event log: ${(e as Error).message}`);
+    return 2;
   }
-  if (head.length === 0) return null; // an empty log
-  const end = head.indexOf(0x0a);
-  const first = head.subarray(0, end < 0 ? head.length : end);
-  const nul = first.indexOf(0);
-  if (nul >= 0) return `not an event log: it is binary (a NUL byte at offset ${nul})`;
-  const text = first.toString('utf8');
-  if (end < 0 && /^\{\s*"v"\s*:/.test(text)) return null; // the first line itself was torn by a crash
-  if (end >= 0 && isEventStart(text)) return null;
-  const what = looksLikeConfig(head.toString('utf8'))
-    ? ': it looks like a config file — replay reads the event log a config names (eventLog, default <runDir>/events.jsonl)'
-    : '';
-  return `not an event log: its first line is not a procreg event (a JSON object with "v", "seq", "time" and "type")${what}`;
+  open.report.finish('procreg replay');
+  if (!res.ok) {
+    io.err(`procreg replay: ${open.source.path}: ${describePoint(point, style)}: ${res.error}`);
+    return 1;
+  }
+  const r = res.replay;
+  if (options.json) {
+    io.out(
+      JSON.stringify(
+        {
+          ...r.view,
+          time: r.time,
+          at: { point: describePoint(point, style), seq: r.seq, time: r.time },
+          config: r.config,
+        },
+        null,
+        2,
+      ),
+    );
+  } else {
+    io.out(
+      [
+        `at ${describePoint(point, style)}: the last event at or before it is seq ${r.seq} (${fullTime(r.time, style)})`,
+        configLine(r, style),
+        '',
+        formatView(r.view, r.result.events, r.time),
+      ].join('\n'),
+    );
+  }
+  if (!options.check) return open.report.damaged > 0 ? 1 : 0;
+  return checkVerdict(r.result.problems, damaged, r.result.events, io);
 }
 
-function isEventStart(line: string): boolean {
-  try {
-    const o = JSON.parse(line) as unknown;
-    if (typeof o !== 'object' || o === null || Array.isArray(o)) return false;
-    const e = o as Record<string, unknown>;
-    return Number.isInteger(e.v) && Number.isInteger(e.seq) && typeof e.type === 'string';
-  } catch {
-    return false;
-  }
+function configLine(
+  r: { generation: number; config: { services: object; checks: object } | null },
+  _style: TimeStyle,
+): string {
+  if (!r.config) return 'config in force: none (no config was loaded yet)';
+  const s = Object.keys(r.config.services);
+  const c = Object.keys(r.config.checks);
+  return `config in force: generation ${r.generation}: services ${s.join(', ') || 'none'}; checks ${c.join(', ') || 'none'} (--json prints it whole)`;
 }
 
-/** A top-level YAML key `services:`, `checks:`, `runDir:` or `eventLog:` on a line of its own, as a procreg config has. */
-function looksLikeConfig(text: string): boolean {
-  return /^(services|checks|runDir|eventLog)\s*:/m.test(text);
+function countDamage(open: ReturnType<typeof openLog>, damaged: { kind: string }[]): BatchedEvents {
+  const events = open.events();
+  async function* batches(): AsyncGenerator<readonly Event[]> {
+    yield* events[EVENT_BATCHES]();
+    for (let i = 0; i < open.report.damaged; i++) damaged.push({ kind: 'invalid' });
+  }
+  return {
+    [EVENT_BATCHES]: batches,
+    async *[Symbol.asyncIterator]() {
+      for await (const b of batches()) yield* b;
+    },
+  };
 }

@@ -12,12 +12,28 @@ const NOT_EVENTS =
   'not an event log: its first line is not a procreg event (a JSON object with "v", "seq", "time" and "type")';
 
 describe('procreg replay refuses a file that is not an event log: exit 2 and one message', () => {
-  it('a config file, saying it looks like one', async () => {
-    const r = await procreg(['replay', 'examples/demo.yaml']);
+  it('a config whose event log does not exist, naming the log it looked for', async () => {
+    const dir = tmp();
+    const config = join(dir, 'procreg.yaml');
+    writeFileSync(config, 'runDir: ./run\nservices:\n  web:\n    command: [node, web.js]\n');
+    const r = await procreg(['replay', config]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(lines(r.stderr)).toEqual([
-      `procreg replay: examples/demo.yaml: ${NOT_EVENTS}: it looks like a config file — replay reads the event log a config names (eventLog, default <runDir>/events.jsonl)`,
+      `procreg replay: ${config} is a config; its event log ${join(dir, 'run', 'events.jsonl')} does not exist (procreg has not run with this config here)`,
+    ]);
+  });
+
+  it('a YAML file that is not a valid config either, saying both', async () => {
+    const dir = tmp();
+    const file = join(dir, 'other.yaml');
+    writeFileSync(file, 'services:\n  web: 3\n');
+    const r = await procreg(['replay', file]);
+    expect(r.code).toBe(2);
+    expect(lines(r.stderr)).toEqual([
+      expect.stringMatching(
+        new RegExp(`^procreg replay: ${file} is neither an event log nor a config procreg can read: `),
+      ),
     ]);
   });
 
@@ -39,12 +55,12 @@ describe('procreg replay refuses a file that is not an event log: exit 2 and one
     expect(lines(r.stderr)).toEqual([`procreg replay: ${path}: ${NOT_EVENTS}`]);
   });
 
-  it('a directory and a FIFO (without blocking on it)', async () => {
+  it('a directory without an event log, and a FIFO (without blocking on it)', async () => {
     const dir = tmp();
     const d = await procreg(['replay', dir]);
     expect(d.code).toBe(2);
     expect(lines(d.stderr)).toEqual([
-      `procreg replay: ${dir}: not an event log: it is a directory, not a regular file`,
+      `procreg replay: ${dir} is a directory without an event log (looked for ${join(dir, 'events.jsonl')})`,
     ]);
     const fifo = join(dir, 'events.jsonl');
     execFileSync('mkfifo', [fifo]);

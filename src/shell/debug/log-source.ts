@@ -1,0 +1,141 @@
+/**
+ * Where the debugging commands read events from. `<log>` is an event log, a directory (its
+ * events.jsonl), or a config file (the event log it names). This is the one place that
+ * decides; a reader of segmented logs (a directory of segments) or of a NATS stream replaces
+ * resolveLog and openLog, and every command follows.
+ */
+import { closeSync, existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfigFile } from '../config/load-config.js';
+import { openRegularFile, readHead } from '../config/regular-file.js';
+import { formatProblem } from '../../config/schema.js';
+
+export interface LogSource {
+  /** The argument as given. */
+  readonly given: string;
+  /** The event log file read. */
+  readonly path: string;
+  /** How it was found, when not given directly: `the event log of config demo.yaml`. */
+  readonly via: string | null;
+}
+
+export type Resolved =
+  { readonly ok: true; readonly source: LogSource } | { readonly ok: false; readonly message: string };
+
+/** Formats this procreg reads (docs/event-log.md, Versions). */
+const READ_VERSIONS = [1, 2];
+
+export function resolveLog(given: string): Resolved {
+  let st;
+  try {
+    st = statSync(given);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { ok: false, message: `${given}: no such event log file` };
+    return { ok: false, message: `${given}: cannot read it: ${(e as Error).message}` };
+  }
+  if (st.isDirectory()) {
+    const inside = join(given, 'events.jsonl');
+    if (existsSync(inside))
+      return checked({ given, path: inside, via: `the event log in directory ${given}` });
+    return { ok: false, message: `${given} is a directory without an event log (looked for ${inside})` };
+  }
+  const refused = notAnEventLog(given);
+  if (refused === null) return checked({ given, path: given, via: null });
+  if (!st.isFile()) return { ok: false, message: `${given}: ${refused}` };
+  // Not an event log: maybe a config, whose event log is what was meant.
+  const loaded = loadConfigFile(given);
+  if (loaded.ok) {
+    const path = loaded.config.eventLog;
+    if (!existsSync(path))
+      return {
+        ok: false,
+        message: `${given} is a config; its event log ${path} does not exist (procreg has not run with this config here)`,
+      };
+    return checked({ given, path, via: `the event log of config ${given}` });
+  }
+  const first = loaded.problems[0];
+  const looksConfig = /\.(ya?ml|json)$/i.test(given) || refused.includes('looks like a config');
+  if (looksConfig && first)
+    return {
+      ok: false,
+      message: `${given} is neither an event log nor a config procreg can read: ${formatProblem(first)}${loaded.problems.length > 1 ? ` (and ${loaded.problems.length - 1} more problem(s): procreg validate ${given})` : ''}`,
+    };
+  return { ok: false, message: `${given}: ${refused}` };
+}
+
+/** Refuse, in one message, a log of a format version this procreg cannot read. */
+function checked(source: LogSource): Resolved {
+  const opened = openRegularFile(source.path);
+  if (!opened.ok) return { ok: false, message: `${source.path}: ${opened.reason}` };
+  let head: Buffer;
+  try {
+    head = readHead(opened.fd, 64 * 1024);
+  } catch (e) {
+    return { ok: false, message: `${source.path}: cannot read it: ${(e as Error).message}` };
+  } finally {
+    closeSync(opened.fd);
+  }
+  const m = /^\{\s*"v"\s*:\s*(-?\d+)/.exec(head.toString('utf8', 0, Math.min(head.length, 64)));
+  if (m && !READ_VERSIONS.includes(Number(m[1])))
+    return {
+      ok: false,
+      message: `${source.path}:1: event log format version ${m[1]}: this procreg reads versions ${READ_VERSIONS.join(' and ')} (a newer procreg wrote it?)`,
+    };
+  return { ok: true, source };
+}
+
+/** How much of the file is read to find its first line. */
+const HEAD_BYTES = 1 << 20;
+
+/**
+ * Why `path` is not an event log, or null when it is one (docs/event-log.md, "Which files are
+ * event logs"): a regular file, empty or starting with an event — its first line, or the
+ * text so far when a crash cut the very first line short, is a JSON object with integer `v`
+ * and `seq` and a string `type`. Anything else is refused as a whole, in one message, rather
+ * than reported line by line as damage.
+ */
+export function notAnEventLog(path: string): string | null {
+  const opened = openRegularFile(path);
+  if (!opened.ok) {
+    if (opened.code === 'ENOENT') return 'no such event log file';
+    if (opened.code) return `cannot read the event log: ${opened.reason}`;
+    return `not an event log: ${opened.reason}`;
+  }
+  let head: Buffer;
+  try {
+    head = readHead(opened.fd, HEAD_BYTES);
+  } catch (e) {
+    return `cannot read the event log: ${(e as Error).message}`;
+  } finally {
+    closeSync(opened.fd);
+  }
+  if (head.length === 0) return null; // an empty log
+  const end = head.indexOf(0x0a);
+  const first = head.subarray(0, end < 0 ? head.length : end);
+  const nul = first.indexOf(0);
+  if (nul >= 0) return `not an event log: it is binary (a NUL byte at offset ${nul})`;
+  const text = first.toString('utf8');
+  if (end < 0 && /^\{\s*"v"\s*:/.test(text)) return null; // the first line itself was torn by a crash
+  if (end >= 0 && isEventStart(text)) return null;
+  const what = looksLikeConfig(head.toString('utf8'))
+    ? ': it looks like a config file — replay reads the event log a config names (eventLog, default <runDir>/events.jsonl)'
+    : '';
+  return `not an event log: its first line is not a procreg event (a JSON object with "v", "seq", "time" and "type")${what}`;
+}
+
+function isEventStart(line: string): boolean {
+  try {
+    const o = JSON.parse(line) as unknown;
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) return false;
+    const e = o as Record<string, unknown>;
+    return Number.isInteger(e.v) && Number.isInteger(e.seq) && typeof e.type === 'string';
+  } catch {
+    return false;
+  }
+}
+
+/** A top-level YAML key `services:`, `checks:`, `runDir:` or `eventLog:` on a line of its own, as a procreg config has. */
+function looksLikeConfig(text: string): boolean {
+  return /^(services|checks|runDir|eventLog)\s*:/m.test(text);
+}

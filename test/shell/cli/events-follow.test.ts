@@ -1,0 +1,153 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodeEvent, encodeEvent, stamp, bodyOf } from '../../../src/events/codec.js';
+import { logEvents, useProcregRun } from '../../support/procreg-run.js';
+import { useTmpDir } from '../../support/tmp.js';
+import { waitFor } from '../../support/wait.js';
+import { procregAs } from '../config/cli-runner.js';
+
+const procreg = (args: string[]) => procregAs(args);
+
+const tmp = useTmpDir();
+const runs = useProcregRun();
+const BIN = join(process.cwd(), 'bin', 'procreg.js');
+
+/** `procreg events ... --follow` as a child whose stdout lines are collected as they come. */
+function follower(args: string[]) {
+  const proc: ChildProcess = spawn(process.execPath, [BIN, 'events', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  followers.push(proc);
+  let out = '';
+  let err = '';
+  proc.stdout?.on('data', (d) => (out += String(d)));
+  proc.stderr?.on('data', (d) => (err += String(d)));
+  const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return {
+    proc,
+    exit,
+    seqs: () =>
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { seq: number }).seq),
+    stderr: () => err,
+  };
+}
+
+const followers: ChildProcess[] = [];
+afterEach(() => {
+  for (const p of followers.splice(0)) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+});
+
+const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+
+describe('procreg events --follow --cursor-file', () => {
+  it('is lossless and duplicate-free across a stop and a start of the follower while a real supervisor appends', async () => {
+    const dir = tmp();
+    const config = join(dir, 'procreg.yaml');
+    writeFileSync(
+      config,
+      `runDir: ./run
+services:
+  crashy:
+    command: [sh, -c, "sleep 0.05; exit 1"]
+    backoff: { initial: 20ms, max: 50ms }
+    maxRestarts: { count: 100000, within: 1s }
+checks:
+  tick:
+    command: [sh, -c, "exit 0"]
+    interval: 100ms
+`,
+    );
+    const log = join(dir, 'run', 'events.jsonl');
+    const cursor = join(dir, 'cursor.json');
+    const sup = runs.start(config, join(dir, 'run'), '--log-format', 'json');
+    await waitFor('the event log', () => (existsSync(log) && statSync(log).size > 0 ? true : undefined));
+    const args = [config, '--follow', '--json', '--cursor-file', cursor];
+
+    const first = follower(args);
+    await waitFor('40 events followed', () => (first.seqs().length >= 40 ? true : undefined), 20_000);
+    first.proc.kill('SIGINT');
+    expect(await first.exit).toBe(0);
+    const printed1 = first.seqs();
+    expect(JSON.parse(readFileSync(cursor, 'utf8'))).toMatchObject({ v: 1, seq: printed1.at(-1), log });
+
+    // The supervisor goes on appending while no follower runs.
+    const gapFrom = printed1.at(-1) as number;
+    await waitFor(
+      '40 more events written',
+      async () => ((await logEvents(log)).length > gapFrom + 40 ? true : undefined),
+      20_000,
+    );
+
+    const second = follower(args);
+    await waitFor('60 events followed again', () => (second.seqs().length >= 60 ? true : undefined), 20_000);
+    second.proc.kill('SIGTERM');
+    expect(await second.exit).toBe(0);
+
+    sup.proc.kill('SIGTERM');
+    expect(await sup.exit).toBe(0);
+    const rest = follower([config, '--json', '--cursor-file', cursor]);
+    expect(await rest.exit).toBe(0);
+
+    const all = [...printed1, ...second.seqs(), ...rest.seqs()];
+    const last = (await logEvents(log)).at(-1)?.seq as number;
+    expect(all).toEqual(range(1, last));
+    expect(first.stderr() + second.stderr() + rest.stderr()).toBe('');
+
+    // The same real log read by history and why, through its config.
+    const h = await procreg(['history', config, 'crashy', '--json']);
+    expect(h.code).toBe(0);
+    const rows = (JSON.parse(h.stdout) as { rows: { endedBy: { kind: string }; then: { kind: string } }[] })
+      .rows;
+    expect(rows.length).toBeGreaterThan(3);
+    expect(rows[0]).toMatchObject({ endedBy: { kind: 'crash' }, then: { kind: 'restart' } });
+    const w = await procreg(['why', config, 'crashy']);
+    expect(w.code).toBe(0);
+    expect(w.stdout).toMatch(
+      /root cause: (procreg was told to stop \(SIGTERM\)|crashy exited with code 1 on its own: nobody had asked it to stop)\n$/,
+    );
+  });
+
+  it('follows the log across a rotation (renamed away, a new file continuing the seqs) and a truncation', async () => {
+    const dir = tmp();
+    const log = join(dir, 'events.jsonl');
+    const demo = readFileSync('examples/demo.events.jsonl', 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => {
+        const r = decodeEvent(l);
+        if (!r.ok) throw new Error(r.error);
+        return r.event;
+      });
+    const line = (i: number) => {
+      const e = demo[i] as (typeof demo)[number];
+      return `${encodeEvent(stamp(bodyOf(e), i + 1, e.time, e.mono))}\n`;
+    };
+    const write = (path: string, from: number, to: number) => {
+      for (let i = from; i < to; i++) appendFileSync(path, line(i));
+    };
+    write(log, 0, 60);
+    const f = follower([log, '--follow', '--json']);
+    await waitFor('the first 60', () => (f.seqs().length >= 60 ? true : undefined));
+    write(log, 60, 80);
+    await waitFor('80', () => (f.seqs().length >= 80 ? true : undefined));
+    // Rotation: the file is renamed away (with two more lines written to it just before) and a new one continues.
+    write(log, 80, 82);
+    renameSync(log, join(dir, 'events.1.jsonl'));
+    write(log, 82, 120);
+    await waitFor('120', () => (f.seqs().length >= 120 ? true : undefined));
+    // Truncated in place, then written again with the lines after (a copytruncate).
+    writeFileSync(log, '');
+    await waitFor('the truncation noticed', () => (f.stderr().includes('truncated') ? true : undefined));
+    write(log, 120, 198);
+    await waitFor('all 198', () => (f.seqs().length >= 198 ? true : undefined));
+    f.proc.kill('SIGINT');
+    expect(await f.exit).toBe(0);
+    expect(f.seqs()).toEqual(range(1, 198));
+    expect(f.stderr()).toContain('was replaced (rotated): following the new file');
+  });
+});
