@@ -302,8 +302,25 @@ export class Supervisor {
       bootId: readBootId(),
     });
     sup.inputs.next({ type: 'config-loaded', source: config.label, config: loaded.config });
-    await sup.budget.idle(); // every first spawn attempted: what open() started is in status()
+    await sup.budget.idle(); // every first spawn attempted
+    await sup.firstSpawnsReported(); // and answered: status() shows each running (or why not)
     return sup;
+  }
+
+  /** Resolves once no service is `starting`: each spawn asked for so far was reported (spawned or failed). */
+  private firstSpawnsReported(): Promise<void> {
+    const settled = (s: State) => {
+      for (const svc of s.services.values()) if (svc.phase === 'starting') return false;
+      return true;
+    };
+    if (settled(this.state$.value) || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const sub = this.state$.subscribe((s) => {
+        if (!settled(s) && !this.closed) return;
+        queueMicrotask(() => sub.unsubscribe());
+        resolve();
+      });
+    });
   }
 
   /** Every event as it is logged. */
