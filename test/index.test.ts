@@ -142,6 +142,7 @@ describe("import { … } from 'procreg'", () => {
         "SignalName",
         "SignalRequested",
         "SignalSent",
+        "SnapshotCause",
         "SnapshotTaken",
         "SpawnFailed",
         "SpawnRequested",

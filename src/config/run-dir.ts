@@ -29,11 +29,10 @@ export interface ReservedName {
  */
 export function reservedRunDirNames(eventLogBasename: string): readonly ReservedName[] {
   const log = eventLogBasename;
-  const stem = log.endsWith('.jsonl') ? log.slice(0, -'.jsonl'.length) : log;
+  const stem = segmentStem(log);
   const isSegment = (name: string): boolean => {
     if (!name.startsWith(`${stem}.`) || !name.endsWith('.jsonl')) return false;
-    const middle = name.slice(stem.length + 1, name.length - '.jsonl'.length);
-    return /^\d+$/.test(middle);
+    return /^\d+$/.test(name.slice(stem.length + 1, name.length - '.jsonl'.length));
   };
   return [
     { in: 'eventLogDir', pattern: log, what: 'the event log', matches: (n) => n === log },
@@ -56,6 +55,21 @@ export function reservedRunDirNames(eventLogBasename: string): readonly Reserved
       matches: (n) => n.startsWith(`${log}.torn-`),
     },
     {
+      in: 'eventLogDir',
+      pattern: `${stem}.<digits>.jsonl.torn-*`,
+      what: 'a torn tail cut off a segment of the event log',
+      matches: (n) => {
+        const at = n.indexOf('.jsonl.torn-');
+        return at > 0 && isSegment(n.slice(0, at + '.jsonl'.length));
+      },
+    },
+    {
+      in: 'eventLogDir',
+      pattern: `${log}.displaced-*`,
+      what: 'a file that stood where procreg started a fresh event log',
+      matches: (n) => n.startsWith(`${log}.displaced-`),
+    },
+    {
       in: 'runDir',
       pattern: PROCREG_PID_FILE,
       what: "procreg's own PID file",
@@ -68,6 +82,32 @@ export function reservedRunDirNames(eventLogBasename: string): readonly Reserved
       matches: (n) => n === PROCREG_SOCKET,
     },
   ];
+}
+
+/** Digits of the first seq in a segment's name: 16, so that names sort as their seqs do. */
+const SEGMENT_DIGITS = 16;
+
+/** A log's name without `.jsonl`: what its segments' names start with. */
+export function segmentStem(logBasename: string): string {
+  return logBasename.endsWith('.jsonl') ? logBasename.slice(0, -'.jsonl'.length) : logBasename;
+}
+
+/**
+ * The name of the closed segment of the log `logBasename` whose first line has seq `firstSeq`:
+ * `events.0000000000000042.jsonl` for `events.jsonl`. Immutable once it has that name.
+ */
+export function segmentName(logBasename: string, firstSeq: number): string {
+  return `${segmentStem(logBasename)}.${String(firstSeq).padStart(SEGMENT_DIGITS, '0')}.jsonl`;
+}
+
+/** The first seq a closed segment's name says, or null when `name` is not one of this log's segments. */
+export function segmentSeqOf(logBasename: string, name: string): number | null {
+  const stem = segmentStem(logBasename);
+  if (!name.startsWith(`${stem}.`) || !name.endsWith('.jsonl')) return null;
+  const middle = name.slice(stem.length + 1, name.length - '.jsonl'.length);
+  if (!/^\d{1,20}$/.test(middle)) return null;
+  const seq = Number(middle);
+  return Number.isSafeInteger(seq) && seq > 0 ? seq : null;
 }
 
 /** The reserved name `path` (absolute, normalized) would take, if any. */

@@ -34,6 +34,10 @@ export interface ReplayProblem {
 
 export interface ReplayResult {
   readonly state: State;
+  /** The first event folded (0 for none): above 1 when the fold began at a snapshot, the log before it elsewhere or deleted. */
+  readonly firstSeq: number;
+  /** The fold began at a snapshot (a segment whose predecessors were deleted, or --from-snapshot). */
+  readonly fromSnapshot: boolean;
   readonly lastSeq: number;
   /** Time of the last event (0 for an empty log): "now", as far as the log knows. */
   readonly lastTime: number;
@@ -48,6 +52,8 @@ export interface ReplayResult {
  */
 export class Replayer {
   private state: State = initialState();
+  private firstSeq = 0;
+  private fromSnapshot = false;
   private lastSeq = 0;
   private lastTime = 0;
   private count = 0;
@@ -67,6 +73,10 @@ export class Replayer {
   }
 
   push(event: Event): void {
+    if (this.count === 0) {
+      this.firstSeq = event.seq;
+      this.fromSnapshot = event.type === 'snapshot';
+    }
     this.count++;
     this.lastSeq = event.seq;
     this.lastTime = event.time;
@@ -90,12 +100,15 @@ export class Replayer {
     // A snapshot where the fold has history is verified against it (it must be that very
     // state); where it has none (the first line read, or right after a log-gap: the events
     // before it are elsewhere or lost), it is where the fold starts.
+    // A crash can cut the log between an input and its decisions; then the next instance
+    // starts — with a supervisor-started, or first a snapshot heading a new segment.
+    const afterCrash =
+      event.type === 'supervisor-started' ||
+      event.type === 'log-gap' ||
+      (event.type === 'snapshot' && event.cause === 'start');
+    if (afterCrash) this.expected = [];
     if (event.type === 'snapshot' && this.check && this.count > 1 && gap === null) this.matchSnapshot(event);
-    if (this.check) {
-      // A crash can cut the log between an input and its decisions; then the next instance starts.
-      if (event.type === 'supervisor-started' || event.type === 'log-gap') this.expected = [];
-      else this.flushExpected(event.seq);
-    }
+    if (this.check && !afterCrash) this.flushExpected(event.seq);
     const res = step(this.state, event);
     this.state = res.state;
     if (!this.check) return;
@@ -115,6 +128,8 @@ export class Replayer {
     }
     return {
       state: this.state,
+      firstSeq: this.firstSeq,
+      fromSnapshot: this.fromSnapshot,
       lastSeq: this.lastSeq,
       lastTime: this.lastTime,
       events: this.count,

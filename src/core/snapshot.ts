@@ -357,3 +357,12 @@ const _whole: Schema<Snapshot> = snapshotSchema;
 void _service;
 void _check;
 void _whole;
+
+/**
+ * A snapshot record's `state` for the registry `state` as it stands after the event `seq`
+ * (the live supervisor folds only inputs, so its own count lags the log's: the log's seq is
+ * the one a reader's fold will have reached).
+ */
+export function snapshotState(state: State, seq: number): Readonly<Record<string, unknown>> {
+  return toSnapshot({ ...state, seq }) as unknown as Readonly<Record<string, unknown>>;
+}

@@ -9,6 +9,7 @@ import { registryView, type RegistryView } from '../core/view.js';
 import type { TimeStyle } from './format.js';
 import { type Point, PointSeeker } from './point.js';
 import { type EventInput, Walker, batchesOf } from './walk.js';
+import type { Event as LogEvent } from '../events/types.js';
 
 export interface PointReplay {
   readonly result: ReplayResult;
@@ -35,11 +36,13 @@ export async function replayTo(
   const replayer = options.check ? new Replayer(options) : null;
   const seeker = new PointSeeker(point);
   let last: { seq: number; time: number } = { seq: 0, time: 0 };
+  let first: LogEvent | null = null;
   reading: for await (const batch of batchesOf(events))
     for (const e of batch) {
       if (seeker.passes(e)) break reading;
       walker.push(e);
       replayer?.push(e);
+      first ??= e;
       last = e;
       if (seeker.reached(e, walker.state.gen)) break reading;
     }
@@ -47,6 +50,8 @@ export async function replayTo(
   if (verdict !== null) return { ok: false, error: verdict };
   const result: ReplayResult = replayer?.result() ?? {
     state: walker.state,
+    firstSeq: first?.seq ?? 0,
+    fromSnapshot: first?.type === 'snapshot',
     lastSeq: last.seq,
     lastTime: last.time,
     events: walker.count,

@@ -198,6 +198,7 @@ export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
   // Its inside is checked where it is read (core/snapshot.ts fromSnapshot), not on every decode.
   snapshot: {
     logId: orNull(str),
+    cause: orNull(oneOf('start', 'rotation', 'interval', 'gap')),
     state: (v) =>
       typeof v === 'object' && v !== null && !Array.isArray(v) ? null : 'a registry snapshot object',
   },

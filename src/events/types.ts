@@ -193,8 +193,16 @@ export interface SnapshotTaken {
    * snapshots written before segments existed.
    */
   readonly logId: string | null;
+  /**
+   * Why it was written: `start`, the head of a segment begun when procreg started (the
+   * instance before it may have stopped mid-step); `rotation`, the head of a segment begun
+   * when the previous one was closed; `interval`, within a segment (snapshotEvery); `gap`,
+   * after a log-gap. null in snapshots written before segments existed.
+   */
+  readonly cause: SnapshotCause | null;
   readonly state: Readonly<Record<string, unknown>>;
 }
+export type SnapshotCause = 'start' | 'rotation' | 'interval' | 'gap';
 
 // ---------------------------------------------------------------------------------------------
 // Effect outcomes that change nothing in the registry but belong in the record of what happened.

@@ -18,6 +18,12 @@ describe('reservedRunDirNames: the names procreg keeps for itself', () => {
       ['eventLogDir', 'events.<digits>.jsonl', 'a segment of the event log'],
       ['eventLogDir', 'events.jsonl.snapshot*', 'a snapshot of the event log'],
       ['eventLogDir', 'events.jsonl.torn-*', 'a torn tail cut off the event log'],
+      ['eventLogDir', 'events.<digits>.jsonl.torn-*', 'a torn tail cut off a segment of the event log'],
+      [
+        'eventLogDir',
+        'events.jsonl.displaced-*',
+        'a file that stood where procreg started a fresh event log',
+      ],
       ['runDir', 'procreg.pid', "procreg's own PID file"],
       ['runDir', 'procreg.sock', "procreg's control socket"],
     ]);
@@ -30,6 +36,8 @@ describe('reservedRunDirNames: the names procreg keeps for itself', () => {
     expect(reserved('events.jsonl.snapshot')).toEqual(['events.jsonl.snapshot*']);
     expect(reserved('events.jsonl.snapshot.3')).toEqual(['events.jsonl.snapshot*']);
     expect(reserved('events.jsonl.torn-1024')).toEqual(['events.jsonl.torn-*']);
+    expect(reserved('events.0000000000000042.jsonl.torn-77')).toEqual(['events.<digits>.jsonl.torn-*']);
+    expect(reserved('events.jsonl.displaced-1795000000000')).toEqual(['events.jsonl.displaced-*']);
     expect(reserved('procreg.pid')).toEqual(['procreg.pid']);
     expect(reserved('procreg.sock')).toEqual(['procreg.sock']);
     for (const free of [
@@ -40,6 +48,7 @@ describe('reservedRunDirNames: the names procreg keeps for itself', () => {
       'web.pid',
       'procreg.out',
       'events.-1.jsonl',
+      'events.x.jsonl.torn-1',
     ])
       expect(reserved(free), free).toEqual([]);
   });

@@ -85,7 +85,7 @@ describe('replay --check', () => {
       0,
     );
     const snapshot = stamp(
-      { type: 'snapshot', logId: null, state: toSnapshot(state) as never },
+      { type: 'snapshot', logId: null, cause: null, state: toSnapshot(state) as never },
       to + 2,
       0,
       0,

@@ -62,7 +62,12 @@ describe('snapshots of the registry', () => {
           const cut = boundaries[Math.floor(where * boundaries.length)] ?? log.length;
           const before = replay(log.slice(0, cut));
           const snap: Event = stamp(
-            { type: 'snapshot', logId: null, state: roundTrip(toSnapshot(before.state)) as never },
+            {
+              type: 'snapshot',
+              logId: null,
+              cause: null,
+              state: roundTrip(toSnapshot(before.state)) as never,
+            },
             cut + 1,
             0,
             0,
@@ -116,7 +121,7 @@ describe('snapshots of the registry', () => {
     const read = fromSnapshot(bad);
     expect(read.ok).toBe(false);
     if (!read.ok) expect(read.problems[0]).toMatchObject({ path: 'phase', value: 'dancing' });
-    const res = step(w.state, stamp({ type: 'snapshot', logId: null, state: bad }, 999, 0, 0));
+    const res = step(w.state, stamp({ type: 'snapshot', logId: null, cause: null, state: bad }, 999, 0, 0));
     expect(res.state.services).toBe(w.state.services);
     expect(res.records).toEqual([
       {
@@ -135,9 +140,12 @@ describe('snapshots of the registry', () => {
     const s = roundTrip(toSnapshot(w.state)) as Snapshot;
     const lie = { ...s, gen: s.gen + 1 };
     const seq = w.log.length + 1;
-    const r = replay([...w.log, stamp({ type: 'snapshot', logId: null, state: lie as never }, seq, 0, 0)], {
-      check: true,
-    });
+    const r = replay(
+      [...w.log, stamp({ type: 'snapshot', logId: null, cause: null, state: lie as never }, seq, 0, 0)],
+      {
+        check: true,
+      },
+    );
     expect(r.problems).toEqual([
       expect.objectContaining({
         seq,

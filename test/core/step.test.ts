@@ -51,7 +51,10 @@ describe('step: the dispatcher', () => {
   it("folding a snapshot makes the state the one it holds, at the snapshot's seq", () => {
     const w = running();
     const snap = JSON.parse(JSON.stringify(toSnapshot(w.state))) as Record<string, unknown>;
-    const res = step(initialState(), stamp({ type: 'snapshot', logId: null, state: snap }, 77, 1, 1));
+    const res = step(
+      initialState(),
+      stamp({ type: 'snapshot', logId: null, cause: null, state: snap }, 77, 1, 1),
+    );
     expect(plain(res.state)).toEqual(plain({ ...w.state, seq: 77 }));
     expect(res.effects).toEqual([]);
     expect(res.records).toEqual([]);

@@ -106,7 +106,7 @@ export const SAMPLE_EVENTS: { readonly [T in EventType]: Extract<EventBody, { ty
       },
     ],
   },
-  snapshot: { type: 'snapshot', logId: '0f3a', state: {} },
+  snapshot: { type: 'snapshot', logId: '0f3a', cause: 'rotation', state: {} },
 };
 
 export const SAMPLES: readonly EventBody[] = Object.values(SAMPLE_EVENTS);

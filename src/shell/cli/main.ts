@@ -46,8 +46,12 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('replay')
     .description('rebuild the registry at the end of an event log, without executing anything')
-    .argument('<log>', 'event log (JSONL), a directory holding events.jsonl, or a config (its event log)')
+    .argument(
+      '<log>',
+      'event log: its live segment, one of its closed segments, the directory holding them, or a config (its event log); every kept segment is read, in order',
+    )
     .option('--json', 'print the registry as JSON (same shape as status --json)')
+    .option('--from-snapshot', 'start at the newest snapshot instead of the oldest kept segment (fast)')
     .option(
       '--check',
       're-verify every invariant after every event and every logged decision; exit 1 on the first violations',
@@ -64,7 +68,14 @@ export async function main(argv: string[]): Promise<number> {
     .action(
       async (
         log: string,
-        opts: { json?: boolean; check?: boolean; until?: string; at?: string; utc?: boolean },
+        opts: {
+          json?: boolean;
+          check?: boolean;
+          until?: string;
+          at?: string;
+          utc?: boolean;
+          fromSnapshot?: boolean;
+        },
       ) => {
         code = await (await import('./replay-command.js')).replayCommand(log, opts, io);
       },

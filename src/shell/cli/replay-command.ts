@@ -5,6 +5,7 @@ import { replayTo } from '../../debug/replay-to.js';
 import { formatView } from '../../report/registry-table.js';
 import { openLog } from '../debug/command-kit.js';
 import { resolveLog } from '../debug/log-source.js';
+import { newestSnapshot } from '../event-log/open-log.js';
 import { replayLogFile } from '../event-log/replay-file.js';
 import { type BatchedEvents, EVENT_BATCHES } from '../../debug/walk.js';
 import type { Event } from '../../events/types.js';
@@ -18,6 +19,8 @@ export interface ReplayCommandOptions {
   /** Stop at this time (ISO 8601 or relative: -90s); a seq or gen:N too. */
   readonly at?: string;
   readonly utc?: boolean;
+  /** Start at the newest snapshot instead of the oldest kept segment (faster; checks only what follows it). */
+  readonly fromSnapshot?: boolean;
 }
 
 /**
@@ -48,22 +51,41 @@ export async function replayCommand(
     io.err(`procreg replay: ${resolved.message}`);
     return 2;
   }
-  const path = resolved.source.path;
+  const { path, files } = resolved.source;
   if (point !== null) return replayToPoint(given, point, options, io);
   const check = options.check ?? false;
   let replayed: Awaited<ReturnType<typeof replayLogFile>>;
+  const from = options.fromSnapshot ? newestSnapshot(files) : null;
+  const parts = from
+    ? [{ path: from.file, start: from.offset }, ...files.slice(files.indexOf(from.file) + 1)]
+    : files;
   try {
-    replayed = await replayLogFile(path, { check });
+    replayed = await replayLogFile(parts, { check });
   } catch (e) {
     io.err(`procreg replay: ${path}: cannot read the event log: ${(e as Error).message}`);
     return 2;
   }
   const { result, problems: logProblems } = replayed;
-  for (const p of logProblems) io.err(`${path}:${p.line}: ${p.kind}: ${p.message}`);
+  for (const p of logProblems) io.err(`${p.file ?? path}:${p.line}: ${p.kind}: ${p.message}`);
+  if (files.length > 1 || result.fromSnapshot) io.err(describeStart(files, result, from));
   const view = registryView(result.state, result.lastSeq);
   io.out(options.json ? JSON.stringify(view, null, 2) : formatView(view, result.events, result.lastTime));
   if (!check) return 0;
   return checkVerdict(result.problems, logProblems, result.events, io);
+}
+
+/** Where the fold began, when the log is more than one file or starts from a snapshot. */
+function describeStart(
+  files: readonly string[],
+  result: { firstSeq: number; fromSnapshot: boolean; lastSeq: number },
+  from: { file: string; seq: number } | null,
+): string {
+  const n = files.length;
+  const segs = `${n} file${n === 1 ? '' : 's'} (${n > 1 ? `${n - 1} closed segment${n > 2 ? 's' : ''} and the live one` : 'the live segment'})`;
+  if (from) return `read from the newest snapshot, seq ${from.seq} in ${from.file}, to seq ${result.lastSeq}`;
+  if (result.firstSeq > 1 && result.fromSnapshot)
+    return `read ${segs}: seq ${result.firstSeq}-${result.lastSeq}, starting from the snapshot at seq ${result.firstSeq} (the segments before it were deleted by retention)`;
+  return `read ${segs}: seq ${result.firstSeq}-${result.lastSeq}`;
 }
 
 function checkVerdict(

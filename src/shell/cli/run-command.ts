@@ -1,7 +1,8 @@
 import { statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { formatProblem } from '../../config/schema.js';
+import { formatSize } from '../../config/size.js';
 import type { NormalizedConfig } from '../../config/types.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { reloadVerdict } from '../control/reload-verdict.js';
@@ -13,7 +14,7 @@ import { openRunDir, type RunDir } from '../files/run-dir.js';
 import type { InstanceInfo } from '../instance-lock.js';
 import { humanLogger, type LogFormat } from '../logger.js';
 import { ownIdentity, type ProcessIdentity } from '../proc/identity.js';
-import { Supervisor } from '../supervisor/supervisor.js';
+import { type ReplayedLog, Supervisor } from '../supervisor/supervisor.js';
 import type { CommandIO } from './io.js';
 import { RUN_SIGNALS, type RunSignal, takeOverSignals } from './signals.js';
 
@@ -34,6 +35,7 @@ const REFUSALS: ReadonlySet<string> = new Set([
   'ELOGSYMLINK',
   'ELOGLINE',
   'EPIDNOTFILE',
+  'ELOGCHAIN',
 ]);
 
 export interface RunOptions {
@@ -230,7 +232,7 @@ class Run {
     if (this.stopReason) return this.abandoned('after taking the runDir lock');
     this.logger.info(
       { eventLog: config.eventLog },
-      `replaying event log ${config.eventLog} (${sizeOf(config.eventLog)})`,
+      `replaying event log ${config.eventLog} (live segment: ${sizeOf(config.eventLog)})`,
     );
     let sup: Supervisor;
     try {
@@ -251,6 +253,7 @@ class Run {
       return this.failed(e);
     }
     this.sup = sup;
+    this.logger.info({ replayed: sup.replayed }, describeReplayed(sup.replayed));
     const configs = sup.states.subscribe((s) => {
       if (s.config) this.config = s.config;
     });
@@ -335,6 +338,19 @@ class Run {
  */
 function signalsDelivered(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** How start-up rebuilt the registry: from which snapshot, and how much of the log it read. */
+export function describeReplayed(r: ReplayedLog): string {
+  const segments = `${r.segments} segment${r.segments === 1 ? '' : 's'}`;
+  const read = `read ${formatSize(r.bytesRead)} of ${formatSize(r.totalBytes)} in ${segments}, ${r.events} events`;
+  const migrated = r.closedAs ? `; the log from before segments was closed as ${basename(r.closedAs)}` : '';
+  if (r.from === null) return `new event log: nothing to replay${migrated}`;
+  const where =
+    r.from.seq === null
+      ? `from the start of ${basename(r.from.file)}`
+      : `from the snapshot at seq ${r.from.seq} in ${basename(r.from.file)}`;
+  return `replayed ${where}: ${read}${migrated}`;
 }
 
 function sizeOf(path: string): string {

@@ -9,7 +9,7 @@ import type { Event } from '../../events/types.js';
 import { type BatchedEvents, EVENT_BATCHES } from '../../debug/walk.js';
 import type { CommandIO } from '../cli/io.js';
 import { type LogSource, resolveLog } from './log-source.js';
-import { LogReader } from './read-log.js';
+import { type LogProblem as ReaderProblem, LogReader } from './read-log.js';
 import { ProblemReport, ProgressBar } from './report.js';
 
 /** Exit codes of the debugging commands. */
@@ -41,12 +41,18 @@ export function openLog(given: string, io: CommandIO): OpenLog {
   const source = r.source;
   const report = new ProblemReport(io);
   const progress = new ProgressBar(`reading ${source.path}`);
-  const reader = new LogReader(source.path, {
-    onProblem: (p) => {
+  const options = {
+    onProblem: (p: ReaderProblem) => {
       progress.done();
       report.add(p);
     },
-    onProgress: (bytes, total) => progress.update(bytes, total),
+    onProgress: (bytes: number, total: number) => progress.update(bytes, total),
+  };
+  // The live segment's reader is the one a follower goes on with; the closed segments before
+  // it are read each by its own, the seq chain carried from one to the next.
+  const closed = source.files.filter((f) => f !== source.path);
+  const reader = new LogReader(source.path, {
+    ...options,
     onNewLog: (first, before) =>
       io.err(
         `${source.path}: a new log starts here at seq ${first} (the previous one ended at seq ${before}); reading it from its start`,
@@ -60,6 +66,14 @@ export function openLog(given: string, io: CommandIO): OpenLog {
     events(): BatchedEvents {
       async function* batches(): AsyncGenerator<readonly Event[]> {
         try {
+          let lastSeq = 0;
+          for (const file of closed) {
+            const r = new LogReader(file, options, { lastSeq });
+            yield* r.batches(true);
+            lastSeq = r.lastSeq;
+          }
+          if (!source.files.includes(source.path)) return; // the live segment is missing (a crash mid-rotation)
+          reader.lastSeq = Math.max(reader.lastSeq, lastSeq);
           yield* reader.batches(true);
         } finally {
           progress.done();

@@ -4,8 +4,8 @@
  * decides; a reader of segmented logs (a directory of segments) or of a NATS stream replaces
  * resolveLog and openLog, and every command follows.
  */
-import { closeSync, existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, statSync } from 'node:fs';
+import { allFiles, listLogFiles, liveSegmentOf } from '../event-log/segments.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { openRegularFile, readHead } from '../config/regular-file.js';
 import { formatProblem } from '../../config/schema.js';
@@ -13,8 +13,10 @@ import { formatProblem } from '../../config/schema.js';
 export interface LogSource {
   /** The argument as given. */
   readonly given: string;
-  /** The event log file read. */
+  /** The log's live segment (its configured path), which may not exist (a crash mid-rotation). */
   readonly path: string;
+  /** Every file of the log in reading order: its closed segments by first seq, then the live one. */
+  readonly files: readonly string[];
   /** How it was found, when not given directly: `the event log of config demo.yaml`. */
   readonly via: string | null;
 }
@@ -35,24 +37,30 @@ export function resolveLog(given: string): Resolved {
     return { ok: false, message: `${given}: cannot read it: ${(e as Error).message}` };
   }
   if (st.isDirectory()) {
-    const inside = join(given, 'events.jsonl');
-    if (existsSync(inside))
-      return checked({ given, path: inside, via: `the event log in directory ${given}` });
-    return { ok: false, message: `${given} is a directory without an event log (looked for ${inside})` };
+    const live = liveSegmentOf(given, true);
+    const found = logAt(given, live, `the event log in directory ${given}`);
+    if (found) return found;
+    return {
+      ok: false,
+      message: `${given} is a directory without an event log (looked for ${live} and its segments)`,
+    };
   }
   const refused = notAnEventLog(given);
-  if (refused === null) return checked({ given, path: given, via: null });
+  if (refused === null) {
+    const live = liveSegmentOf(given, false);
+    return logAt(given, live, null) ?? checked({ given, path: given, files: [given], via: null });
+  }
   if (!st.isFile()) return { ok: false, message: `${given}: ${refused}` };
   // Not an event log: maybe a config, whose event log is what was meant.
   const loaded = loadConfigFile(given);
   if (loaded.ok) {
     const path = loaded.config.eventLog;
-    if (!existsSync(path))
-      return {
-        ok: false,
-        message: `${given} is a config; its event log ${path} does not exist (procreg has not run with this config here)`,
-      };
-    return checked({ given, path, via: `the event log of config ${given}` });
+    const found = logAt(given, path, `the event log of config ${given}`);
+    if (found) return found;
+    return {
+      ok: false,
+      message: `${given} is a config; its event log ${path} does not exist (procreg has not run with this config here)`,
+    };
   }
   const first = loaded.problems[0];
   const looksConfig = /\.(ya?ml|json)$/i.test(given) || refused.includes('looks like a config');
@@ -64,15 +72,32 @@ export function resolveLog(given: string): Resolved {
   return { ok: false, message: `${given}: ${refused}` };
 }
 
+/** The log whose live segment is `live`, with its segments, or null when it has no file at all. */
+function logAt(given: string, live: string, via: string | null): Resolved | null {
+  let files;
+  try {
+    files = allFiles(listLogFiles(live)).map((f) => f.path);
+  } catch (e) {
+    return { ok: false, message: `${live}: cannot list the event log's segments: ${(e as Error).message}` };
+  }
+  if (files.length === 0) return null;
+  const first = files[0] as string;
+  for (const f of files) {
+    const refused = notAnEventLog(f);
+    if (refused !== null) return { ok: false, message: `${f}: ${refused}` };
+  }
+  return checked({ given, path: live, files, via }, first);
+}
+
 /** Refuse, in one message, a log of a format version this procreg cannot read. */
-function checked(source: LogSource): Resolved {
-  const opened = openRegularFile(source.path);
-  if (!opened.ok) return { ok: false, message: `${source.path}: ${opened.reason}` };
+function checked(source: LogSource, headOf: string = source.path): Resolved {
+  const opened = openRegularFile(headOf);
+  if (!opened.ok) return { ok: false, message: `${headOf}: ${opened.reason}` };
   let head: Buffer;
   try {
     head = readHead(opened.fd, 64 * 1024);
   } catch (e) {
-    return { ok: false, message: `${source.path}: cannot read it: ${(e as Error).message}` };
+    return { ok: false, message: `${headOf}: cannot read it: ${(e as Error).message}` };
   } finally {
     closeSync(opened.fd);
   }
@@ -80,7 +105,7 @@ function checked(source: LogSource): Resolved {
   if (m && !READ_VERSIONS.includes(Number(m[1])))
     return {
       ok: false,
-      message: `${source.path}:1: event log format version ${m[1]}: this procreg reads versions ${READ_VERSIONS.join(' and ')} (a newer procreg wrote it?)`,
+      message: `${headOf}:1: event log format version ${m[1]}: this procreg reads versions ${READ_VERSIONS.join(' and ')} (a newer procreg wrote it?)`,
     };
   return { ok: true, source };
 }

@@ -1,8 +1,42 @@
-// What the supervisor appends through: a log that cannot be written never stops supervision.
+// What the supervisor appends through: a log that cannot be written never stops supervision,
+// and one that grows is cut into segments, each starting with a snapshot, and kept bounded.
+import { basename } from 'node:path';
+import { segmentName } from '../../config/run-dir.js';
+import type { EventLogPolicy } from '../../config/types.js';
 import { stamp } from '../../events/codec.js';
-import type { Event, EventBody, LogGap } from '../../events/types.js';
+import {
+  type Event,
+  type EventBody,
+  EVENT_KINDS,
+  type LogGap,
+  type SnapshotCause,
+  type SnapshotTaken,
+} from '../../events/types.js';
 import type { RunDir } from '../files/run-dir.js';
+import { deleteSegments, retentionPlan } from './retention.js';
+import { listLogFiles } from './segments.js';
 import { encodeLine, type LogWriter } from './writer.js';
+
+/**
+ * The steps of a rotation, in order, for fault injection in tests: the live segment synced,
+ * renamed to its closed name, the new live segment created, its snapshot written, the
+ * retention record written, the old segments deleted. A crash after any of them loses and
+ * duplicates nothing (docs/event-log.md, Segments).
+ */
+export type RotationStep =
+  'synced' | 'renamed' | 'created' | 'snapshot-written' | 'retention-recorded' | 'deleted';
+
+/** Where the live segment stands when the sink takes it over (from opening the log). */
+export interface LiveSegment {
+  /** The seq of its first line; null while it is empty. */
+  readonly firstSeq: number | null;
+  /** It starts with a snapshot (or a log-gap and a snapshot): a start-up can begin there. */
+  readonly headed: boolean;
+  /** Where its head ends: its size is counted against segmentSize from there. */
+  readonly headEnd: number;
+  /** Events and bytes written since its last snapshot. */
+  readonly sinceSnapshot: { readonly events: number; readonly bytes: number };
+}
 
 /** How the event log is doing, as `status()` reports it. */
 export interface LogHealth {
@@ -28,12 +62,28 @@ export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
 export interface LogSinkOptions {
   readonly writer: LogWriter;
-  /** A fresh log at the configured path (the old one was moved away or deleted). */
-  readonly reopen: () => LogWriter;
+  /**
+   * A log at the configured path, continuing after `afterSeq`: `fresh` when the old one was
+   * moved away or deleted (anything left at the path is moved aside), else a new live segment.
+   */
+  readonly reopen: (afterSeq: number, fresh: boolean) => LogWriter;
+  /** The log's id, in every snapshot it writes. */
+  readonly logId: string;
+  /** How the log is cut and kept (a reload may change it: setPolicy). */
+  readonly policy: EventLogPolicy;
+  /** The live segment as the log was opened. */
+  readonly live: LiveSegment;
+  /** The seq the registry it continues has folded up to (its `seq`). */
+  readonly foldedSeq: number;
+  /** Told at each step of a rotation (fault injection in tests). */
+  readonly onRotationStep?: (step: RotationStep) => void;
   /** The runDir held open, to notice its removal; null if none is held. */
   readonly runDir: RunDir | null;
-  /** The snapshot record of the registry as it stands (everything stamped so far folded). */
-  readonly snapshot: () => EventBody;
+  /**
+   * The registry as it stands, everything stamped so far folded, as a snapshot's `state` with
+   * `seq` as its last seq.
+   */
+  readonly snapshot: (seq: number) => SnapshotTaken['state'];
   /** procreg's own log: told once per change of state. */
   readonly logger: SinkLogger;
   /** Wall clock (epoch ms) for `since`. */
@@ -79,12 +129,37 @@ export class LogSink {
   private failureSaid = false;
   private readonly maxPending: number;
   private readonly maxPendingBytes: number;
+  private policy: EventLogPolicy;
+  private live: { firstSeq: number | null; headed: boolean; headEnd: number; events: number; bytes: number };
+  /** A rotation failed: not tried again before this time. */
+  private rotateAfter = 0;
+  private rotations = 0;
+  /**
+   * The seq of the last event that is not a decision: what a reader's fold has reached at this
+   * point (it folds inputs, outcomes and snapshots, and only checks decisions), so the seq a
+   * snapshot written now must carry.
+   */
+  private folded: number;
 
   constructor(private readonly o: LogSinkOptions) {
     this.writer = o.writer;
     this.seq = o.writer.lastSeq;
     this.maxPending = o.maxPending ?? DEFAULT_MAX_PENDING;
     this.maxPendingBytes = o.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+    this.policy = o.policy;
+    this.folded = o.foldedSeq;
+    const l = o.live;
+    this.live = { firstSeq: l.firstSeq, headed: l.headed, headEnd: l.headEnd, ...l.sinceSnapshot };
+  }
+
+  /** A reload changed how the log is cut and kept: from the next checkpoint on. */
+  setPolicy(policy: EventLogPolicy): void {
+    this.policy = policy;
+  }
+
+  /** Rotations done since the sink was made. */
+  get rotated(): number {
+    return this.rotations;
   }
 
   /** The configured path of the log. */
@@ -114,6 +189,7 @@ export class LogSink {
     const event = stamp(body, this.seq + 1, time, mono);
     const line = encodeLine(event, this.path);
     this.seq = event.seq;
+    if (EVENT_KINDS[body.type] !== 'decision') this.folded = event.seq;
     if (this.gap) {
       this.lose(1); // the snapshot after the gap stands for it
     } else if (this.queue.length > 0 || this.writer === null) {
@@ -121,12 +197,20 @@ export class LogSink {
     } else {
       try {
         this.writer.writeLines(event.seq, line);
+        this.wrote(event.seq, line.length);
       } catch (e) {
         this.failed(e);
         this.keep(event.seq, line);
       }
     }
     return event;
+  }
+
+  /** Lines up to `seq` of `bytes` reached the live segment. */
+  private wrote(seq: number, bytes: number, events = 1): void {
+    if (this.live.firstSeq === null) this.live.firstSeq = seq - events + 1;
+    this.live.events += events;
+    this.live.bytes += bytes;
   }
 
   /**
@@ -140,7 +224,8 @@ export class LogSink {
       if (this.runDirGone) return;
       if (this.writer === null) {
         try {
-          this.writer = this.o.reopen();
+          this.writer = this.o.reopen(this.seq - this.queue.length, this.gap !== null);
+          this.live = { firstSeq: null, headed: false, headEnd: 0, events: 0, bytes: 0 };
         } catch (e) {
           this.failed(e);
           return;
@@ -149,6 +234,7 @@ export class LogSink {
       if (this.gap && !this.writeGap(time, mono)) return;
       if (!this.flush()) return;
       this.recovered();
+      this.maintainSegments(time, mono);
     } catch (e) {
       // Nothing here may stop supervision: say it, and try again at the next checkpoint.
       this.o.logger.error({ err: e, eventLog: this.path }, `event log ${this.path}: ${(e as Error).message}`);
@@ -200,7 +286,8 @@ export class LogSink {
       `event log ${this.path} was ${moved.previous ? `moved to ${moved.previous}` : 'deleted'}; continuing in a fresh log at ${this.path} that starts with a log-gap record and a snapshot of the registry`,
     );
     this.closeWriter();
-    this.startGap(reason, 1, moved.previous);
+    // The moved file held the live segment from its first seq on; earlier segments stay where they are.
+    this.startGap(reason, reason === 'log-replaced' ? (this.live.firstSeq ?? 1) : 1, moved.previous);
   }
 
   private keep(seq: number, line: Buffer): void {
@@ -245,19 +332,26 @@ export class LogSink {
       time,
       mono,
     );
-    const snapshot = stamp(this.o.snapshot(), this.seq + 2, time, mono);
+    const snapshot = stamp(this.snapshotBody(record.seq, 'gap'), this.seq + 2, time, mono);
+    const lines = Buffer.concat([encodeLine(record, this.path), encodeLine(snapshot, this.path)]);
     try {
       // One write: the gap record never stands in the file without its snapshot.
-      writer.writeLines(
-        snapshot.seq,
-        Buffer.concat([encodeLine(record, this.path), encodeLine(snapshot, this.path)]),
-      );
+      writer.writeLines(snapshot.seq, lines);
     } catch (e) {
       this.failed(e);
       return false;
     }
     this.seq = snapshot.seq;
+    this.folded = snapshot.seq;
     this.gap = null;
+    if (writer.size === lines.length) {
+      // A fresh file: the gap and its snapshot are its head.
+      this.live = { firstSeq: record.seq, headed: true, headEnd: writer.size, events: 0, bytes: 0 };
+    } else {
+      this.wrote(snapshot.seq, lines.length, 2);
+      this.live.events = 0;
+      this.live.bytes = 0;
+    }
     this.o.onLogged(record);
     this.o.onLogged(snapshot);
     return true;
@@ -271,6 +365,7 @@ export class LogSink {
       for (; i < this.queue.length; i++) {
         const q = this.queue[i] as { seq: number; line: Buffer };
         writer.writeLines(q.seq, q.line);
+        this.wrote(q.seq, q.line.length);
         this.pendingBytes -= q.line.length;
         this.written++;
       }
@@ -315,6 +410,127 @@ export class LogSink {
     this.failureSaid = false;
     this.written = 0;
     this.lostSince = 0;
+  }
+
+  /** A snapshot record of the registry as it stands now, the log's id in it. */
+  private snapshotBody(lastSeq: number, cause: SnapshotCause): SnapshotTaken {
+    return { type: 'snapshot', logId: this.o.logId, cause, state: this.o.snapshot(lastSeq) };
+  }
+
+  /**
+   * With everything written: start the live segment with a snapshot if it has none yet (a
+   * new one whose snapshot could not be written, or one a failed rotation left headless: that
+   * one is closed first), rotate it past segmentSize, or write a snapshot within it after
+   * snapshotEvery events or bytes.
+   */
+  private maintainSegments(time: number, mono: number): void {
+    const writer = this.writer;
+    if (writer === null || this.queue.length > 0 || this.gap !== null) return;
+    const { segmentSize, snapshotEvery } = this.policy;
+    if (writer.size === 0) {
+      this.writeHead(time, mono);
+      return;
+    }
+    const due = !this.live.headed || writer.size - this.live.headEnd >= segmentSize;
+    if (due && this.o.clock() >= this.rotateAfter) {
+      this.rotate(time, mono);
+      return;
+    }
+    if (this.live.events >= snapshotEvery.events || this.live.bytes >= snapshotEvery.bytes)
+      this.writeSnapshot(time, mono);
+  }
+
+  /** A snapshot within the live segment: a start-up or a reader goes on from the newest. */
+  private writeSnapshot(time: number, mono: number, cause: SnapshotCause = 'interval'): boolean {
+    const writer = this.writer as LogWriter;
+    const record = stamp(this.snapshotBody(this.folded, cause), this.seq + 1, time, mono);
+    const line = encodeLine(record, this.path);
+    try {
+      writer.writeLines(record.seq, line);
+    } catch (e) {
+      this.failed(e);
+      return false;
+    }
+    this.seq = record.seq;
+    this.folded = record.seq;
+    if (this.live.firstSeq === null) this.live.firstSeq = record.seq;
+    this.live.events = 0;
+    this.live.bytes = 0;
+    this.o.onLogged(record);
+    return true;
+  }
+
+  /** The first line of an empty live segment: a snapshot. */
+  private writeHead(time: number, mono: number): boolean {
+    if (!this.writeSnapshot(time, mono, 'rotation')) return false;
+    this.live.headed = true;
+    this.live.headEnd = (this.writer as LogWriter).size;
+    return true;
+  }
+
+  /**
+   * Close the live segment under its closed name (its first seq), start a new one with a
+   * snapshot, then apply retention. A failure to close it is said once and retried a minute
+   * later; a failure to start the new one degrades the log like any write error (the events
+   * wait in memory, and the new segment is started when the disk allows).
+   */
+  private rotate(time: number, mono: number): void {
+    const writer = this.writer as LogWriter;
+    const firstSeq = this.live.firstSeq ?? this.seq;
+    const name = segmentName(basename(this.path), firstSeq);
+    const step = this.o.onRotationStep;
+    try {
+      writer.closeAs(name, step);
+    } catch (e) {
+      this.rotateAfter = this.o.clock() + 60_000;
+      this.o.logger.error(
+        { err: e, eventLog: this.path },
+        `event log ${this.path}: cannot close the live segment as ${name} (${(e as Error).message}); it grows on, and rotation is retried in a minute`,
+      );
+      return;
+    }
+    this.writer = null;
+    this.rotations++;
+    try {
+      this.writer = this.o.reopen(this.seq, false);
+    } catch (e) {
+      this.failed(e);
+      return;
+    }
+    step?.('created');
+    this.live = { firstSeq: null, headed: false, headEnd: 0, events: 0, bytes: 0 };
+    if (!this.writeHead(time, mono)) return;
+    step?.('snapshot-written');
+    this.applyRetention(time, mono);
+  }
+
+  /**
+   * Delete the closed segments past the retention bounds, oldest first, after recording which
+   * and why. Run after every rotation and when the supervisor opens the log; never throws.
+   */
+  applyRetention(time: number, mono: number): void {
+    const writer = this.writer;
+    if (writer === null || this.queue.length > 0 || this.gap !== null || this.live.firstSeq === null) return;
+    try {
+      const files = listLogFiles(this.path);
+      const doomed = retentionPlan(files, this.policy.retain, this.live.firstSeq, this.o.clock());
+      if (doomed.length === 0) return;
+      const record = stamp({ type: 'segments-deleted', segments: doomed }, this.seq + 1, time, mono);
+      const line = encodeLine(record, this.path);
+      writer.writeLines(record.seq, line);
+      this.seq = record.seq;
+      this.folded = record.seq;
+      this.wrote(record.seq, line.length);
+      this.o.onLogged(record);
+      this.o.onRotationStep?.('retention-recorded');
+      deleteSegments(this.path, doomed);
+      this.o.onRotationStep?.('deleted');
+    } catch (e) {
+      this.o.logger.error(
+        { err: e, eventLog: this.path },
+        `event log ${this.path}: retention failed (${(e as Error).message}); retried at the next rotation`,
+      );
+    }
   }
 
   private closeWriter(): void {

@@ -7,22 +7,36 @@ import { describeLimit, MAX_LINE_BYTES } from './limits.js';
 
 /** Something wrong in a log, with its 1-based line number. Reading goes on past it. */
 export interface LogProblem {
+  /** The file it is in (a log of several segments names the segment). */
+  readonly file?: string;
+  /**
+   * 1-based line number in `file` — counted from where reading began in it, when that was not
+   * its start (a supervisor starting from a snapshot: see `fromOffset`).
+   */
   readonly line: number;
+  /** Set when reading began at this byte offset of `file` instead of its start. */
+  readonly fromOffset?: number;
   /**
    * invalid: the line is not a valid event and was skipped; torn: the last line was cut short
    * (a crash mid-write) and was skipped; seq-gap: events are missing before this one (it is
    * kept); seq-repeat: seq is not above the previous one (the line is skipped). A gap that a
    * log-gap record explains (its fromSeq..toSeq are exactly the seqs missing before it) is
-   * not a problem: the log says where those events went.
+   * not a problem: the log says where those events went. Across segments, a seq-gap is a
+   * missing segment, a seq-repeat a segment overlapping the one before; foreign-log: a
+   * snapshot names another log's id than the segments before it (a segment of another log).
    */
-  readonly kind: 'invalid' | 'torn' | 'seq-gap' | 'seq-repeat';
+  readonly kind: 'invalid' | 'torn' | 'seq-gap' | 'seq-repeat' | 'foreign-log';
   readonly message: string;
   /** For seq-gap and seq-repeat: the line's seq, and the seq of the last event before it. */
   readonly seq?: number;
   readonly previousSeq?: number;
+  /** For seq-gap and seq-repeat at the start of a file: the file that event was in. */
+  readonly previousFile?: string;
 }
 
 export interface LogBatch {
+  /** The file these events are from. */
+  readonly file: string;
   readonly events: Event[];
   /** 1-based line number of each event, parallel to `events`. */
   readonly lines: number[];
@@ -32,6 +46,12 @@ export interface LogBatch {
 export interface ReadLogOptions {
   /** Bytes read per chunk; memory use is bounded by this, not by the file size. */
   readonly chunkSize?: number;
+}
+
+/** One file of a log to read: all of it, or from a byte offset (the start of a line). */
+export interface LogPart {
+  readonly path: string;
+  readonly start?: number;
 }
 
 /**
@@ -44,15 +64,45 @@ export interface ReadLogOptions {
  * throws the system's ENOENT error.
  */
 export async function* readLogBatches(path: string, options: ReadLogOptions = {}): AsyncGenerator<LogBatch> {
-  const fd = openLogForReading(path);
-  const stream = createReadStream('', { fd, encoding: 'utf8', highWaterMark: options.chunkSize ?? 1 << 20 });
-  try {
-    const lines = new LogLines();
-    for await (const chunk of stream as AsyncIterable<string>) yield lines.push(chunk);
-    yield lines.end();
-  } finally {
-    stream.destroy(); // closes the descriptor, also when the reader stops early
+  yield* readLogParts([{ path }], options);
+}
+
+/**
+ * The same over several files read as one log, in the order given (a segmented log: its
+ * closed segments by first seq, then the live one): seq must go on from one file to the
+ * next (a missing segment is a seq-gap naming both files, an overlapping one seq-repeats),
+ * and every snapshot must name the same log id. Only the last file may end in a torn line.
+ */
+export async function* readLogParts(
+  parts: readonly LogPart[],
+  options: ReadLogOptions = {},
+): AsyncGenerator<LogBatch> {
+  const chain: Chain = { lastSeq: 0, lastFile: null, logId: null, logIdFile: null };
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i] as LogPart;
+    const fd = openLogForReading(part.path);
+    const stream = createReadStream('', {
+      fd,
+      encoding: 'utf8',
+      highWaterMark: options.chunkSize ?? 1 << 20,
+      start: part.start ?? 0,
+    });
+    try {
+      const lines = new LogLines(part.path, part.start ?? 0, chain, i === parts.length - 1);
+      for await (const chunk of stream as AsyncIterable<string>) yield lines.push(chunk);
+      yield lines.end();
+    } finally {
+      stream.destroy(); // closes the descriptor, also when the reader stops early
+    }
   }
+}
+
+/** What carries from one file of a log to the next. */
+interface Chain {
+  lastSeq: number;
+  lastFile: string | null;
+  logId: string | null;
+  logIdFile: string | null;
 }
 
 /** A descriptor on the log for reading: a regular file, or a ProcregError saying what is there instead. */
@@ -86,14 +136,29 @@ export function openLogForReading(path: string): number {
   }
 }
 
-/** Decodes the lines of one log in order: line numbers, seq order, a torn last line. */
+/** Decodes the lines of one file of a log in order: line numbers, seq order, a torn last line. */
 class LogLines {
   private lineNo = 0;
-  private lastSeq = 0;
-  private batch: LogBatch = newBatch();
+  private batch: LogBatch;
+  private readonly where: { file: string; fromOffset?: number };
   /** Inside a line over the limit: its pieces are skipped until its end. */
   private overlong = false;
   private readonly splitter = new LineSplitter((line, cut) => this.piece(line, cut), MAX_LINE_BYTES);
+
+  constructor(
+    private readonly file: string,
+    start: number,
+    private readonly chain: Chain,
+    /** The last file of the log: a line cut short at its end is a torn tail, elsewhere damage. */
+    private readonly lastFile: boolean,
+  ) {
+    this.where = start > 0 ? { file, fromOffset: start } : { file };
+    this.batch = newBatch(file);
+  }
+
+  private get lastSeq(): number {
+    return this.chain.lastSeq;
+  }
 
   push(chunk: string): LogBatch {
     this.splitter.push(chunk);
@@ -106,11 +171,13 @@ class LogLines {
       this.overlong = false;
       this.lineNo++;
       this.batch.problems.push({
+        ...this.where,
         line: this.lineNo,
-        kind: 'torn',
+        kind: this.lastFile ? 'torn' : 'invalid',
         message: `last line is incomplete and over the limit of ${describeLimit(MAX_LINE_BYTES)}; skipped`,
       });
     } else if (rest !== null) this.take(rest, true);
+    this.chain.lastFile = this.file;
     return this.flush();
   }
 
@@ -123,66 +190,78 @@ class LogLines {
     if (!this.overlong) return this.take(line, false);
     this.overlong = false;
     this.lineNo++;
-    this.batch.problems.push({ line: this.lineNo, kind: 'invalid', message: tooLong() });
+    this.batch.problems.push({ ...this.where, line: this.lineNo, kind: 'invalid', message: tooLong() });
   }
 
   private flush(): LogBatch {
     const b = this.batch;
-    this.batch = newBatch();
+    this.batch = newBatch(this.file);
     return b;
+  }
+
+  private problem(p: Omit<LogProblem, 'line' | 'file' | 'fromOffset'>): void {
+    this.batch.problems.push({ ...this.where, line: this.lineNo, ...p });
   }
 
   private take(line: string, last: boolean): void {
     const out = this.batch;
     this.lineNo++;
-    if (line.length === 0) {
-      out.problems.push({ line: this.lineNo, kind: 'invalid', message: 'empty line' });
-      return;
-    }
+    if (line.length === 0) return this.problem({ kind: 'invalid', message: 'empty line' });
     // Fewer characters than the limit, but up to 3 bytes each in UTF-8: count where it matters.
-    if (line.length * 3 > MAX_LINE_BYTES && Buffer.byteLength(line, 'utf8') > MAX_LINE_BYTES) {
-      out.problems.push({ line: this.lineNo, kind: last ? 'torn' : 'invalid', message: tooLong() });
-      return;
-    }
+    if (line.length * 3 > MAX_LINE_BYTES && Buffer.byteLength(line, 'utf8') > MAX_LINE_BYTES)
+      return this.problem({ kind: last && this.lastFile ? 'torn' : 'invalid', message: tooLong() });
     const res = decodeEvent(line);
     if (!res.ok) {
       // A last line without its newline that does not parse is a write cut short by a crash.
-      if (last)
-        out.problems.push({
-          line: this.lineNo,
-          kind: 'torn',
-          message: `last line is incomplete (${res.error}); skipped`,
-        });
-      else out.problems.push({ line: this.lineNo, kind: 'invalid', message: res.error });
-      return;
+      if (last && this.lastFile)
+        return this.problem({ kind: 'torn', message: `last line is incomplete (${res.error}); skipped` });
+      return this.problem({
+        kind: 'invalid',
+        message: last ? `last line of a closed segment is incomplete (${res.error})` : res.error,
+      });
     }
-    const seq = res.event.seq;
-    if (seq <= this.lastSeq) {
-      out.problems.push({
-        line: this.lineNo,
+    const event = res.event;
+    const seq = event.seq;
+    const previousFile =
+      this.chain.lastFile !== null && this.chain.lastFile !== this.file ? this.chain.lastFile : null;
+    const across = previousFile ? ` (after ${previousFile})` : '';
+    const acrossField = previousFile ? { previousFile } : {};
+    if (seq <= this.lastSeq)
+      return this.problem({
         kind: 'seq-repeat',
-        message: `seq ${seq} does not follow ${this.lastSeq}; line skipped`,
+        message: `seq ${seq} does not follow ${this.lastSeq}${across}; line skipped`,
         seq,
         previousSeq: this.lastSeq,
+        ...acrossField,
       });
-      return;
-    }
-    if (this.lastSeq > 0 && seq !== this.lastSeq + 1 && !explainsGap(res.event, this.lastSeq)) {
-      out.problems.push({
-        line: this.lineNo,
+    if (this.lastSeq > 0 && seq !== this.lastSeq + 1 && !explainsGap(event, this.lastSeq))
+      this.problem({
         kind: 'seq-gap',
-        message: `seq jumps from ${this.lastSeq} to ${seq}: ${seq - this.lastSeq - 1} event(s) missing`,
+        message: `seq jumps from ${this.lastSeq} to ${seq}${across}: ${seq - this.lastSeq - 1} event(s) missing`,
         seq,
         previousSeq: this.lastSeq,
+        ...acrossField,
       });
+    if (event.type === 'snapshot' && event.logId !== null) {
+      if (this.chain.logId !== null && event.logId !== this.chain.logId)
+        this.problem({
+          kind: 'foreign-log',
+          message: `the snapshot at seq ${seq} belongs to log ${event.logId}, but ${this.chain.logIdFile} belongs to log ${this.chain.logId}: a segment of another log?`,
+          seq,
+        });
+      else if (this.chain.logId === null) {
+        this.chain.logId = event.logId;
+        this.chain.logIdFile = this.file;
+      }
     }
-    this.lastSeq = seq;
-    out.events.push(res.event);
+    this.chain.lastSeq = seq;
+    this.chain.lastFile = this.file;
+    out.events.push(event);
     out.lines.push(this.lineNo);
   }
 }
 
-const newBatch = (): LogBatch => ({ events: [], lines: [], problems: [] });
+const newBatch = (file: string): LogBatch => ({ file, events: [], lines: [], problems: [] });
 
 const tooLong = () =>
   `line is over the limit of ${describeLimit(MAX_LINE_BYTES)} per line (procreg writes none longer); skipped`;
@@ -197,7 +276,12 @@ export type LogItem =
 
 /** The same stream one item at a time, events and problems in line order. */
 export async function* readLog(path: string, options?: ReadLogOptions): AsyncGenerator<LogItem> {
-  for await (const { events, lines, problems } of readLogBatches(path, options)) {
+  yield* itemsOf(readLogBatches(path, options));
+}
+
+/** Items of batches, events and problems in line order. */
+export async function* itemsOf(batches: AsyncIterable<LogBatch>): AsyncGenerator<LogItem> {
+  for await (const { events, lines, problems } of batches) {
     let p = 0;
     for (let i = 0; i < events.length; i++) {
       while (p < problems.length && (problems[p] as LogProblem).line <= (lines[i] as number)) {

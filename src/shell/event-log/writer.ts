@@ -7,7 +7,6 @@ import {
   lstatSync,
   openSync,
   readlinkSync,
-  readSync,
   renameSync,
   writeSync,
 } from 'node:fs';
@@ -18,6 +17,7 @@ import { notRegular, resolveParent, RUN_DIR_MODE, RunDir } from '../files/run-di
 import { type DirHandle, untrustedFile } from '../files/safe-dir.js';
 import type { Event, EventBody } from '../../events/types.js';
 import { describeLimit, MAX_LINE_BYTES } from './limits.js';
+import { CHUNK, linesBackward, readFully } from './lines-backward.js';
 
 export type { Durability };
 
@@ -34,6 +34,11 @@ export interface LogWriterOptions {
    */
   readonly fresh?: boolean;
   readonly onDisplaced?: (info: { movedTo: string; bytes: number }) => void;
+  /**
+   * The seq the log stood at before this file, when the file is empty: a new live segment of a
+   * segmented log continues the chain of the closed segments (default 0: a new log).
+   */
+  readonly continuesAfter?: number;
 }
 
 export type LogWriterErrorCode = 'ELOGSYMLINK' | 'ELOGOPEN' | 'ELOGCLOSED' | 'ELOGNOTFILE' | 'ELOGLINE';
@@ -45,8 +50,6 @@ export class LogWriterError extends ProcregError {
   }
 }
 
-/** Bytes read per step when recovering the tail. */
-const CHUNK = 1 << 20;
 const OPEN_FLAGS =
   constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
@@ -105,7 +108,7 @@ export class LogWriter {
       if (options.fresh) fd = startFresh(fd, dir, name, path, options.onDisplaced);
       try {
         const { lastSeq, end } = recoverTail(fd, dir, name, path, options.onRecovered);
-        return new LogWriter(path, fd, lastSeq, end, options);
+        return new LogWriter(path, fd, end === 0 ? (options.continuesAfter ?? 0) : lastSeq, end, options);
       } catch (e) {
         closeSync(fd);
         if (e instanceof ProcregError) throw e;
@@ -123,6 +126,42 @@ export class LogWriter {
     return this.seq;
   }
 
+  /** Bytes in the file: where the next line goes. */
+  get size(): number {
+    return this.end;
+  }
+
+  /**
+   * Close the file as a closed segment of its log: synced, renamed in its directory to `name`
+   * (never over an existing file), the directory synced. The writer is closed after; on an
+   * error nothing was renamed and it stays open.
+   */
+  closeAs(name: string, onStep?: (step: 'synced' | 'renamed') => void): void {
+    if (this.fd === null) throw new LogWriterError('ELOGCLOSED', 'event log writer is closed');
+    this.sync();
+    onStep?.('synced');
+    const {
+      dir,
+      name: own,
+      release,
+    } = resolveParent(this.path, {
+      what: `event log ${this.path}`,
+      code: 'ELOGOPEN',
+    });
+    try {
+      if (lstatSync(dir.at(name), { throwIfNoEntry: false }))
+        throw new LogWriterError(
+          'ELOGOPEN',
+          `cannot close event log ${this.path} as segment ${name}: a file of that name is already there`,
+        );
+      renameSync(dir.at(own), dir.at(name));
+      fsyncSync(dir.fd);
+    } finally {
+      release();
+    }
+    onStep?.('renamed');
+    this.close();
+  }
   /** Stamp the next seq and the given times (wall and monotonic ms) on `body`, and append it. */
   append(body: EventBody, time: number, mono: number): Event {
     const event = stamp(body, this.seq + 1, time, mono);
@@ -277,62 +316,6 @@ function startFresh(
   renameSync(dir.at(name), dir.at(aside));
   onDisplaced?.({ movedTo: `${path.slice(0, path.length - name.length)}${aside}`, bytes });
   return openLog(dir, name, path, OPEN_FLAGS | constants.O_EXCL);
-}
-
-/**
- * The lines of a file that end before `end`, last first: where each starts, and its bytes
- * (null when it is over the line limit: scanned past, never held). Reads backwards in chunks,
- * each byte once: linear in what it reads, whatever the lines' lengths.
- */
-function* linesBackward(fd: number, end: number): Generator<{ start: number; bytes: Buffer | null }> {
-  let buf = Buffer.alloc(0);
-  let bufStart = end; // buf holds the bytes [bufStart, bufStart + buf.length)
-  let lineEnd = end; // exclusive end of the line being found (its newline excluded)
-  while (lineEnd >= 0) {
-    const pieces: Buffer[] = [];
-    let len = 0;
-    let over = false;
-    let cursor = lineEnd;
-    let start: number;
-    for (;;) {
-      if (cursor > bufStart) {
-        const rel = cursor - bufStart;
-        const nl = buf.lastIndexOf(0x0a, rel - 1);
-        const piece = buf.subarray(nl + 1, rel);
-        if (!over) {
-          len += piece.length;
-          if (len > MAX_LINE_BYTES) {
-            over = true;
-            pieces.length = 0;
-          } else pieces.push(piece);
-        }
-        if (nl >= 0) {
-          start = bufStart + nl + 1;
-          break;
-        }
-        cursor = bufStart;
-      }
-      if (cursor === 0) {
-        start = 0;
-        break;
-      }
-      const from = Math.max(0, cursor - CHUNK);
-      buf = Buffer.alloc(cursor - from); // a new buffer: the pieces taken keep theirs
-      readFully(fd, buf, from);
-      bufStart = from;
-    }
-    yield { start, bytes: over ? null : Buffer.concat(pieces.reverse(), len) };
-    lineEnd = start - 1;
-  }
-}
-
-function readFully(fd: number, buf: Buffer, position: number): void {
-  let off = 0;
-  while (off < buf.length) {
-    const n = readSync(fd, buf, off, buf.length - off, position + off);
-    if (n === 0) throw new Error(`the file ended at ${position + off} while reading it backwards`);
-    off += n;
-  }
 }
 
 /**

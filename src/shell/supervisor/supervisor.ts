@@ -2,10 +2,10 @@
 import { resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { formatProblem } from '../../config/schema.js';
-import type { NormalizedConfig, SignalName } from '../../config/types.js';
+import type { EventLogPolicy, NormalizedConfig, SignalName } from '../../config/types.js';
 import type { Effect } from '../../core/effects.js';
 import { foldRegistry } from '../../core/fold-operator.js';
-import { toSnapshot } from '../../core/snapshot.js';
+import { snapshotState } from '../../core/snapshot.js';
 import type { State } from '../../core/state.js';
 import { type RegistryView, registryView } from '../../core/view.js';
 import { encodeEvent, stamp } from '../../events/codec.js';
@@ -13,9 +13,8 @@ import type { Event, EventBody, RequestAnswered } from '../../events/types.js';
 import { describeEvent } from '../../report/human-log.js';
 import { ConfigError, ProcregError } from '../errors.js';
 import { describeLimit, MAX_CONFIG_LINE_BYTES } from '../event-log/limits.js';
-import { type LogHealth, LogSink } from '../event-log/log-sink.js';
-import type { LogProblem } from '../event-log/reader.js';
-import { replayLogFile } from '../event-log/replay-file.js';
+import { type LogHealth, LogSink, type RotationStep } from '../event-log/log-sink.js';
+import { type OpenedLog, openEventLog, type ReplayStart } from '../event-log/open-log.js';
 import { type Durability, LogWriter } from '../event-log/writer.js';
 import { writePidFile } from '../files/pidfile.js';
 import { openRunDir, type RunDir } from '../files/run-dir.js';
@@ -52,13 +51,14 @@ export interface SupervisorOptions {
   /** procreg's own log of what happens (pino). Default: none; the library prints nothing. */
   readonly logger?: Logger;
   /**
-   * The event log: a path to use instead of the config's `eventLog`, or an open `LogWriter`
-   * that the supervisor takes over (it replays the writer's file first, and closes the writer
-   * when it stops). Default: the config's `eventLog`.
+   * The event log's live segment: a path to use instead of the config's `eventLog` (its
+   * closed segments lie beside it). Default: the config's `eventLog`.
    */
-  readonly eventLog?: string | LogWriter;
-  /** For a log the supervisor opens itself (default 'batch'). */
+  readonly eventLog?: string;
+  /** Overrides the config's `eventLog.durability`. */
   readonly durability?: Durability;
+  /** Told at each step of a rotation of the event log (fault injection in tests). */
+  readonly onRotationStep?: (step: RotationStep) => void;
   /** Version written into supervisor-started. */
   readonly version?: string;
   /**
@@ -90,6 +90,20 @@ export interface SupervisorOptions {
    * checked for having been removed or moved away, besides at every event.
    */
   readonly logCheckIntervalMs?: number;
+}
+
+/** How the supervisor rebuilt its registry when it opened the event log. */
+export interface ReplayedLog {
+  /** The snapshot the fold began at (its file, seq and byte offset), or the log's start; null for a new log. */
+  readonly from: ReplayStart | null;
+  /** Bytes of log read, of all the bytes its segments hold. */
+  readonly bytesRead: number;
+  readonly totalBytes: number;
+  /** Segments of the log, the live one included. */
+  readonly segments: number;
+  readonly events: number;
+  /** A live segment from before segments existed, closed under this name as the log was migrated. */
+  readonly closedAs: string | null;
 }
 
 /** What `status()` says: the registry, and how its event log is doing. */
@@ -134,28 +148,47 @@ export class Supervisor {
   private exited!: () => void;
   /** Resolves once every child is gone after a stop. */
   readonly stopped: Promise<void>;
+  /** How `open()` rebuilt the registry from the event log: from which snapshot, reading how much. */
+  readonly replayed: ReplayedLog;
 
   private constructor(
-    writer: LogWriter,
+    opened: OpenedLog,
     private readonly runDir: RunDir,
-    initial: State,
     private readonly config: ConfigSource,
+    policy: EventLogPolicy,
     options: SupervisorOptions,
   ) {
     this.log = options.logger ?? silent;
     this.clock = options.clock ?? Date.now;
     this.mono = options.monotonic ?? options.clock ?? monotonicMs;
-    const durability = options.durability ?? 'batch';
+    const initial = opened.result.state;
+    const writer = opened.writer;
+    const durability = () =>
+      options.durability ?? this.state$.value.config?.eventLogPolicy.durability ?? policy.durability;
+    this.replayed = {
+      from: opened.from,
+      bytesRead: opened.bytesRead,
+      totalBytes: opened.totalBytes,
+      segments: opened.segments,
+      events: opened.result.events,
+      closedAs: opened.closedAs,
+    };
     this.sink = new LogSink({
       writer,
-      reopen: () =>
-        LogWriter.open(writer.path, { durability, fresh: true, onDisplaced: (d) => this.displaced(d) }),
+      reopen: (afterSeq, fresh) =>
+        LogWriter.open(writer.path, {
+          durability: durability(),
+          fresh,
+          continuesAfter: afterSeq,
+          onDisplaced: (d) => this.displaced(d),
+        }),
+      logId: opened.logId,
+      policy: { ...policy, durability: options.durability ?? policy.durability },
+      live: opened.live,
+      foldedSeq: opened.result.state.seq,
+      onRotationStep: options.onRotationStep,
       runDir,
-      snapshot: () => ({
-        type: 'snapshot',
-        logId: null,
-        state: toSnapshot(this.state$.value) as unknown as Record<string, unknown>,
-      }),
+      snapshot: (seq) => snapshotState(this.state$.value, seq),
       logger: {
         error: (fields, msg) => this.say('error', fields, msg),
         warn: (fields, msg) => this.say('warn', fields, msg),
@@ -218,6 +251,8 @@ export class Supervisor {
             if (event) this.logged(event, before);
           }
           this.state$.next(res.state);
+          const policy = res.state.config?.eventLogPolicy;
+          if (policy && policy !== before.config?.eventLogPolicy) this.sink.setPolicy(policy);
           for (const e of res.effects) this.execute(e, ports);
         }),
       )
@@ -266,31 +301,35 @@ export class Supervisor {
     const loaded = options.configPath && options.config ? config.accept(options.config) : config.load();
     if (!loaded.ok) throw new ConfigError(loaded.problems);
     options.signal?.throwIfAborted();
-    const given = options.eventLog;
-    const logPath = given instanceof LogWriter ? given.path : resolve(given ?? loaded.config.eventLog);
+    const logPath = resolve(options.eventLog ?? loaded.config.eventLog);
     // Nothing in the runDir is read or written before the runDir and the log's place are checked.
     const runDir = openRunDir(loaded.config, { eventLog: logPath });
     let sup: Supervisor;
     try {
       refuseOversizedConfig(loaded.config, config.label);
-      const { result, problems } = await replayLogFile(logPath, { missingOk: true, signal: options.signal });
-      if (options.signal) {
-        // A signal delivered by now runs its handler in this turn of the event loop (signals
-        // are read in its poll phase, before setImmediate): the last chance to abandon.
-        await new Promise((r) => setImmediate(r));
-        options.signal.throwIfAborted();
-      }
-      refuseDisorder(logPath, problems);
-      for (const p of problems)
+      const clock = options.clock ?? Date.now;
+      const mono = options.monotonic ?? options.clock ?? monotonicMs;
+      const opened = await openEventLog(logPath, {
+        durability: options.durability ?? loaded.config.eventLogPolicy.durability,
+        signal: options.signal,
+        clock,
+        mono,
+        beforeWrite: async () => {
+          if (!options.signal) return;
+          // A signal delivered by now runs its handler in this turn of the event loop (signals
+          // are read in its poll phase, before setImmediate): the last chance to abandon.
+          await new Promise((r) => setImmediate(r));
+          options.signal.throwIfAborted();
+        },
+      });
+      for (const p of opened.problems)
         options.logger?.warn(
-          { eventLog: logPath, line: p.line, kind: p.kind },
-          `${logPath}:${p.line}: ${p.kind}: ${p.message}`,
+          { eventLog: p.file ?? logPath, line: p.line, kind: p.kind },
+          `${p.file ?? logPath}:${p.fromOffset ? `(from byte ${p.fromOffset}) ` : ''}${p.line}: ${p.kind}: ${p.message}`,
         );
-      const writer =
-        given instanceof LogWriter
-          ? given
-          : LogWriter.open(logPath, { durability: options.durability ?? 'batch' });
-      sup = new Supervisor(writer, runDir, result.state, config, options);
+      sup = new Supervisor(opened, runDir, config, loaded.config.eventLogPolicy, options);
+      for (const e of opened.wrote) sup.logged(e, opened.result.state);
+      sup.sink.applyRetention(clock(), mono());
     } catch (e) {
       runDir.close();
       throw e;
@@ -545,17 +584,4 @@ function fitForLog(body: EventBody): EventBody {
       reason: `${body.reason.slice(0, MAX_REASON)}… (${body.reason.length - MAX_REASON} more characters)`,
     };
   return body;
-}
-
-/**
- * A log whose seq goes backwards or repeats (two writers, or lines of another log appended)
- * cannot be continued: the events it would skip or fold twice are the registry's history.
- */
-function refuseDisorder(path: string, problems: readonly LogProblem[]): void {
-  const bad = problems.find((p) => p.kind === 'seq-repeat');
-  if (!bad) return;
-  throw new ProcregError(
-    'ELOGSEQ',
-    `event log ${path}: line ${bad.line} has seq ${bad.seq} after seq ${bad.previousSeq}; seq must increase by one per line (two procregs writing one log, or lines of another log appended?). procreg will not continue a log it cannot replay in order: move it aside (mv ${path} ${path}.bad-seq) and start again — the new log starts empty, so first stop what the old one still runs (procreg replay ${path}.bad-seq shows it)`,
-  );
 }

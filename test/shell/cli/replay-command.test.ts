@@ -60,7 +60,7 @@ describe('procreg replay refuses a file that is not an event log: exit 2 and one
     const d = await procreg(['replay', dir]);
     expect(d.code).toBe(2);
     expect(lines(d.stderr)).toEqual([
-      `procreg replay: ${dir} is a directory without an event log (looked for ${join(dir, 'events.jsonl')})`,
+      `procreg replay: ${dir} is a directory without an event log (looked for ${join(dir, 'events.jsonl')} and its segments)`,
     ]);
     const fifo = join(dir, 'events.jsonl');
     execFileSync('mkfifo', [fifo]);

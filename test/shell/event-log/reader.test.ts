@@ -49,7 +49,7 @@ describe('log reader', () => {
     expect(items.filter((i) => i.kind === 'event')).toHaveLength(2);
     expect(items.at(-1)).toEqual({
       kind: 'problem',
-      problem: expect.objectContaining({ line: 3, kind: 'torn' }),
+      problem: expect.objectContaining({ file: path, line: 3, kind: 'torn' }),
     });
   });
 
@@ -66,11 +66,15 @@ describe('log reader', () => {
     const items = await collect(path);
     expect(items).toEqual([
       { kind: 'event', event: exit(1) },
-      { kind: 'problem', problem: { line: 2, kind: 'invalid', message: expect.stringMatching(/^not JSON/) } },
+      {
+        kind: 'problem',
+        problem: { file: path, line: 2, kind: 'invalid', message: expect.stringMatching(/^not JSON/) },
+      },
       { kind: 'event', event: exit(2) },
       {
         kind: 'problem',
         problem: {
+          file: path,
           line: 4,
           kind: 'seq-repeat',
           message: 'seq 2 does not follow 2; line skipped',
@@ -81,6 +85,7 @@ describe('log reader', () => {
       {
         kind: 'problem',
         problem: {
+          file: path,
           line: 5,
           kind: 'seq-gap',
           message: 'seq jumps from 2 to 5: 2 event(s) missing',
@@ -89,7 +94,7 @@ describe('log reader', () => {
         },
       },
       { kind: 'event', event: exit(5) },
-      { kind: 'problem', problem: { line: 6, kind: 'invalid', message: 'empty line' } },
+      { kind: 'problem', problem: { file: path, line: 6, kind: 'invalid', message: 'empty line' } },
     ]);
   });
 
@@ -127,9 +132,10 @@ describe('log reader', () => {
     expect(items.map((i) => (i.kind === 'event' ? i.event.seq : i.problem))).toEqual([
       1,
       2,
-      { line: 3, kind: 'invalid', message: tooLong },
-      { line: 4, kind: 'invalid', message: tooLong },
+      { file: path, line: 3, kind: 'invalid', message: tooLong },
+      { file: path, line: 4, kind: 'invalid', message: tooLong },
       {
+        file: path,
         line: 5,
         kind: 'seq-gap',
         message: 'seq jumps from 2 to 5: 2 event(s) missing',
@@ -150,6 +156,7 @@ describe('log reader', () => {
       {
         kind: 'problem',
         problem: {
+          file: path,
           line: 4,
           kind: 'seq-gap',
           message: 'seq jumps from 11 to 20: 8 event(s) missing',

@@ -56,8 +56,8 @@ describe('replayLogFile', () => {
 
     const { result, problems } = await replayLogFile(path, { check: true });
     expect(problems).toEqual([
-      { line: 4, kind: 'invalid', message: expect.stringMatching(/^not JSON/) },
-      { line: 202, kind: 'torn', message: expect.stringMatching(/^last line is incomplete/) },
+      { file: path, line: 4, kind: 'invalid', message: expect.stringMatching(/^not JSON/) },
+      { file: path, line: 202, kind: 'torn', message: expect.stringMatching(/^last line is incomplete/) },
     ]);
     expect(result.events).toBe(200);
     expect(result.problems).toEqual([

@@ -2,6 +2,7 @@
 // or a runDir removed under it. Supervision always goes on, and the log always replays.
 import { execFileSync } from 'node:child_process';
 import {
+  chmodSync,
   closeSync,
   mkdirSync,
   openSync,
@@ -111,8 +112,8 @@ const pidOf = (sup: Supervisor, name: string) =>
   sup.status().services.find((s) => s.name === name)?.pid as number;
 
 /** A small tmpfs at <dir>/procreg-tmpfs, unmounted after the test; null (and why, printed) where mounting fails. */
-function tmpfs(dir: string): string | null {
-  const mnt = join(dir, 'procreg-tmpfs');
+function tmpfs(dir: string, name = 'procreg-tmpfs'): string | null {
+  const mnt = join(dir, name);
   mkdirSync(mnt);
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0755', 'tmpfs', mnt], { stdio: 'pipe' });
@@ -122,6 +123,19 @@ function tmpfs(dir: string): string | null {
   }
   mounts.push(mnt);
   return mnt;
+}
+
+/**
+ * A runDir on the ordinary disk whose event log lives on a small tmpfs of its own (run/log):
+ * a full log disk, while PID files, removed and rewritten as services restart, free no room
+ * for the log by chance.
+ */
+function logOnTmpfs(): { dir: string; mnt: string | null } {
+  const dir = tmp();
+  mkdirSync(join(dir, 'run'), { mode: 0o700 });
+  const mnt = tmpfs(join(dir, 'run'), 'log');
+  if (mnt) chmodSync(mnt, 0o700);
+  return { dir, mnt };
 }
 
 /** Take every free block of the file system `dir` is on; remove the returned file to free them. */
@@ -196,10 +210,12 @@ describe('a write error never leaves a zombie supervisor', () => {
 
 describe('a full disk: the log degrades, supervision goes on, and the log catches up', () => {
   it('keeps the events in memory, restarts services meanwhile, and writes everything in order when space returns', async () => {
-    const dir = tmp();
-    const mnt = tmpfs(dir);
+    const { dir, mnt } = logOnTmpfs();
     if (!mnt) return;
-    const cfg = normalized({ runDir: join(mnt, 'run'), services: { crash: crashLoop } }, dir);
+    const cfg = normalized(
+      { runDir: './run', eventLog: './run/log/events.jsonl', services: { crash: crashLoop } },
+      dir,
+    );
     const { sup, said, count } = await open(cfg, { logCheckIntervalMs: 50 });
     const degraded = said(/^event log .*: cannot write \(ENOSPC/);
     const filler = fill(mnt);
@@ -225,20 +241,18 @@ describe('a full disk: the log degrades, supervision goes on, and the log catche
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
     expect(seqs.at(-1)).toBe(sup.status().seq);
     expect((logged.at(-1) as { event: Event }).event.type).toBe('supervisor-stopped');
-    // PID file writes failed meanwhile, and are on record.
-    expect(
-      logged.some((i) => i.kind === 'event' && i.event.type === 'pidfile-written' && i.event.error),
-    ).toBe(true);
     // Loud once per transition, not once per event.
     expect([count(/^event log .*: cannot write/), count(/written again/)]).toEqual([1, 1]);
     await replayCheck(cfg.eventLog);
   });
 
   it('beyond its bound it drops the queue, counts what was lost, and records the gap and a snapshot the log replays from', async () => {
-    const dir = tmp();
-    const mnt = tmpfs(dir);
+    const { dir, mnt } = logOnTmpfs();
     if (!mnt) return;
-    const cfg = normalized({ runDir: join(mnt, 'run'), services: { crash: crashLoop } }, dir);
+    const cfg = normalized(
+      { runDir: './run', eventLog: './run/log/events.jsonl', services: { crash: crashLoop } },
+      dir,
+    );
     const { sup, said, count } = await open(cfg, { logCheckIntervalMs: 50, logQueue: { maxEvents: 30 } });
     const overflowed = said(/more unwritten events than the queue holds \(30 events/);
     const filler = fill(mnt);
