@@ -17,5 +17,7 @@ kill -HUP "$pid"
 sleep 11
 kill -INT "$pid"
 wait "$pid"
-cp run/events.jsonl "$here/demo.events.jsonl"
+# The demo's log rotates every 8kB: its segments (named by first seq, zero-padded, so they sort)
+# then the live one, concatenated, are one log — the rotation snapshots stay in it.
+cat run/events.0*.jsonl run/events.jsonl > "$here/demo.events.jsonl"
 node "$here/../bin/procreg.js" replay "$here/demo.events.jsonl" --check

@@ -32,11 +32,14 @@ export { EVENT_TYPES } from './events/schema.js';
 export {
   type LogBatch,
   type LogItem,
+  type LogPart,
   type LogProblem,
   type ReadLogOptions,
   readLog,
   readLogBatches,
+  readLogParts,
 } from './shell/event-log/reader.js';
+export { type LogFiles, listLogFiles, logFilePaths, type SegmentFile } from './shell/event-log/segments.js';
 export { type LogFileReplay, replayLogFile } from './shell/event-log/replay-file.js';
 export { LogWriter, LogWriterError, type LogWriterOptions } from './shell/event-log/writer.js';
 

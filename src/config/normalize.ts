@@ -131,7 +131,7 @@ const DEFAULT_POLICY = EVENT_LOG_POLICY_DEFAULT;
 /** The long form of `eventLog`: where, and how it is cut, kept and synced. */
 const userEventLog = object({
   path: optional(string()),
-  segmentSize: withDefault(size(64 * 1024, 2 ** 40), DEFAULT_POLICY.segmentSize),
+  segmentSize: withDefault(size(4 * 1024, 2 ** 40), DEFAULT_POLICY.segmentSize),
   retain: withDefault(
     object({
       segments: withDefault(integer(0, 1_000_000), DEFAULT_POLICY.retain.segments),

@@ -50,7 +50,7 @@ describe('eventLog: the path, or the long form with segments, retention, durabil
       'eventLog: must be a path inside runDir, or { path, segmentSize, retain: { segments, maxBytes, maxAge }, durability, snapshotEvery: { events, bytes } }, got 42 (number)',
     ]);
     expect(problems({ eventLog: { segmentSize: '1kB' } })).toEqual([
-      'eventLog.segmentSize: must be a size from 64kB to 1TB, got "1kB" (string)',
+      'eventLog.segmentSize: must be a size from 4kB to 1TB, got "1kB" (string)',
     ]);
     expect(problems({ eventLog: { segmentSize: '64 parsecs' } })[0]).toMatch(
       /^eventLog\.segmentSize: must be a size such as "256kB", "64MB", "1GB" \(units B, kB, MB, GB, TB; 1 kB = 1024 B\)/,

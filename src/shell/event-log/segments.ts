@@ -59,6 +59,11 @@ export function allFiles(files: LogFiles): readonly SegmentFile[] {
   return files.liveFile ? [...files.closed, files.liveFile] : files.closed;
 }
 
+/** The paths of every file of the log whose live segment is `live`, in reading order. */
+export function logFilePaths(live: string): string[] {
+  return allFiles(listLogFiles(live)).map((f) => f.path);
+}
+
 /**
  * The live segment of the log a path names: the live segment itself, or one of its closed
  * segments (`events.0000000000000042.jsonl` → `events.jsonl` beside it), or a directory (its
