@@ -190,6 +190,7 @@ describe("import { … } from 'procreg'", () => {
         "listLogFiles",
         "loadChartLibrary",
         "loadConfigFile",
+        "logFilePaths",
         "normalizeConfig",
         "parseDuration",
         "parsePoint",
