@@ -8,6 +8,7 @@ import type { TimeStyle } from '../../debug/format.js';
 import type { Event } from '../../events/types.js';
 import { type BatchedEvents, EVENT_BATCHES } from '../../debug/walk.js';
 import type { CommandIO } from '../cli/io.js';
+import { listLogFiles } from '../event-log/segments.js';
 import { type LogSource, resolveLog } from './log-source.js';
 import { type LogProblem as ReaderProblem, LogReader } from './read-log.js';
 import { ProblemReport, ProgressBar } from './report.js';
@@ -33,6 +34,12 @@ export interface OpenLog {
   readonly progress: ProgressBar;
   /** The events of the whole file as it is now (the progress bar cleared when done), also in batches. */
   events(): BatchedEvents;
+  /**
+   * For a follower: the events of the closed segments, as they are when each is reached — the
+   * segments are listed again after each pass, so one the supervisor closed meanwhile is read
+   * too — leaving `reader` (the live segment's) to go on after the last of them.
+   */
+  closedEvents(): AsyncGenerator<Event>;
 }
 
 export function openLog(given: string, io: CommandIO): OpenLog {
@@ -85,6 +92,25 @@ export function openLog(given: string, io: CommandIO): OpenLog {
           for await (const b of batches()) yield* b;
         },
       };
+    },
+    async *closedEvents() {
+      let lastSeq = 0;
+      for (;;) {
+        // A closed segment holds the seqs from its first to the next one's first - 1; one not
+        // read yet starts after lastSeq.
+        const files = listLogFiles(source.path).closed;
+        const next = files.filter((f, i) => {
+          const after = files[i + 1]?.firstSeq ?? null;
+          return (f.firstSeq as number) > lastSeq || (after !== null && after > lastSeq + 1);
+        });
+        if (next.length === 0) break;
+        for (const f of next) {
+          const r = new LogReader(f.path, options, { lastSeq });
+          for await (const batch of r.batches(true)) yield* batch.filter((e) => e.seq > lastSeq);
+          lastSeq = Math.max(lastSeq, r.lastSeq);
+        }
+      }
+      reader.lastSeq = Math.max(reader.lastSeq, lastSeq);
     },
   };
 }

@@ -15,7 +15,7 @@ export interface FollowOptions {
   /** How often the file is looked at when nothing new came (default 200 ms). */
   readonly pollMs?: number;
   readonly signal: AbortSignal;
-  /** Told when the file was replaced or truncated. */
+  /** Told when the file was truncated (a rotation, the path given to the next segment, is quiet). */
   readonly onSwitch?: (what: string) => void;
 }
 
@@ -54,7 +54,8 @@ export async function* follow(reader: LogReader, options: FollowOptions): AsyncG
         await handle.close();
         handle = next;
         ino = nextIno;
-        options.onSwitch?.(`${reader.path} was replaced (rotated): following the new file`);
+        // A rotation is the log going on as designed: nothing to say. A file that does not
+        // continue the seqs is told by the reader (a new log), a gap reported as a problem.
         reader.restart();
         continue;
       }

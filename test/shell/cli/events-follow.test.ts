@@ -1,5 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeEvent, encodeEvent, stamp, bodyOf } from '../../../src/events/codec.js';
@@ -45,12 +53,13 @@ afterEach(() => {
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
 describe('procreg events --follow --cursor-file', () => {
-  it('is lossless and duplicate-free across a stop and a start of the follower while a real supervisor appends', async () => {
+  it('is lossless and duplicate-free across a stop and a start of the follower while a real supervisor appends and rotates', async () => {
     const dir = tmp();
     const config = join(dir, 'procreg.yaml');
     writeFileSync(
       config,
       `runDir: ./run
+eventLog: { path: ./run/events.jsonl, segmentSize: 4kB, retain: { segments: 100000 } }
 services:
   crashy:
     command: [sh, -c, "sleep 0.05; exit 1"]
@@ -79,7 +88,7 @@ checks:
     const gapFrom = printed1.at(-1) as number;
     await waitFor(
       '40 more events written',
-      async () => ((await logEvents(log)).length > gapFrom + 40 ? true : undefined),
+      async () => (((await logEvents(log)).at(-1)?.seq ?? 0) > gapFrom + 40 ? true : undefined),
       20_000,
     );
 
@@ -96,6 +105,9 @@ checks:
     const all = [...printed1, ...second.seqs(), ...rest.seqs()];
     const last = (await logEvents(log)).at(-1)?.seq as number;
     expect(all).toEqual(range(1, last));
+    // The log was rotated while followed: several closed segments beside the live one.
+    const segments = readdirSync(join(dir, 'run')).filter((f) => /^events\.\d{16}\.jsonl$/.test(f));
+    expect(segments.length).toBeGreaterThanOrEqual(3);
     expect(first.stderr() + second.stderr() + rest.stderr()).toBe('');
 
     // The same real log read by history and why, through its config.
@@ -148,6 +160,8 @@ checks:
     f.proc.kill('SIGINT');
     expect(await f.exit).toBe(0);
     expect(f.seqs()).toEqual(range(1, 198));
-    expect(f.stderr()).toContain('was replaced (rotated): following the new file');
+    // The rotation is the log going on: nothing said; the truncation is told.
+    expect(f.stderr()).not.toContain('replaced');
+    expect(f.stderr()).toContain('truncated');
   });
 });
