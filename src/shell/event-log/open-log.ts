@@ -78,7 +78,15 @@ export async function openEventLog(live: string, o: OpenLogOptions): Promise<Ope
   let writer: LogWriter | null =
     files.liveFile && files.liveFile.bytes > 0 ? LogWriter.open(live, writerOptions) : null;
   try {
-    if (writer) files = listLogFiles(live);
+    if (writer) {
+      files = listLogFiles(live);
+      // It held only a torn line — a crash while the snapshot heading it was written — and is
+      // empty now: started again below like a missing one, not closed as a segment of its own.
+      if (writer.size === 0) {
+        writer.close();
+        writer = null;
+      }
+    }
     const ordered = [
       ...files.closed,
       ...(files.liveFile && files.liveFile.bytes > 0 ? [files.liveFile] : []),

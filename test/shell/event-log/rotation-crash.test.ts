@@ -1,7 +1,7 @@
 // procreg killed (SIGKILL) at each step of a rotation: the next start loses and duplicates
 // nothing at the seam, the seq chain goes on, and the supervisor finds what the dead one ran.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { normalizeConfig } from '../../../src/config/normalize.js';
@@ -142,8 +142,13 @@ describe('procreg killed at each step of a rotation', () => {
     }
   });
 
-  for (const step of STEPS) {
-    it(`at "${step}": the log reopens with every event once, the chain goes on, and the orphan is reaped`, async () => {
+  const cases = [
+    ...STEPS.map((step) => ({ step, torn: false, what: `at "${step}"` })),
+    // Killed half-way through writing the new live segment's snapshot: a torn first line.
+    { step: 'created' as const, torn: true, what: 'writing the snapshot that heads the new segment' },
+  ];
+  for (const { step, torn, what } of cases) {
+    it(`${what}: the log reopens with every event once, the chain goes on, and the orphan is reaped`, async () => {
       const dir = tmp();
       const cfg = config(dir, 1);
       const live = cfg.eventLog;
@@ -164,6 +169,11 @@ describe('procreg killed at each step of a rotation', () => {
       expect(said.step).toBe(step);
 
       expectFilesAt(step, live);
+      if (torn)
+        appendFileSync(
+          live,
+          `{"v":2,"seq":${said.lastSeq + 1},"time":1,"mono":1,"type":"snapshot","logId":"`,
+        );
       const before = await eventsIn(live);
       expect(alive(said.sleeper)).toBe(true);
       // Nothing the dead supervisor logged is missing from its files, and nothing is there twice.
