@@ -5,8 +5,10 @@ import { BehaviorSubject } from 'rxjs';
 import { afterEach } from 'vitest';
 import type { Event } from '../../src/events/types.js';
 import { readLog } from '../../src/shell/event-log/reader.js';
+import { allFiles, listLogFiles } from '../../src/shell/event-log/segments.js';
 import { readAppended } from '../../src/shell/event-log/tail.js';
 import { readPidFile } from '../../src/shell/files/pidfile.js';
+import { readProcStartTime } from '../../src/shell/proc/proc-stat.js';
 import { firstMatch } from './next-event.js';
 import { killAll, waitFor } from './wait.js';
 
@@ -45,11 +47,30 @@ export function useProcregRun() {
   const logs = new Set<string>();
   afterEach(async () => {
     for (const p of procs.splice(0)) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-    for (const log of logs) {
-      if (!existsSync(log)) continue;
-      for await (const item of readLog(log))
-        if (item.kind === 'event' && (item.event.type === 'spawned' || item.event.type === 'check-started'))
-          pids.add(item.event.pid);
+    // What the logs say was started, with its start time: with a crash loop the log names
+    // thousands of PIDs long gone, and the kernel reuses them (pid_max may be 32768) for other
+    // programs' processes, which must not be killed.
+    const started = new Map<number, number | null>();
+    for (const live of logs) {
+      // Every segment of the log, and what its snapshots hold: retention may have deleted the
+      // segment that says a process was spawned.
+      for (const { path: log } of allFiles(listLogFiles(live))) {
+        if (!existsSync(log)) continue;
+        for await (const item of readLog(log)) {
+          if (item.kind !== 'event') continue;
+          const e = item.event;
+          if (e.type === 'spawned' || e.type === 'check-started') started.set(e.pid, e.startTime);
+          if (e.type === 'snapshot')
+            for (const [pid, p] of (e.state as { procs?: [number, { startTime: number | null }][] }).procs ??
+              [])
+              started.set(pid, p.startTime);
+        }
+      }
+    }
+    for (const [pid, startTime] of started) {
+      const now = readProcStartTime(pid);
+      // Gone: its group may linger (a PID is not reused while it names a group). Else only if still it.
+      if (now === null || startTime === null || now === startTime) pids.add(pid);
     }
     logs.clear();
     killAll(pids);

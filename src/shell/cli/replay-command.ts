@@ -6,6 +6,7 @@ import { formatView } from '../../report/registry-table.js';
 import { openLog } from '../debug/command-kit.js';
 import { resolveLog } from '../debug/log-source.js';
 import { newestSnapshot } from '../event-log/open-log.js';
+import type { LogProblem } from '../event-log/reader.js';
 import { replayLogFile } from '../event-log/replay-file.js';
 import { type BatchedEvents, EVENT_BATCHES } from '../../debug/walk.js';
 import type { Event } from '../../events/types.js';
@@ -70,7 +71,7 @@ export async function replayCommand(
   if (files.length > 1 || result.fromSnapshot) io.err(describeStart(files, result, from));
   const view = registryView(result.state, result.lastSeq);
   io.out(options.json ? JSON.stringify(view, null, 2) : formatView(view, result.events, result.lastTime));
-  if (!check) return 0;
+  if (!check) return brokenChain(logProblems, io) ? 1 : 0;
   return checkVerdict(result.problems, logProblems, result.events, io);
 }
 
@@ -86,6 +87,22 @@ function describeStart(
   if (result.firstSeq > 1 && result.fromSnapshot)
     return `read ${segs}: seq ${result.firstSeq}-${result.lastSeq}, starting from the snapshot at seq ${result.firstSeq} (the segments before it were deleted by retention)`;
   return `read ${segs}: seq ${result.firstSeq}-${result.lastSeq}`;
+}
+
+/**
+ * Segments that do not follow each other (one missing, overlapping, of another log): the
+ * registry printed is not what the log's history folds to, so even without --check it is a
+ * failure (exit 1), said in one line after the problems by file and seq.
+ */
+function brokenChain(problems: readonly LogProblem[], io: CommandIO): boolean {
+  const n = problems.filter(
+    (p) => p.kind === 'foreign-log' || ((p.kind === 'seq-gap' || p.kind === 'seq-repeat') && p.previousFile),
+  ).length;
+  if (n > 0)
+    io.err(
+      `the segments of the log do not form one chain (${n} break(s), above): the registry shown is not the fold of its whole history`,
+    );
+  return n > 0;
 }
 
 function checkVerdict(

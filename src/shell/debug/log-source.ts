@@ -82,11 +82,15 @@ function logAt(given: string, live: string, via: string | null): Resolved | null
   }
   if (files.length === 0) return null;
   const first = files[0] as string;
-  for (const f of files) {
-    const refused = notAnEventLog(f);
-    if (refused !== null) return { ok: false, message: `${f}: ${refused}` };
-  }
-  return checked({ given, path: live, files, via }, first);
+  // A segment whose first line is damaged is damage in a log, reported by line and seq like
+  // any other (exit 1 for replay), not a file that is no event log; only when no file of the
+  // log starts with an event is the whole refused as that.
+  const refusals = files.map((f) => ({ f, why: whyNotAnEventLog(f) }));
+  const hard = refusals.find((r) => r.why !== null && (!r.why.headOnly || files.length === 1));
+  const anyLog = refusals.some((r) => r.why === null);
+  const refused = hard ?? (anyLog ? undefined : refusals[0]);
+  if (refused?.why) return { ok: false, message: `${refused.f}: ${refused.why.message}` };
+  return checked({ given, path: live, files, via }, refusals.find((r) => r.why === null)?.f ?? first);
 }
 
 /** Refuse, in one message, a log of a format version this procreg cannot read. */
@@ -121,17 +125,23 @@ const HEAD_BYTES = 1 << 20;
  * than reported line by line as damage.
  */
 export function notAnEventLog(path: string): string | null {
+  return whyNotAnEventLog(path)?.message ?? null;
+}
+
+/** The same, and whether the only fault is its first line (`headOnly`): in a segment, damage. */
+function whyNotAnEventLog(path: string): { message: string; headOnly: boolean } | null {
+  const no = (message: string) => ({ message, headOnly: false });
   const opened = openRegularFile(path);
   if (!opened.ok) {
-    if (opened.code === 'ENOENT') return 'no such event log file';
-    if (opened.code) return `cannot read the event log: ${opened.reason}`;
-    return `not an event log: ${opened.reason}`;
+    if (opened.code === 'ENOENT') return no('no such event log file');
+    if (opened.code) return no(`cannot read the event log: ${opened.reason}`);
+    return no(`not an event log: ${opened.reason}`);
   }
   let head: Buffer;
   try {
     head = readHead(opened.fd, HEAD_BYTES);
   } catch (e) {
-    return `cannot read the event log: ${(e as Error).message}`;
+    return no(`cannot read the event log: ${(e as Error).message}`);
   } finally {
     closeSync(opened.fd);
   }
@@ -139,14 +149,17 @@ export function notAnEventLog(path: string): string | null {
   const end = head.indexOf(0x0a);
   const first = head.subarray(0, end < 0 ? head.length : end);
   const nul = first.indexOf(0);
-  if (nul >= 0) return `not an event log: it is binary (a NUL byte at offset ${nul})`;
+  if (nul >= 0) return no(`not an event log: it is binary (a NUL byte at offset ${nul})`);
   const text = first.toString('utf8');
   if (end < 0 && /^\{\s*"v"\s*:/.test(text)) return null; // the first line itself was torn by a crash
   if (end >= 0 && isEventStart(text)) return null;
   const what = looksLikeConfig(head.toString('utf8'))
     ? ': it looks like a config file — replay reads the event log a config names (eventLog, default <runDir>/events.jsonl)'
     : '';
-  return `not an event log: its first line is not a procreg event (a JSON object with "v", "seq", "time" and "type")${what}`;
+  return {
+    message: `not an event log: its first line is not a procreg event (a JSON object with "v", "seq", "time" and "type")${what}`,
+    headOnly: true,
+  };
 }
 
 function isEventStart(line: string): boolean {

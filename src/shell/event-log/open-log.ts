@@ -78,12 +78,21 @@ export async function openEventLog(live: string, o: OpenLogOptions): Promise<Ope
   let writer: LogWriter | null =
     files.liveFile && files.liveFile.bytes > 0 ? LogWriter.open(live, writerOptions) : null;
   try {
-    if (writer) files = listLogFiles(live);
+    if (writer) {
+      files = listLogFiles(live);
+      // It held only a torn line — a crash while the snapshot heading it was written — and is
+      // empty now: started again below like a missing one, not closed as a segment of its own.
+      if (writer.size === 0) {
+        writer.close();
+        writer = null;
+      }
+    }
     const ordered = [
       ...files.closed,
       ...(files.liveFile && files.liveFile.bytes > 0 ? [files.liveFile] : []),
     ];
     const totalBytes = ordered.reduce((a, f) => a + f.bytes, 0);
+    checkChain(ordered);
     const start = findStart(ordered);
     const parts: LogPart[] = start
       ? [
@@ -93,7 +102,6 @@ export async function openEventLog(live: string, o: OpenLogOptions): Promise<Ope
             .map((f) => ({ path: f.path })),
         ]
       : [];
-    if (start) checkSeam(ordered, start);
     const replayer = new Replayer();
     const problems: LogProblem[] = [];
     let logId: string | null = start?.snapshot?.logId ?? null;
@@ -207,32 +215,55 @@ function findStart(ordered: readonly SegmentFile[]): Start | null {
 }
 
 /**
- * The file before the one the fold starts in must end right where it begins (or a log-gap
- * there must say why not), and belong to the same log. Read: that file's last line and head.
+ * Every file of the log must follow the one before it: start at the seq after the last one
+ * there (or with a log-gap saying why not), with a first line that reads, under the name its
+ * first seq gives, and every snapshot heading a file must name the same log. Read: each
+ * file's first and last line — a few reads per segment, however long the log — so that a
+ * segment deleted, cut, overlapping or of another log anywhere in the chain is refused, not
+ * only next to the newest snapshot: the start-up reads from there, but `procreg replay` and
+ * retention work on the whole chain.
  */
-function checkSeam(ordered: readonly SegmentFile[], start: Start): void {
-  const k = ordered.findIndex((f) => f.path === start.file);
-  if (k <= 0) return;
-  const prev = ordered[k - 1] as SegmentFile;
-  const cur = ordered[k] as SegmentFile;
-  const before = lastEventOf(prev.path);
-  const head = firstEventOf(cur.path);
-  if (before && head) {
-    const follows =
-      head.seq === before.seq + 1 || (head.type === 'log-gap' && head.fromSeq === before.seq + 1);
-    if (!follows)
+function checkChain(ordered: readonly SegmentFile[]): void {
+  let logId: { id: string; file: string } | null = null;
+  let prev: { file: SegmentFile; last: Event | null } | null = null;
+  for (const f of ordered) {
+    const head = firstLineOf(f.path);
+    if (head === null || head.event === null) {
+      // Its seq, as the segment's name or the line after it says.
+      const after = head ? firstLineOf(f.path, head.end)?.event : null;
+      const seq = f.firstSeq ?? (after ? after.seq - 1 : null);
       throw chainError(
-        `${prev.path} ends at seq ${before.seq} but ${cur.path} starts at seq ${head.seq}: ${head.seq > before.seq ? `${head.seq - before.seq - 1} event(s) are missing between them` : 'they overlap'}`,
-        cur.path,
+        `the first line of ${f.path} is ${head === null ? 'cut short' : 'damaged'}${seq !== null ? ` (the line at seq ${seq}, which heads the segment)` : ''}`,
+        f.path,
       );
+    }
+    const first = head.event;
+    if (f.firstSeq !== null && first.seq !== f.firstSeq)
+      throw chainError(
+        `${f.path} starts at seq ${first.seq}, not at the seq ${f.firstSeq} its name says`,
+        f.path,
+      );
+    const before = prev?.last ?? null;
+    if (prev && before) {
+      const follows =
+        first.seq === before.seq + 1 || (first.type === 'log-gap' && first.fromSeq === before.seq + 1);
+      if (!follows)
+        throw chainError(
+          `${prev.file.path} ends at seq ${before.seq} but ${f.path} starts at seq ${first.seq}: ${first.seq > before.seq ? `${first.seq - before.seq - 1} event(s) are missing between them (a segment deleted?)` : 'they overlap'}`,
+          f.path,
+        );
+    }
+    const snap = first.type === 'snapshot' ? first : null;
+    if (snap?.logId) {
+      if (logId && snap.logId !== logId.id)
+        throw chainError(
+          `${f.path} belongs to log ${snap.logId} (its snapshot at seq ${snap.seq}) but ${logId.file} to log ${logId.id}: a segment of another log`,
+          f.path,
+        );
+      logId ??= { id: snap.logId, file: f.path };
+    }
+    prev = { file: f, last: lastEventOf(f.path) };
   }
-  const prevHead = firstEventOf(prev.path);
-  const id = start.snapshot?.logId ?? null;
-  if (prevHead?.type === 'snapshot' && prevHead.logId !== null && id !== null && prevHead.logId !== id)
-    throw chainError(
-      `${cur.path} belongs to log ${id} but ${prev.path} to log ${prevHead.logId}: a segment of another log`,
-      cur.path,
-    );
 }
 
 /**
@@ -309,6 +340,7 @@ function looksLikeSnapshot(line: Buffer): boolean {
   return line.subarray(0, 120).includes('"type":"snapshot"');
 }
 
+/** A file's last line, decoded; null when it does not decode (damage the reader reports by line). */
 function lastEventOf(path: string): Event | null {
   const fd = openLogForReading(path);
   try {
@@ -316,7 +348,7 @@ function lastEventOf(path: string): Event | null {
     for (const { bytes } of linesBackward(fd, size > 0 ? size - 1 : 0)) {
       if (bytes === null || bytes.length === 0) continue;
       const res = decodeEvent(bytes.toString('utf8'));
-      if (res.ok) return res.event;
+      return res.ok ? res.event : null;
     }
     return null;
   } finally {
