@@ -1,6 +1,6 @@
 import type { DecisionRecord, Event, Pid, TimerKey } from '../events/types.js';
 import type { Effect } from './effects.js';
-import { type CheckStatus, type Entry, type ServiceStatus, type State, withService } from './state.js';
+import { type CheckStatus, type Entry, isOrphan, type ServiceStatus, type State, withService } from './state.js';
 
 /**
  * The working copy of one fold step: the state's fields as local variables plus what the
@@ -67,10 +67,12 @@ export function knownGen(ctx: Ctx, gen: number): number {
  */
 export function addProc(ctx: Ctx, pid: Pid, entry: Entry): Entry | null {
   const res = ctx.state.procs.insert(pid, entry);
+  if (isOrphan(ctx.state, entry)) ctx.state.orphans += 1;
   if (res.ok) {
     ctx.state.procs = res.map;
     return null;
   }
+  if (isOrphan(ctx.state, res.existing)) ctx.state.orphans -= 1;
   // The kernel reuses a PID only after its process is gone, so the old entry is dead.
   recordIgnored(
     ctx,
@@ -82,6 +84,9 @@ export function addProc(ctx: Ctx, pid: Pid, entry: Entry): Entry | null {
 }
 
 export function replaceProc(ctx: Ctx, pid: Pid, entry: Entry): void {
+  const before = ctx.state.procs.get(pid);
+  if (before && isOrphan(ctx.state, before)) ctx.state.orphans -= 1;
+  if (before && isOrphan(ctx.state, entry)) ctx.state.orphans += 1;
   ctx.state.procs = ctx.state.procs.update(pid, entry);
 }
 
@@ -90,6 +95,7 @@ export function removeProc(ctx: Ctx, pid: Pid): { entry: Entry; wasStopping: boo
   const res = ctx.state.procs.remove(pid);
   if (!res.removed) return undefined;
   ctx.state.procs = res.map;
+  if (isOrphan(ctx.state, res.value)) ctx.state.orphans -= 1;
   if (ctx.state.stopping.size === 0) return { entry: res.value, wasStopping: false };
   const stop = ctx.state.stopping.remove(pid);
   ctx.state.stopping = stop.map;

@@ -7,6 +7,7 @@ import { isOrphan, type State } from './state.js';
 
 /** A predecessor's process of this service still in the tree, or null. */
 export function predecessorOf(state: State, name: string): Pid | null {
+  if (state.orphans === 0) return null;
   for (const [pid, e] of state.procs.entries())
     if (e.kind === 'service' && e.name === name && isOrphan(state, e)) return pid;
   return null;

@@ -18,7 +18,13 @@ type Report = (invariant: Violation['invariant'], message: string) => void;
 export function verifyInvariants(state: State): Violation[] {
   const out: Violation[] = [];
   const v: Report = (invariant, message) => out.push({ invariant, message });
-  for (const [pid, e] of state.procs.entries()) verifyProc(state, pid, e, v);
+  let orphans = 0;
+  for (const [pid, e] of state.procs.entries()) {
+    verifyProc(state, pid, e, v);
+    if (isOrphan(state, e)) orphans++;
+  }
+  if (orphans !== state.orphans)
+    v(1, `the state counts ${state.orphans} processes left by a predecessor, the tree holds ${orphans}`);
   for (const pid of state.stopping.keys()) verifyStopping(state, pid, v);
   for (const svc of state.services.values()) verifyService(state, svc, v);
   for (const chk of state.checks.values()) verifyCheck(state, chk, v);

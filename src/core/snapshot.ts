@@ -28,7 +28,7 @@ import {
 } from '../config/types.js';
 import type { LastWords, TimerKey } from '../events/types.js';
 import { HashMap } from '../tree/hash-map.js';
-import { emptyPidTree } from '../tree/pid-tree.js';
+import { emptyPidTree, type PidTree } from '../tree/pid-tree.js';
 import {
   type CheckEntry,
   type CheckStatus,
@@ -343,6 +343,7 @@ export function fromSnapshot(raw: unknown): SnapshotRead {
       config: s.config,
       reload: s.reload,
       procs,
+      orphans: countOrphans(procs, s.instanceGen),
       stopping,
       services,
       checks,
@@ -365,4 +366,10 @@ void _whole;
  */
 export function snapshotState(state: State, seq: number): Readonly<Record<string, unknown>> {
   return toSnapshot({ ...state, seq }) as unknown as Readonly<Record<string, unknown>>;
+}
+
+function countOrphans(procs: PidTree<Entry>, instanceGen: number): number {
+  let n = 0;
+  for (const [, e] of procs.entries()) if (e.gen < instanceGen) n++;
+  return n;
 }

@@ -179,6 +179,13 @@ export interface State {
   /** idle, a config load under way, or under way with another request that came in meanwhile. */
   readonly reload: 'idle' | 'loading' | 'loading-again';
   readonly procs: PidTree<Entry>;
+  /**
+   * How many entries of `procs` a predecessor left (gen < instanceGen): kept by addProc /
+   * removeProc and recounted when an instance starts or a snapshot is read, so asking "is a
+   * predecessor's process of this service still here?" costs nothing when none is (it was a
+   * walk of the whole tree on every spawn). Derived, not written in snapshots.
+   */
+  readonly orphans: number;
   /** Processes sent a stop signal and not yet exited, with when SIGKILL follows. */
   readonly stopping: PidTree<Stopping>;
   /** Per-service status by name (hash order; views sort by name). */
@@ -197,6 +204,7 @@ export function initialState(): State {
     config: null,
     reload: 'idle',
     procs: emptyPidTree<Entry>(),
+    orphans: 0,
     stopping: emptyPidTree<Stopping>(),
     services: HashMap.empty<ServiceStatus>(),
     checks: HashMap.empty<CheckStatus>(),

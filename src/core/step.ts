@@ -78,6 +78,7 @@ function workingCopy(s: State, seq: number): Ctx['state'] {
     config: s.config,
     reload: s.reload,
     procs: s.procs,
+    orphans: s.orphans,
     stopping: s.stopping,
     services: s.services,
     checks: s.checks,

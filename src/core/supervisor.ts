@@ -29,6 +29,7 @@ export function onSupervisorStarted(ctx: Ctx, ev: SupervisorStarted): void {
   ctx.state.bootId = ev.bootId;
   // Everything this instance starts gets a newer generation than anything left in the tree.
   ctx.state.instanceGen = ctx.state.gen + 1;
+  ctx.state.orphans = ctx.state.procs.size; // every entry is older than instanceGen now
   ctx.state.phase = 'starting';
   ctx.state.config = null;
   ctx.state.reload = 'idle';

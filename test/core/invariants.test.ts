@@ -234,7 +234,12 @@ describe('verifyInvariants', () => {
       gen: 2,
       procs: state.procs.set(999, { ...webEntry, incarnation: 7 }),
     };
-    expect(verifyInvariants(broken)).toEqual([]);
+    const orphans = [...broken.procs.values()].filter((e) => e.gen < 2).length;
+    expect(verifyInvariants({ ...broken, orphans })).toEqual([]);
+    // The count of a predecessor's processes is kept with the tree: a wrong one is reported.
+    expect(verifyInvariants({ ...broken, orphans: orphans - 1 })).toEqual([
+      expect.objectContaining({ invariant: 1, message: expect.stringMatching(/left by a predecessor/) }),
+    ]);
   });
 });
 
