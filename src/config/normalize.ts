@@ -3,14 +3,7 @@ import { dependencyProblems, normalizeDependsOn } from './depends-on.js';
 import { age, duration } from './duration.js';
 import { size } from './size.js';
 import { basenameOf, isAbsolutePath, resolvePath } from './paths.js';
-import {
-  eventLogPath,
-  isInside,
-  PROCREG_PID_FILE,
-  PROCREG_SOCKET,
-  reservedNameAt,
-  runDirFile,
-} from './run-dir.js';
+import { eventLogPath, PROCREG_PID_FILE, PROCREG_SOCKET, reservedNameAt, runDirFile } from './run-dir.js';
 import {
   arrayOf,
   boolean,
@@ -360,20 +353,41 @@ function checkRunDirFiles(top: Obj, runDir: string, eventLog: string, problems: 
       if (shared) return;
       return problem(problems, at, path, collision(field, other) + hint);
     }
-    for (const [p, w] of written) {
-      if (isInside(path, p))
-        return problem(problems, at, path, `must not be inside ${p}, which is ${describe(w)}`);
-      if (isInside(p, path))
-        return problem(problems, at, path, `must not be a directory holding ${p}, which is ${describe(w)}`);
+    // By the directories above the path and the ones above each file placed (not a walk of
+    // every file placed per file: a config of 10k services took seconds).
+    for (const dir of dirsAbove(path)) {
+      const w = written.get(dir);
+      if (w !== undefined)
+        return problem(problems, at, path, `must not be inside ${dir}, which is ${describe(w)}`);
     }
+    const held = holding.get(path);
+    if (held !== undefined)
+      return problem(
+        problems,
+        at,
+        path,
+        `must not be a directory holding ${held}, which is ${describe(written.get(held) as Written)}`,
+      );
     written.set(path, { service: name, field, what: '' });
+    for (const dir of dirsAbove(path)) if (!holding.has(dir)) holding.set(dir, path);
   };
+  /** Each directory above a placed file, with the first file placed under it. */
+  const holding = new Map<string, string>();
+  for (const p of written.keys()) for (const dir of dirsAbove(p)) if (!holding.has(dir)) holding.set(dir, p);
   for (const [name, raw] of services) {
     const given = mapping(raw).pidFile;
     place(name, 'pidFile', given ?? `${name}.pid`, given === undefined);
   }
   for (const [name, raw] of services)
     for (const stream of ['stdout', 'stderr'] as const) place(name, stream, mapping(raw)[stream], false);
+}
+
+/** The directories above an absolute path, nearest first, up to and including `/`. */
+function dirsAbove(path: string): string[] {
+  const out: string[] = [];
+  for (let i = path.lastIndexOf('/'); i > 0; i = path.lastIndexOf('/', i - 1)) out.push(path.slice(0, i));
+  out.push('/');
+  return out;
 }
 
 function describe(w: Written): string {
