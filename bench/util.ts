@@ -1,4 +1,28 @@
 /** Shared helpers for the benchmarks: timing, medians, and a side-by-side table. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const tempDirs = new Set<string>();
+const removeTempDirs = () => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+  tempDirs.clear();
+};
+
+/** A temp dir removed when the benchmarks exit, also on SIGINT/SIGTERM (generated logs run to GBs). */
+export function benchTempDir(prefix: string): string {
+  if (tempDirs.size === 0) {
+    process.once('exit', removeTempDirs);
+    for (const sig of ['SIGINT', 'SIGTERM'] as const)
+      process.once(sig, () => {
+        removeTempDirs();
+        process.exit(130);
+      });
+  }
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
