@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { segmentName, segmentSeqOf } from '../src/config/run-dir.js';
 import { EVENT_LOG_POLICY_DEFAULT } from '../src/config/types.js';
 import { stormConfig, stormServices, writeStormLog } from './storm-log.js';
-import { benchTempDir, median, type Result } from './util.js';
+import { benchTempDir, median, onInterrupt, type Result } from './util.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 /** The last commit before the segmented log: its start-up folds the whole log. */
@@ -190,6 +190,11 @@ async function trial(t: LogUnderTest): Promise<{ wall: number; cpu: number }> {
     err += d.toString();
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // Interrupted: procreg stops its 300 services before the temp dir goes.
+  const forget = onInterrupt(async () => {
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+  });
   const first = await new Promise<{ time: number; cpu: number }>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`${t.label}: no service started within 5 min`)), 300_000);
@@ -214,6 +219,7 @@ async function trial(t: LogUnderTest): Promise<{ wall: number; cpu: number }> {
   });
   child.kill('SIGTERM');
   const code = await exited;
+  forget();
   if (code !== 0) throw new Error(`${t.label}: procreg run exited ${code}: ${err}`);
   return { wall: first.time - t0, cpu: first.cpu };
 }

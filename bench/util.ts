@@ -8,6 +8,12 @@ const removeTempDirs = () => {
   for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
   tempDirs.clear();
 };
+/** Run before the temp dirs go on SIGINT/SIGTERM: e.g. stop a procreg writing into one. */
+const beforeRemoval = new Set<() => Promise<void>>();
+export function onInterrupt(hook: () => Promise<void>): () => void {
+  beforeRemoval.add(hook);
+  return () => beforeRemoval.delete(hook);
+}
 
 /** A temp dir removed when the benchmarks exit, also on SIGINT/SIGTERM (generated logs run to GBs). */
 export function benchTempDir(prefix: string): string {
@@ -15,8 +21,10 @@ export function benchTempDir(prefix: string): string {
     process.once('exit', removeTempDirs);
     for (const sig of ['SIGINT', 'SIGTERM'] as const)
       process.once(sig, () => {
-        removeTempDirs();
-        process.exit(130);
+        void Promise.allSettled([...beforeRemoval].map((h) => h())).then(() => {
+          removeTempDirs();
+          process.exit(130);
+        });
       });
   }
   const dir = mkdtempSync(join(tmpdir(), prefix));
