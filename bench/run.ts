@@ -1,9 +1,12 @@
-// npm run bench [-- --json] [-- --quick] [-- --only tree,fold,replay,memory,restart,reload,idle]
+// npm run bench [-- --json] [-- --quick] [-- --only tree,fold,replay,memory,restart,reload,idle,startup,snapshots,size]
+// [-- --candidates 25000/8,50000/16]: more snapshot intervals (events/MB) to measure beside the default
 // Every benchmark runs procreg and its peers in one run, side by side; figures are medians.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { foldBench } from './fold.bench.js';
 import { replayBench } from './replay.bench.js';
+import { snapshotsBench } from './snapshots.bench.js';
+import { startupBench } from './startup.bench.js';
 import { idleBench, reloadBench, restartBench } from './supervisor.bench.js';
 import { treeChurn } from './tree-churn.bench.js';
 import { fmtRate, type Result, table } from './util.js';
@@ -82,4 +85,28 @@ if (want('idle'))
       settleMaxMs: quick ? 20_000 : 120_000,
     }),
   );
+if (want('startup'))
+  show(
+    'Start-up of procreg run on a storm log: exec to the first service spawned (issue 11)',
+    await startupBench({ rounds: quick ? 3 : 5, quick }),
+  );
+if (want('snapshots') || want('size')) {
+  const candidates = args.includes('--candidates')
+    ? (args[args.indexOf('--candidates') + 1] ?? '').split(',').map((c) => {
+        const [events, mb] = c.split('/').map(Number);
+        return { events: events as number, bytes: Math.round((mb as number) * 1024 ** 2) };
+      })
+    : [];
+  const rs = await snapshotsBench({ rounds: quick ? 3 : 5, quick, candidates });
+  if (want('snapshots'))
+    show(
+      'Snapshots within a segment: their cost on the fold, storm workload (issue 11)',
+      rs.filter((r) => r.bench === 'snapshots'),
+    );
+  if (want('size'))
+    show(
+      'Bytes per event of the storm workload (300 services crashing), by snapshot interval',
+      rs.filter((r) => r.bench === 'size'),
+    );
+}
 if (json) process.stdout.write(`${JSON.stringify({ node: process.version, quick, results }, null, 2)}\n`);

@@ -19,7 +19,7 @@ describe('eventLog: the path, or the long form with segments, retention, durabil
       segmentSize: 64 * 1024 * 1024,
       retain: { segments: 16, maxBytes: 1024 ** 3, maxAgeMs: 30 * 86_400_000 },
       durability: 'batch',
-      snapshotEvery: { events: 10_000, bytes: 4 * 1024 * 1024 },
+      snapshotEvery: { events: 50_000, bytes: 16 * 1024 * 1024 },
     });
   });
 
@@ -39,7 +39,7 @@ describe('eventLog: the path, or the long form with segments, retention, durabil
       segmentSize: 262_144,
       retain: { segments: 3, maxBytes: 1_572_864, maxAgeMs: 90 * 86_400_000 },
       durability: 'every',
-      snapshotEvery: { events: 500, bytes: 4 * 1024 * 1024 },
+      snapshotEvery: { events: 500, bytes: 16 * 1024 * 1024 },
     });
     const noPath = norm({ runDir: './run', eventLog: { segmentSize: 65536 } });
     expect(noPath.ok && noPath.config.eventLog).toBe('/etc/app/run/events.jsonl');

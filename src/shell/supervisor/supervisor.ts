@@ -342,22 +342,38 @@ export class Supervisor {
     });
     sup.inputs.next({ type: 'config-loaded', source: config.label, config: loaded.config });
     await sup.budget.idle(); // every first spawn attempted
-    await sup.firstSpawnsReported(); // and answered: status() shows each running (or why not)
+    await sup.firstSpawnsReported(options.signal); // and answered: status() shows each running (or why not)
     return sup;
   }
 
-  /** Resolves once no service is `starting`: each spawn asked for so far was reported (spawned or failed). */
-  private firstSpawnsReported(): Promise<void> {
+  /**
+   * Resolves once each spawn asked for so far was reported (spawned or failed): every service
+   * `starting` now has left that incarnation's start. Not "once no service is starting": in a
+   * crash storm some service always is, and open() would never return (nor procreg stop, nor
+   * serve its socket). A stop asked for meanwhile (the signal) resolves it too: the caller
+   * stops what started.
+   */
+  private firstSpawnsReported(signal?: AbortSignal): Promise<void> {
+    const waiting = new Map<string, number>();
+    for (const svc of this.state$.value.services.values())
+      if (svc.phase === 'starting') waiting.set(svc.name, svc.incarnation);
     const settled = (s: State) => {
-      for (const svc of s.services.values()) if (svc.phase === 'starting') return false;
+      for (const [name, incarnation] of waiting) {
+        const svc = s.services.get(name);
+        if (svc?.phase === 'starting' && svc.incarnation === incarnation) return false;
+      }
       return true;
     };
-    if (settled(this.state$.value) || this.closed) return Promise.resolve();
+    if (waiting.size === 0 || this.closed || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
-      const sub = this.state$.subscribe((s) => {
-        if (!settled(s) && !this.closed) return;
+      const done = () => {
         queueMicrotask(() => sub.unsubscribe());
+        signal?.removeEventListener('abort', done);
         resolve();
+      };
+      signal?.addEventListener('abort', done, { once: true });
+      const sub = this.state$.subscribe((s) => {
+        if (settled(s) || this.closed) done();
       });
     });
   }

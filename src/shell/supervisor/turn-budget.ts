@@ -28,13 +28,19 @@ export class TurnBudget {
     return this.queue.length;
   }
 
-  /** Resolves once no job waits (at once if none does). */
+  /**
+   * Resolves once every job waiting now has run (at once if none waits). Not "once no job
+   * waits": in a crash storm jobs keep coming, and that moment may never be.
+   */
   idle(): Promise<void> {
     if (this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    const until = this.ran + this.queue.length;
+    return new Promise((resolve) => this.idleWaiters.push({ until, resolve }));
   }
 
-  private readonly idleWaiters: (() => void)[] = [];
+  private idleWaiters: { until: number; resolve: () => void }[] = [];
+  /** Jobs run from the queue so far. */
+  private ran = 0;
 
   private exec(job: () => void): void {
     if (!this.turnOpen) {
@@ -59,9 +65,14 @@ export class TurnBudget {
     setImmediate(() => {
       this.draining = false;
       this.spent = 0;
-      while (this.queue.length > 0 && this.spent < this.budgetMs) this.exec(this.queue.shift() as () => void);
+      while (this.queue.length > 0 && this.spent < this.budgetMs) {
+        this.ran++;
+        this.exec(this.queue.shift() as () => void);
+      }
       if (this.queue.length > 0) this.drainLater();
-      else for (const resolve of this.idleWaiters.splice(0)) resolve();
+      const due = this.idleWaiters.filter((w) => w.until <= this.ran);
+      if (due.length > 0) this.idleWaiters = this.idleWaiters.filter((w) => w.until > this.ran);
+      for (const w of due) w.resolve();
     });
   }
 }

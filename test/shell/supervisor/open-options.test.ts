@@ -75,4 +75,36 @@ describe('Supervisor.open', () => {
     expect(await applied).toMatchObject({ gen: 2, services: { added: ['extra'] } });
     started.add((await spawned).pid);
   });
+
+  it('returns in a crash storm, where some service is always starting, once each first spawn was reported; then stops', async () => {
+    const dir = tmp();
+    const path = join(dir, 'procreg.yaml');
+    const names = Array.from({ length: 40 }, (_, i) => `s${i}`);
+    writeFileSync(
+      path,
+      `runDir: ./run\nservices:\n${names
+        .map(
+          (n) =>
+            `  ${n}:\n    command: [sh, -c, 'exit 1']\n    backoff: { initial: 1ms, max: 1ms }\n    maxRestarts: { count: 1000000, within: 1s }\n`,
+        )
+        .join('')}`,
+    );
+    const config = loaded(path);
+    const opening = Supervisor.open({ config, logger: silent });
+    const outcome = await Promise.race([
+      opening.then((sup) => {
+        supervisors.push(sup);
+        return sup;
+      }),
+      new Promise<'hung'>((r) => setTimeout(() => r('hung'), 15_000)),
+    ]);
+    if (outcome === 'hung') {
+      // Still opening: stop what it runs once it does, so that nothing outlives the test.
+      void opening.then((sup) => supervisors.push(sup));
+      throw new Error('Supervisor.open did not return within 15 s of a crash storm');
+    }
+    for (const s of outcome.status().services) expect(s.incarnation).toBeGreaterThanOrEqual(1);
+    await outcome.stop('test');
+    expect(outcome.status().services.every((s) => s.pid === null)).toBe(true);
+  }, 40_000);
 });

@@ -64,4 +64,29 @@ describe('TurnBudget', () => {
     await b.idle();
     expect(ran).toEqual([0, 1, 2, 3, 4, 5]);
   });
+
+  it('idle() resolves once the jobs waiting at the call have run, though more keep coming (a crash storm)', async () => {
+    const c = clocked();
+    const b = new TurnBudget(10, c.now);
+    const ran: number[] = [];
+    let next = 0;
+    // Every job queues another: the queue never empties.
+    const job = () => {
+      const k = next++;
+      b.run(() => {
+        ran.push(k);
+        c.cost(6);
+        if (k < 100_000) queueMicrotask(job); // its exit, and the restart it causes
+      });
+    };
+    for (let i = 0; i < 4; i++) job();
+    const waited = b.idle();
+    const outcome = await Promise.race([
+      waited.then(() => 'resolved'),
+      new Promise((r) => setTimeout(() => r('hung'), 2000)),
+    ]);
+    expect(outcome).toBe('resolved');
+    expect(ran.slice(0, 4)).toEqual([0, 1, 2, 3]);
+    expect(b.waiting).toBeGreaterThan(0);
+  });
 });
