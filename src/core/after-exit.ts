@@ -1,3 +1,4 @@
+import { formatConfigDuration } from '../config/duration.js';
 import type { ServiceDef } from '../config/types.js';
 import { admitRestart, nextBackoffDelay, wasStable } from './backoff.js';
 import type { ExitInfo, RestartCause, ServiceStatus, SupervisorPhase } from './state.js';
@@ -64,7 +65,7 @@ export function decideAfterExit(
 
 function giveUp(def: ServiceDef): AfterExit {
   const { count, withinMs } = def.maxRestarts;
-  return { kind: 'give-up', reason: `more than ${count} restarts within ${withinMs}ms` };
+  return { kind: 'give-up', reason: `more than ${count} restarts within ${formatConfigDuration(withinMs)}` };
 }
 
 /** Why it ended, in a few words: `code 1`, `signal SIGKILL`, `spawn failed: ENOENT`. */

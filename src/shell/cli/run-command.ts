@@ -5,6 +5,7 @@ import { formatProblem } from '../../config/schema.js';
 import { formatSize } from '../../config/size.js';
 import type { NormalizedConfig } from '../../config/types.js';
 import { loadConfigFile } from '../config/load-config.js';
+import { operate } from '../control/operate.js';
 import { reloadVerdict } from '../control/reload-verdict.js';
 import { type ControlPort, type ControlServer, serveControl } from '../control/server.js';
 import { ConfigError, ProcregError } from '../errors.js';
@@ -320,9 +321,10 @@ class Run {
             phase: () => (this.phase === 'stopping' ? 'stopping' : sup.status().phase),
             request: (source) => sup.push({ type: 'reload-requested', source }),
           },
-          'procreg reload',
+          'socket',
           RELOAD_VERDICT_MS,
         ),
+      operate: (req) => operate(sup, req, { source: 'socket' }),
       stop: () => {
         const already = this.stopReason !== null;
         this.requestStop('procreg stop');

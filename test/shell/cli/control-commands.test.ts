@@ -165,7 +165,7 @@ describe('procreg status', () => {
 
 describe('procreg reload', () => {
   it('makes the running supervisor re-read its config and reports the generation applied', async () => {
-    const { dir, runDir, config, web } = await running();
+    const { dir, runDir, config, web, r } = await running();
     writeConfig(dir, `  extra:\n    command: ${NODE_IDLE}\n`);
     const reload = await procreg('reload', config);
     expect(reload).toMatchObject({ code: 0, stdout: 'procreg reload: generation 2 applied\n', stderr: '' });
@@ -175,12 +175,18 @@ describe('procreg reload', () => {
       code: 0,
       stdout: 'procreg reload: generation 3 applied\n',
     });
-    const requests = (await logEvents(join(runDir, 'events.jsonl'))).filter(
-      (e) => e.type === 'reload-requested',
+    // Each records its true source: the CLI over the socket, then a SIGHUP to procreg.
+    r.proc.kill('SIGHUP');
+    await logEvent(
+      join(runDir, 'events.jsonl'),
+      ofType('reload-applied', (e) => e.gen === 4),
+      'gen 4',
     );
-    expect(requests.map((e) => e.type === 'reload-requested' && e.source)).toEqual([
-      'procreg reload',
-      'procreg reload',
+    const all = await logEvents(join(runDir, 'events.jsonl'));
+    expect(all.flatMap((e) => (e.type === 'reload-requested' ? [e.source] : []))).toEqual([
+      'socket',
+      'socket',
+      'SIGHUP',
     ]);
   });
 

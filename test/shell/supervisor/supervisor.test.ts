@@ -363,7 +363,7 @@ describe('Supervisor on real processes', () => {
         state: 'given-up',
         pid: null,
         restarts: 4,
-        reason: 'more than 4 restarts within 60000ms',
+        reason: 'more than 4 restarts within 60s',
       }),
     ]);
     expect(readPidFile(join(config.runDir, 'crash.pid'))).toBe('absent');
