@@ -311,8 +311,15 @@ export async function main(argv: string[]): Promise<number> {
         code = await (await import('./timeline-command.js')).timelineCommand(log, opts, io);
       },
     );
+  // `procreg help <command>` is `procreg <command> --help`: an unknown one gets "did you mean".
+  const [, , first, second, ...more] = argv;
+  const known = (name: string) => program.commands.some((c) => c.name() === name);
+  const args =
+    first === 'help' && second !== undefined && more.length === 0
+      ? [...argv.slice(0, 2), second, ...(known(second) ? ['--help'] : [])]
+      : argv;
   try {
-    await program.parseAsync(argv, { from: 'node' });
+    await program.parseAsync(args, { from: 'node' });
   } catch (e) {
     // commander has already printed its usage error; help and --version are not errors.
     // Anything else is a failure of the command itself and must not be hidden.

@@ -1,4 +1,5 @@
 // procreg start|stop|restart|signal: one service (or check) at a time, over the control socket.
+import { statSync } from 'node:fs';
 import { SIGNALS, type SignalName } from '../../config/types.js';
 import type { OperateOp, OperateResult } from '../control/operate.js';
 import { locateSupervisor } from '../control/client.js';
@@ -16,15 +17,28 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 
 /**
  * The positional words of `procreg <op> [config] <name>...`: with `--run-dir`, every word is
- * a name; without, the first is the config.
+ * a name — unless the first is plainly a config file (it exists as a file, or ends in .yaml,
+ * .yml or .json): then it is kept as the config, and runDirFor says to give one or the other.
  */
 export function splitTarget(
   words: readonly string[],
   runDir: string | undefined,
 ): { target: Target; names: string[] } {
+  const [first, ...rest] = words;
+  if (runDir !== undefined && first !== undefined && looksLikeConfig(first))
+    return { target: { config: first, runDir }, names: rest };
   if (runDir !== undefined) return { target: { runDir }, names: [...words] };
   const [config, ...names] = words;
   return { target: { config }, names };
+}
+
+function looksLikeConfig(word: string): boolean {
+  if (/\.(ya?ml|json)$/i.test(word)) return true;
+  try {
+    return statSync(word).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** `USR2`, `sigusr2`, `SIGUSR2` → `SIGUSR2`; null for anything that is not a signal procreg sends. */
