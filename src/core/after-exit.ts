@@ -1,4 +1,3 @@
-import { formatConfigDuration } from '../config/duration.js';
 import type { ServiceDef } from '../config/types.js';
 import { admitRestart, nextBackoffDelay, wasStable } from './backoff.js';
 import type { ExitInfo, RestartCause, ServiceStatus, SupervisorPhase } from './state.js';
@@ -65,7 +64,8 @@ export function decideAfterExit(
 
 function giveUp(def: ServiceDef): AfterExit {
   const { count, withinMs } = def.maxRestarts;
-  return { kind: 'give-up', reason: `more than ${count} restarts within ${formatConfigDuration(withinMs)}` };
+  // The wording is part of the state snapshots in logs hold: kept as logs have it (status words it for people).
+  return { kind: 'give-up', reason: `more than ${count} restarts within ${withinMs}ms` };
 }
 
 /** Why it ended, in a few words: `code 1`, `signal SIGKILL`, `spawn failed: ENOENT`. */

@@ -113,7 +113,7 @@ describe('decideAfterExit: what happens once the current incarnation has ended',
         { restart: 'never' },
         { restartAfterExit: 'check-failed', recentRestarts: [T0, T0 + 100, T0 + 200] },
       );
-      expect(decide(s)).toEqual({ kind: 'give-up', reason: 'more than 3 restarts within 10s' });
+      expect(decide(s)).toEqual({ kind: 'give-up', reason: 'more than 3 restarts within 10000ms' });
     });
   });
 
@@ -140,7 +140,7 @@ describe('decideAfterExit: what happens once the current incarnation has ended',
   describe('give-up', () => {
     it('when one more restart would exceed maxRestarts within its window', () => {
       const s = web({}, { recentRestarts: [T0 - 9_000, T0 - 5_000, T0] });
-      expect(decide(s)).toEqual({ kind: 'give-up', reason: 'more than 3 restarts within 10s' });
+      expect(decide(s)).toEqual({ kind: 'give-up', reason: 'more than 3 restarts within 10000ms' });
     });
 
     it('not once the oldest restart has left the window', () => {
@@ -151,7 +151,7 @@ describe('decideAfterExit: what happens once the current incarnation has ended',
     it('maxRestarts.count 0 allows no restart at all', () => {
       expect(decide(web({ maxRestarts: { count: 0, within: '1s' } }))).toEqual({
         kind: 'give-up',
-        reason: 'more than 0 restarts within 1s',
+        reason: 'more than 0 restarts within 1000ms',
       });
     });
   });

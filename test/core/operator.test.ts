@@ -115,7 +115,7 @@ describe('start-requested', () => {
     givenUp(w);
     expect(w.state.services.get('web')).toMatchObject({
       restarts: 2,
-      reason: 'more than 2 restarts within 60s',
+      reason: 'more than 2 restarts within 60000ms',
     });
     w.deliver({ type: 'start-requested', target: 'service', name: 'web', source: 'test' });
     expect(w.lastRecords).toEqual([

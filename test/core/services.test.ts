@@ -68,7 +68,7 @@ describe('restart policy', () => {
     dies(w, 'web', 2_000);
     const web = w.state.services.get('web');
     expect(web?.phase).toBe('given-up');
-    expect(web?.reason).toBe('more than 3 restarts within 60s');
+    expect(web?.reason).toBe('more than 3 restarts within 60000ms');
     expect(logged(w, 'service-given-up')).toEqual([
       expect.objectContaining({ name: 'web', restarts: 3, withinMs: 60_000 }),
     ]);

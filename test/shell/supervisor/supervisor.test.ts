@@ -364,7 +364,7 @@ describe('Supervisor on real processes', () => {
         state: 'given-up',
         pid: null,
         restarts: 4,
-        reason: 'more than 4 restarts within 60s',
+        reason: 'more than 4 restarts within 60000ms',
       }),
     ]);
     expect(readPidFile(join(config.runDir, 'crash.pid'))).toBe('absent');
