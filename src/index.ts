@@ -4,6 +4,13 @@
 
 // The supervisor runtime (touches the OS).
 export { Supervisor, type SupervisorOptions } from './shell/supervisor/supervisor.js';
+export {
+  operate,
+  type OperateOp,
+  type OperateOptions,
+  type OperateRequest,
+  type OperateResult,
+} from './shell/control/operate.js';
 export { ConfigError, ProcregError } from './shell/errors.js';
 
 // Config: loading a file, validating an object, and the normalized types.

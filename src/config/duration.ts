@@ -26,6 +26,14 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
+/** A configured duration for a person, exactly: `100ms`, `1.5s`, `60s`, `15m`, `2h` (seconds up to 10 minutes). */
+export function formatConfigDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  if (ms < 600_000 || ms % 60_000 !== 0) return `${Number((ms / 1000).toFixed(3))}s`;
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  return `${ms / 60_000}m`;
+}
+
 /** Every unit spelled out, largest first, for messages: 2147483647 → `24d20h31m23.647s`. */
 export function formatDurationLong(ms: number): string {
   if (!Number.isSafeInteger(ms) || ms < 0) return `${ms}ms`;

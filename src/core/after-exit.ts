@@ -64,6 +64,7 @@ export function decideAfterExit(
 
 function giveUp(def: ServiceDef): AfterExit {
   const { count, withinMs } = def.maxRestarts;
+  // The wording is part of the state snapshots in logs hold: kept as logs have it (status words it for people).
   return { kind: 'give-up', reason: `more than ${count} restarts within ${withinMs}ms` };
 }
 

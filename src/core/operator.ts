@@ -19,26 +19,46 @@ function answer(ctx: Ctx, outcome: RequestAnswered['outcome'], message: string):
   record(ctx, { type: 'request-answered', ref: ctx.event.seq, outcome, message });
 }
 
-/** The service named, or an `unknown` answer listing the names that exist. */
-function serviceOf(ctx: Ctx, name: string): ServiceStatus | undefined {
+/**
+ * The service named, or an `unknown` answer listing the names that exist (the checks too
+ * when the request could have named one: start and stop take either).
+ */
+function serviceOf(ctx: Ctx, name: string, orCheck = false): ServiceStatus | undefined {
   const svc = ctx.state.services.get(name);
   if (svc && svc.desired !== 'removed') return svc;
-  const known = [...ctx.state.services.values()]
+  const services = `services: ${serviceNames(ctx).join(', ') || 'none'}`;
+  const chk = ctx.state.checks.get(name);
+  if (chk && !chk.removed)
+    answer(ctx, 'unknown', `${JSON.stringify(name)} is a check, not a service; ${services}`);
+  else if (!orCheck) answer(ctx, 'unknown', `no service named ${JSON.stringify(name)}; ${services}`);
+  else
+    answer(
+      ctx,
+      'unknown',
+      `no service or check named ${JSON.stringify(name)}; ${services}; checks: ${checkNames(ctx).join(', ') || 'none'}`,
+    );
+  return undefined;
+}
+
+const serviceNames = (ctx: Ctx) =>
+  [...ctx.state.services.values()]
     .filter((s) => s.desired !== 'removed')
     .map((s) => s.name)
     .sort();
-  answer(ctx, 'unknown', `no service named ${JSON.stringify(name)}; services: ${known.join(', ') || 'none'}`);
-  return undefined;
-}
+const checkNames = (ctx: Ctx) =>
+  [...ctx.state.checks.values()]
+    .filter((c) => !c.removed)
+    .map((c) => c.name)
+    .sort();
 
 function checkOf(ctx: Ctx, name: string): CheckStatus | undefined {
   const chk = ctx.state.checks.get(name);
   if (chk && !chk.removed) return chk;
-  const known = [...ctx.state.checks.values()]
-    .filter((c) => !c.removed)
-    .map((c) => c.name)
-    .sort();
-  answer(ctx, 'unknown', `no check named ${JSON.stringify(name)}; checks: ${known.join(', ') || 'none'}`);
+  answer(
+    ctx,
+    'unknown',
+    `no check named ${JSON.stringify(name)}; checks: ${checkNames(ctx).join(', ') || 'none'}`,
+  );
   return undefined;
 }
 
@@ -52,7 +72,7 @@ function accepting(ctx: Ctx): boolean {
 export function onStopRequested(ctx: Ctx, ev: StopRequested): void {
   if (!accepting(ctx)) return;
   if (ev.target === 'check') return pauseCheck(ctx, ev);
-  const svc = serviceOf(ctx, ev.name);
+  const svc = serviceOf(ctx, ev.name, true);
   if (!svc) return;
   if (svc.desired === 'down') return answer(ctx, 'already', `${ev.name} is already stopped or stopping`);
   const reason = `stopped by operator (${ev.source})`;
@@ -65,7 +85,7 @@ export function onStopRequested(ctx: Ctx, ev: StopRequested): void {
 export function onStartRequested(ctx: Ctx, ev: StartRequested): void {
   if (!accepting(ctx)) return;
   if (ev.target === 'check') return resumeCheck(ctx, ev);
-  const svc = serviceOf(ctx, ev.name);
+  const svc = serviceOf(ctx, ev.name, true);
   if (!svc) return;
   // A fresh start: the restart window and the backoff start over.
   const up = withService(svc, { desired: 'up' as const, recentRestarts: [], quickFailures: 0 });
@@ -74,7 +94,7 @@ export function onStartRequested(ctx: Ctx, ev: StartRequested): void {
     case 'given-up':
     case 'failed':
       restartNow(ctx, up, 'requested');
-      return answer(ctx, 'done', `${ev.name}: starting (${ev.source})`);
+      return answer(ctx, 'done', `${ev.name}: starting (${ev.source})${resetWords(svc)}`);
     case 'stopping':
       putService(ctx, withService(up, { restartAfterExit: 'requested' }));
       return answer(ctx, 'done', `${ev.name}: starts once its stop completes (${ev.source})`);
@@ -112,6 +132,13 @@ export function onSignalRequested(ctx: Ctx, ev: SignalRequested): void {
     return answer(ctx, 'refused', `${ev.name} has no process to signal (it is ${svc.phase})`);
   effect(ctx, { do: 'signal-group', pid: svc.pid, signal: ev.signal });
   answer(ctx, 'done', `${ev.name}: ${ev.signal} sent to process group ${svc.pid} (${ev.source})`);
+}
+
+/** What a start wipes, said when there was something to wipe (the log then shows the reset). */
+function resetWords(svc: ServiceStatus): string {
+  if (svc.recentRestarts.length === 0 && svc.quickFailures === 0) return '';
+  const was = svc.phase === 'given-up' ? `was given up; ` : '';
+  return `; ${was}restart window (${svc.recentRestarts.length} restart${svc.recentRestarts.length === 1 ? '' : 's'}) and backoff reset`;
 }
 
 function pauseCheck(ctx: Ctx, ev: StopRequested): void {

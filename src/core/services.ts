@@ -186,6 +186,7 @@ export function onSpawnFailed(ctx: Ctx, ev: SpawnFailed): void {
     time: ctx.time,
     mono: ctx.mono,
     lastWords: null,
+    uptimeMs: null,
   });
 }
 
@@ -202,7 +203,17 @@ export function onServiceExit(
   // Not the current incarnation: an unwanted process that we had stopped; it never had a PID file.
   if (!svc || svc.pid !== pid || svc.incarnation !== entry.incarnation) return;
   const { code, signal, lastWords } = how;
-  incarnationEnded(ctx, svc, { pid, code, signal, error: null, time: ctx.time, mono: ctx.mono, lastWords });
+  const uptimeMs = svc.startedMono === null ? null : Math.max(0, ctx.mono - svc.startedMono);
+  incarnationEnded(ctx, svc, {
+    pid,
+    code,
+    signal,
+    error: null,
+    time: ctx.time,
+    mono: ctx.mono,
+    lastWords,
+    uptimeMs,
+  });
 }
 
 /** The current incarnation ended: clean up its PID file, then carry out decideAfterExit. */

@@ -17,6 +17,7 @@ import {
   type Schema,
   string,
   validate,
+  withDefault,
 } from '../config/schema.js';
 import {
   type CheckDef,
@@ -135,6 +136,8 @@ const exitInfoSchema = object({
   time: nat,
   mono: nat,
   lastWords: nullable(lastWordsSchema),
+  // Snapshots written before it was recorded do not say.
+  uptimeMs: withDefault(nullable(nat), null),
 });
 
 const serviceStatusSchema = object({

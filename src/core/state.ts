@@ -78,6 +78,8 @@ export interface ExitInfo {
   readonly mono: number;
   /** Its last output, or where its output file stood (see the `exited` event). */
   readonly lastWords: LastWords | null;
+  /** How long the incarnation ran (monotonic); null when it never started or is unknown. */
+  readonly uptimeMs: number | null;
 }
 
 /** Why a restart waits for the current incarnation to exit. */

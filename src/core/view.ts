@@ -1,4 +1,5 @@
-import { isOrphan, type ServicePhase, type State } from './state.js';
+import { nextBackoffDelay } from './backoff.js';
+import { isOrphan, type ServicePhase, type ServiceStatus, type State } from './state.js';
 
 /** The registry as `status --json` and `replay --json` print it. */
 export interface RegistryView {
@@ -13,8 +14,25 @@ export interface RegistryView {
     restarts: number;
     generation: number;
     startedAt: number | null;
-    lastExit: { code: number | null; signal: string | null; error: string | null; time: number } | null;
+    /** Monotonic ms the current incarnation started (uptime = now - this, by the supervisor's monotonic clock). */
+    startedMono: number | null;
+    /** How its last incarnation ended: wall time, and how long it had run (null: it never started). */
+    lastExit: {
+      code: number | null;
+      signal: string | null;
+      error: string | null;
+      time: number;
+      uptimeMs: number | null;
+    } | null;
     reason: string | null;
+    /** What the operator or the config wants: up, down (stopped by an operator), removed (by a reload). */
+    desired: 'up' | 'down' | 'removed';
+    /** Wall time it entered its state. */
+    since: number;
+    /** maxRestarts: the monotonic times of the restarts that still count, the window and the limit. */
+    restartWindow: { recent: readonly number[]; withinMs: number; max: number };
+    /** In backoff: the monotonic ms its next start is due at; null otherwise. */
+    nextStartMono: number | null;
   }[];
   readonly checks: readonly {
     name: string;
@@ -27,7 +45,11 @@ export interface RegistryView {
       signal: string | null;
       timedOut: boolean;
       durationMs: number;
+      /** Wall time it finished. */
+      time: number;
     } | null;
+    /** Paused by an operator (procreg stop <check>). */
+    paused: boolean;
   }[];
   readonly processes: readonly {
     pid: number;
@@ -52,13 +74,23 @@ export function registryView(state: State, seq: number = state.seq): RegistryVie
     restarts: s.restarts,
     generation: s.defGen,
     startedAt: s.pid === null ? null : s.startedAt,
+    startedMono: s.pid === null ? null : s.startedMono,
     lastExit: s.lastExit && {
       code: s.lastExit.code,
       signal: s.lastExit.signal,
       error: s.lastExit.error,
       time: s.lastExit.time,
+      uptimeMs: s.lastExit.uptimeMs,
     },
     reason: s.reason,
+    desired: s.desired,
+    since: s.phaseSince,
+    restartWindow: {
+      recent: s.recentRestarts,
+      withinMs: s.def.maxRestarts.withinMs,
+      max: s.def.maxRestarts.count,
+    },
+    nextStartMono: backoffDue(s),
   }));
   const checks = byName(state.checks.values()).map((c) => ({
     name: c.name,
@@ -71,7 +103,9 @@ export function registryView(state: State, seq: number = state.seq): RegistryVie
       signal: c.lastResult.signal,
       timedOut: c.lastResult.timedOut,
       durationMs: c.lastResult.durationMs,
+      time: c.lastResult.time,
     },
+    paused: c.paused,
   }));
   const processes = [...state.procs.entries()].map(([pid, e]) => ({
     pid,
@@ -82,4 +116,14 @@ export function registryView(state: State, seq: number = state.seq): RegistryVie
     stopping: state.stopping.has(pid),
   }));
   return { seq, generation: state.gen, phase: state.phase, services, checks, processes };
+}
+
+/**
+ * When a service in backoff starts again (monotonic ms): its backoff timer was armed at the
+ * exit for nextBackoffDelay(backoff, quickFailures - 1), the exponent before the exit counted
+ * (services.ts, the `backoff` decision; test/core/view.test.ts holds the two together).
+ */
+export function backoffDue(s: ServiceStatus): number | null {
+  if (s.phase !== 'backoff' || s.lastExit === null) return null;
+  return s.lastExit.mono + nextBackoffDelay(s.def.backoff, Math.max(0, s.quickFailures - 1));
 }

@@ -3,6 +3,7 @@
  * from the epoch milliseconds the log holds, in UTC or in the zone the process runs in
  * (`TZ`), never read from a clock.
  */
+import { formatConfigDuration } from '../config/duration.js';
 import { formatUptime } from '../report/durations.js';
 
 export interface TimeStyle {
@@ -47,12 +48,7 @@ export function duration(ms: number): string {
 }
 
 /** A configured duration, exactly: `100ms`, `1.5s`, `60s`, `15m`, `2h` (seconds up to 10 minutes). */
-export function configDuration(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  if (ms < 600_000 || ms % 60_000 !== 0) return `${Number((ms / 1000).toFixed(3))}s`;
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  return `${ms / 60_000}m`;
-}
+export const configDuration = formatConfigDuration;
 
 /** 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st. */
 export function ordinal(n: number): string {

@@ -560,6 +560,7 @@ export class Story {
       time: e.time,
       mono: e.mono,
       lastWords: lastWordsOf(e),
+      uptimeMs: null,
     };
     const d = decideAfterExit(svc, exit, s.before.phase, e.mono);
     const def = svc.def;

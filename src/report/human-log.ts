@@ -58,6 +58,14 @@ const GAP_REASON: Record<LogGap['reason'], string> = {
 };
 
 /**
+ * `cannot start: <why>`, said once: the shell's reasons already begin `cannot start node: ...`
+ * when they name the program (never `cannot start: cannot start node: ...`).
+ */
+function startFailure(verb: string, error: string): string {
+  return /^cannot (start|run)\b/.test(error) ? error : `${verb}: ${error}`;
+}
+
+/**
  * What a person watching the supervisor is told about an event, or null for nothing: each
  * start, exit, restart decision, give-up, health change, reload and failed reload. `before`
  * is the registry before the event was folded (an exit is described by what had exited).
@@ -68,9 +76,9 @@ export function describeEvent(e: EventBody, before: State): LogLine | null {
     case 'spawned':
       return line('info', { service: e.name, pid: e.pid }, `${e.name}: started, pid ${e.pid}`);
     case 'spawn-failed':
-      return line('error', { service: e.name }, `${e.name}: cannot start: ${e.error}`);
+      return line('error', { service: e.name }, `${e.name}: ${startFailure('cannot start', e.error)}`);
     case 'check-start-failed':
-      return line('error', { check: e.name }, `${e.name}: cannot run: ${e.error}`);
+      return line('error', { check: e.name }, `${e.name}: ${startFailure('cannot run', e.error)}`);
     case 'exited': {
       const entry = before.procs.get(e.pid);
       if (entry?.kind !== 'service') return null; // check runs end every interval: their verdicts are logged

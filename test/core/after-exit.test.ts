@@ -39,6 +39,7 @@ function exit(how: Partial<ExitInfo> = {}, afterMs = 500): ExitInfo {
     time: T0 + afterMs,
     mono: T0 + afterMs,
     lastWords: null,
+    uptimeMs: afterMs,
     ...how,
   };
 }

@@ -73,12 +73,16 @@ describe('stop-requested', () => {
     const w = scenario([config, makeConfig({ services: { web: svc() } })]);
     deliverAll(w, 'spawned', 'check-started');
     w.deliver({ type: 'stop-requested', target: 'service', name: 'alive', source: 'test' }); // a check, not a service
-    expect(w.lastRecords).toEqual([answered(w, 'unknown', 'no service named "alive"; services: db, web')]);
+    expect(w.lastRecords).toEqual([
+      answered(w, 'unknown', '"alive" is a check, not a service; services: db, web'),
+    ]);
     w.deliver({ type: 'reload-requested', source: 'SIGHUP' });
     deliverFirst(w, 'config-loaded');
     expect(w.state.services.get('db')).toMatchObject({ desired: 'removed', phase: 'stopping' });
     w.deliver({ type: 'stop-requested', target: 'service', name: 'db', source: 'test' });
-    expect(w.lastRecords).toEqual([answered(w, 'unknown', 'no service named "db"; services: web')]);
+    expect(w.lastRecords).toEqual([
+      answered(w, 'unknown', 'no service or check named "db"; services: web; checks: none'),
+    ]);
   });
 
   it('during a start, stops the process as soon as it is reported', () => {
@@ -116,7 +120,11 @@ describe('start-requested', () => {
     w.deliver({ type: 'start-requested', target: 'service', name: 'web', source: 'test' });
     expect(w.lastRecords).toEqual([
       { type: 'spawn-requested', name: 'web', gen: 1, incarnation: 4, reason: 'requested' },
-      answered(w, 'done', 'web: starting (test)'),
+      answered(
+        w,
+        'done',
+        'web: starting (test); was given up; restart window (2 restarts) and backoff reset',
+      ),
     ]);
     expect(w.state.services.get('web')).toMatchObject({ recentRestarts: [], quickFailures: 0 });
     deliverFirst(w, 'spawned');
@@ -145,7 +153,9 @@ describe('start-requested', () => {
     w.deliver({ type: 'start-requested', target: 'service', name: 'web', source: 'test' });
     expect(w.lastRecords).toEqual([answered(w, 'already', 'web is already running')]);
     w.deliver({ type: 'start-requested', target: 'service', name: 'nope', source: 'test' });
-    expect(w.lastRecords).toEqual([answered(w, 'unknown', 'no service named "nope"; services: db, web')]);
+    expect(w.lastRecords).toEqual([
+      answered(w, 'unknown', 'no service or check named "nope"; services: db, web; checks: alive'),
+    ]);
     w.deliver({ type: 'supervisor-stopping', reason: 'SIGTERM' });
     w.deliver({ type: 'start-requested', target: 'service', name: 'web', source: 'test' });
     expect(w.lastRecords).toEqual([answered(w, 'refused', 'procreg is stopping; try again once it runs')]);

@@ -176,7 +176,7 @@ describe('stopping a service', () => {
       expect.objectContaining({
         type: 'request-answered',
         outcome: 'unknown',
-        message: 'no service named "nope"; services: web',
+        message: 'no service or check named "nope"; services: web; checks: none',
       }),
     ]);
   });

@@ -155,6 +155,31 @@ describe('snapshots of the registry', () => {
     ]);
   });
 
+  it('written before exits recorded their uptime (no uptimeMs) still match, and read back with it null', () => {
+    const w = new World({ configs: RELOAD_POOL, seed: 9 });
+    w.start();
+    w.drain();
+    w.exitProcess(0, 'fail');
+    w.drain();
+    const s = roundTrip(toSnapshot(w.state)) as { services: Record<string, { lastExit: object | null }> };
+    const exited = Object.values(s.services).filter((v) => v.lastExit !== null);
+    expect(exited.length).toBeGreaterThan(0);
+    for (const v of exited) delete (v.lastExit as { uptimeMs?: unknown }).uptimeMs;
+    const seq = w.log.length + 1;
+    const old = stamp({ type: 'snapshot', logId: null, cause: null, state: s as never }, seq, 0, 0);
+    expect(replay([...w.log, old], { check: true }).problems).toEqual([]);
+    const read = fromSnapshot(s);
+    expect(read.ok && [...read.state.services.values()].find((v) => v.lastExit)?.lastExit?.uptimeMs).toBe(
+      null,
+    );
+    // A snapshot that says another uptime is still a mismatch.
+    for (const v of exited) (v.lastExit as { uptimeMs?: unknown }).uptimeMs = 123_456;
+    const wrong = stamp({ type: 'snapshot', logId: null, cause: null, state: s as never }, seq, 0, 0);
+    expect(replay([...w.log, wrong], { check: true }).problems).toEqual([
+      expect.objectContaining({ seq, kind: 'snapshot-mismatch' }),
+    ]);
+  });
+
   it('of the initial state read back to it', () => {
     const read = fromSnapshot(roundTrip(toSnapshot(initialState())));
     expect(read.ok && plain(read.state)).toEqual(plain(initialState()));

@@ -90,8 +90,13 @@ describe('registryView', () => {
       restarts: 0,
       generation: 1,
       startedAt: null, // no uptime for a process that is gone
-      lastExit: { code: 2, signal: null, error: null, time: started + 1500 },
+      startedMono: null,
+      lastExit: { code: 2, signal: null, error: null, time: started + 1500, uptimeMs: 1500 },
       reason: 'exited (code 2); restart: never',
+      desired: 'up',
+      since: started + 1500,
+      restartWindow: { recent: [], withinMs: 60_000, max: 10 },
+      nextStartMono: null,
     });
     expect(v.services.find((s) => s.name === 'web')).toMatchObject({ state: 'running', startedAt: started });
   });
@@ -105,6 +110,7 @@ describe('registryView', () => {
       run: 1,
       inFlight: pid,
       lastResult: null,
+      paused: false,
     });
     w.advance(40);
     runFinishes(w, 'alive', 0);
@@ -113,8 +119,33 @@ describe('registryView', () => {
       healthy: true,
       run: 1,
       inFlight: null,
-      lastResult: { ok: true, code: 0, signal: null, timedOut: false, durationMs: 40 },
+      lastResult: { ok: true, code: 0, signal: null, timedOut: false, durationMs: 40, time: w.time },
+      paused: false,
     });
+  });
+
+  it('says when a service in backoff starts next: exactly when its backoff timer was armed for', () => {
+    const w = scenario([
+      makeConfig({ services: { web: svc({ backoff: { initial: '100ms', factor: 3, max: '10s' } }) } }),
+    ]);
+    deliverAll(w, 'spawned');
+    for (let crash = 1; crash <= 4; crash++) {
+      w.advance(30);
+      exits(w, pidOf(w, 'web'), 1);
+      const armed = w.lastEffects.find((e) => e.do === 'arm-timer');
+      const web = registryView(w.state).services[0];
+      expect(web?.state).toBe('backoff');
+      expect(web?.nextStartMono).toBe(armed?.do === 'arm-timer' ? armed.at : 'no timer armed');
+      expect(web?.lastExit?.uptimeMs).toBe(30);
+      expect(web?.restartWindow).toEqual({
+        recent: w.state.services.get('web')?.recentRestarts,
+        withinMs: 60_000,
+        max: 10,
+      });
+      w.fireNextTimer();
+      deliverAll(w, 'timer-fired', 'spawned');
+      expect(registryView(w.state).services[0]?.nextStartMono).toBe(null);
+    }
   });
 
   it('marks the processes a crashed predecessor left as orphans, with their old generation', () => {

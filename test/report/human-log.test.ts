@@ -22,6 +22,13 @@ describe('describeEvent: what a person watching the supervisor is told', () => {
     [S.spawned, 'info', { service: 'web', pid: 4242 }, 'web: started, pid 4242'],
     [S['spawn-failed'], 'error', { service: 'web' }, 'web: cannot start: ENOENT'],
     [S['check-start-failed'], 'error', { check: 'alive' }, 'alive: cannot run: EACCES'],
+    // The shell's reasons that name the program already say "cannot start": said once.
+    [
+      { ...S['spawn-failed'], error: 'cannot start nod: not found (ENOENT)' },
+      'error',
+      { service: 'web' },
+      'web: cannot start nod: not found (ENOENT)',
+    ],
     [S['reload-requested'], 'info', {}, 'reload requested (SIGHUP)'],
     [
       S['log-gap'],

@@ -17,8 +17,13 @@ const view: RegistryView = {
       restarts: 2,
       generation: 2,
       startedAt: T,
-      lastExit: { code: 1, signal: null, error: null, time: T - 100 },
+      startedMono: 5_000,
+      lastExit: { code: 1, signal: null, error: null, time: T - 100, uptimeMs: 1200 },
       reason: null,
+      desired: 'up',
+      since: T,
+      restartWindow: { recent: [1_000, 4_000], withinMs: 60_000, max: 10 },
+      nextStartMono: null,
     },
     {
       name: 'db',
@@ -28,8 +33,13 @@ const view: RegistryView = {
       restarts: 0,
       generation: 1,
       startedAt: null,
-      lastExit: { code: null, signal: 'SIGTERM', error: null, time: T - 500 },
-      reason: 'stop requested',
+      startedMono: null,
+      lastExit: { code: null, signal: 'SIGTERM', error: null, time: T - 500, uptimeMs: 184_000 },
+      reason: 'stopped by operator (socket)',
+      desired: 'down',
+      since: T - 500,
+      restartWindow: { recent: [], withinMs: 60_000, max: 10 },
+      nextStartMono: null,
     },
     {
       name: 'web',
@@ -39,8 +49,19 @@ const view: RegistryView = {
       restarts: 1,
       generation: 2,
       startedAt: null,
-      lastExit: { code: null, signal: null, error: 'ENOENT', time: T - 200 },
+      startedMono: null,
+      lastExit: {
+        code: null,
+        signal: null,
+        error: 'cannot start nod: not found (ENOENT)',
+        time: T - 200,
+        uptimeMs: null,
+      },
       reason: null,
+      desired: 'up',
+      since: T - 200,
+      restartWindow: { recent: [4_800], withinMs: 60_000, max: 10 },
+      nextStartMono: 9_000,
     },
   ],
   checks: [
@@ -49,16 +70,25 @@ const view: RegistryView = {
       healthy: true,
       run: 7,
       inFlight: null,
-      lastResult: { ok: true, code: 0, signal: null, timedOut: false, durationMs: 12 },
+      lastResult: { ok: true, code: 0, signal: null, timedOut: false, durationMs: 12, time: T - 1000 },
+      paused: false,
     },
     {
       name: 'disk',
       healthy: false,
       run: 3,
       inFlight: 205,
-      lastResult: { ok: false, code: null, signal: 'SIGTERM', timedOut: true, durationMs: 1000 },
+      lastResult: {
+        ok: false,
+        code: null,
+        signal: 'SIGTERM',
+        timedOut: true,
+        durationMs: 1000,
+        time: T - 2000,
+      },
+      paused: false,
     },
-    { name: 'ping', healthy: null, run: 0, inFlight: null, lastResult: null },
+    { name: 'ping', healthy: null, run: 0, inFlight: null, lastResult: null, paused: true },
   ],
   processes: [
     { pid: 77, name: 'old', kind: 'service', generation: 1, orphan: true, stopping: true },
@@ -68,19 +98,20 @@ const view: RegistryView = {
 };
 
 describe('formatView', () => {
-  it('prints the registry as three aligned tables under a heading', () => {
-    expect(formatView(view, 50, T + 184_000).split('\n')).toEqual([
+  it('prints the registry as three aligned tables under a heading, in human durations', () => {
+    // As of T + 184 s on the wall clock, 5 s on the monotonic one; times in UTC.
+    expect(formatView(view, 50, { time: T + 184_000, mono: 5_000 }, { utc: true }).split('\n')).toEqual([
       'registry after seq 42 (50 events): generation 2, supervisor running',
       '',
-      'SERVICE  STATE    PID  GEN  INC  UPTIME  RESTARTS  LAST EXIT  REASON',
-      'api      running  101  2    3    3m04s   2         code 1',
-      'db       stopped  -    1    1    -       0         SIGTERM    stop requested',
-      'web      backoff  -    2    2    -       1         ENOENT',
+      'SERVICE  STATE    PID  GEN  UPTIME  RESTARTS        LAST EXIT                                         WHY',
+      'api      running  101  2    3m04s   2 in 60s of 10  code 1 at 22:13:19 after 1.2s',
+      'db       stopped  -    1    -       0 in 60s of 10  SIGTERM at 22:13:19 after 3m04s                   stopped by operator (socket) at 22:13:19',
+      'web      backoff  -    2    -       1 in 60s of 10  cannot start nod: not found (ENOENT) at 22:13:19  backoff, next start in 4.0s',
       '',
-      'CHECK  HEALTH     RUN  IN FLIGHT  LAST RESULT',
-      'alive  healthy    7    -          ok in 12ms',
-      'disk   unhealthy  3    205        timed out in 1000ms',
-      'ping   unknown    0    -          -',
+      'CHECK  HEALTH           RUN  IN FLIGHT  LAST RESULT',
+      'alive  healthy          7    -          ok in 12ms at 22:13:19',
+      'disk   unhealthy        3    205        timed out after 1.0s at 22:13:18',
+      'ping   unknown, paused  0    -          -',
       '',
       'PID  NAME  KIND     GEN',
       '77   old   service  1    orphan, stopping',
@@ -119,7 +150,7 @@ describe('formatView', () => {
         services: [{ ...(view.services[0] as RegistryView['services'][number]), ...patch }],
       };
       const row = formatView(v, 1, asOf).split('\n')[3] as string;
-      return row.split(/\s{2,}/)[5];
+      return row.split(/\s{2,}/)[4];
     };
 
     it('is the time since the start, as of the time given', () => {

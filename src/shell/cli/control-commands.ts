@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { formatProblem } from '../../config/schema.js';
 import type { RegistryView } from '../../core/view.js';
 import { formatView } from '../../report/registry-table.js';
+import { explainView, type StatusAt } from '../../report/status-explain.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { type Answer, type ControlSession, locateSupervisor } from '../control/client.js';
 import type { LockHello } from '../instance-lock.js';
@@ -52,8 +53,10 @@ export async function statusCommand(
     say(`procreg pid ${pid}: ${ans.error ?? 'no status in its answer'}`);
     return EXIT.failed;
   }
-  const view = ans.status as RegistryView;
-  io.out(json ? JSON.stringify(view, null, 2) : formatView(view, view.seq, Date.now()));
+  const view = ans.status as RegistryView & { at?: StatusAt };
+  // Uptimes and backoffs as of the supervisor's own clocks when it answered.
+  const at: StatusAt = view.at ?? { time: Date.now(), mono: null };
+  io.out(json ? JSON.stringify(explainView(view, at), null, 2) : formatView(view, view.seq, at));
   return EXIT.ok;
 }
 
@@ -177,7 +180,7 @@ async function stopBySignal(lock: LockHello, why: string, waitMs: number, io: Co
 }
 
 /** Why the command cannot talk to the supervisor, said, as an exit code. */
-function notReachable(
+export function notReachable(
   found: Exclude<Awaited<ReturnType<typeof locateSupervisor>>, { kind: 'control' }>,
   say: (t: string) => void,
 ): number {
@@ -195,14 +198,19 @@ function notReachable(
 }
 
 /** The answer to `cmd`, or what went wrong, in words that follow "procreg pid N ...". */
-async function ask(session: ControlSession, cmd: string, timeoutMs: number): Promise<Answer | string> {
-  const ans = await session.request(cmd, timeoutMs);
+export async function ask(
+  session: ControlSession,
+  cmd: string,
+  timeoutMs: number,
+  args: Readonly<Record<string, unknown>> = {},
+): Promise<Answer | string> {
+  const ans = await session.request(cmd, timeoutMs, args);
   if (ans === null) return 'did not answer';
   if (ans === 'closed') return 'closed the connection without answering';
   return ans;
 }
 
-function runDirFor(cmd: string, target: Target, io: CommandIO): string | number {
+export function runDirFor(cmd: string, target: Target, io: CommandIO): string | number {
   if (target.config !== undefined && target.runDir !== undefined) {
     io.err(`procreg ${cmd}: give a config file or --run-dir <dir>, not both`);
     return EXIT.usage;

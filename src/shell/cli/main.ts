@@ -132,16 +132,76 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('stop')
     .description(
-      'stop the running supervisor and everything it runs; waits until it has exited; exit 3 if none runs',
+      'with no names: stop the running supervisor and everything it runs, waiting until it has exited; with names: stop those services (they stay down until started) or pause those checks; exit 3 if none runs',
     )
     .argument('[config]', 'config file of the running supervisor (only its runDir is read)')
+    .argument('[names...]', 'services to stop or checks to pause (none: the supervisor itself)')
     .addOption(runDirOption())
     .addOption(timeoutOption())
-    .action(async (config: string | undefined, opts: { runDir?: string; timeout: number }) => {
-      code = await (
-        await import('./control-commands.js')
-      ).stopCommand({ config, runDir: opts.runDir }, io, { timeoutMs: opts.timeout });
-    });
+    .action(
+      async (config: string | undefined, rest: string[], opts: { runDir?: string; timeout: number }) => {
+        const { target, names } = (await import('./operate-command.js')).splitTarget(
+          [config, ...rest].filter((w): w is string => w !== undefined),
+          opts.runDir,
+        );
+        if (names.length > 0) {
+          code = await (
+            await import('./operate-command.js')
+          ).operateCommand('stop', target, names, null, io, { timeoutMs: opts.timeout });
+          return;
+        }
+        code = await (
+          await import('./control-commands.js')
+        ).stopCommand(target, io, { timeoutMs: opts.timeout });
+      },
+    );
+  for (const [op, what] of [
+    [
+      'start',
+      'start stopped, failed or given-up services (their restart window and backoff reset) or resume paused checks; waits until each runs',
+    ],
+    [
+      'restart',
+      'stop then start services (not counted towards maxRestarts); waits until each new incarnation runs',
+    ],
+  ] as const)
+    program
+      .command(op)
+      .description(`${what}; exit 2 for an unknown name, 3 if no supervisor runs`)
+      .argument('[config]', 'config file of the running supervisor (only its runDir is read)')
+      .argument('[names...]', op === 'start' ? 'services or checks' : 'services')
+      .addOption(runDirOption())
+      .addOption(timeoutOption())
+      .action(
+        async (config: string | undefined, rest: string[], opts: { runDir?: string; timeout: number }) => {
+          const m = await import('./operate-command.js');
+          const { target, names } = m.splitTarget(
+            [config, ...rest].filter((w): w is string => w !== undefined),
+            opts.runDir,
+          );
+          code = await m.operateCommand(op, target, names, null, io, { timeoutMs: opts.timeout });
+        },
+      );
+  program
+    .command('signal')
+    .description(
+      "send a signal to a running service's process group (e.g. SIGUSR2 to reopen its logs); exit 3 if no supervisor runs",
+    )
+    .argument('[config]', 'config file of the running supervisor (only its runDir is read)')
+    .argument('[words...]', '<service> <SIGNAL>: the service, and a signal name (SIGUSR2, USR2)')
+    .addOption(runDirOption())
+    .addOption(timeoutOption())
+    .action(
+      async (config: string | undefined, rest: string[], opts: { runDir?: string; timeout: number }) => {
+        const m = await import('./operate-command.js');
+        const { target, names } = m.splitTarget(
+          [config, ...rest].filter((w): w is string => w !== undefined),
+          opts.runDir,
+        );
+        const signal = names.length >= 2 ? (names.pop() as string) : null;
+        code = await m.operateCommand('signal', target, names, signal, io, { timeoutMs: opts.timeout });
+      },
+    );
   program
     .command('validate')
     .description('check a config file; exit 0, or exit 2 listing every error found')
@@ -251,13 +311,21 @@ export async function main(argv: string[]): Promise<number> {
         code = await (await import('./timeline-command.js')).timelineCommand(log, opts, io);
       },
     );
+  // `procreg help <command>` is `procreg <command> --help`: an unknown one gets "did you mean".
+  const [, , first, second, ...more] = argv;
+  const known = (name: string) => program.commands.some((c) => c.name() === name);
+  const args =
+    first === 'help' && second !== undefined && more.length === 0
+      ? [...argv.slice(0, 2), second, ...(known(second) ? ['--help'] : [])]
+      : argv;
   try {
-    await program.parseAsync(argv, { from: 'node' });
+    await program.parseAsync(args, { from: 'node' });
   } catch (e) {
     // commander has already printed its usage error; help and --version are not errors.
     // Anything else is a failure of the command itself and must not be hidden.
     if (!(e instanceof CommanderError)) throw e;
-    return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
+    // Help (`help`, `--help`, `<command> --help`) and --version exit 0, the rest is usage: 2.
+    return e.exitCode === 0 ? 0 : 2;
   }
   return code;
 }

@@ -5,6 +5,7 @@ import { formatProblem } from '../../config/schema.js';
 import { formatSize } from '../../config/size.js';
 import type { NormalizedConfig } from '../../config/types.js';
 import { loadConfigFile } from '../config/load-config.js';
+import { operate } from '../control/operate.js';
 import { reloadVerdict } from '../control/reload-verdict.js';
 import { type ControlPort, type ControlServer, serveControl } from '../control/server.js';
 import { ConfigError, ProcregError } from '../errors.js';
@@ -14,6 +15,7 @@ import { openRunDir, type RunDir } from '../files/run-dir.js';
 import type { InstanceInfo } from '../instance-lock.js';
 import { humanLogger, type LogFormat } from '../logger.js';
 import { ownIdentity, type ProcessIdentity } from '../proc/identity.js';
+import { type OrphanReaper, startOrphanReaper } from '../proc/reaper.js';
 import { type ReplayedLog, Supervisor } from '../supervisor/supervisor.js';
 import type { CommandIO } from './io.js';
 import { RUN_SIGNALS, type RunSignal, takeOverSignals } from './signals.js';
@@ -86,6 +88,33 @@ class Run {
       { config: this.configPath, pid: process.pid },
       `procreg starting: pid ${process.pid}, config ${this.configPath}`,
     );
+    const reaper = this.reapOrphansAsInit();
+    try {
+      return await this.runAsStarted();
+    } finally {
+      reaper?.stop();
+    }
+  }
+
+  /**
+   * As PID 1 (a container's init) procreg adopts every orphan of its PID namespace — a
+   * service's grandchildren whose parent died — and must reap them, or their zombies pile up.
+   */
+  private reapOrphansAsInit(): OrphanReaper | null {
+    if (process.pid !== 1) return null;
+    const started = startOrphanReaper();
+    if (!started.ok) {
+      this.logger.warn(
+        { pid: 1 },
+        `procreg runs as PID 1 but cannot reap orphaned processes (${started.why}); their zombies will pile up: run it under an init such as tini (docker run --init)`,
+      );
+      return null;
+    }
+    this.logger.info({ pid: 1 }, 'procreg runs as PID 1: it reaps orphaned processes of its PID namespace');
+    return started.reaper;
+  }
+
+  private async runAsStarted(): Promise<number> {
     if (this.stopReason) return this.abandoned('before reading the config');
     const loaded = this.loadConfig();
     if (typeof loaded === 'number') return loaded;
@@ -320,9 +349,10 @@ class Run {
             phase: () => (this.phase === 'stopping' ? 'stopping' : sup.status().phase),
             request: (source) => sup.push({ type: 'reload-requested', source }),
           },
-          'procreg reload',
+          'socket',
           RELOAD_VERDICT_MS,
         ),
+      operate: (req) => operate(sup, req, { source: 'socket' }),
       stop: () => {
         const already = this.stopReason !== null;
         this.requestStop('procreg stop');

@@ -46,9 +46,16 @@ export class ControlSession {
     this.wake();
   }
 
-  /** Send `{"cmd":...}` and wait for its answer: 'closed' when the supervisor hung up, null after `timeoutMs`. */
-  async request(cmd: string, timeoutMs: number): Promise<Answer | 'closed' | null> {
-    if (!this.ended) this.conn.write(`${JSON.stringify({ cmd })}\n`);
+  /**
+   * Send `{"cmd":...}` (with the fields of `args`) and wait for its answer: 'closed' when the
+   * supervisor hung up, null after `timeoutMs`.
+   */
+  async request(
+    cmd: string,
+    timeoutMs: number,
+    args: Readonly<Record<string, unknown>> = {},
+  ): Promise<Answer | 'closed' | null> {
+    if (!this.ended) this.conn.write(`${JSON.stringify({ ...args, cmd })}\n`);
     return this.next(timeoutMs);
   }
 

@@ -1,9 +1,11 @@
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { SIGNALS, type SignalName } from '../../config/types.js';
 import type { RegistryView } from '../../core/view.js';
 import { LineSplitter } from '../../events/line-splitter.js';
 import { ProcregError } from '../errors.js';
 import type { InstanceInfo } from '../instance-lock.js';
+import type { OperateRequest, OperateResult } from './operate.js';
 
 /**
  * The supervisor's control socket, `<runDir>/procreg.sock` (mode 0600: the runDir's owner
@@ -17,6 +19,9 @@ import type { InstanceInfo } from '../instance-lock.js';
  *   {"cmd":"stop"}   → {"ok":true,"stop":{"pid":...,"withinMs":...,"already":false}}, and once
  *                      every service and check is gone {"ok":true,"stopped":true} before the close
  *   {"cmd":"hello"}  → the handshake again
+ *   {"cmd":"start"|"stop"|"restart","names":[...]} and {"cmd":"signal","names":[name],"signal":"SIGUSR2"}
+ *                    → {"ok":true,"results":[{name,target,outcome,message,seq}]} once each outcome
+ *                      is known (operate.ts); "stop" without names stops the supervisor (above)
  * Anything else gets {"ok":false,"error":...} naming what is allowed; a bad request never
  * disturbs the supervisor. A connection idle for `idleMs` is closed, and at the stop every
  * connection is closed: no client keeps procreg alive.
@@ -46,6 +51,8 @@ export interface ControlPort {
   status(): RegistryView;
   reload(): Promise<ReloadAnswer>;
   stop(): StopAck;
+  /** Start, stop, restart or signal single services (or checks), each followed to its outcome. */
+  operate(req: OperateRequest): Promise<readonly OperateResult[]>;
 }
 
 export interface ControlOptions {
@@ -75,7 +82,9 @@ export interface ControlServer {
 const REQUEST_MAX = 64 * 1024;
 /** Answers written and not yet read by the client beyond which its connection is dropped. */
 const UNREAD_MAX = 16 * 1024 * 1024;
-const ALLOWED = '"status", "reload", "stop", "hello"';
+const ALLOWED = '"status", "reload", "stop", "hello", "start", "restart", "signal"';
+/** Names in one request, at most. */
+const MAX_NAMES = 256;
 
 export async function serveControl(
   path: string,
@@ -202,8 +211,15 @@ async function answer(line: string, port: ControlPort, meta: { stopper: boolean 
     case 'hello':
       return { ok: true, hello: hello(port) };
     case 'stop':
-      meta.stopper = true;
-      return { ok: true, stop: port.stop() };
+      if ((req as { names?: unknown }).names === undefined) {
+        meta.stopper = true;
+        return { ok: true, stop: port.stop() };
+      }
+      return operateAnswer(req as Record<string, unknown>, 'stop', port);
+    case 'start':
+    case 'restart':
+    case 'signal':
+      return operateAnswer(req as Record<string, unknown>, cmd, port);
     case 'reload': {
       const res = await port.reload();
       if (res.ok) return { ok: true, reload: { gen: res.gen } };
@@ -215,6 +231,29 @@ async function answer(line: string, port: ControlPort, meta: { stopper: boolean 
     default:
       return { ok: false, error: `unknown cmd ${JSON.stringify(cmd)}; allowed: ${ALLOWED}` };
   }
+}
+
+async function operateAnswer(
+  req: Record<string, unknown>,
+  op: OperateRequest['op'],
+  port: ControlPort,
+): Promise<object> {
+  const names = req.names;
+  if (
+    !Array.isArray(names) ||
+    names.length === 0 ||
+    names.length > MAX_NAMES ||
+    !names.every((n) => typeof n === 'string' && n.length > 0 && n.length <= 256)
+  )
+    return { ok: false, error: `"names" must be a list of 1 to ${MAX_NAMES} service or check names` };
+  if (op !== 'signal') return { ok: true, results: await port.operate({ op, names }) };
+  const signal = req.signal;
+  if (names.length !== 1 || typeof signal !== 'string' || !(SIGNALS as readonly string[]).includes(signal))
+    return {
+      ok: false,
+      error: `"signal" takes one name in "names" and a "signal", one of ${SIGNALS.join(', ')}`,
+    };
+  return { ok: true, results: await port.operate({ op, names, signal: signal as SignalName }) };
 }
 
 /** A socket file left by a dead supervisor is replaced; anything else in its place is refused. */

@@ -6,6 +6,7 @@ import { LineSplitter } from '../../events/line-splitter.js';
 import type { LastWords } from '../../events/types.js';
 import { openOutputFile } from '../files/output-file.js';
 import { LastLines } from './last-words.js';
+import { ownChildren } from '../proc/own-children.js';
 
 /** Longest line of child output logged as one entry; longer ones are logged in pieces. */
 export const OUTPUT_LINE_MAX = 64 * 1024;
@@ -67,6 +68,8 @@ export function spawnChild(spec: ChildSpec, hooks: ChildHooks, onStarted: (o: Sp
     child.once('error', (e) => onStarted({ error: whyNotStarted(spec, e) }));
     return;
   }
+  const pid = child.pid;
+  ownChildren.add(pid); // before the event loop turns: the orphan reaper leaves it to Node
   const last = spec.lastWords ? new LastLines(spec.lastWords) : null;
   const pipes = [child.stdout, child.stderr].filter((s) => s !== null);
   const drained = pipes.map((s) => new Promise<void>((resolve) => s.once('close', resolve)));
@@ -80,6 +83,7 @@ export function spawnChild(spec: ChildSpec, hooks: ChildHooks, onStarted: (o: Sp
     });
   }
   child.on('exit', (code, signal) => {
+    ownChildren.delete(pid);
     const report = () => hooks.onExit(code, signal, lastWordsOf(spec, last));
     if (pipes.length === 0) return report();
     // Its last lines may still be in the pipes: read them first, but never wait on a pipe
@@ -94,7 +98,7 @@ export function spawnChild(spec: ChildSpec, hooks: ChildHooks, onStarted: (o: Sp
     const grace = setTimeout(once, PIPE_GRACE_MS);
     void Promise.all(drained).then(once);
   });
-  onStarted({ pid: child.pid });
+  onStarted({ pid });
 }
 
 /** What a person needs to fix it: the program, the directory, or procreg's own limits. */

@@ -106,9 +106,11 @@ export interface ReplayedLog {
   readonly closedAs: string | null;
 }
 
-/** What `status()` says: the registry, and how its event log is doing. */
+/** What `status()` says: the registry, how its event log is doing, and when it was asked. */
 export interface SupervisorStatus extends RegistryView {
   readonly log: LogHealth;
+  /** The supervisor's wall and monotonic clocks as it answered: what uptimes and backoffs are relative to. */
+  readonly at: { readonly time: number; readonly mono: number };
 }
 
 function stoppedAnswer(): RequestAnswered {
@@ -390,7 +392,11 @@ export class Supervisor {
 
   /** The registry (as replay --json shows it), and `log`: whether the event log is written. */
   status(): SupervisorStatus {
-    return { ...registryView(this.state$.value, this.sink.lastSeq), log: this.sink.health() };
+    return {
+      ...registryView(this.state$.value, this.sink.lastSeq),
+      log: this.sink.health(),
+      at: { time: this.clock(), mono: this.mono() },
+    };
   }
 
   /**

@@ -79,9 +79,11 @@ describe('procreg status', () => {
     });
     expect(statSync(join(runDir, 'procreg.sock')).mode & 0o777).toBe(0o600);
     const text = (await procreg('status', '--run-dir', runDir)).stdout;
-    expect(text).toMatch(/SERVICE\s+STATE\s+PID\s+GEN\s+INC\s+UPTIME\s+RESTARTS\s+LAST EXIT/);
-    // web: running, its PID, generation 1, incarnation 1, up for some milliseconds or seconds, no restarts
-    expect(text).toMatch(new RegExp(`\\nweb\\s+running\\s+${web}\\s+1\\s+1\\s+\\d+(ms|\\.\\ds)\\s+0\\s+-`));
+    expect(text).toMatch(/SERVICE\s+STATE\s+PID\s+GEN\s+UPTIME\s+RESTARTS\s+LAST EXIT\s+WHY/);
+    // web: running, its PID, generation 1, up for some milliseconds or seconds, no restarts, no exit
+    expect(text).toMatch(
+      new RegExp(`\\nweb\\s+running\\s+${web}\\s+1\\s+\\d+(ms|\\.\\ds)\\s+0 in 60s of 10\\s+-\\n`),
+    );
   });
 
   it("shrugs off a malformed request on the supervisor's socket and goes on answering", async () => {
@@ -165,7 +167,7 @@ describe('procreg status', () => {
 
 describe('procreg reload', () => {
   it('makes the running supervisor re-read its config and reports the generation applied', async () => {
-    const { dir, runDir, config, web } = await running();
+    const { dir, runDir, config, web, r } = await running();
     writeConfig(dir, `  extra:\n    command: ${NODE_IDLE}\n`);
     const reload = await procreg('reload', config);
     expect(reload).toMatchObject({ code: 0, stdout: 'procreg reload: generation 2 applied\n', stderr: '' });
@@ -175,12 +177,18 @@ describe('procreg reload', () => {
       code: 0,
       stdout: 'procreg reload: generation 3 applied\n',
     });
-    const requests = (await logEvents(join(runDir, 'events.jsonl'))).filter(
-      (e) => e.type === 'reload-requested',
+    // Each records its true source: the CLI over the socket, then a SIGHUP to procreg.
+    r.proc.kill('SIGHUP');
+    await logEvent(
+      join(runDir, 'events.jsonl'),
+      ofType('reload-applied', (e) => e.gen === 4),
+      'gen 4',
     );
-    expect(requests.map((e) => e.type === 'reload-requested' && e.source)).toEqual([
-      'procreg reload',
-      'procreg reload',
+    const all = await logEvents(join(runDir, 'events.jsonl'));
+    expect(all.flatMap((e) => (e.type === 'reload-requested' ? [e.source] : []))).toEqual([
+      'socket',
+      'socket',
+      'SIGHUP',
     ]);
   });
 

@@ -32,6 +32,36 @@ describe('procreg (main)', () => {
     for (const option of ['--json', '--run-dir <dir>', '--timeout <ms>']) expect(r.stdout).toContain(option);
   });
 
+  it('help, help <command> and <command> --help print the usage on stdout and exit 0', async () => {
+    const help = await procreg('help');
+    expect(help).toMatchObject({ code: 0, stderr: '' });
+    expect(help.stdout).toBe((await procreg('--help')).stdout);
+    for (const cmd of ['start', 'stop', 'restart', 'signal']) {
+      const r = await procreg(cmd, '--help');
+      expect({ cmd, code: r.code, stderr: r.stderr }).toEqual({ cmd, code: 0, stderr: '' });
+      expect(r.stdout).toMatch(new RegExp(`^Usage: procreg ${cmd} \\[options\\]`));
+      expect(await procreg('help', cmd)).toEqual(r);
+    }
+  });
+
+  it('exits 2 with "did you mean" for a misspelt command or option', async () => {
+    expect(await procreg('strat', 'x.yaml', 'web')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "error: unknown command 'strat'\n(Did you mean start?)\n",
+    });
+    expect(await procreg('help', 'stauts')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "error: unknown command 'stauts'\n(Did you mean status?)\n",
+    });
+    expect(await procreg('status', 'x.yaml', '--jsno')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "error: unknown option '--jsno'\n(Did you mean --json?)\n",
+    });
+  });
+
   it('--version prints the package version and exits 0', async () => {
     expect(await procreg('--version')).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
   });

@@ -50,6 +50,7 @@ function portFor(info: InstanceInfo): ControlPort {
     status: () => registryView(initialState(), 42),
     reload: async () => ({ ok: true, gen: 2 }),
     stop: () => ({ pid: info.pid, withinMs: info.stopWithinMs, already: false }),
+    operate: async () => [],
   };
 }
 

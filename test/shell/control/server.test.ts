@@ -10,6 +10,7 @@ import {
   type ReloadAnswer,
   serveControl,
 } from '../../../src/shell/control/server.js';
+import type { OperateRequest } from '../../../src/shell/control/operate.js';
 import type { InstanceInfo } from '../../../src/shell/instance-lock.js';
 import { ownIdentity } from '../../../src/shell/proc/identity.js';
 import { exchange, staleSocket } from '../../support/socket.js';
@@ -41,6 +42,8 @@ interface Fake {
   stops: () => number;
   /** Once the server asks for a reload (at most 5 s), settle it with `a`. */
   settle: (a: ReloadAnswer) => Promise<void>;
+  /** The start/stop/restart/signal requests the server passed on. */
+  operated: OperateRequest[];
 }
 
 /** A server on a fresh socket whose status is the empty registry at seq 1, 2, 3... one per request. */
@@ -49,6 +52,7 @@ async function serve(path = join(tmp(), 'procreg.sock'), idleMs?: number): Promi
   let stops = 0;
   const pending: ((a: ReloadAnswer) => void)[] = [];
   let asked: (() => void) | null = null;
+  const operated: OperateRequest[] = [];
   const port: ControlPort = {
     info: () => INFO,
     status: () => registryView(initialState(), ++n),
@@ -58,6 +62,16 @@ async function serve(path = join(tmp(), 'procreg.sock'), idleMs?: number): Promi
         asked?.();
       }),
     stop: () => ({ pid: INFO.pid, withinMs: INFO.stopWithinMs, already: stops++ > 0 }),
+    operate: async (req) => {
+      operated.push(req);
+      return req.names.map((name) => ({
+        name,
+        target: 'service' as const,
+        outcome: 'done' as const,
+        message: `${name}: ${req.op}`,
+        seq: 7,
+      }));
+    },
   };
   const server = await serveControl(path, port, { idleMs });
   servers.push(server);
@@ -76,7 +90,7 @@ async function serve(path = join(tmp(), 'procreg.sock'), idleMs?: number): Promi
     asked = null;
     (pending.shift() as (a: ReloadAnswer) => void)(a);
   };
-  return { path, server, asked: () => n, stops: () => stops, settle };
+  return { path, server, asked: () => n, stops: () => stops, settle, operated };
 }
 
 const view = (seq: number): RegistryView => JSON.parse(JSON.stringify(registryView(initialState(), seq)));
@@ -176,17 +190,76 @@ describe('serveControl', () => {
 
   it('answers an unknown or missing cmd naming what is allowed', async () => {
     const { path, asked } = await serve();
-    const r = await exchange(path, '{"cmd":"restart"}\n{}\n[1]\nnull\n{"cmd":7}\n', 6);
-    const allowed = 'allowed: "status", "reload", "stop", "hello"';
+    const r = await exchange(path, '{"cmd":"pause"}\n{}\n[1]\nnull\n{"cmd":7}\n', 6);
+    const allowed = 'allowed: "status", "reload", "stop", "hello", "start", "restart", "signal"';
     expect(parsed(r.lines)).toEqual([
       HELLO,
-      { ok: false, error: `unknown cmd "restart"; ${allowed}` },
+      { ok: false, error: `unknown cmd "pause"; ${allowed}` },
       { ok: false, error: `unknown cmd undefined; ${allowed}` },
       { ok: false, error: `unknown cmd undefined; ${allowed}` },
       { ok: false, error: `unknown cmd undefined; ${allowed}` },
       { ok: false, error: `unknown cmd 7; ${allowed}` },
     ]);
     expect(asked()).toBe(0);
+  });
+
+  it('passes start, restart, signal, and stop with names on to operate(); stop without names stops procreg', async () => {
+    const { path, operated, stops } = await serve();
+    const r = await exchange(
+      path,
+      [
+        '{"cmd":"start","names":["web","alive"]}\n',
+        '{"cmd":"restart","names":["web"]}\n',
+        '{"cmd":"stop","names":["web"]}\n',
+        '{"cmd":"signal","names":["web"],"signal":"SIGUSR2"}\n',
+      ].join(''),
+      5,
+    );
+    const result = (name: string, op: string) => ({
+      name,
+      target: 'service',
+      outcome: 'done',
+      message: `${name}: ${op}`,
+      seq: 7,
+    });
+    expect(parsed(r.lines)).toEqual([
+      HELLO,
+      { ok: true, results: [result('web', 'start'), result('alive', 'start')] },
+      { ok: true, results: [result('web', 'restart')] },
+      { ok: true, results: [result('web', 'stop')] },
+      { ok: true, results: [result('web', 'signal')] },
+    ]);
+    expect(operated).toEqual([
+      { op: 'start', names: ['web', 'alive'] },
+      { op: 'restart', names: ['web'] },
+      { op: 'stop', names: ['web'] },
+      { op: 'signal', names: ['web'], signal: 'SIGUSR2' },
+    ]);
+    expect(stops()).toBe(0); // a stop with names is not a stop of procreg
+  });
+
+  it('refuses malformed names or signals, naming what it takes, and passes nothing on', async () => {
+    const { path, operated, stops } = await serve();
+    const names = { ok: false, error: '"names" must be a list of 1 to 256 service or check names' };
+    const signal = {
+      ok: false,
+      error: expect.stringMatching(/^"signal" takes one name in "names" and a "signal", one of SIGHUP, /),
+    };
+    const r = await exchange(
+      path,
+      [
+        '{"cmd":"start"}\n',
+        '{"cmd":"start","names":[]}\n',
+        '{"cmd":"restart","names":"web"}\n',
+        '{"cmd":"stop","names":[7]}\n',
+        '{"cmd":"signal","names":["web"],"signal":"SIGNOPE"}\n',
+        '{"cmd":"signal","names":["web","db"],"signal":"SIGHUP"}\n',
+      ].join(''),
+      7,
+    );
+    expect(parsed(r.lines)).toEqual([HELLO, names, names, names, names, signal, signal]);
+    expect(operated).toEqual([]);
+    expect(stops()).toBe(0);
   });
 
   it('refuses a request line over 64 KiB and closes that connection, without waiting for its end', async () => {

@@ -83,7 +83,7 @@ describe('soak: the seed scenario', () => {
       }
 
       // The live registry and the log agree: the log as it stands now replays to the same registry.
-      const { log, ...live } = running.status();
+      const { log, at: _at, ...live } = running.status();
       expect(log).toMatchObject({ degraded: false, pending: 0, lost: 0 });
       const snapshot = join(dir, 'snapshot.jsonl');
       copyFileSync(eventLog, snapshot); // synchronously, before anything else can be logged

@@ -16,6 +16,7 @@ import type { NormalizedConfig } from '../../../src/config/types.js';
 import type { Event } from '../../../src/events/types.js';
 import { replayLogFile } from '../../../src/shell/event-log/replay-file.js';
 import { readPidFile } from '../../../src/shell/files/pidfile.js';
+import { operate } from '../../../src/shell/control/operate.js';
 import { Supervisor, type SupervisorOptions } from '../../../src/shell/supervisor/supervisor.js';
 import { firstMatch, nextEvent, ofType } from '../../support/next-event.js';
 import { logEvents } from '../../support/procreg-run.js';
@@ -643,7 +644,7 @@ describe('operator actions from the library, on real processes (issue 13)', () =
     expect(answer).toMatchObject({
       type: 'request-answered',
       outcome: 'done',
-      message: 'crash: starting (api)',
+      message: 'crash: starting (api); was given up; restart window (2 restarts) and backoff reset',
     });
     const log = await logEvents(join(dir, 'run', 'events.jsonl'));
     const request = log.find((e) => e.type === 'start-requested');
@@ -654,7 +655,7 @@ describe('operator actions from the library, on real processes (issue 13)', () =
     });
     expect(await sup.startService('nope')).toMatchObject({
       outcome: 'unknown',
-      message: 'no service named "nope"; services: crash, idle, tree',
+      message: 'no service or check named "nope"; services: crash, idle, tree; checks: none',
     });
     await finish(sup);
   });
@@ -692,6 +693,58 @@ describe('operator actions from the library, on real processes (issue 13)', () =
     });
     await waitFor('the HUP seen by the service', () => (existsSync(join(dir, 'hup')) ? true : undefined));
     expect(pidOf(sup, 'tree')).toBe(tree); // no state change
+    await finish(sup);
+  });
+
+  it('operate() follows each request to its outcome, recorded with source api', async () => {
+    const dir = tmp();
+    const { sup } = await open(crashy(dir));
+    const idle = pidOf(sup, 'idle');
+    const tree = pidOf(sup, 'tree');
+    const stopped = await operate(sup, { op: 'stop', names: ['idle', 'nope'] });
+    expect(stopped).toEqual([
+      {
+        name: 'idle',
+        target: 'service',
+        outcome: 'done',
+        message: expect.stringMatching(
+          /^idle: stopped \(exited signal SIGTERM after [\d.]+m?s\); it stays down until started again$/,
+        ),
+        seq: expect.any(Number),
+      },
+      {
+        name: 'nope',
+        target: 'service',
+        outcome: 'unknown',
+        message: 'no service or check named "nope"; services: crash, idle, tree; checks: none',
+        seq: expect.any(Number),
+      },
+    ]);
+    expect(alive(idle)).toBe(false); // the outcome, not only the request: it is gone
+    const [restarted] = await operate(sup, { op: 'restart', names: ['tree'] }, { settleMs: 200 });
+    expect(restarted).toMatchObject({
+      outcome: 'done',
+      message: expect.stringMatching(/^tree: running, pid \d+$/),
+    });
+    expect(pidOf(sup, 'tree')).not.toBe(tree);
+    started.add(pidOf(sup, 'tree'));
+    const [signalled] = await operate(sup, { op: 'signal', names: ['tree'], signal: 'SIGHUP' });
+    expect(signalled).toMatchObject({
+      outcome: 'done',
+      message: `tree: SIGHUP sent to process group ${pidOf(sup, 'tree')}`,
+    });
+    const log = await logEvents(join(dir, 'run', 'events.jsonl'));
+    const requests = log.flatMap((e) =>
+      e.type === 'stop-requested' || e.type === 'restart-requested' || e.type === 'signal-requested'
+        ? [`${e.type} ${e.name} ${e.source}`]
+        : [],
+    );
+    expect(requests).toEqual([
+      'stop-requested idle api',
+      'stop-requested nope api',
+      'restart-requested tree api',
+      'signal-requested tree api',
+    ]);
     await finish(sup);
   });
 });
