@@ -1,5 +1,6 @@
 import { reclaimPid } from './missed-exit.js';
 import { SERVICE_DEFAULTS } from '../config/defaults.js';
+import { envOf, runAsOf } from '../config/run-as.js';
 import type { ServiceDef } from '../config/types.js';
 import type { Pid, Spawned, SpawnFailed, SpawnRequested, StopBegun } from '../events/types.js';
 import { assertNever } from '../events/assert-never.js';
@@ -82,7 +83,7 @@ function spawnNow(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequested['reason']
   });
   putService(ctx, next);
   record(ctx, { type: 'spawn-requested', name: svc.name, gen, incarnation, reason });
-  const { command, cwd, env, stdout, stderr, lastWords } = svc.def;
+  const { command, cwd, stdout, stderr, lastWords } = svc.def;
   effect(ctx, {
     do: 'spawn',
     name: svc.name,
@@ -90,7 +91,8 @@ function spawnNow(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequested['reason']
     incarnation,
     command,
     cwd,
-    env,
+    env: envOf(svc.def),
+    runAs: runAsOf(svc.def),
     stdout,
     stderr,
     lastWords,

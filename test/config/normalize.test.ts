@@ -28,6 +28,13 @@ describe('config normalization', () => {
       stderr: null,
       lastWords: { lines: 10, bytes: 2048 },
       dependsOn: {},
+      user: null,
+      group: null,
+      umask: null,
+      limits: {},
+      inheritEnv: true,
+      envFile: null,
+      envFileValues: {},
     });
   });
 

@@ -8,6 +8,7 @@ import { vetCommand } from '../config/script-security.js';
 import { removePidFileIfOwned, writePidFile } from '../files/pidfile.js';
 import { readProcExe, readProcStartTime } from '../proc/proc-stat.js';
 import { type ChildSpec, spawnChild } from './children.js';
+import { type Launch, launchOf, programProblem } from './run-as.js';
 import { type GroupWatch, groupAlive } from './group-watch.js';
 import { reapOrphan } from './orphans.js';
 import type { TimerTable } from './timers.js';
@@ -87,46 +88,66 @@ export function executeEffect(e: Effect, ports: EffectPorts): void {
 
 function startService(e: Extract<Effect, { do: 'spawn' }>, ports: EffectPorts): void {
   const { name, gen, incarnation } = e;
-  // Script security at the moment that matters: right before the exec, not only at load time.
-  const refused = vetCommand(e.command, e.cwd, e.env, {
-    where: `services.${name}.command`,
-    allowUnsafeScripts: ports.allowUnsafeScripts?.() ?? false,
-  });
-  if (refused)
-    return ports.emit({ type: 'spawn-failed', name, gen, incarnation, error: formatProblem(refused) });
-  startChild(e, { service: name }, ports, (started) =>
-    'error' in started
-      ? { type: 'spawn-failed', name, gen, incarnation, error: started.error }
-      : { type: 'spawned', name, gen, incarnation, pid: started.pid, ...identity(started.pid) },
+  const failed = (error: string): EventBody => ({ type: 'spawn-failed', name, gen, incarnation, error });
+  const launch = prepare(e, `services.${name}`, ports);
+  if ('error' in launch) return ports.emit(failed(launch.error));
+  startChild(
+    { ...e, env: launch.env, wrapper: launch.wrapper, inheritEnv: false },
+    { service: name },
+    ports,
+    (started) =>
+      'error' in started
+        ? failed(started.error)
+        : { type: 'spawned', name, gen, incarnation, pid: started.pid, ...identity(started.pid, launch) },
   );
 }
 
 function startCheckRun(e: Extract<Effect, { do: 'run-check' }>, ports: EffectPorts): void {
   const { name, gen, run } = e;
-  const refused = vetCommand(
-    e.command,
-    e.cwd,
-    {},
-    {
-      where: `checks.${name}.command`,
-      allowUnsafeScripts: ports.allowUnsafeScripts?.() ?? false,
-    },
-  );
-  if (refused)
-    return ports.emit({ type: 'check-start-failed', name, gen, run, error: formatProblem(refused) });
+  const failed = (error: string): EventBody => ({ type: 'check-start-failed', name, gen, run, error });
+  const launch = prepare(e, `checks.${name}`, ports);
+  if ('error' in launch) return ports.emit(failed(launch.error));
   const spec = {
     command: e.command,
     cwd: e.cwd,
-    env: {},
+    env: launch.env,
+    inheritEnv: false,
+    wrapper: launch.wrapper,
     stdout: null,
     stderr: null,
     lastWords: e.lastWords,
   };
   startChild(spec, { check: name }, ports, (started) =>
     'error' in started
-      ? { type: 'check-start-failed', name, gen, run, error: started.error }
-      : { type: 'check-started', name, gen, run, pid: started.pid, ...identity(started.pid) },
+      ? failed(started.error)
+      : { type: 'check-started', name, gen, run, pid: started.pid, ...identity(started.pid, launch) },
   );
+}
+
+/**
+ * Everything decided before the fork: the user, groups, limits and environment it starts with
+ * (./run-as.ts), and script security at the moment that matters — right before the exec, with
+ * the PATH it will run with, against the user it will run as.
+ */
+function prepare(
+  e: Extract<Effect, { do: 'spawn' | 'run-check' }>,
+  where: string,
+  ports: EffectPorts,
+): Launch | { error: string } {
+  const launch = launchOf(e.runAs, e.env, where);
+  if ('error' in launch) return launch;
+  const refused = vetCommand(e.command, e.cwd, launch.env, {
+    where: `${where}.command`,
+    allowUnsafeScripts: ports.allowUnsafeScripts?.() ?? false,
+    wholeEnv: true,
+    runsAs: launch.uid,
+  });
+  if (refused) return { error: formatProblem(refused) };
+  if (launch.wrapper.length > 0) {
+    const missing = programProblem(e.command, e.cwd, launch.env);
+    if (missing) return { error: missing };
+  }
+  return launch;
 }
 
 /**
@@ -157,10 +178,12 @@ function startChild(
 
 /**
  * What proves later that a PID is still the process started now: its start time and its
- * executable (spawn returns after the exec, so this is the program's, not node's).
+ * executable (spawn returns after the exec, so this is the program's, not node's). Started
+ * through helpers (user, limits, umask), the exec in hand may still be a helper's: then the
+ * start time, group and session are the proof, without the executable.
  */
-function identity(pid: number): { startTime: number | null; exe: string | null } {
-  return { startTime: readProcStartTime(pid), exe: readProcExe(pid) };
+function identity(pid: number, launch: Launch): { startTime: number | null; exe: string | null } {
+  return { startTime: readProcStartTime(pid), exe: launch.wrapper.length > 0 ? null : readProcExe(pid) };
 }
 
 /** An exit, and whether the rest of its process group outlived it (the leader is reaped by now). */

@@ -76,6 +76,7 @@ const spawnEffect = (command: string[], extra: Partial<Extract<Effect, { do: 'sp
   command,
   cwd: null,
   env: {},
+  runAs: { user: null, group: null, umask: null, limits: {}, inheritEnv: true },
   stdout: null,
   stderr: null,
   lastWords: { lines: 10, bytes: 2048 },
@@ -162,6 +163,8 @@ describe('executeEffect', () => {
       command,
       lastWords: { lines: 10, bytes: 2048 },
       cwd: dir,
+      env: {},
+      runAs: { user: null, group: null, umask: null, limits: {}, inheritEnv: true },
     });
     executeEffect(run(['sh', '-c', 'test -f marker && echo found; exit 1']), t.ports);
     const started = t.bodies[0] as Body<'check-started'>;
