@@ -5,6 +5,7 @@ import type { ServiceDef } from '../config/types.js';
 import type { Pid, Spawned, SpawnFailed, SpawnRequested, StopBegun } from '../events/types.js';
 import { assertNever } from '../events/assert-never.js';
 import { decideAfterExit, STOP_REASON_FOR } from './after-exit.js';
+import { startPeriodBegins } from './checks.js';
 import { dependentsOf, holdBack } from './dependencies.js';
 import {
   addProc,
@@ -147,6 +148,7 @@ export function onSpawned(ctx: Ctx, ev: Spawned): void {
     pidFile: { path: svc.def.pidFile, pid: ev.pid },
   });
   putService(ctx, running);
+  startPeriodBegins(ctx, svc.name);
   // keepalived #2460: the PID file is a projection of the registry, rewritten whole per incarnation.
   effect(ctx, { do: 'write-pidfile', path: svc.def.pidFile, pid: ev.pid });
   // Asked to go down or to restart while it was starting: now that it runs, do it.
@@ -389,6 +391,9 @@ export function restartNow(ctx: Ctx, svc: ServiceStatus, cause: RestartCause): v
     case 'waiting':
       return putService(ctx, svc); // it starts, with its new definition, once the predecessor is gone
     case 'backoff':
+      // It is down and its backoff restarts it: a check turning unhealthy meanwhile (it has
+      // nothing to check) does not cut the backoff short.
+      if (cause === 'check-failed') return;
       cancelTimer(ctx, svc.timer);
       requestSpawn(ctx, withService(svc, { timer: null }), cause === 'reload' ? 'reload' : 'restart');
       return;

@@ -17,6 +17,7 @@ import {
   type Schema,
   string,
   validate,
+  withDefault,
 } from '../config/schema.js';
 import {
   type CheckDef,
@@ -191,6 +192,7 @@ const checkStatusSchema = object({
   ),
   timer: nullable(timerKeySchema),
   paused: boolean,
+  startPeriodFrom: withDefault(nullable(integer(-1, Number.MAX_SAFE_INTEGER)), null),
 });
 
 const procSchema: Schema<readonly [number, SnapshotEntry]> = (raw, path, problems) => {

@@ -156,7 +156,16 @@ export interface CheckStatus {
   readonly timer: TimerKey | null;
   /** Paused by an operator: no new runs until resumed (or its definition changes on reload). */
   readonly paused: boolean;
+  /**
+   * When its `startPeriod` began (monotonic ms): runs started within startPeriodMs of it do not
+   * count a failure. START_PERIOD_AT_FIRST_RUN: begins at its next run; null: none, or ended
+   * by a success.
+   */
+  readonly startPeriodFrom: number | null;
 }
+
+/** A check's start period that begins with its first run (it reports on no service). */
+export const START_PERIOD_AT_FIRST_RUN = -1;
 
 export type SupervisorPhase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -260,6 +269,7 @@ export function copyCheck(c: CheckStatus): Mutable<CheckStatus> {
     lastResult: c.lastResult,
     timer: c.timer,
     paused: c.paused,
+    startPeriodFrom: c.startPeriodFrom,
   };
 }
 
