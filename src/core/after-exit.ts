@@ -45,6 +45,8 @@ export function decideAfterExit(
     const admitted = admitRestart(def.maxRestarts, svc.recentRestarts, now);
     return admitted ? { kind: 'restart-now', recentRestarts: admitted } : giveUp(def);
   }
+  // Restarting a program that daemonizes itself loops: each copy forks and exits again.
+  if (svc.daemonized !== null) return { kind: 'fail', code: exit.code ?? 0, reason: svc.daemonized };
   if (exit.code !== null && def.fatalExitCodes.includes(exit.code))
     return { kind: 'fail', code: exit.code, reason: `exit code ${exit.code} is listed in fatalExitCodes` };
   const clean = exit.code === 0 && exit.error === null;

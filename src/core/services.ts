@@ -2,9 +2,17 @@ import { reclaimPid } from './missed-exit.js';
 import { SERVICE_DEFAULTS } from '../config/defaults.js';
 import { envOf, runAsOf } from '../config/run-as.js';
 import type { ServiceDef } from '../config/types.js';
-import type { Pid, Spawned, SpawnFailed, SpawnRequested, StopBegun } from '../events/types.js';
+import type {
+  DaemonSuspected,
+  Pid,
+  Spawned,
+  SpawnFailed,
+  SpawnRequested,
+  StopBegun,
+} from '../events/types.js';
 import { assertNever } from '../events/assert-never.js';
 import { decideAfterExit, STOP_REASON_FOR } from './after-exit.js';
+import { daemonAdvice } from './daemonized.js';
 import { startPeriodBegins } from './checks.js';
 import { dependentsOf, holdBack } from './dependencies.js';
 import {
@@ -56,6 +64,7 @@ export function newServiceStatus(name: string, def: ServiceDef, defGen: number):
     timer: null,
     reason: null,
     phaseSince: 0,
+    daemonized: null,
   };
 }
 
@@ -81,6 +90,7 @@ function spawnNow(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequested['reason']
     restartAfterExit: null,
     timer: null,
     reason: null,
+    daemonized: null,
   });
   putService(ctx, next);
   record(ctx, { type: 'spawn-requested', name: svc.name, gen, incarnation, reason });
@@ -406,4 +416,21 @@ export function restartNow(ctx: Ctx, svc: ServiceStatus, cause: RestartCause): v
     default:
       return assertNever(svc.phase);
   }
+}
+
+/**
+ * The shell saw a service's main process exit 0 right after starting while processes it forked
+ * live on: it looks like it daemonized itself. procreg follows no daemon (no systemd
+ * Type=forking): the service fails when that main process is gone, with the advice to run it
+ * in the foreground, instead of being restarted in a loop where each copy forks away again.
+ */
+export function onDaemonSuspected(ctx: Ctx, ev: DaemonSuspected): void {
+  const entry = ctx.state.procs.get(ev.pid);
+  const svc = entry?.kind === 'service' ? ctx.state.services.get(entry.name) : undefined;
+  if (!svc || svc.pid !== ev.pid)
+    return recordIgnored(ctx, `pid ${ev.pid} is not the main process of a running service`);
+  // A process procreg itself runs (another service) is not what this one left behind.
+  const left = ev.left.filter((p) => !ctx.state.procs.has(p) || p === ev.pid);
+  if (left.length === 0) return recordIgnored(ctx, `what pid ${ev.pid} left behind is procreg's own`);
+  putService(ctx, withService(svc, { daemonized: daemonAdvice(ev, left) }));
 }

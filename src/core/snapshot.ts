@@ -167,6 +167,7 @@ const serviceStatusSchema = object({
   timer: nullable(timerKeySchema),
   reason: nullable(text),
   phaseSince: nat,
+  daemonized: withDefault(nullable(string()), null),
 });
 
 const checkStatusSchema = object({

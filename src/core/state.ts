@@ -118,6 +118,11 @@ export interface ServiceStatus {
   readonly reason: string | null;
   /** Wall time it entered its current phase (0 before the first). */
   readonly phaseSince: number;
+  /**
+   * The current incarnation looks like it daemonized itself (daemon-suspected): what to do
+   * about it, the reason it fails with once its main process is gone. Null otherwise.
+   */
+  readonly daemonized: string | null;
 }
 
 export interface CheckResult {
@@ -248,6 +253,7 @@ export function copyService(s: ServiceStatus): Mutable<ServiceStatus> {
     timer: s.timer,
     reason: s.reason,
     phaseSince: s.phaseSince,
+    daemonized: s.daemonized,
   };
 }
 

@@ -9,6 +9,10 @@ import { removePidFileIfOwned, writePidFile } from '../files/pidfile.js';
 import { readProcExe, readProcStartTime } from '../proc/proc-stat.js';
 import { type ChildSpec, spawnChild } from './children.js';
 import { type Launch, launchOf, programProblem } from './run-as.js';
+import { realpathSync } from 'node:fs';
+import { DAEMONIZE_WINDOW_MS } from '../../core/daemonized.js';
+import { leftBehind } from '../proc/daemon-scan.js';
+import { findExecutable } from '../proc/executable.js';
 import { type GroupWatch, groupAlive } from './group-watch.js';
 import { reapOrphan } from './orphans.js';
 import type { TimerTable } from './timers.js';
@@ -91,14 +95,19 @@ function startService(e: Extract<Effect, { do: 'spawn' }>, ports: EffectPorts): 
   const failed = (error: string): EventBody => ({ type: 'spawn-failed', name, gen, incarnation, error });
   const launch = prepare(e, `services.${name}`, ports);
   if ('error' in launch) return ports.emit(failed(launch.error));
+  let id: { startTime: number | null; exe: string | null } = { startTime: null, exe: null };
+  const spec = { ...e, env: launch.env, wrapper: launch.wrapper, inheritEnv: false };
+  const watch = { started: () => id, program: () => programExe(e, launch) };
   startChild(
-    { ...e, env: launch.env, wrapper: launch.wrapper, inheritEnv: false },
+    spec,
     { service: name },
     ports,
-    (started) =>
-      'error' in started
-        ? failed(started.error)
-        : { type: 'spawned', name, gen, incarnation, pid: started.pid, ...identity(started.pid, launch) },
+    (started) => {
+      if ('error' in started) return failed(started.error);
+      id = identity(started.pid, launch);
+      return { type: 'spawned', name, gen, incarnation, pid: started.pid, ...id };
+    },
+    watch,
   );
 }
 
@@ -160,14 +169,19 @@ function startChild(
   who: { service: string } | { check: string },
   ports: EffectPorts,
   outcome: (started: { pid: number } | { error: string }) => EventBody,
+  daemon?: DaemonWatch,
 ): void {
   let pid = 0; // known before any line or exit can arrive: they come from the event loop
+  const since = performance.now();
   spawnChild(
     spec,
     {
       onLine: (stream, line) =>
         ports.log[stream === 'stdout' ? 'info' : 'warn']({ ...who, pid, stream }, line),
-      onExit: (code, signal, lastWords) => ports.emit(exited(pid, code, signal, lastWords)),
+      onExit: (code, signal, lastWords) => {
+        if (daemon && code === 0) suspectDaemon(pid, Math.round(performance.now() - since), daemon, ports);
+        ports.emit(exited(pid, code, signal, lastWords));
+      },
     },
     (started) => {
       if ('pid' in started) pid = started.pid;
@@ -184,6 +198,33 @@ function startChild(
  */
 function identity(pid: number, launch: Launch): { startTime: number | null; exe: string | null } {
   return { startTime: readProcStartTime(pid), exe: launch.wrapper.length > 0 ? null : readProcExe(pid) };
+}
+
+/** What tells a daemon's parent from a service that simply exited: its start, its program. */
+interface DaemonWatch {
+  readonly started: () => { startTime: number | null; exe: string | null };
+  readonly program: () => string | null;
+}
+
+/**
+ * A service's main process exited 0 soon after it started: if it left processes running (in
+ * its group, or escaped into their own session), say so before its exit (daemon-suspected).
+ */
+function suspectDaemon(pid: number, afterMs: number, watch: DaemonWatch, ports: EffectPorts): void {
+  if (afterMs >= DAEMONIZE_WINDOW_MS) return;
+  const { startTime, exe } = watch.started();
+  const found = leftBehind(pid, startTime, exe ?? watch.program());
+  if (found) ports.emit({ type: 'daemon-suspected', pid, left: found.left, escaped: found.escaped, afterMs });
+}
+
+/** The program a wrapped start ends up running (its real path), for telling its escaped copies. */
+function programExe(e: Extract<Effect, { do: 'spawn' }>, launch: Launch): string | null {
+  const found = findExecutable(e.command[0] as string, e.cwd ?? process.cwd(), launch.env.PATH);
+  try {
+    return 'path' in found ? realpathSync(found.path) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** An exit, and whether the rest of its process group outlived it (the leader is reaped by now). */
