@@ -55,7 +55,8 @@ export function loadConfigFile(file: string): LoadResult {
   const res = normalizeConfig(parsed.value, { baseDir: dirname(path) });
   if (!res.ok) return fail(res.problems);
   const withEnv = withEnvFiles(res.config);
-  if (!withEnv.ok) return fail(withEnv.problems);
+  // Every problem at once: a missing env file and an unknown user are both reported.
+  if (!withEnv.ok) return fail([...withEnv.problems, ...runAsProblems(res.config)]);
   const unsafe = vetConfig(withEnv.config);
   if (unsafe.length > 0) return fail(unsafe);
   return { ok: true, path, config: withEnv.config };
