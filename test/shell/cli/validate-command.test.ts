@@ -133,3 +133,34 @@ describe('procreg validate', () => {
     ]);
   });
 });
+
+describe('procreg validate resolves every program', () => {
+  it("reports a service's or check's program that is not there or not executable (exit 2, naming the field), also inside a sh -c script", async () => {
+    const dir = tmp();
+    const notExec = join(dir, 'tool.sh');
+    writeFileSync(notExec, '#!/bin/sh\n');
+    chmodSync(notExec, 0o644);
+    const config = join(dir, 'procreg.yaml');
+    writeFileSync(
+      config,
+      `services:
+  ok: { command: [sleep, '1'] }
+  typo: { command: [sleeep, '1'] }
+  plain: { command: [${notExec}] }
+  minimal: { command: [node, '-e', '1'], inheritEnv: false, env: { PATH: /nonexistent } }
+checks:
+  web_alive: { command: [sh, -c, 'curll -sf http://127.0.0.1:1/ && true'] }
+  fine: { command: [sh, -c, 'test -d / && sleep 0'] }
+`,
+    );
+    const r = await procregCli('validate', config);
+    expect(r.code).toBe(2);
+    expect(lines(r.stderr)).toEqual([
+      `${config}: services.minimal.command[0]: cannot be run: node is not found in PATH (/nonexistent), got "node" (string)`,
+      `${config}: services.plain.command[0]: cannot be run: ${notExec} is not executable (mode 0644), got "${notExec}" (string)`,
+      `${config}: services.typo.command[0]: cannot be run: sleeep is not found in PATH (${process.env.PATH}), got "sleeep" (string)`,
+      `${config}: checks.web_alive.command: runs a program that cannot be run: curll is not found in PATH (${process.env.PATH}), got "curll" (string)`,
+      `${config}: invalid, 4 error(s)`,
+    ]);
+  });
+});
