@@ -1,9 +1,10 @@
-// npm run bench [-- --json] [-- --quick] [-- --only tree,fold,replay,memory,restart,reload,idle]
+// npm run bench [-- --json] [-- --quick] [-- --only tree,fold,replay,memory,restart,reload,idle,spawn]
 // Every benchmark runs procreg and its peers in one run, side by side; figures are medians.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { foldBench } from './fold.bench.js';
 import { replayBench } from './replay.bench.js';
+import { spawnBench } from './spawn.bench.js';
 import { idleBench, reloadBench, restartBench } from './supervisor.bench.js';
 import { treeChurn } from './tree-churn.bench.js';
 import { fmtRate, type Result, table } from './util.js';
@@ -72,6 +73,11 @@ if (want('restart'))
   );
 if (want('reload'))
   show('Reload latency: add one service to the config', await reloadBench({ trials: quick ? 5 : 20 }));
+if (want('spawn'))
+  show(
+    'Spawn latency of user, umask and limits (helpers run between fork and the program; trials alternate)',
+    await spawnBench({ trials: quick ? 20 : 200 }),
+  );
 if (want('idle'))
   show(
     'The supervisor process with 100 idle children (both at once)',
