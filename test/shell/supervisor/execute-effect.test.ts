@@ -126,6 +126,31 @@ describe('executeEffect', () => {
     );
   });
 
+  it("spawn with umask or limits: the program is looked up first, so a missing one is spawn-failed, not a helper crashing; the PID is the program's own", async () => {
+    const t = ports();
+    const runAs = {
+      user: null,
+      group: null,
+      umask: 0o077,
+      limits: { nofile: { soft: 64, hard: 64 } },
+      inheritEnv: true,
+    };
+    executeEffect(spawnEffect(['no-such-program-procreg'], { runAs }), t.ports);
+    expect(t.bodies).toEqual([
+      {
+        type: 'spawn-failed',
+        name: 'web',
+        gen: 2,
+        incarnation: 3,
+        error: `cannot start no-such-program-procreg: no-such-program-procreg is not found in PATH (${process.env.PATH})`,
+      },
+    ]);
+    executeEffect(spawnEffect(['sh', '-c', 'echo "$(umask) $(ulimit -n) $$"'], { runAs }), t.ports);
+    const spawned = await t.next('spawned');
+    expect(spawned.exe).toBeNull(); // a helper may still be what runs when procreg hears the PID
+    await t.line(`0077 64 ${spawned.pid}`);
+  });
+
   it('spawn: emits spawn-failed with the reason for a refused output file at once, for a missing executable on the next tick', async () => {
     const dir = tmp();
     const t = ports();

@@ -64,6 +64,10 @@ checks:
     user: postgres
     env: { X: 1.5 }
     interval: 10s
+  grp:
+    command: [sh, -c, 'echo "grp uid=$(id -u) gid=$(id -g) groups=$(id -G)"']
+    group: ssl-cert
+    interval: 10s
 `,
     );
     process.env.LEAKED = 'from procreg';
@@ -87,6 +91,8 @@ checks:
     await r.printed(
       `check uid=${id('-u', 'postgres')} groups=${id('-G', 'postgres')} x=1.5 leaked=from procreg`,
     );
+    const sslCert = execFileSync('getent', ['group', 'ssl-cert'], { encoding: 'utf8' }).split(':')[2];
+    await r.printed(`grp uid=0 gid=${sslCert} groups=${sslCert}`); // group alone: no other groups kept
     r.proc.kill('SIGTERM');
     expect(await r.exit).toBe(0);
     expect(alive(pid)).toBe(false);
