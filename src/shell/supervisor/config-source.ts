@@ -48,11 +48,11 @@ export class ConfigSource {
   accept(given: NormalizedConfig, current?: NormalizedConfig | null): ConfigLoad {
     const refused = current ? reloadProblems(current, given) : [];
     if (refused.length > 0) return { ok: false, problems: refused };
-    if (!this.path) this.given = given;
     const read = withEnvFiles(given); // env files are read afresh on every load
     if (!read.ok) return read;
     const problems = vetConfig(read.config);
     if (problems.length > 0) return { ok: false, problems };
+    if (!this.path) this.given = given;
     return { ok: true, config: read.config };
   }
 }
