@@ -45,13 +45,13 @@ export function decideAfterExit(
     const admitted = admitRestart(def.maxRestarts, svc.recentRestarts, now);
     return admitted ? { kind: 'restart-now', recentRestarts: admitted } : giveUp(def);
   }
-  // Restarting a program that daemonizes itself loops: each copy forks and exits again.
-  if (svc.daemonized !== null) return { kind: 'fail', code: exit.code ?? 0, reason: svc.daemonized };
   if (exit.code !== null && def.fatalExitCodes.includes(exit.code))
     return { kind: 'fail', code: exit.code, reason: `exit code ${exit.code} is listed in fatalExitCodes` };
   const clean = exit.code === 0 && exit.error === null;
   if (def.restart === 'never' || (def.restart === 'on-failure' && clean))
     return { kind: 'stay-down', reason: `exited (${describeExit(exit)}); restart: ${def.restart}` };
+  // Restarting a program that daemonizes itself loops: each copy forks and exits again.
+  if (svc.daemonized !== null) return { kind: 'fail', code: exit.code ?? 0, reason: svc.daemonized };
   const admitted = admitRestart(def.maxRestarts, svc.recentRestarts, now);
   if (!admitted) return giveUp(def);
   const uptime = svc.startedAt !== null && exit.pid !== null ? exit.time - svc.startedAt : null;
