@@ -1,4 +1,4 @@
-// npm run bench [-- --json] [-- --quick] [-- --only tree,fold,replay,memory,restart,reload,idle,startup,snapshots,size]
+// npm run bench [-- --json] [-- --quick] [-- --only tree,fold,replay,memory,restart,reload,idle,spawn,startup,snapshots,size]
 // [-- --candidates 25000/8,50000/16]: more snapshot intervals (events/MB) to measure beside the default
 // Every benchmark runs procreg and its peers in one run, side by side; figures are medians.
 import { execFileSync } from 'node:child_process';
@@ -7,6 +7,7 @@ import { foldBench } from './fold.bench.js';
 import { replayBench } from './replay.bench.js';
 import { snapshotsBench } from './snapshots.bench.js';
 import { startupBench } from './startup.bench.js';
+import { spawnBench } from './spawn.bench.js';
 import { idleBench, reloadBench, restartBench } from './supervisor.bench.js';
 import { treeChurn } from './tree-churn.bench.js';
 import { fmtRate, type Result, table } from './util.js';
@@ -75,6 +76,11 @@ if (want('restart'))
   );
 if (want('reload'))
   show('Reload latency: add one service to the config', await reloadBench({ trials: quick ? 5 : 20 }));
+if (want('spawn'))
+  show(
+    'Spawn latency of user, umask and limits (helpers run between fork and the program; trials alternate)',
+    await spawnBench({ trials: quick ? 20 : 200 }),
+  );
 if (want('idle'))
   show(
     'The supervisor process with 100 idle children (both at once)',

@@ -49,6 +49,7 @@ describe("import { … } from 'procreg'", () => {
         "ConfigError",
         "ConfigLoaded",
         "ConfigProblem",
+        "DaemonSuspected",
         "DecisionRecord",
         "DecodeResult",
         "DeletedSegment",

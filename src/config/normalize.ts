@@ -2,6 +2,7 @@ import { CHECK_DEFAULTS, SERVICE_DEFAULTS } from './defaults.js';
 import { dependencyProblems, normalizeDependsOn } from './depends-on.js';
 import { age, duration } from './duration.js';
 import { size } from './size.js';
+import { groupName, type RunAs, umask, userLimits, userName } from './run-as.js';
 import { basenameOf, isAbsolutePath, resolvePath } from './paths.js';
 import { eventLogPath, PROCREG_PID_FILE, PROCREG_SOCKET, reservedNameAt, runDirFile } from './run-dir.js';
 import {
@@ -46,8 +47,25 @@ export interface NormalizeOptions {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
+/** YAML's `PORT: 8080` and `DEBUG: true` mean the strings; lists, mappings and null mean nothing. */
 const envValue: Schema<string> = (raw, path, problems) =>
-  typeof raw === 'string' ? raw : problem(problems, path, raw, 'an environment value must be a string');
+  typeof raw === 'string'
+    ? raw.includes('\0')
+      ? problem(problems, path, raw, 'an environment value must not contain a NUL byte')
+      : raw
+    : (typeof raw === 'number' && Number.isFinite(raw)) || typeof raw === 'boolean'
+      ? String(raw)
+      : problem(problems, path, raw, 'an environment value must be a string, a number or true/false');
+
+/** The fields of ./run-as.ts as a person writes them. */
+const userRunAs = {
+  user: optional(userName),
+  group: optional(groupName),
+  umask: optional(umask),
+  limits: withDefault(userLimits, {}),
+  inheritEnv: withDefault(boolean, true),
+  envFile: optional(string('must be a path to a dotenv file (relative to the config file)')),
+};
 
 const userLastWords = withDefault(
   object({
@@ -105,6 +123,7 @@ const userService = object({
   lastWords: userLastWords,
   dependsOn: (raw: unknown, path: string, problems: ConfigProblem[]) =>
     normalizeDependsOn(raw, path, problems) ?? INVALID,
+  ...userRunAs,
 });
 
 const userCheck = object({
@@ -118,6 +137,9 @@ const userCheck = object({
   restarts: optional(string()),
   service: optional(string()),
   lastWords: userLastWords,
+  env: withDefault(recordOf(envValue), {}),
+  startPeriod: withDefault(duration(), 0),
+  ...userRunAs,
 });
 
 const DEFAULT_POLICY = EVENT_LOG_POLICY_DEFAULT;
@@ -272,6 +294,7 @@ function toServiceDef(name: string, s: Infer<typeof userService>, runDir: string
     stderr: s.stderr === undefined ? null : resolvePath(runDir, s.stderr),
     lastWords: s.lastWords,
     dependsOn: s.dependsOn,
+    ...runAsDef(s, base),
   };
 }
 
@@ -288,6 +311,25 @@ function toCheckDef(c: Infer<typeof userCheck>, base: string): CheckDef {
     restartsService: c.restarts ?? null,
     service: c.service ?? c.restarts ?? null,
     lastWords: c.lastWords,
+    env: c.env,
+    startPeriodMs: c.startPeriod,
+    ...runAsDef(c, base),
+  };
+}
+
+/** The run-as fields as normalized; the env file is named here and read by the shell's loader. */
+function runAsDef(
+  u: Infer<typeof userService> | Infer<typeof userCheck>,
+  base: string,
+): RunAs & { envFile: string | null; envFileValues: Readonly<Record<string, string>> } {
+  return {
+    user: u.user ?? null,
+    group: u.group ?? null,
+    umask: u.umask ?? null,
+    limits: u.limits,
+    inheritEnv: u.inheritEnv,
+    envFile: u.envFile === undefined ? null : resolvePath(base, u.envFile),
+    envFileValues: {},
   };
 }
 

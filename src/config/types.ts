@@ -5,6 +5,7 @@
  * the type and its check are one definition.
  */
 import { DEPENDENCY_CONDITIONS, type Dependency } from './depends-on.js';
+import { runAsFields } from './run-as.js';
 import {
   arrayOf,
   boolean,
@@ -127,6 +128,7 @@ export const serviceDefSchema = object({
   lastWords: withDefault(lastWordsDefSchema, LAST_WORDS_DEFAULT),
   /** Services that must be started (or healthy) before this one starts, by name. */
   dependsOn: withDefault(recordOf(dependencySchema), {}) as Schema<Readonly<Record<string, Dependency>>>,
+  ...runAsFields,
 });
 export interface ServiceDef extends Infer<typeof serviceDefSchema> {}
 
@@ -145,6 +147,11 @@ export const checkDefSchema = object({
   /** The service whose health this check reports (its `service`, else its `restarts`). */
   service: withDefault(nullable(string()), null),
   lastWords: withDefault(lastWordsDefSchema, LAST_WORDS_DEFAULT),
+  /** Added to the environment of each run (configs logged before checks had `env`: none). */
+  env: withDefault(recordOf(text), {}) as Schema<Readonly<Record<string, string>>>,
+  /** After a start of its service, failures do not count until this long has passed or a run succeeded (0: none). */
+  startPeriodMs: withDefault(ms, 0),
+  ...runAsFields,
 });
 export interface CheckDef extends Infer<typeof checkDefSchema> {}
 

@@ -50,6 +50,8 @@ export function decideAfterExit(
   const clean = exit.code === 0 && exit.error === null;
   if (def.restart === 'never' || (def.restart === 'on-failure' && clean))
     return { kind: 'stay-down', reason: `exited (${describeExit(exit)}); restart: ${def.restart}` };
+  // Restarting a program that daemonizes itself loops: each copy forks and exits again.
+  if (svc.daemonized !== null) return { kind: 'fail', code: exit.code ?? 0, reason: svc.daemonized };
   const admitted = admitRestart(def.maxRestarts, svc.recentRestarts, now);
   if (!admitted) return giveUp(def);
   const uptime = svc.startedAt !== null && exit.pid !== null ? exit.time - svc.startedAt : null;

@@ -1,5 +1,6 @@
 import { reclaimPid } from './missed-exit.js';
 import { CHECK_DEFAULTS } from '../config/defaults.js';
+import { envOf, runAsOf } from '../config/run-as.js';
 import type { CheckDef } from '../config/types.js';
 import type { CheckStarted, CheckStartFailed, Pid, TimerKey } from '../events/types.js';
 import {
@@ -19,7 +20,13 @@ import {
   stopTimerOf,
 } from './context.js';
 import { reapEffect, restartNow, startDependents } from './services.js';
-import { type CheckEntry, type CheckStatus, isOrphan, withCheck } from './state.js';
+import {
+  type CheckEntry,
+  type CheckStatus,
+  isOrphan,
+  START_PERIOD_AT_FIRST_RUN,
+  withCheck,
+} from './state.js';
 
 export function newCheckStatus(
   name: string,
@@ -40,7 +47,29 @@ export function newCheckStatus(
     lastResult: null,
     timer: null,
     paused: false,
+    // A check of a service begins its start period when the service starts (startPeriodBegins).
+    startPeriodFrom: def.startPeriodMs > 0 ? START_PERIOD_AT_FIRST_RUN : null,
   };
+}
+
+/**
+ * A new incarnation of `service` runs: the checks reporting on it begin their start period
+ * (Docker's --start-period, Kubernetes' startup probe): until it has passed or a run
+ * succeeded, failures do not count toward `fall`, so they neither turn it unhealthy nor
+ * restart the service.
+ */
+export function startPeriodBegins(ctx: Ctx, service: string): void {
+  for (const chk of ctx.state.checks.values())
+    if (!chk.removed && chk.def.startPeriodMs > 0 && reportsOn(chk.def) === service)
+      putCheck(ctx, withCheck(chk, { startPeriodFrom: ctx.mono, failures: 0 }));
+}
+
+const reportsOn = (def: CheckDef): string | null => def.service ?? def.restartsService;
+
+/** A failed run that started within the check's start period: it does not count. */
+function inStartPeriod(chk: CheckStatus, startedMono: number): boolean {
+  const from = chk.startPeriodFrom;
+  return from !== null && from !== START_PERIOD_AT_FIRST_RUN && startedMono < from + chk.def.startPeriodMs;
 }
 
 function intervalTimer(ctx: Ctx, chk: CheckStatus): TimerKey {
@@ -67,10 +96,15 @@ export function runOrSkip(ctx: Ctx, chk: CheckStatus): void {
   const { timeoutMs, killAfterMs, intervalMs } = chk.def;
   const inFlight = { run, gen, pid: null, timeoutMs, killAfterMs };
   const timer: TimerKey = { kind: 'check-interval', name: chk.name, gen, run: run + 1 };
-  putCheck(ctx, withCheck(chk, { run, inFlight, timer }));
+  const startPeriodFrom =
+    chk.startPeriodFrom === START_PERIOD_AT_FIRST_RUN && reportsOn(chk.def) === null
+      ? ctx.mono
+      : chk.startPeriodFrom;
+  putCheck(ctx, withCheck(chk, { run, inFlight, timer, startPeriodFrom }));
   record(ctx, { type: 'check-run-requested', name: chk.name, gen, run });
   const { command, cwd, lastWords } = chk.def;
-  effect(ctx, { do: 'run-check', name: chk.name, gen, run, command, cwd, lastWords });
+  const [env, runAs] = [envOf(chk.def), runAsOf(chk.def)];
+  effect(ctx, { do: 'run-check', name: chk.name, gen, run, command, cwd, env, runAs, lastWords });
   armTimer(ctx, timer, ctx.mono + intervalMs);
 }
 
@@ -221,12 +255,15 @@ function finishRun(ctx: Ctx, chk: CheckStatus, r: RunOutcome): void {
     durationMs: r.durationMs,
     time: ctx.time,
   };
+  // A failure within the start period is recorded and shown, but not counted; a success ends it.
+  const uncounted = !ok && inStartPeriod(chk, ctx.mono - r.durationMs);
   const successes = ok ? done.successes + 1 : 0;
-  const failures = ok ? 0 : done.failures + 1;
+  const failures = ok || uncounted ? 0 : done.failures + 1;
+  const startPeriodFrom = ok ? null : done.startPeriodFrom;
   let healthy = done.healthy;
   if (ok && healthy !== true && successes >= chk.def.rise) healthy = true;
-  if (!ok && healthy !== false && failures >= chk.def.fall) healthy = false;
-  putCheck(ctx, withCheck(done, { successes, failures, healthy, lastResult }));
+  if (!ok && !uncounted && healthy !== false && failures >= chk.def.fall) healthy = false;
+  putCheck(ctx, withCheck(done, { successes, failures, healthy, lastResult, startPeriodFrom }));
   if (healthy === done.healthy || healthy === null) return;
   record(ctx, { type: 'check-health-changed', name: chk.name, healthy });
   const reported = chk.def.service ?? chk.def.restartsService;

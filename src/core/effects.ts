@@ -1,3 +1,4 @@
+import type { RunAs } from '../config/run-as.js';
 import type { LastWordsDef } from '../config/types.js';
 import type { Gen, Pid, TimerKey } from '../events/types.js';
 
@@ -10,7 +11,10 @@ export type Effect =
       readonly incarnation: number;
       readonly command: readonly string[];
       readonly cwd: string | null;
+      /** Added to its starting environment: the env file's values, then `env`. */
       readonly env: Readonly<Record<string, string>>;
+      /** User, group, umask, limits, and whether it starts from procreg's environment. */
+      readonly runAs: RunAs;
       /** Files the child's stdout / stderr are appended to; null: the supervisor's log. */
       readonly stdout: string | null;
       readonly stderr: string | null;
@@ -24,6 +28,8 @@ export type Effect =
       readonly run: number;
       readonly command: readonly string[];
       readonly cwd: string | null;
+      readonly env: Readonly<Record<string, string>>;
+      readonly runAs: RunAs;
       readonly lastWords: LastWordsDef;
     }
   | { readonly do: 'signal-group'; readonly pid: Pid; readonly signal: string }

@@ -205,6 +205,7 @@ const TOUCHES_WHOLE_REGISTRY: Readonly<
   'check-started': false,
   'check-start-failed': false,
   exited: false,
+  'daemon-suspected': false,
   'group-exited': false,
   'timer-fired': false,
   'stop-requested': false,

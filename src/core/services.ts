@@ -1,9 +1,19 @@
 import { reclaimPid } from './missed-exit.js';
 import { SERVICE_DEFAULTS } from '../config/defaults.js';
+import { envOf, runAsOf } from '../config/run-as.js';
 import type { ServiceDef } from '../config/types.js';
-import type { Pid, Spawned, SpawnFailed, SpawnRequested, StopBegun } from '../events/types.js';
+import type {
+  DaemonSuspected,
+  Pid,
+  Spawned,
+  SpawnFailed,
+  SpawnRequested,
+  StopBegun,
+} from '../events/types.js';
 import { assertNever } from '../events/assert-never.js';
 import { decideAfterExit, STOP_REASON_FOR } from './after-exit.js';
+import { daemonAdvice } from './daemonized.js';
+import { startPeriodBegins } from './checks.js';
 import { dependentsOf, holdBack } from './dependencies.js';
 import {
   addProc,
@@ -54,6 +64,7 @@ export function newServiceStatus(name: string, def: ServiceDef, defGen: number):
     timer: null,
     reason: null,
     phaseSince: 0,
+    daemonized: null,
   };
 }
 
@@ -79,10 +90,11 @@ function spawnNow(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequested['reason']
     restartAfterExit: null,
     timer: null,
     reason: null,
+    daemonized: null,
   });
   putService(ctx, next);
   record(ctx, { type: 'spawn-requested', name: svc.name, gen, incarnation, reason });
-  const { command, cwd, env, stdout, stderr, lastWords } = svc.def;
+  const { command, cwd, stdout, stderr, lastWords } = svc.def;
   effect(ctx, {
     do: 'spawn',
     name: svc.name,
@@ -90,7 +102,8 @@ function spawnNow(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequested['reason']
     incarnation,
     command,
     cwd,
-    env,
+    env: envOf(svc.def),
+    runAs: runAsOf(svc.def),
     stdout,
     stderr,
     lastWords,
@@ -145,6 +158,7 @@ export function onSpawned(ctx: Ctx, ev: Spawned): void {
     pidFile: { path: svc.def.pidFile, pid: ev.pid },
   });
   putService(ctx, running);
+  startPeriodBegins(ctx, svc.name);
   // keepalived #2460: the PID file is a projection of the registry, rewritten whole per incarnation.
   effect(ctx, { do: 'write-pidfile', path: svc.def.pidFile, pid: ev.pid });
   // Asked to go down or to restart while it was starting: now that it runs, do it.
@@ -398,6 +412,9 @@ export function restartNow(ctx: Ctx, svc: ServiceStatus, cause: RestartCause): v
     case 'waiting':
       return putService(ctx, svc); // it starts, with its new definition, once the predecessor is gone
     case 'backoff':
+      // It is down and its backoff restarts it: a check turning unhealthy meanwhile (it has
+      // nothing to check) does not cut the backoff short.
+      if (cause === 'check-failed') return;
       cancelTimer(ctx, svc.timer);
       requestSpawn(ctx, withService(svc, { timer: null }), cause === 'reload' ? 'reload' : 'restart');
       return;
@@ -410,4 +427,21 @@ export function restartNow(ctx: Ctx, svc: ServiceStatus, cause: RestartCause): v
     default:
       return assertNever(svc.phase);
   }
+}
+
+/**
+ * The shell saw a service's main process exit 0 right after starting while processes it forked
+ * live on: it looks like it daemonized itself. procreg follows no daemon (no systemd
+ * Type=forking): the service fails when that main process is gone, with the advice to run it
+ * in the foreground, instead of being restarted in a loop where each copy forks away again.
+ */
+export function onDaemonSuspected(ctx: Ctx, ev: DaemonSuspected): void {
+  const entry = ctx.state.procs.get(ev.pid);
+  const svc = entry?.kind === 'service' ? ctx.state.services.get(entry.name) : undefined;
+  if (!svc || svc.pid !== ev.pid)
+    return recordIgnored(ctx, `pid ${ev.pid} is not the main process of a running service`);
+  // A process procreg itself runs (another service) is not what this one left behind.
+  const left = ev.left.filter((p) => !ctx.state.procs.has(p) || p === ev.pid);
+  if (left.length === 0) return recordIgnored(ctx, `what pid ${ev.pid} left behind is procreg's own`);
+  putService(ctx, withService(svc, { daemonized: daemonAdvice(ev, left) }));
 }

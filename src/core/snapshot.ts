@@ -169,6 +169,7 @@ const serviceStatusSchema = object({
   timer: nullable(timerKeySchema),
   reason: nullable(text),
   phaseSince: nat,
+  daemonized: withDefault(nullable(string()), null),
 });
 
 const checkStatusSchema = object({
@@ -194,6 +195,7 @@ const checkStatusSchema = object({
   ),
   timer: nullable(timerKeySchema),
   paused: boolean,
+  startPeriodFrom: withDefault(nullable(integer(-1, Number.MAX_SAFE_INTEGER)), null),
 });
 
 const procSchema: Schema<readonly [number, SnapshotEntry]> = (raw, path, problems) => {

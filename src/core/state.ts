@@ -120,6 +120,11 @@ export interface ServiceStatus {
   readonly reason: string | null;
   /** Wall time it entered its current phase (0 before the first). */
   readonly phaseSince: number;
+  /**
+   * The current incarnation looks like it daemonized itself (daemon-suspected): what to do
+   * about it, the reason it fails with once its main process is gone. Null otherwise.
+   */
+  readonly daemonized: string | null;
 }
 
 export interface CheckResult {
@@ -158,7 +163,16 @@ export interface CheckStatus {
   readonly timer: TimerKey | null;
   /** Paused by an operator: no new runs until resumed (or its definition changes on reload). */
   readonly paused: boolean;
+  /**
+   * When its `startPeriod` began (monotonic ms): runs started within startPeriodMs of it do not
+   * count a failure. START_PERIOD_AT_FIRST_RUN: begins at its next run; null: none, or ended
+   * by a success.
+   */
+  readonly startPeriodFrom: number | null;
 }
+
+/** A check's start period that begins with its first run (it reports on no service). */
+export const START_PERIOD_AT_FIRST_RUN = -1;
 
 export type SupervisorPhase = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -249,6 +263,7 @@ export function copyService(s: ServiceStatus): Mutable<ServiceStatus> {
     timer: s.timer,
     reason: s.reason,
     phaseSince: s.phaseSince,
+    daemonized: s.daemonized,
   };
 }
 
@@ -270,6 +285,7 @@ export function copyCheck(c: CheckStatus): Mutable<CheckStatus> {
     lastResult: c.lastResult,
     timer: c.timer,
     paused: c.paused,
+    startPeriodFrom: c.startPeriodFrom,
   };
 }
 

@@ -22,6 +22,7 @@ import {
   onServiceExit,
   onSpawned,
   onSpawnFailed,
+  onDaemonSuspected,
   reapEffect,
   stopSignalOf,
   stopTimeoutOf,
@@ -125,6 +126,8 @@ function apply(ctx: Ctx, ev: Event): void {
       return onSignalRequested(ctx, ev);
     case 'orphan-reaped':
       return onOrphanReaped(ctx, ev);
+    case 'daemon-suspected':
+      return onDaemonSuspected(ctx, ev);
     // Outcomes of effects: facts for the record, nothing for the registry to change. (After
     // a log-gap, the snapshot that follows it sets the registry.)
     case 'signal-sent':

@@ -101,6 +101,8 @@ export function describeStep(s: Step): string {
       return `${who} could not start: ${e.error}`;
     case 'exited':
       return describeExit(s, e);
+    case 'daemon-suspected':
+      return `${who} main process ${e.pid} exited 0 after ${e.afterMs}ms leaving pid ${e.left.join(', ')} running${e.escaped ? ' outside its process group' : ''}: it looks like it daemonized itself`;
     case 'group-exited': {
       const entry = s.before.procs.get(e.pid);
       const how = entry?.leaderExit ? ` (its leader had exited ${exitWordsOf(entry.leaderExit)})` : '';

@@ -192,6 +192,7 @@ export class Walker {
       case 'check-health-changed':
         return chk(e.name, after.checks.get(e.name)?.lastResult?.run ?? null);
       case 'exited':
+      case 'daemon-suspected':
       case 'group-exited':
       case 'signal-sent':
       case 'pidfile-written':

@@ -35,6 +35,7 @@ const code: Simple = (v) =>
   v === null || (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 255)
     ? null
     : 'an exit code 0-255 or null';
+const pids: Simple = (v) => (Array.isArray(v) && v.every((x) => pid(x) === null) ? null : 'a list of PIDs');
 const names: Simple = (v) =>
   Array.isArray(v) && v.every((x) => typeof x === 'string') ? null : 'a list of names';
 const diff: Simple = (v) => {
@@ -123,6 +124,7 @@ export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
   'check-started': { name, gen: int, run: int, pid, startTime: orNull(int), exe: orNull(str) },
   'check-start-failed': { name, gen: int, run: int, error: str },
   exited: { pid, code, signal: orNull(signal), groupAlive: bool, lastWords: orNull(lastWords) },
+  'daemon-suspected': { pid, left: pids, escaped: bool, afterMs: int },
   'group-exited': { pid },
   'timer-fired': { timer },
   'stop-requested': { target: oneOf('service', 'check'), name, source: str },

@@ -124,6 +124,23 @@ export interface Exited {
 }
 export type LastWords =
   { readonly lines: readonly string[] } | { readonly file: string; readonly offset: number };
+/**
+ * The main process of a service exited 0 soon after it started while processes it forked live
+ * on — in its process group, or escaped into a session of their own (same program, started
+ * after it, re-parented): the program looks like it daemonized itself. Reported by the shell
+ * just before that exit.
+ */
+export interface DaemonSuspected {
+  readonly type: 'daemon-suspected';
+  /** The main process that exited. */
+  readonly pid: Pid;
+  /** The processes it left running, at most a few. */
+  readonly left: readonly Pid[];
+  /** They left its process group (setsid): out of procreg's reach. */
+  readonly escaped: boolean;
+  /** How long after its start the main process exited. */
+  readonly afterMs: number;
+}
 /** The process group of a leader that had exited (or of a predecessor's orphan) has no member left. */
 export interface GroupExited {
   readonly type: 'group-exited';
@@ -411,6 +428,7 @@ export type InputEvent =
   | CheckStarted
   | CheckStartFailed
   | Exited
+  | DaemonSuspected
   | GroupExited
   | TimerFired
   | StopRequested
@@ -476,6 +494,7 @@ export const EVENT_KINDS: Readonly<Record<EventType, 'input' | 'outcome' | 'deci
   'check-started': 'input',
   'check-start-failed': 'input',
   exited: 'input',
+  'daemon-suspected': 'input',
   'group-exited': 'input',
   'timer-fired': 'input',
   'stop-requested': 'input',

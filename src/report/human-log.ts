@@ -1,5 +1,6 @@
 import { assertNever } from '../events/assert-never.js';
 import type { EventBody, LogGap, OrphanReaped } from '../events/types.js';
+import { daemonAdvice } from '../core/daemonized.js';
 import type { State } from '../core/state.js';
 
 export type LogLevel = 'info' | 'warn' | 'error';
@@ -88,6 +89,15 @@ export function describeEvent(e: EventBody, before: State): LogLine | null {
         expected ? 'info' : 'warn',
         { service: entry.name, pid: e.pid, code: e.code, signal: e.signal },
         `${entry.name}: pid ${e.pid} ${how}`,
+      );
+    }
+    case 'daemon-suspected': {
+      const entry = before.procs.get(e.pid);
+      if (entry?.kind !== 'service') return null;
+      return line(
+        'warn',
+        { service: entry.name, pid: e.pid, left: e.left, escaped: e.escaped },
+        `${entry.name}: ${daemonAdvice(e, e.left)}`,
       );
     }
     case 'reload-requested':

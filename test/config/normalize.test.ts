@@ -28,6 +28,13 @@ describe('config normalization', () => {
       stderr: null,
       lastWords: { lines: 10, bytes: 2048 },
       dependsOn: {},
+      user: null,
+      group: null,
+      umask: null,
+      limits: {},
+      inheritEnv: true,
+      envFile: null,
+      envFileValues: {},
     });
   });
 
@@ -297,5 +304,76 @@ describe('config normalization', () => {
     });
     expect(res.ok).toBe(false);
     if (!res.ok) expect(res.problems[0]?.message).toBe('must differ from the PID file of service "a"');
+  });
+});
+
+describe('who a service runs as, and with what', () => {
+  it('normalizes user, group, umask, limits (one value or soft/hard; sizes; unlimited), inheritEnv, envFile, and env numbers and booleans as strings', () => {
+    const res = norm({
+      services: {
+        db: {
+          command: ['postgres'],
+          user: 'postgres',
+          group: 105,
+          umask: '0077',
+          limits: {
+            nofile: 65536,
+            nproc: { soft: 100, hard: 'unlimited' },
+            core: '1GB',
+            memlock: { hard: '64MB' },
+          },
+          inheritEnv: false,
+          envFile: 'db.env',
+          env: { PORT: 5432, DEBUG: false, RATIO: 1.5 },
+        },
+      },
+      checks: { ready: { command: ['pg_isready'], user: 'postgres', env: { N: 1 }, startPeriod: '30s' } },
+    });
+    expect(res.ok).toBe(true);
+    if (!res.ok) return;
+    expect(res.config.services.db).toMatchObject({
+      user: 'postgres',
+      group: '105',
+      umask: 0o077,
+      limits: {
+        nofile: { soft: 65536, hard: 65536 },
+        nproc: { soft: 100, hard: 'unlimited' },
+        core: { soft: 1024 ** 3, hard: 1024 ** 3 },
+        memlock: { soft: 64 * 1024 ** 2, hard: 64 * 1024 ** 2 },
+      },
+      inheritEnv: false,
+      envFile: '/etc/app/db.env',
+      envFileValues: {},
+      env: { PORT: '5432', DEBUG: 'false', RATIO: '1.5' },
+    });
+    expect(res.config.checks.ready).toMatchObject({
+      user: 'postgres',
+      env: { N: '1' },
+      startPeriodMs: 30_000,
+    });
+  });
+
+  it('refuses what cannot be a user, a umask, a limit or an environment value, naming the field', () => {
+    const res = norm({
+      services: {
+        a: {
+          command: ['x'],
+          user: 'bad name',
+          umask: '0999',
+          limits: { nofile: -1, core: 'lots' },
+          env: { LIST: [1], NOTHING: null },
+          inheritEnv: 'no',
+        },
+      },
+    });
+    expect(!res.ok && res.problems.map((p) => formatProblem(p))).toEqual([
+      'services.a.env.LIST: an environment value must be a string, a number or true/false, got [1] (array)',
+      'services.a.env.NOTHING: an environment value must be a string, a number or true/false, got null (null)',
+      'services.a.user: must be a user name (such as www-data) or a numeric user id, got "bad name" (string)',
+      `services.a.umask: must be an octal string such as '0027' or '022', got "0999" (string)`,
+      'services.a.limits.nofile: must be a non-negative integer or "unlimited", got -1 (number)',
+      'services.a.limits.core: must be a size such as "64MB" (units B, kB, MB, GB, TB; 1 kB = 1024 B), an integer of bytes, or "unlimited", got "lots" (string)',
+      'services.a.inheritEnv: must be true or false, got "no" (string)',
+    ]);
   });
 });

@@ -141,3 +141,86 @@ describe('checks (keepalived vrrp_script semantics)', () => {
     expect(logged(w, 'spawn-requested')).toHaveLength(1);
   });
 });
+
+describe('startPeriod: a fresh service gets time to come up', () => {
+  const cfg = (startPeriod: string) =>
+    makeConfig({
+      services: { web: svc({ backoff: { initial: '10s' } }) },
+      checks: { alive: chk({ interval: '1s', fall: 1, restarts: 'web', startPeriod }) },
+    });
+  const health = (w: ReturnType<typeof scenario>) => w.state.checks.get('alive')?.healthy;
+
+  it('failures during it neither count toward fall nor restart the service; the first success ends it', () => {
+    const w = scenario([cfg('5s')]);
+    deliverFirst(w, 'spawned');
+    for (let i = 0; i < 3; i++) {
+      runFinishes(w, 'alive', 1);
+      expect(health(w)).toBeNull();
+      expect(w.state.checks.get('alive')?.failures).toBe(0);
+      nextRun(w);
+    }
+    expect(logged(w, 'stop-begun')).toEqual([]);
+    runFinishes(w, 'alive', 0);
+    expect(health(w)).toBe(true);
+    expect(w.state.checks.get('alive')?.startPeriodFrom).toBeNull();
+    // Ended by the success: the next failure counts at once (fall 1), within the 5 s too.
+    nextRun(w);
+    runFinishes(w, 'alive', 1);
+    expect(health(w)).toBe(false);
+    expect(logged(w, 'stop-begun')).toEqual([expect.objectContaining({ reason: 'check-failed' })]);
+  });
+
+  it('failures after it has passed count, and each new incarnation begins it again', () => {
+    const w = scenario([cfg('2500ms')]);
+    deliverFirst(w, 'spawned');
+    runFinishes(w, 'alive', 1); // t+0: uncounted
+    nextRun(w);
+    runFinishes(w, 'alive', 1); // t+1s: uncounted
+    nextRun(w);
+    runFinishes(w, 'alive', 1); // t+2s: uncounted
+    expect(health(w)).toBeNull();
+    nextRun(w);
+    runFinishes(w, 'alive', 1); // t+3s: past the period
+    expect(health(w)).toBe(false);
+    const old = pidOf(w, 'web');
+    exits(w, old, null, 'SIGTERM');
+    deliverFirst(w, 'spawned');
+    expect(w.state.services.get('web')?.incarnation).toBe(2);
+    nextRun(w);
+    runFinishes(w, 'alive', 1);
+    expect(logged(w, 'stop-begun')).toHaveLength(1); // the new incarnation is in its start period
+  });
+
+  it('without startPeriod the first failure counts (the spurious restart the issue saw)', () => {
+    const w = scenario([cfg('0ms')]);
+    deliverFirst(w, 'spawned');
+    runFinishes(w, 'alive', 1);
+    expect(health(w)).toBe(false);
+    expect(logged(w, 'stop-begun')).toHaveLength(1);
+  });
+});
+
+describe('a check turning unhealthy during a backoff', () => {
+  it('does not cut the backoff short: the service restarts when its backoff ends', () => {
+    const w = scenario([
+      makeConfig({
+        services: { web: svc({ backoff: { initial: '3s' } }) },
+        checks: { alive: chk({ interval: '1s', fall: 1, restarts: 'web' }) },
+      }),
+    ]);
+    deliverFirst(w, 'spawned');
+    runFinishes(w, 'alive', 0);
+    exits(w, pidOf(w, 'web'), 1); // a crash: restart in 3 s
+    expect(w.state.services.get('web')?.phase).toBe('backoff');
+    const crashedAt = w.time;
+    nextRun(w);
+    runFinishes(w, 'alive', 1);
+    expect(w.state.checks.get('alive')?.healthy).toBe(false);
+    expect(w.state.services.get('web')?.phase).toBe('backoff');
+    expect(logged(w, 'spawn-requested')).toHaveLength(1);
+    fireTimer(w, 'backoff');
+    deliverFirst(w, 'timer-fired');
+    expect(logged(w, 'spawn-requested')).toHaveLength(2);
+    expect(w.time - crashedAt).toBe(3000);
+  });
+});

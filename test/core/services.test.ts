@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { verifyInvariants } from '../../src/core/invariants.js';
 import type { World } from '../../src/sim/world.js';
 import { makeConfig, svc } from '../support/configs.js';
-import { deliverFirst, fireTimer, logged, scenario } from '../support/world.js';
+import { exits, pidOf } from '../support/runs.js';
+import { deliverAll, deliverFirst, fireTimer, logged, scenario } from '../support/world.js';
 
 /** Let the current incarnation of `name` die after `uptimeMs`, as the kernel would report it. */
 function dies(
@@ -179,5 +180,31 @@ describe('stopping a service', () => {
         message: 'no service or check named "nope"; services: web; checks: none',
       }),
     ]);
+  });
+});
+
+describe('a service that daemonizes itself (daemon-suspected)', () => {
+  it('fails with the advice once its main process is gone, instead of restarting in a loop', () => {
+    const w = scenario([makeConfig({ services: { redis: svc() } })]);
+    deliverFirst(w, 'spawned');
+    const pid = pidOf(w, 'redis');
+    w.deliver({ type: 'daemon-suspected', pid, left: [pid + 1], escaped: true, afterMs: 30 });
+    exits(w, pid, 0);
+    const status = w.state.services.get('redis');
+    expect(status).toMatchObject({ phase: 'failed', pid: null });
+    expect(status?.reason).toMatch(/^looks like it daemonized itself: .*run it in the foreground/);
+    expect(logged(w, 'service-failed')).toEqual([expect.objectContaining({ name: 'redis', code: 0 })]);
+    expect(logged(w, 'restart-scheduled')).toEqual([]);
+  });
+
+  it('is ignored for a PID that is not a running main process, or when what was left is procreg’s own', () => {
+    const w = scenario([makeConfig({ services: { a: svc(), b: svc() } })]);
+    deliverAll(w, 'spawned');
+    const [a, b] = [pidOf(w, 'a'), pidOf(w, 'b')];
+    w.deliver({ type: 'daemon-suspected', pid: 999_999, left: [1], escaped: true, afterMs: 30 });
+    w.deliver({ type: 'daemon-suspected', pid: a, left: [b], escaped: true, afterMs: 30 });
+    expect(logged(w, 'event-ignored')).toHaveLength(2);
+    exits(w, a, 0);
+    expect(logged(w, 'restart-scheduled')).toEqual([expect.objectContaining({ name: 'a' })]);
   });
 });

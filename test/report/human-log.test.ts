@@ -143,8 +143,24 @@ describe('describeEvent: what a person watching the supervisor is told', () => {
   });
 
   it('has a verdict above for every event type', () => {
-    const covered = [...said.map(([e]) => e.type), 'exited', ...QUIET];
+    const covered = [...said.map(([e]) => e.type), 'exited', 'daemon-suspected', ...QUIET];
     expect([...new Set(covered)].sort()).toEqual([...EVENT_TYPES].sort());
+  });
+
+  it('daemon-suspected: warn, naming what was left and how to run the program in the foreground', () => {
+    const { w, web } = running();
+    const e = { type: 'daemon-suspected', pid: web, left: [web + 1], escaped: true, afterMs: 40 } as const;
+    const said = describeEvent(e, w.state);
+    expect(said).toMatchObject({
+      level: 'warn',
+      fields: { service: 'web', pid: web, left: [web + 1], escaped: true },
+    });
+    expect(said?.msg).toMatch(
+      new RegExp(
+        `^web: looks like it daemonized itself: its main process exited 0 after 40ms and pid ${web + 1} it forked lives on in a session of its own, out of procreg's reach .*run it in the foreground \\(redis-server --daemonize no, nginx -g 'daemon off;'`,
+      ),
+    );
+    expect(describeEvent({ ...e, pid: 999_999 }, w.state)).toBeNull(); // not a service's
   });
 
   describe('an exit, described by the registry before it', () => {

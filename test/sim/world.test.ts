@@ -15,6 +15,7 @@ const spawn = (incarnation: number): Effect => ({
   command: ['node', 'server.js'],
   cwd: null,
   env: {},
+  runAs: { user: null, group: null, umask: null, limits: {}, inheritEnv: true },
   stdout: null,
   stderr: null,
   lastWords: { lines: 10, bytes: 2048 },

@@ -29,6 +29,7 @@ export const SAMPLE_EVENTS: { readonly [T in EventType]: Extract<EventBody, { ty
   },
   'check-start-failed': { type: 'check-start-failed', name: 'alive', gen: 1, run: 1, error: 'EACCES' },
   exited: { type: 'exited', pid: 4242, code: 1, signal: null, groupAlive: false, lastWords: null },
+  'daemon-suspected': { type: 'daemon-suspected', pid: 4242, left: [4243], escaped: false, afterMs: 40 },
   'group-exited': { type: 'group-exited', pid: 4242 },
   'timer-fired': { type: 'timer-fired', timer: { kind: 'backoff', name: 'web', gen: 1, incarnation: 2 } },
   'stop-requested': { type: 'stop-requested', target: 'service', name: 'web', source: 'test' },

@@ -5,6 +5,7 @@ import { normalizeConfig } from '../../config/normalize.js';
 import type { ConfigProblem } from '../../config/schema.js';
 import type { NormalizedConfig } from '../../config/types.js';
 import { formatBytes, openRegularFile, readAtMost } from './regular-file.js';
+import { runAsProblems, withEnvFiles } from './process-settings.js';
 import { unsafeScripts } from './script-security.js';
 
 const isRoot = () => process.getuid?.() === 0;
@@ -53,9 +54,12 @@ export function loadConfigFile(file: string): LoadResult {
   if (!parsed.ok) return fail(parsed.problems);
   const res = normalizeConfig(parsed.value, { baseDir: dirname(path) });
   if (!res.ok) return fail(res.problems);
-  const unsafe = vetConfig(res.config);
+  const withEnv = withEnvFiles(res.config);
+  // Every problem at once: a missing env file and an unknown user are both reported.
+  if (!withEnv.ok) return fail([...withEnv.problems, ...runAsProblems(res.config)]);
+  const unsafe = vetConfig(withEnv.config);
   if (unsafe.length > 0) return fail(unsafe);
-  return { ok: true, path, config: res.config };
+  return { ok: true, path, config: withEnv.config };
 }
 
 /**
@@ -64,8 +68,9 @@ export function loadConfigFile(file: string): LoadResult {
  * check every config passes before it runs, from a file or handed to the library.
  */
 export function vetConfig(config: NormalizedConfig): ConfigProblem[] {
-  if (!isRoot() || config.allowUnsafeScripts) return [];
-  return unsafeScripts(config);
+  const runAs = runAsProblems(config); // users and groups that must exist, as root or not
+  if (!isRoot() || config.allowUnsafeScripts) return runAs;
+  return [...runAs, ...unsafeScripts(config)];
 }
 
 function readConfigText(path: string): { ok: true; text: string } | { ok: false; message: string } {

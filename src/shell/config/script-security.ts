@@ -2,7 +2,9 @@ import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { analyseCommand, type CommandUse } from '../../config/command-analysis.js';
 import type { ConfigProblem } from '../../config/schema.js';
-import type { NormalizedConfig } from '../../config/types.js';
+import { envOf, runAsOf } from '../../config/run-as.js';
+import type { CheckDef, NormalizedConfig, ServiceDef } from '../../config/types.js';
+import { launchOf } from '../supervisor/run-as.js';
 
 /**
  * keepalived's script security, for a procreg running as root: every program a service or
@@ -20,10 +22,16 @@ import type { NormalizedConfig } from '../../config/types.js';
  */
 export function unsafeScripts(config: NormalizedConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  for (const [name, s] of Object.entries(config.services))
-    problems.push(...commandProblems(`services.${name}.command`, s.command, s.cwd, s.env));
-  for (const [name, c] of Object.entries(config.checks))
-    problems.push(...commandProblems(`checks.${name}.command`, c.command, c.cwd, {}));
+  const vet = (where: string, def: ServiceDef | CheckDef) => {
+    // With the environment and as the user it will run with; a user that does not exist is
+    // reported by runAsProblems, and its programs are then judged as root's.
+    const launch = launchOf(runAsOf(def), envOf(def), where);
+    const [env, runsAs] =
+      'error' in launch ? [{ ...process.env, ...envOf(def) }, null] : [launch.env, launch.uid];
+    problems.push(...commandProblems(`${where}.command`, def.command, def.cwd, env, runsAs));
+  };
+  for (const [name, s] of Object.entries(config.services)) vet(`services.${name}`, s);
+  for (const [name, c] of Object.entries(config.checks)) vet(`checks.${name}`, c);
   return problems;
 }
 
@@ -34,6 +42,10 @@ export interface VetOptions {
   readonly where?: string;
   /** The config's `allowUnsafeScripts`: nothing is refused. */
   readonly allowUnsafeScripts?: boolean;
+  /** `env` is the child's whole environment, not what is added to procreg's. */
+  readonly wholeEnv?: boolean;
+  /** The uid the program runs as (`user`): files that user owns are as safe as root's. */
+  readonly runsAs?: number | null;
 }
 
 /**
@@ -49,21 +61,27 @@ export function vetCommand(
   options: VetOptions = {},
 ): ConfigProblem | null {
   if (!isRoot() || options.allowUnsafeScripts) return null;
-  return commandProblems(options.where ?? 'command', command, cwd, env)[0] ?? null;
+  const whole = options.wholeEnv ? env : { ...process.env, ...env };
+  return commandProblems(options.where ?? 'command', command, cwd, whole, options.runsAs ?? null)[0] ?? null;
 }
 
 const REFUSED = 'as root procreg refuses it (set allowUnsafeScripts: true to run it anyway)';
 
-/** Everything unsafe about running `command` in `cwd` with procreg's environment plus `env`. */
+/**
+ * Everything unsafe about running `command` in `cwd` with the environment `env`, as root or as
+ * the user `runsAs`: that user may own what it runs (it could change it, but only to run as
+ * itself); nobody else may.
+ */
 export function commandProblems(
   where: string,
   command: readonly string[],
   cwd: string | null,
-  env: Readonly<Record<string, string>>,
+  env: Readonly<Record<string, string | undefined>>,
+  runsAs: number | null = null,
 ): ConfigProblem[] {
   // Where the spawn runs it: the given cwd, else procreg's own working directory.
   const dir = cwd ?? process.cwd();
-  const analysis = analyseCommand(command, { cwd: dir, env: { ...process.env, ...env } });
+  const analysis = analyseCommand(command, { cwd: dir, env });
   if (!analysis.ok)
     return [
       {
@@ -73,7 +91,7 @@ export function commandProblems(
     ];
   const seen = new Set<string>();
   const problems: ConfigProblem[] = [];
-  const memo = new Memo();
+  const memo = new Memo(runsAs === 0 ? null : runsAs);
   for (const u of analysis.uses) {
     for (const why of useProblems(u, memo)) {
       if (seen.has(why)) continue;
@@ -89,19 +107,27 @@ class Memo {
   private readonly untrusted = new Map<string, string | null>();
   private readonly missing = new Map<string, string | null>();
 
+  /** `owner`: besides root, the uid the command runs as (null: root only). */
+  constructor(private readonly owner: number | null = null) {}
+
   untrustedFile(file: string): string | null {
     let v = this.untrusted.get(file);
-    if (v === undefined) this.untrusted.set(file, (v = untrusted(file)));
+    if (v === undefined) this.untrusted.set(file, (v = untrusted(file, this.owner)));
     return v;
   }
 
   /** Why a file created in `dir` would be unsafe (the text after "`path` does not exist, and "). */
   missingIn(dir: string): string | null {
     let v = this.missing.get(dir);
-    if (v === undefined) this.missing.set(dir, (v = creatableIn(dir)));
+    if (v === undefined) this.missing.set(dir, (v = creatableIn(dir, this.owner)));
     return v;
   }
 }
+
+/** Who may own what a command runs: root, and the user it runs as. */
+const trustedOwner = (uid: number, owner: number | null) => uid === 0 || (owner !== null && uid === owner);
+const notTrusted = (uid: number, owner: number | null) =>
+  `owned by uid ${uid}, not root${owner === null ? '' : ` or uid ${owner} it runs as`}`;
 
 /** What is unsafe about one file the command runs or reads. */
 function useProblems(u: CommandUse, memo: Memo): string[] {
@@ -166,18 +192,21 @@ const writers = (mode: number) =>
  * its real path (every link resolved) and on the path as written (a directory holding a
  * symlink could re-point it; a symlink not owned by root could be replaced by its owner).
  */
-function untrusted(file: string): string | null {
+function untrusted(file: string, owner: number | null): string | null {
   let real: string;
   try {
     real = realpathSync(file);
   } catch {
     return null; // vanished meanwhile: the spawn will fail and say so
   }
-  return chainProblem(real, real) ?? (file === real ? null : chainProblem(resolve(file), resolve(file)));
+  return (
+    chainProblem(real, real, owner) ??
+    (file === real ? null : chainProblem(resolve(file), resolve(file), owner))
+  );
 }
 
-/** The first of `start` and the directories above it that a non-root user could change. */
-function chainProblem(start: string, named: string): string | null {
+/** The first of `start` and the directories above it that a user other than root (or `owner`) could change. */
+function chainProblem(start: string, named: string, owner: number | null): string | null {
   for (let p = start; ; p = dirname(p)) {
     let st;
     try {
@@ -187,11 +216,11 @@ function chainProblem(start: string, named: string): string | null {
     }
     const where = `${p}${p === named ? '' : ` (above ${named})`}`;
     if (st.isSymbolicLink()) {
-      if (st.uid !== 0) return `${where} is a symlink owned by uid ${st.uid}, not root`;
+      if (!trustedOwner(st.uid, owner)) return `${where} is a symlink ${notTrusted(st.uid, owner)}`;
     } else {
       const mode = st.mode & 0o7777;
       const sharedSticky = st.isDirectory() && (mode & 0o1000) !== 0;
-      if (st.uid !== 0) return `${where} is owned by uid ${st.uid}, not root`;
+      if (!trustedOwner(st.uid, owner)) return `${where} is ${notTrusted(st.uid, owner)}`;
       if ((mode & 0o022) !== 0 && !sharedSticky)
         return `${where} is writable by ${writers(mode)} (${modeText(mode)})`;
     }
@@ -211,7 +240,7 @@ function missing(p: string, memo: Memo): string | null {
   return why ? `${p} does not exist, and ${why}` : null;
 }
 
-function creatableIn(d: string): string | null {
+function creatableIn(d: string, owner: number | null): string | null {
   let real: string;
   let st;
   try {
@@ -222,10 +251,11 @@ function creatableIn(d: string): string | null {
   }
   const mode = st.mode & 0o7777;
   const dir = d === real ? d : `${d} (${real})`;
-  if (st.uid !== 0) return `${dir} is owned by uid ${st.uid}, not root: that user could create it`;
+  if (!trustedOwner(st.uid, owner))
+    return `${dir} is ${notTrusted(st.uid, owner)}: that user could create it`;
   if ((mode & 0o022) !== 0)
     return `${dir} is writable by ${writers(mode)} (${modeText(mode)}): another user could create it`;
-  const above = untrusted(d);
+  const above = untrusted(d, owner);
   return above ? `${above}: another user could create it` : null;
 }
 

@@ -14,8 +14,11 @@ export const OUTPUT_LINE_MAX = 64 * 1024;
 export interface ChildSpec {
   readonly command: readonly string[];
   readonly cwd: string | null;
-  /** Added to procreg's own environment. */
+  /** Added to procreg's own environment; with `inheritEnv: false`, the whole environment. */
   readonly env: Readonly<Record<string, string>>;
+  readonly inheritEnv?: boolean;
+  /** Helpers that exec the command after setting what spawn cannot (./run-as.ts). */
+  readonly wrapper?: readonly string[];
   /** Files the child's stdout / stderr are appended to; null: its lines go to `onLine`. */
   readonly stdout: string | null;
   readonly stderr: string | null;
@@ -52,9 +55,10 @@ export function spawnChild(spec: ChildSpec, hooks: ChildHooks, onStarted: (o: Sp
   try {
     const out = open(spec.stdout);
     const err = spec.stderr !== null && spec.stderr === spec.stdout ? out : open(spec.stderr);
-    child = spawn(spec.command[0] as string, spec.command.slice(1), {
+    const argv = [...(spec.wrapper ?? []), ...spec.command];
+    child = spawn(argv[0] as string, argv.slice(1), {
       cwd: spec.cwd ?? undefined,
-      env: { ...process.env, ...spec.env },
+      env: spec.inheritEnv === false ? spec.env : { ...process.env, ...spec.env },
       detached: true,
       stdio: ['ignore', out, err],
     });

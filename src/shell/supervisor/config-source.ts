@@ -2,6 +2,7 @@
 import type { ConfigProblem } from '../../config/schema.js';
 import type { NormalizedConfig } from '../../config/types.js';
 import { loadConfigFile, vetConfig } from '../config/load-config.js';
+import { withEnvFiles } from '../config/process-settings.js';
 
 export type ConfigLoad =
   | { readonly ok: true; readonly config: NormalizedConfig }
@@ -44,13 +45,15 @@ export class ConfigSource {
    * A config handed over directly (`reload(config)`): vetted, checked against the running one
    * when given, and without a file the one reloads use from now on.
    */
-  accept(config: NormalizedConfig, current?: NormalizedConfig | null): ConfigLoad {
-    const refused = current ? reloadProblems(current, config) : [];
+  accept(given: NormalizedConfig, current?: NormalizedConfig | null): ConfigLoad {
+    const refused = current ? reloadProblems(current, given) : [];
     if (refused.length > 0) return { ok: false, problems: refused };
-    const problems = vetConfig(config);
+    const read = withEnvFiles(given); // env files are read afresh on every load
+    if (!read.ok) return read;
+    const problems = vetConfig(read.config);
     if (problems.length > 0) return { ok: false, problems };
-    if (!this.path) this.given = config;
-    return { ok: true, config };
+    if (!this.path) this.given = given;
+    return { ok: true, config: read.config };
   }
 }
 

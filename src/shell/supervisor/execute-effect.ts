@@ -8,6 +8,11 @@ import { vetCommand } from '../config/script-security.js';
 import { removePidFileIfOwned, writePidFile } from '../files/pidfile.js';
 import { readProcExe, readProcStartTime } from '../proc/proc-stat.js';
 import { type ChildSpec, spawnChild } from './children.js';
+import { type Launch, launchOf, programProblem } from './run-as.js';
+import { realpathSync } from 'node:fs';
+import { DAEMONIZE_WINDOW_MS } from '../../core/daemonized.js';
+import { leftBehind } from '../proc/daemon-scan.js';
+import { findExecutable } from '../proc/executable.js';
 import { type GroupWatch, groupAlive } from './group-watch.js';
 import { reapOrphan } from './orphans.js';
 import type { TimerTable } from './timers.js';
@@ -87,46 +92,71 @@ export function executeEffect(e: Effect, ports: EffectPorts): void {
 
 function startService(e: Extract<Effect, { do: 'spawn' }>, ports: EffectPorts): void {
   const { name, gen, incarnation } = e;
-  // Script security at the moment that matters: right before the exec, not only at load time.
-  const refused = vetCommand(e.command, e.cwd, e.env, {
-    where: `services.${name}.command`,
-    allowUnsafeScripts: ports.allowUnsafeScripts?.() ?? false,
-  });
-  if (refused)
-    return ports.emit({ type: 'spawn-failed', name, gen, incarnation, error: formatProblem(refused) });
-  startChild(e, { service: name }, ports, (started) =>
-    'error' in started
-      ? { type: 'spawn-failed', name, gen, incarnation, error: started.error }
-      : { type: 'spawned', name, gen, incarnation, pid: started.pid, ...identity(started.pid) },
+  const failed = (error: string): EventBody => ({ type: 'spawn-failed', name, gen, incarnation, error });
+  const launch = prepare(e, `services.${name}`, ports);
+  if ('error' in launch) return ports.emit(failed(launch.error));
+  let id: { startTime: number | null; exe: string | null } = { startTime: null, exe: null };
+  const spec = { ...e, env: launch.env, wrapper: launch.wrapper, inheritEnv: false };
+  const watch = { started: () => id, program: () => programExe(e, launch) };
+  startChild(
+    spec,
+    { service: name },
+    ports,
+    (started) => {
+      if ('error' in started) return failed(started.error);
+      id = identity(started.pid, launch);
+      return { type: 'spawned', name, gen, incarnation, pid: started.pid, ...id };
+    },
+    watch,
   );
 }
 
 function startCheckRun(e: Extract<Effect, { do: 'run-check' }>, ports: EffectPorts): void {
   const { name, gen, run } = e;
-  const refused = vetCommand(
-    e.command,
-    e.cwd,
-    {},
-    {
-      where: `checks.${name}.command`,
-      allowUnsafeScripts: ports.allowUnsafeScripts?.() ?? false,
-    },
-  );
-  if (refused)
-    return ports.emit({ type: 'check-start-failed', name, gen, run, error: formatProblem(refused) });
+  const failed = (error: string): EventBody => ({ type: 'check-start-failed', name, gen, run, error });
+  const launch = prepare(e, `checks.${name}`, ports);
+  if ('error' in launch) return ports.emit(failed(launch.error));
   const spec = {
     command: e.command,
     cwd: e.cwd,
-    env: {},
+    env: launch.env,
+    inheritEnv: false,
+    wrapper: launch.wrapper,
     stdout: null,
     stderr: null,
     lastWords: e.lastWords,
   };
   startChild(spec, { check: name }, ports, (started) =>
     'error' in started
-      ? { type: 'check-start-failed', name, gen, run, error: started.error }
-      : { type: 'check-started', name, gen, run, pid: started.pid, ...identity(started.pid) },
+      ? failed(started.error)
+      : { type: 'check-started', name, gen, run, pid: started.pid, ...identity(started.pid, launch) },
   );
+}
+
+/**
+ * Everything decided before the fork: the user, groups, limits and environment it starts with
+ * (./run-as.ts), and script security at the moment that matters — right before the exec, with
+ * the PATH it will run with, against the user it will run as.
+ */
+function prepare(
+  e: Extract<Effect, { do: 'spawn' | 'run-check' }>,
+  where: string,
+  ports: EffectPorts,
+): Launch | { error: string } {
+  const launch = launchOf(e.runAs, e.env, where);
+  if ('error' in launch) return launch;
+  const refused = vetCommand(e.command, e.cwd, launch.env, {
+    where: `${where}.command`,
+    allowUnsafeScripts: ports.allowUnsafeScripts?.() ?? false,
+    wholeEnv: true,
+    runsAs: launch.uid,
+  });
+  if (refused) return { error: formatProblem(refused) };
+  if (launch.wrapper.length > 0) {
+    const missing = programProblem(e.command, e.cwd, launch.env);
+    if (missing) return { error: missing };
+  }
+  return launch;
 }
 
 /**
@@ -139,14 +169,19 @@ function startChild(
   who: { service: string } | { check: string },
   ports: EffectPorts,
   outcome: (started: { pid: number } | { error: string }) => EventBody,
+  daemon?: DaemonWatch,
 ): void {
   let pid = 0; // known before any line or exit can arrive: they come from the event loop
+  const since = performance.now();
   spawnChild(
     spec,
     {
       onLine: (stream, line) =>
         ports.log[stream === 'stdout' ? 'info' : 'warn']({ ...who, pid, stream }, line),
-      onExit: (code, signal, lastWords) => ports.emit(exited(pid, code, signal, lastWords)),
+      onExit: (code, signal, lastWords) => {
+        if (daemon && code === 0) suspectDaemon(pid, Math.round(performance.now() - since), daemon, ports);
+        ports.emit(exited(pid, code, signal, lastWords));
+      },
     },
     (started) => {
       if ('pid' in started) pid = started.pid;
@@ -157,10 +192,39 @@ function startChild(
 
 /**
  * What proves later that a PID is still the process started now: its start time and its
- * executable (spawn returns after the exec, so this is the program's, not node's).
+ * executable (spawn returns after the exec, so this is the program's, not node's). Started
+ * through helpers (user, limits, umask), the exec in hand may still be a helper's: then the
+ * start time, group and session are the proof, without the executable.
  */
-function identity(pid: number): { startTime: number | null; exe: string | null } {
-  return { startTime: readProcStartTime(pid), exe: readProcExe(pid) };
+function identity(pid: number, launch: Launch): { startTime: number | null; exe: string | null } {
+  return { startTime: readProcStartTime(pid), exe: launch.wrapper.length > 0 ? null : readProcExe(pid) };
+}
+
+/** What tells a daemon's parent from a service that simply exited: its start, its program. */
+interface DaemonWatch {
+  readonly started: () => { startTime: number | null; exe: string | null };
+  readonly program: () => string | null;
+}
+
+/**
+ * A service's main process exited 0 soon after it started: if it left processes running (in
+ * its group, or escaped into their own session), say so before its exit (daemon-suspected).
+ */
+function suspectDaemon(pid: number, afterMs: number, watch: DaemonWatch, ports: EffectPorts): void {
+  if (afterMs >= DAEMONIZE_WINDOW_MS) return;
+  const { startTime, exe } = watch.started();
+  const found = leftBehind(pid, startTime, exe ?? watch.program());
+  if (found) ports.emit({ type: 'daemon-suspected', pid, left: found.left, escaped: found.escaped, afterMs });
+}
+
+/** The program a wrapped start ends up running (its real path), for telling its escaped copies. */
+function programExe(e: Extract<Effect, { do: 'spawn' }>, launch: Launch): string | null {
+  const found = findExecutable(e.command[0] as string, e.cwd ?? process.cwd(), launch.env.PATH);
+  try {
+    return 'path' in found ? realpathSync(found.path) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** An exit, and whether the rest of its process group outlived it (the leader is reaped by now). */

@@ -126,10 +126,41 @@ describe('procreg validate', () => {
     const r = await procregCli('validate', path);
     expect(r.code).toBe(2);
     expect(r.stderr.split('\n').filter(Boolean)).toEqual([
-      `${path}: services.web.colour: unknown key; allowed: command, cwd, env, restart, backoff, maxRestarts, stopSignal, stopTimeout, pidFile, fatalExitCodes, stdout, stderr, lastWords, dependsOn, got "blue" (string)`,
+      `${path}: services.web.colour: unknown key; allowed: command, cwd, env, restart, backoff, maxRestarts, stopSignal, stopTimeout, pidFile, fatalExitCodes, stdout, stderr, lastWords, dependsOn, user, group, umask, limits, inheritEnv, envFile, got "blue" (string)`,
       `${path}: services.web.command: must be a non-empty list of strings (argv; no shell unless you write one, e.g. [sh, -c, "..."]), got "node" (string)`,
       `${path}: services.web.restart: must be one of always | on-failure | never, got "sometimes" (string)`,
       `${path}: invalid, 3 error(s)`,
+    ]);
+  });
+});
+
+describe('procreg validate resolves every program', () => {
+  it("reports a service's or check's program that is not there or not executable (exit 2, naming the field), also inside a sh -c script", async () => {
+    const dir = tmp();
+    const notExec = join(dir, 'tool.sh');
+    writeFileSync(notExec, '#!/bin/sh\n');
+    chmodSync(notExec, 0o644);
+    const config = join(dir, 'procreg.yaml');
+    writeFileSync(
+      config,
+      `services:
+  ok: { command: [sleep, '1'] }
+  typo: { command: [sleeep, '1'] }
+  plain: { command: [${notExec}] }
+  minimal: { command: [node, '-e', '1'], inheritEnv: false, env: { PATH: /nonexistent } }
+checks:
+  web_alive: { command: [sh, -c, 'curll -sf http://127.0.0.1:1/ && true'] }
+  fine: { command: [sh, -c, 'test -d / && sleep 0'] }
+`,
+    );
+    const r = await procregCli('validate', config);
+    expect(r.code).toBe(2);
+    expect(lines(r.stderr)).toEqual([
+      `${config}: services.minimal.command[0]: cannot be run: node is not found in PATH (/nonexistent), got "node" (string)`,
+      `${config}: services.plain.command[0]: cannot be run: ${notExec} is not executable (mode 0644), got "${notExec}" (string)`,
+      `${config}: services.typo.command[0]: cannot be run: sleeep is not found in PATH (${process.env.PATH}), got "sleeep" (string)`,
+      `${config}: checks.web_alive.command: runs a program that cannot be run: curll is not found in PATH (${process.env.PATH}), got "curll" (string)`,
+      `${config}: invalid, 4 error(s)`,
     ]);
   });
 });

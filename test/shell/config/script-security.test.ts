@@ -325,3 +325,36 @@ describe.runIf(asRoot)('vetCommand: the check at exec time', () => {
     }
   });
 });
+
+describe.runIf(asRoot)('script security against the user a program runs as', () => {
+  it('an app owned by its deploy user runs as that user without allowUnsafeScripts, and is refused as root or as another user', () => {
+    const deploy = 65534; // nobody: an unprivileged user that exists everywhere
+    const root = tmp();
+    const app = join(root, 'app');
+    mkdirSync(app);
+    chownSync(app, deploy, deploy);
+    const run = script(join(app, 'run.sh'));
+    chownSync(run, deploy, deploy);
+    const config = join(root, 'procreg.yaml');
+    const write = (user: string) =>
+      writeFileSync(config, `services:\n  web: { command: [${run}], cwd: ${app}${user} }\n`);
+    write(', user: nobody');
+    expect(loadConfigFile(config)).toMatchObject({ ok: true });
+    expect(vetCommand([run], app, {}, { runsAs: deploy })).toBeNull();
+    write('');
+    const asRootRes = loadConfigFile(config);
+    expect(!asRootRes.ok && asRootRes.problems.map((p) => formatProblem(p))).toEqual([
+      `${config}: services.web.command: ${run} is owned by uid ${deploy}, not root; ${REFUSED}`,
+    ]);
+    write(', user: postgres');
+    const other = loadConfigFile(config);
+    expect(!other.ok && other.problems.map((p) => p.message)).toEqual([
+      expect.stringMatching(new RegExp(`is owned by uid ${deploy}, not root or uid \\d+ it runs as; `)),
+    ]);
+    // Still refused when others may write it, whoever it runs as.
+    chmodSync(run, 0o757);
+    expect(vetCommand([run], app, {}, { runsAs: deploy })?.message).toBe(
+      `${run} is writable by others (mode 0757); ${REFUSED}`,
+    );
+  });
+});

@@ -76,6 +76,7 @@ const spawnEffect = (command: string[], extra: Partial<Extract<Effect, { do: 'sp
   command,
   cwd: null,
   env: {},
+  runAs: { user: null, group: null, umask: null, limits: {}, inheritEnv: true },
   stdout: null,
   stderr: null,
   lastWords: { lines: 10, bytes: 2048 },
@@ -125,6 +126,31 @@ describe('executeEffect', () => {
     );
   });
 
+  it("spawn with umask or limits: the program is looked up first, so a missing one is spawn-failed, not a helper crashing; the PID is the program's own", async () => {
+    const t = ports();
+    const runAs = {
+      user: null,
+      group: null,
+      umask: 0o077,
+      limits: { nofile: { soft: 64, hard: 64 } },
+      inheritEnv: true,
+    };
+    executeEffect(spawnEffect(['no-such-program-procreg'], { runAs }), t.ports);
+    expect(t.bodies).toEqual([
+      {
+        type: 'spawn-failed',
+        name: 'web',
+        gen: 2,
+        incarnation: 3,
+        error: `cannot start no-such-program-procreg: no-such-program-procreg is not found in PATH (${process.env.PATH})`,
+      },
+    ]);
+    executeEffect(spawnEffect(['sh', '-c', 'echo "$(umask) $(ulimit -n) $$"'], { runAs }), t.ports);
+    const spawned = await t.next('spawned');
+    expect(spawned.exe).toBeNull(); // a helper may still be what runs when procreg hears the PID
+    await t.line(`0077 64 ${spawned.pid}`);
+  });
+
   it('spawn: emits spawn-failed with the reason for a refused output file at once, for a missing executable on the next tick', async () => {
     const dir = tmp();
     const t = ports();
@@ -162,6 +188,8 @@ describe('executeEffect', () => {
       command,
       lastWords: { lines: 10, bytes: 2048 },
       cwd: dir,
+      env: {},
+      runAs: { user: null, group: null, umask: null, limits: {}, inheritEnv: true },
     });
     executeEffect(run(['sh', '-c', 'test -f marker && echo found; exit 1']), t.ports);
     const started = t.bodies[0] as Body<'check-started'>;
