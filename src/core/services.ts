@@ -82,7 +82,7 @@ function spawnNow(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequested['reason']
   });
   putService(ctx, next);
   record(ctx, { type: 'spawn-requested', name: svc.name, gen, incarnation, reason });
-  const { command, cwd, env, stdout, stderr, lastWords } = svc.def;
+  const { command, cwd, env, stdout, stderr, lastWords, stderrLevel, log } = svc.def;
   effect(ctx, {
     do: 'spawn',
     name: svc.name,
@@ -94,6 +94,8 @@ function spawnNow(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequested['reason']
     stdout,
     stderr,
     lastWords,
+    stderrLevel,
+    log,
   });
 }
 

@@ -237,6 +237,7 @@ export class Walker {
       case 'snapshot':
       case 'log-gap':
       case 'segments-deleted':
+      case 'output-dropped':
         return none;
     }
   }

@@ -149,6 +149,7 @@ export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
     previous: orNull(str),
   },
   'segments-deleted': { segments: deletedSegments },
+  'output-dropped': { output: str, lines: int, bytes: int, since: int },
   'spawn-requested': {
     name,
     gen: int,

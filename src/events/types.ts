@@ -247,6 +247,21 @@ export interface LogGap {
 }
 
 /**
+ * Output procreg could not write without stalling supervision, dropped and counted: its own
+ * log on a stdout that did not drain (`output`: `procreg`), or a service's log file on a
+ * disk that did not keep up (`output`: the service's name). Written once the output drains
+ * again. The fold ignores it.
+ */
+export interface OutputDropped {
+  readonly type: 'output-dropped';
+  readonly output: string;
+  readonly lines: number;
+  readonly bytes: number;
+  /** Wall time (epoch ms) of the first line dropped. */
+  readonly since: number;
+}
+
+/**
  * Retention deleted closed segments of the log (oldest first), written by the shell just
  * before it deletes them: which, with their seq ranges and sizes, and the bound that made
  * each go. The fold ignores it.
@@ -419,7 +434,8 @@ export type InputEvent =
   | SignalRequested
   | OrphanReaped;
 
-export type OutcomeEvent = SignalSent | PidfileWritten | PidfileRemoved | LogGap | SegmentsDeleted;
+export type OutcomeEvent =
+  SignalSent | PidfileWritten | PidfileRemoved | LogGap | SegmentsDeleted | OutputDropped;
 
 export type DecisionRecord =
   | SpawnRequested
@@ -487,6 +503,7 @@ export const EVENT_KINDS: Readonly<Record<EventType, 'input' | 'outcome' | 'deci
   'pidfile-written': 'outcome',
   'pidfile-removed': 'outcome',
   'log-gap': 'outcome',
+  'output-dropped': 'outcome',
   'segments-deleted': 'outcome',
   'spawn-requested': 'decision',
   'restart-scheduled': 'decision',

@@ -9,6 +9,7 @@ import { removePidFileIfOwned, writePidFile } from '../files/pidfile.js';
 import { readProcExe, readProcStartTime } from '../proc/proc-stat.js';
 import { type ChildSpec, spawnChild } from './children.js';
 import { type GroupWatch, groupAlive } from './group-watch.js';
+import { LastLines } from './last-words.js';
 import { reapOrphan } from './orphans.js';
 import type { TimerTable } from './timers.js';
 import type { TurnBudget } from './turn-budget.js';
@@ -94,7 +95,10 @@ function startService(e: Extract<Effect, { do: 'spawn' }>, ports: EffectPorts): 
   });
   if (refused)
     return ports.emit({ type: 'spawn-failed', name, gen, incarnation, error: formatProblem(refused) });
-  startChild(e, { service: name }, ports, (started) =>
+  const levels = { stdout: 'info', stderr: e.stderrLevel } as const;
+  const onLine = (pid: number, stream: 'stdout' | 'stderr', line: string) =>
+    ports.log[levels[stream]]({ service: name, pid, stream }, line);
+  startChild(e, onLine, ports, (started) =>
     'error' in started
       ? { type: 'spawn-failed', name, gen, incarnation, error: started.error }
       : { type: 'spawned', name, gen, incarnation, pid: started.pid, ...identity(started.pid) },
@@ -122,10 +126,31 @@ function startCheckRun(e: Extract<Effect, { do: 'run-check' }>, ports: EffectPor
     stderr: null,
     lastWords: e.lastWords,
   };
-  startChild(spec, { check: name }, ports, (started) =>
-    'error' in started
-      ? { type: 'check-start-failed', name, gen, run, error: started.error }
-      : { type: 'check-started', name, gen, run, pid: started.pid, ...identity(started.pid) },
+  // A check's output is kept per run and logged only when its result changes or it fails: a
+  // `curl` without -o /dev/null would otherwise log a page every interval.
+  const kept = new LastLines(CHECK_OUTPUT_KEPT);
+  const onLine = (_pid: number, stream: 'stdout' | 'stderr', line: string) => kept.push(`${stream}\0${line}`);
+  const onExit = (pid: number, code: number | null, signal: string | null) => {
+    const ok = code === 0 && signal === null;
+    const results = lastCheckResults(ports);
+    const changed = results.get(name) !== ok;
+    results.set(name, ok);
+    if (ok && !changed) return;
+    for (const l of kept.lines()) {
+      const cut = l.indexOf('\0');
+      const stream = cut > 0 && l.slice(0, cut) === 'stderr' ? 'stderr' : 'stdout'; // a cut line lost its tag
+      ports.log[stream === 'stdout' ? 'info' : 'warn']({ check: name, pid, stream }, l.slice(cut + 1));
+    }
+  };
+  startChild(
+    spec,
+    onLine,
+    ports,
+    (started) =>
+      'error' in started
+        ? { type: 'check-start-failed', name, gen, run, error: started.error }
+        : { type: 'check-started', name, gen, run, pid: started.pid, ...identity(started.pid) },
+    onExit,
   );
 }
 
@@ -136,23 +161,37 @@ function startCheckRun(e: Extract<Effect, { do: 'run-check' }>, ports: EffectPor
  */
 function startChild(
   spec: ChildSpec,
-  who: { service: string } | { check: string },
+  onLine: (pid: number, stream: 'stdout' | 'stderr', line: string) => void,
   ports: EffectPorts,
   outcome: (started: { pid: number } | { error: string }) => EventBody,
+  onExit?: (pid: number, code: number | null, signal: string | null) => void,
 ): void {
   let pid = 0; // known before any line or exit can arrive: they come from the event loop
   spawnChild(
     spec,
     {
-      onLine: (stream, line) =>
-        ports.log[stream === 'stdout' ? 'info' : 'warn']({ ...who, pid, stream }, line),
-      onExit: (code, signal, lastWords) => ports.emit(exited(pid, code, signal, lastWords)),
+      onLine: (stream, line) => onLine(pid, stream, line),
+      onExit: (code, signal, lastWords) => {
+        onExit?.(pid, code, signal);
+        ports.emit(exited(pid, code, signal, lastWords));
+      },
     },
     (started) => {
       if ('pid' in started) pid = started.pid;
       ports.emit(outcome(started));
     },
   );
+}
+
+/** The output of one check run kept until its result is known. */
+const CHECK_OUTPUT_KEPT = { lines: 50, bytes: 16 * 1024 };
+
+/** Each check's last result (exit 0 or not) as the shell saw it, per supervisor. */
+const checkResults = new WeakMap<TimerTable, Map<string, boolean>>();
+function lastCheckResults(ports: EffectPorts): Map<string, boolean> {
+  let m = checkResults.get(ports.timers);
+  if (!m) checkResults.set(ports.timers, (m = new Map()));
+  return m;
 }
 
 /**

@@ -1,8 +1,11 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
+  closeSync,
+  constants,
   existsSync,
   mkdirSync,
+  openSync,
   readFileSync,
   readdirSync,
   readlinkSync,
@@ -11,7 +14,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLog } from '../../../src/shell/event-log/reader.js';
@@ -678,3 +681,94 @@ function traced(dir: string, config: string) {
     );
   return { proc, procreg, exit, printed, output: () => out };
 }
+
+describe('procreg run: its own output never stalls supervision', () => {
+  it('part 2: with stdout on a FIFO nobody reads, a crashing service is restarted on time and status answers; the drop is said once it drains', async () => {
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    otherLogs.add(eventLog(runDir));
+    // A chatty service fills the FIFO (64 KiB) and procreg's queue within moments.
+    const config = writeConfig(
+      dir,
+      `  chatty:
+    command: [${JSON.stringify(process.execPath)}, -e, "setInterval(() => { for (let i = 0; i < 2000; i++) console.log('line ' + i + ' ' + 'x'.repeat(100)) }, 50)"]
+  crash:
+    command: [sh, -c, "sleep 0.3; exit 1"]
+    backoff: { initial: 50ms }
+    maxRestarts: { count: 1000, within: 1m }
+`,
+    );
+    const fifo = join(dir, 'stdout.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK); // held, never read
+    const writer = openSync(fifo, constants.O_WRONLY);
+    let readerOpen = true;
+    let proc: ReturnType<typeof spawn>;
+    try {
+      proc = spawn(
+        process.execPath,
+        [join(process.cwd(), 'bin', 'procreg.js'), 'run', config, '--log-format', 'json'],
+        {
+          stdio: ['ignore', writer, 'pipe'],
+        },
+      );
+    } finally {
+      closeSync(writer);
+    }
+    let stderr = '';
+    proc.stderr?.on('data', (d) => (stderr += String(d)));
+    const exited = new Promise<number | string | null>((resolve) =>
+      proc.on('close', (code, sig) => resolve(code ?? sig)),
+    );
+    runs.track(proc.pid as number);
+    try {
+      // Well past the point where the FIFO is full: restarts go on at their pace.
+      const spawns = async () =>
+        existsSync(eventLog(runDir))
+          ? (await logEvents(eventLog(runDir))).filter((e) => e.type === 'spawned' && e.name === 'crash')
+              .length
+          : 0;
+      await waitFor('crash started', async () => ((await spawns()) >= 1 ? true : undefined), 10_000);
+      const t0 = Date.now();
+      const before = await spawns();
+      await waitFor(
+        'crash restarted 5 more times',
+        async () => ((await spawns()) >= before + 5 ? true : undefined),
+        10_000,
+      );
+      // Each incarnation lives 0.3 s, then 50-100 ms of backoff: 5 take about 2 s, not 7.
+      expect(Date.now() - t0).toBeLessThan(5000);
+      const status = await procreg('status', config, '--timeout', '3000');
+      expect(status.code).toBe(0);
+      expect(status.stdout).toContain('crash');
+
+      // Now read: what was dropped is said in procreg's log and in the event log.
+      const seen = await new Promise<string>((resolve, reject) => {
+        const stream = new Socket({ fd: reader, readable: true, writable: false });
+        readerOpen = false; // the stream closes it at the end
+        let text = '';
+        const timer = setTimeout(() => reject(new Error('no drop notice within 10 s')), 10_000);
+        stream.on('data', (d) => {
+          text += String(d);
+          if (text.includes('dropped since')) {
+            clearTimeout(timer);
+            resolve(text);
+            text = ''; // reading on to the end, as a reader that caught up would
+          }
+        });
+      });
+      expect(seen).toMatch(/procreg's own log: \d+ line\(s\) \(\d+ bytes\) dropped since/);
+      const dropped = (await logEvents(eventLog(runDir))).filter((e) => e.type === 'output-dropped');
+      expect(dropped[0]).toMatchObject({ output: 'procreg' });
+      expect((dropped[0] as { lines: number }).lines).toBeGreaterThan(0);
+      proc.kill('SIGTERM');
+      expect({ exit: await bounded(exited, 15_000, 'procreg to exit'), stderr }).toEqual({
+        exit: 0,
+        stderr: '',
+      });
+    } finally {
+      if (readerOpen) closeSync(reader);
+      proc.kill('SIGKILL'); // a test that failed: its children go in afterEach
+    }
+  }, 60_000);
+});
