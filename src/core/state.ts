@@ -178,6 +178,8 @@ export interface State {
   readonly config: NormalizedConfig | null;
   /** idle, a config load under way, or under way with another request that came in meanwhile. */
   readonly reload: 'idle' | 'loading' | 'loading-again';
+  /** Services the reload under way sends their reloadSignal once applied (`reload --services`). */
+  readonly reloadSignals: readonly string[];
   readonly procs: PidTree<Entry>;
   /** Processes sent a stop signal and not yet exited, with when SIGKILL follows. */
   readonly stopping: PidTree<Stopping>;
@@ -196,6 +198,7 @@ export function initialState(): State {
     gen: 0,
     config: null,
     reload: 'idle',
+    reloadSignals: [],
     procs: emptyPidTree<Entry>(),
     stopping: emptyPidTree<Stopping>(),
     services: HashMap.empty<ServiceStatus>(),

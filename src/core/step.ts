@@ -77,6 +77,7 @@ function workingCopy(s: State, seq: number): Ctx['state'] {
     gen: s.gen,
     config: s.config,
     reload: s.reload,
+    reloadSignals: s.reloadSignals,
     procs: s.procs,
     stopping: s.stopping,
     services: s.services,
@@ -146,6 +147,7 @@ function apply(ctx: Ctx, ev: Event): void {
     case 'check-health-changed':
     case 'reload-applied':
     case 'reload-coalesced':
+    case 'reload-signalled':
     case 'orphan-found':
     case 'orphan-forgotten':
     case 'request-answered':

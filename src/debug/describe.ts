@@ -211,6 +211,8 @@ export function describeStep(s: Step): string {
     }
     case 'reload-coalesced':
       return `reload request (${e.source}) folded into the load under way`;
+    case 'reload-signalled':
+      return `${e.name}: ${e.signal} sent to process group ${e.pid}, to re-read its own config (reload --services)`;
     case 'orphan-found':
       return `${e.name} pid ${e.pid} was left running by the previous procreg: to be reaped`;
     case 'orphan-forgotten':

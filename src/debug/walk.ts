@@ -198,6 +198,7 @@ export class Walker {
       case 'pidfile-removed':
       case 'orphan-reaped':
       case 'stop-begun':
+      case 'reload-signalled':
         return this.byPid(e.pid, before);
       case 'orphan-found': {
         const k = this.byPid(e.pid, before);

@@ -66,6 +66,11 @@ export interface ConfigLoaded {
 export interface ReloadRequested {
   readonly type: 'reload-requested';
   readonly source: string;
+  /**
+   * Services to send their `reloadSignal` once the config is applied, when the reload leaves
+   * them running (`procreg reload --services`). Absent in logs from before it existed: none.
+   */
+  readonly services?: readonly string[];
 }
 export interface ReloadFailed {
   readonly type: 'reload-failed';
@@ -371,6 +376,13 @@ export interface ReloadApplied {
   readonly services: Diff;
   readonly checks: Diff;
 }
+/** A reload asked this service to re-read its own config: its reloadSignal sent to its group. */
+export interface ReloadSignalled {
+  readonly type: 'reload-signalled';
+  readonly name: string;
+  readonly pid: Pid;
+  readonly signal: string;
+}
 export interface ReloadCoalesced {
   readonly type: 'reload-coalesced';
   readonly source: string;
@@ -412,6 +424,11 @@ export interface Diff {
   readonly removed: readonly string[];
   readonly changed: readonly string[];
   readonly unchanged: readonly string[];
+  /**
+   * Of `changed`, those whose change only governs procreg's policy (backoff, stop signal and
+   * timeout, a check's interval…): applied in place, nothing restarted. Present when not empty.
+   */
+  readonly inPlace?: readonly string[];
 }
 
 export type InputEvent =
@@ -450,6 +467,7 @@ export type DecisionRecord =
   | CheckHealthChanged
   | ReloadApplied
   | ReloadCoalesced
+  | ReloadSignalled
   | OrphanFound
   | OrphanForgotten
   | RequestAnswered
@@ -517,6 +535,7 @@ export const EVENT_KINDS: Readonly<Record<EventType, 'input' | 'outcome' | 'deci
   'check-health-changed': 'decision',
   'reload-applied': 'decision',
   'reload-coalesced': 'decision',
+  'reload-signalled': 'decision',
   'orphan-found': 'decision',
   'orphan-forgotten': 'decision',
   'request-answered': 'decision',

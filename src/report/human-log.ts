@@ -122,6 +122,12 @@ export function describeEvent(e: EventBody, before: State): LogLine | null {
         { service: e.name, pid: e.pid, signal: e.signal },
         `${e.name}: ${e.signal} (${e.reason})`,
       );
+    case 'reload-signalled':
+      return line(
+        'info',
+        { service: e.name, pid: e.pid, signal: e.signal },
+        `${e.name}: ${e.signal} sent to re-read its own config (reload --services)`,
+      );
     case 'reload-applied':
       return line(
         'info',

@@ -36,6 +36,12 @@ describe('describeEvent: what a person watching the supervisor is told', () => {
       'event log: retention deleted 1 old segment(s), seq 1-4000, 262144 bytes (more segments than retain.segments)',
     ],
     [
+      S['reload-signalled'],
+      'info',
+      { service: 'web', pid: 4242, signal: 'SIGHUP' },
+      'web: SIGHUP sent to re-read its own config (reload --services)',
+    ],
+    [
       S['output-dropped'],
       'warn',
       { output: 'procreg', dropped: 120, bytes: 9000, since: 1_700_000_000_000 },

@@ -14,7 +14,7 @@ export const SAMPLE_EVENTS: { readonly [T in EventType]: Extract<EventBody, { ty
     source: 'test',
     config: makeConfig({ services: { web: svc() } }),
   },
-  'reload-requested': { type: 'reload-requested', source: 'SIGHUP' },
+  'reload-requested': { type: 'reload-requested', source: 'SIGHUP', services: ['web'] },
   'reload-failed': { type: 'reload-failed', reason: 'app.yaml: services: must be a mapping' },
   spawned: { type: 'spawned', name: 'web', gen: 1, incarnation: 1, pid: 4242, startTime: 77, exe: null },
   'spawn-failed': { type: 'spawn-failed', name: 'web', gen: 1, incarnation: 1, error: 'ENOENT' },
@@ -77,6 +77,7 @@ export const SAMPLE_EVENTS: { readonly [T in EventType]: Extract<EventBody, { ty
     checks: { added: [], removed: ['alive'], changed: [], unchanged: [] },
   },
   'reload-coalesced': { type: 'reload-coalesced', source: 'SIGHUP' },
+  'reload-signalled': { type: 'reload-signalled', name: 'web', pid: 4242, signal: 'SIGHUP' },
   'orphan-found': { type: 'orphan-found', pid: 4242, name: 'web', kind: 'service', startTime: 77 },
   'orphan-forgotten': {
     type: 'orphan-forgotten',

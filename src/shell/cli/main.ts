@@ -124,11 +124,21 @@ export async function main(argv: string[]): Promise<number> {
     )
     .addOption(runDirOption())
     .addOption(timeoutOption())
-    .action(async (config: string | undefined, opts: { runDir?: string; timeout: number }) => {
-      code = await (
-        await import('./control-commands.js')
-      ).reloadCommand({ config, runDir: opts.runDir }, io, { timeoutMs: opts.timeout });
-    });
+    .option(
+      '--services <names>',
+      'also send these services (comma-separated) their reloadSignal once the config is applied, so they re-read their own config',
+    )
+    .action(
+      async (config: string | undefined, opts: { runDir?: string; timeout: number; services?: string }) => {
+        const services = (opts.services ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '');
+        code = await (
+          await import('./control-commands.js')
+        ).reloadCommand({ config, runDir: opts.runDir }, io, { timeoutMs: opts.timeout, services });
+      },
+    );
   program
     .command('stop')
     .description(

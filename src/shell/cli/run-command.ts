@@ -359,15 +359,21 @@ class Run {
     return {
       info: () => this.info(),
       status: () => sup.status(),
-      reload: () =>
+      reload: (services) =>
         reloadVerdict(
           {
             events: sup.events,
             phase: () => (this.phase === 'stopping' ? 'stopping' : sup.status().phase),
-            request: (source) => sup.push({ type: 'reload-requested', source }),
+            request: (source, names) =>
+              sup.push({
+                type: 'reload-requested',
+                source,
+                ...(names.length > 0 ? { services: names } : {}),
+              }),
           },
           'procreg reload',
           RELOAD_VERDICT_MS,
+          services,
         ),
       stop: () => {
         const already = this.stopReason !== null;

@@ -47,8 +47,12 @@ export class ControlSession {
   }
 
   /** Send `{"cmd":...}` and wait for its answer: 'closed' when the supervisor hung up, null after `timeoutMs`. */
-  async request(cmd: string, timeoutMs: number): Promise<Answer | 'closed' | null> {
-    if (!this.ended) this.conn.write(`${JSON.stringify({ cmd })}\n`);
+  async request(
+    cmd: string,
+    timeoutMs: number,
+    args: Readonly<Record<string, unknown>> = {},
+  ): Promise<Answer | 'closed' | null> {
+    if (!this.ended) this.conn.write(`${JSON.stringify({ cmd, ...args })}\n`);
     return this.next(timeoutMs);
   }
 

@@ -44,7 +44,8 @@ export interface StopAck {
 export interface ControlPort {
   info(): InstanceInfo;
   status(): RegistryView;
-  reload(): Promise<ReloadAnswer>;
+  /** `services`: to send their reloadSignal once the config is applied (`reload --services`). */
+  reload(services: readonly string[]): Promise<ReloadAnswer>;
   stop(): StopAck;
 }
 
@@ -205,7 +206,10 @@ async function answer(line: string, port: ControlPort, meta: { stopper: boolean 
       meta.stopper = true;
       return { ok: true, stop: port.stop() };
     case 'reload': {
-      const res = await port.reload();
+      const services = (req as { services?: unknown }).services ?? [];
+      if (!Array.isArray(services) || !services.every((s) => typeof s === 'string'))
+        return { ok: false, error: 'services: must be a list of service names' };
+      const res = await port.reload(services as string[]);
       if (res.ok) return { ok: true, reload: { gen: res.gen } };
       if ('refused' in res)
         return { ok: false, refused: res.refused, error: `reload refused: ${res.refused}` };

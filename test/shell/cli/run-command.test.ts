@@ -772,3 +772,59 @@ describe('procreg run: its own output never stalls supervision', () => {
     }
   }, 60_000);
 });
+
+describe('procreg reload: only what changed, and --services', () => {
+  it('part 5: a new stopTimeout or backoff applies in place (same PID); --services sends reloadSignal; a new command restarts', async () => {
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    const path = join(dir, 'procreg.yaml');
+    const write = (extra: string, command = 'trap "echo reloaded" HUP; while :; do sleep 0.1; done') =>
+      writeFileSync(
+        path,
+        `runDir: ./run
+services:
+  web:
+    command: [sh, -c, '${command}']
+    reloadSignal: SIGHUP
+${extra}`,
+      );
+    write('    stopTimeout: 2s\n');
+    const r = start(dir, path);
+    const web = await pidOf(runDir, 'web');
+
+    write('    stopTimeout: 7s\n    backoff: { initial: 1s, max: 1m }\n');
+    const inPlace = await procreg('reload', path);
+    expect(inPlace).toMatchObject({ code: 0, stdout: 'procreg reload: generation 2 applied\n' });
+    const applied = await logEvent(
+      eventLog(runDir),
+      ofType('reload-applied', (e) => e.gen === 2),
+      'gen 2',
+    );
+    expect(applied.services).toMatchObject({ changed: ['web'], inPlace: ['web'] });
+    expect(readPidFile(join(runDir, 'web.pid'))).toBe(web);
+
+    const signalled = await procreg('reload', path, '--services', 'web');
+    expect(signalled).toMatchObject({
+      code: 0,
+      stdout: 'procreg reload: generation 3 applied; reloadSignal asked for: web\n',
+    });
+    await logEvent(
+      eventLog(runDir),
+      ofType('reload-signalled', (e) => e.pid === web),
+      'web signalled',
+    );
+    await r.printed('reloaded'); // the service's own output: it got SIGHUP and lives on
+    expect(alive(web)).toBe(true);
+    expect(readPidFile(join(runDir, 'web.pid'))).toBe(web);
+
+    const unknown = await procreg('reload', path, '--services', 'web,nope');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain(
+      `--services nope: is not a service of ${path} (services with a reloadSignal: web)`,
+    );
+
+    write('    stopTimeout: 7s\n', 'while :; do sleep 0.1; done');
+    expect((await procreg('reload', path)).code).toBe(0);
+    expect(await pidOf(runDir, 'web', web)).not.toBe(web);
+  }, 60_000);
+});
