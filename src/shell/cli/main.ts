@@ -159,6 +159,26 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (config: string) => {
       code = (await import('./validate-command.js')).validateCommand(config, io);
     });
+  program
+    .command('logs')
+    .description(
+      "a service's log file (its `log:`): the last lines, then with -f what it appends, across rotations",
+    )
+    .argument('<config>', 'config file (YAML or JSON)')
+    .argument('<service>', 'service name')
+    .option('-n, --lines <n>', 'how many of the last lines to print', '100')
+    .option('-f, --follow', 'keep printing what is appended, until Ctrl-C')
+    .action(async (config: string, service: string, opts: { lines: string; follow?: boolean }) => {
+      const lines = Number(opts.lines);
+      if (!Number.isSafeInteger(lines) || lines < 0) {
+        io.err(`procreg logs: -n must be a non-negative integer, got ${JSON.stringify(opts.lines)}`);
+        code = 2;
+        return;
+      }
+      code = await (
+        await import('./logs-command.js')
+      ).logsCommand(config, service, io, { lines, follow: opts.follow ?? false });
+    });
   // Debugging from the event log: events, history, why, diff, timeline.
   const many = (v: string, prev: string[]) => [...prev, v];
   const LOG = 'event log (JSONL), a directory holding events.jsonl, or a config (its event log)';

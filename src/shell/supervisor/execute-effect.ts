@@ -1,6 +1,7 @@
 // Carrying out the fold's effects on the OS; every outcome comes back as an event.
 import type { Logger } from 'pino';
 import { formatProblem } from '../../config/schema.js';
+import type { ServiceLogDef } from '../../config/types.js';
 import type { Effect } from '../../core/effects.js';
 import { assertNever } from '../../events/assert-never.js';
 import type { EventBody, LastWords } from '../../events/types.js';
@@ -10,6 +11,7 @@ import { readProcExe, readProcStartTime } from '../proc/proc-stat.js';
 import { type ChildSpec, spawnChild } from './children.js';
 import { type GroupWatch, groupAlive } from './group-watch.js';
 import { LastLines } from './last-words.js';
+import { ServiceLog } from '../output/service-log.js';
 import { reapOrphan } from './orphans.js';
 import type { TimerTable } from './timers.js';
 import type { TurnBudget } from './turn-budget.js';
@@ -80,6 +82,7 @@ export function executeEffect(e: Effect, ports: EffectPorts): void {
     case 'watch-group':
       return ports.groups.watch(e.pid);
     case 'exit':
+      closeServiceLogs(ports);
       return ports.finish();
     default:
       return assertNever(e);
@@ -96,8 +99,9 @@ function startService(e: Extract<Effect, { do: 'spawn' }>, ports: EffectPorts): 
   if (refused)
     return ports.emit({ type: 'spawn-failed', name, gen, incarnation, error: formatProblem(refused) });
   const levels = { stdout: 'info', stderr: e.stderrLevel } as const;
+  const file = e.log ? serviceLog(ports, name, e.log) : null;
   const onLine = (pid: number, stream: 'stdout' | 'stderr', line: string) =>
-    ports.log[levels[stream]]({ service: name, pid, stream }, line);
+    file ? file.line(stream, pid, line) : ports.log[levels[stream]]({ service: name, pid, stream }, line);
   startChild(e, onLine, ports, (started) =>
     'error' in started
       ? { type: 'spawn-failed', name, gen, incarnation, error: started.error }
@@ -181,6 +185,27 @@ function startChild(
       ports.emit(outcome(started));
     },
   );
+}
+
+/** Each service's log file, per supervisor: one writer per file, kept across incarnations. */
+const serviceLogs = new WeakMap<TimerTable, Map<string, ServiceLog>>();
+function serviceLog(ports: EffectPorts, name: string, def: ServiceLogDef): ServiceLog {
+  let m = serviceLogs.get(ports.timers);
+  if (!m) serviceLogs.set(ports.timers, (m = new Map()));
+  const had = m.get(name);
+  if (had && JSON.stringify(had.def) === JSON.stringify(def)) return had;
+  had?.close(); // a reload moved or resized it
+  const log = new ServiceLog(
+    def,
+    (d) => ports.emit({ type: 'output-dropped', output: name, ...d }),
+    (message) => ports.log.error({ service: name }, message),
+  );
+  m.set(name, log);
+  return log;
+}
+function closeServiceLogs(ports: EffectPorts): void {
+  for (const log of serviceLogs.get(ports.timers)?.values() ?? []) log.close();
+  serviceLogs.delete(ports.timers);
 }
 
 /** The output of one check run kept until its result is known. */

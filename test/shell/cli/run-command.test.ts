@@ -828,3 +828,80 @@ ${extra}`,
     expect(await pidOf(runDir, 'web', web)).not.toBe(web);
   }, 60_000);
 });
+
+describe('procreg logs: service log files procreg keeps', () => {
+  it('part 2: writes output lines to the log file, rotates past maxSize keeping `keep`, and `procreg logs` reads and follows them', async () => {
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    const path = join(dir, 'procreg.yaml');
+    writeFileSync(
+      path,
+      `runDir: ./run
+services:
+  talk:
+    command: [sh, -c, 'i=0; while [ $i -lt 200 ]; do i=$((i+1)); echo "line $i of the talk service"; done; echo oops >&2; exec sleep 300']
+    log: { maxSize: 1kB, keep: 2 }
+  tick:
+    command: [sh, -c, 'i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.1; done']
+    log: true
+`,
+    );
+    const r = start(dir, path);
+    await pidOf(runDir, 'talk');
+    const file = join(runDir, 'logs', 'talk.log');
+    await waitFor('the last line in the log file', () =>
+      existsSync(file) && readFileSync(file, 'utf8').includes('stderr: oops') ? true : undefined,
+    );
+    // Rotated: the live file and two older ones, each at most 1 kB; older ones deleted.
+    expect(readdirSync(join(runDir, 'logs')).sort()).toEqual([
+      'talk.log',
+      'talk.log.1',
+      'talk.log.2',
+      'tick.log',
+    ]);
+    for (const f of ['talk.log', 'talk.log.1', 'talk.log.2'])
+      expect(statSync(join(runDir, 'logs', f)).size).toBeLessThanOrEqual(1024);
+    expect(readFileSync(file, 'utf8')).toMatch(
+      /^\d{4}-\d\d-\d\dT[\d:.]+Z \d+ stdout: line \d+ of the talk service$/m,
+    );
+    // Not in procreg's own log.
+    expect(r.output()).not.toContain('of the talk service');
+
+    const last = await procreg('logs', path, 'talk', '-n', '3');
+    expect(last.code).toBe(0);
+    expect(
+      last.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.replace(/^\S+ \d+ /, '')),
+    ).toEqual([
+      'stdout: line 199 of the talk service',
+      'stdout: line 200 of the talk service',
+      'stderr: oops',
+    ]);
+    // Lines reach back into the rotated files.
+    const many = await procreg('logs', path, 'talk', '-n', '25');
+    expect(many.stdout.trim().split('\n')).toHaveLength(25);
+
+    const f = spawn(
+      process.execPath,
+      [join(process.cwd(), 'bin', 'procreg.js'), 'logs', path, 'tick', '-f', '-n', '0'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    try {
+      let out = '';
+      f.stdout.on('data', (d) => (out += String(d)));
+      await waitFor('two followed lines', () =>
+        out.split('\n').filter((l) => l.includes('stdout: tick')).length >= 2 ? true : undefined,
+      );
+    } finally {
+      f.kill('SIGKILL');
+    }
+
+    const none = await procreg('logs', path, 'ghost');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('has no service ghost (its services: talk, tick)');
+  }, 60_000);
+});
