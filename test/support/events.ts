@@ -94,7 +94,13 @@ export const SAMPLE_EVENTS: { readonly [T in EventType]: Extract<EventBody, { ty
     outcome: 'already',
     message: 'web is already running',
   },
-  'output-dropped': { type: 'output-dropped', output: 'procreg', lines: 120, bytes: 9000, since: 1_700_000_000_000 },
+  'output-dropped': {
+    type: 'output-dropped',
+    output: 'procreg',
+    lines: 120,
+    bytes: 9000,
+    since: 1_700_000_000_000,
+  },
   'log-gap': { type: 'log-gap', fromSeq: 3, toSeq: 9, reason: 'queue-overflow', previous: null },
   'segments-deleted': {
     type: 'segments-deleted',
