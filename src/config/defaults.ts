@@ -9,3 +9,7 @@ export const SERVICE_DEFAULTS = {
   stopTimeoutMs: 5_000,
 };
 export const CHECK_DEFAULTS = { intervalMs: 2_000, timeoutMs: 1_000, killAfterMs: 1_000, rise: 1, fall: 1 };
+
+/** A service's `log: true`: where its log file goes (relative to runDir), its size and rotations. */
+export const SERVICE_LOG_DEFAULTS = { maxSize: 10 * 1024 ** 2, keep: 5 };
+export const defaultLogPath = (service: string): string => `logs/${service}.log`;

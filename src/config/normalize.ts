@@ -1,4 +1,4 @@
-import { CHECK_DEFAULTS, SERVICE_DEFAULTS } from './defaults.js';
+import { CHECK_DEFAULTS, defaultLogPath, SERVICE_DEFAULTS, SERVICE_LOG_DEFAULTS } from './defaults.js';
 import { dependencyProblems, normalizeDependsOn } from './depends-on.js';
 import { age, duration } from './duration.js';
 import { size } from './size.js';
@@ -34,6 +34,8 @@ import {
   RESTART_POLICIES,
   type ServiceDef,
   SIGNALS,
+  STDERR_LEVELS,
+  type StderrLevel,
 } from './types.js';
 
 export type NormalizeResult =
@@ -74,6 +76,20 @@ const userLastWords = withDefault(
   }),
   LAST_WORDS_DEFAULT,
 );
+
+/** `log: true` (every default) or `{ path, maxSize, keep }`. */
+const userServiceLog = object({
+  path: optional(string()),
+  maxSize: withDefault(size(1024, Number.MAX_SAFE_INTEGER), SERVICE_LOG_DEFAULTS.maxSize),
+  keep: withDefault(integer(0, 1000), SERVICE_LOG_DEFAULTS.keep),
+});
+const serviceLog: Schema<Infer<typeof userServiceLog> | false> = (raw, path, problems) => {
+  if (raw === true) return { path: undefined, ...SERVICE_LOG_DEFAULTS };
+  if (raw === false) return false;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    return problem(problems, path, raw, 'must be true, false or { path, maxSize, keep }');
+  return userServiceLog(raw, path, problems);
+};
 
 // What a person writes in the config file. Durations are strings ("2s") or ms; paths are relative
 // or absolute; most keys are optional and get the defaults of ./defaults.ts.
@@ -121,6 +137,9 @@ const userService = object({
   stdout: optional(string()),
   stderr: optional(string()),
   lastWords: userLastWords,
+  stderrLevel: withDefault(oneOf(STDERR_LEVELS), 'info' as StderrLevel),
+  log: optional(serviceLog),
+  reloadSignal: optional(oneOf(SIGNALS)),
   dependsOn: (raw: unknown, path: string, problems: ConfigProblem[]) =>
     normalizeDependsOn(raw, path, problems) ?? INVALID,
   ...userRunAs,
@@ -293,6 +312,16 @@ function toServiceDef(name: string, s: Infer<typeof userService>, runDir: string
     stdout: s.stdout === undefined ? null : resolvePath(runDir, s.stdout),
     stderr: s.stderr === undefined ? null : resolvePath(runDir, s.stderr),
     lastWords: s.lastWords,
+    stderrLevel: s.stderrLevel,
+    log:
+      s.log === undefined || s.log === false
+        ? null
+        : {
+            path: resolvePath(runDir, s.log.path ?? defaultLogPath(name)),
+            maxSize: s.log.maxSize,
+            keep: s.log.keep,
+          },
+    reloadSignal: s.reloadSignal ?? null,
     dependsOn: s.dependsOn,
     ...runAsDef(s, base),
   };
@@ -358,7 +387,7 @@ function checkRestartTargets(top: Obj, problems: ConfigProblem[]): void {
 /** A file procreg writes: who it belongs to, as a message names it. */
 interface Written {
   readonly service: string | null;
-  readonly field: 'pidFile' | 'stdout' | 'stderr' | null;
+  readonly field: 'pidFile' | 'stdout' | 'stderr' | 'log' | null;
   readonly what: string;
 }
 
@@ -377,13 +406,20 @@ function checkRunDirFiles(top: Obj, runDir: string, eventLog: string, problems: 
     [resolvePath(runDir, PROCREG_PID_FILE), { service: null, field: null, what: "procreg's own PID file" }],
     [resolvePath(runDir, PROCREG_SOCKET), { service: null, field: null, what: "procreg's control socket" }],
   ]);
-  const place = (name: string, field: 'pidFile' | 'stdout' | 'stderr', raw: unknown, defaulted: boolean) => {
+  const place = (
+    name: string,
+    field: 'pidFile' | 'stdout' | 'stderr' | 'log',
+    raw: unknown,
+    defaulted: boolean,
+  ) => {
     if (typeof raw !== 'string' || raw.length === 0) return; // the schema says what is wrong
-    const at = `services.${name}.${field}`;
+    const at = `services.${name}.${field === 'log' ? 'log.path' : field}`;
     const res = runDirFile(raw, runDir);
     if ('error' in res) return problem(problems, at, raw, res.error);
     const path = res.path;
-    const hint = defaulted ? `; it is the default for a service named ${name}: set ${field}` : '';
+    const hint = defaulted
+      ? `; it is the default for a service named ${name}: set ${field === 'log' ? 'log.path' : field}`
+      : '';
     const reserved = reservedNameAt(path, runDir, eventLog);
     if (reserved) {
       const named = reserved.pattern === basenameOf(eventLog) ? ' (eventLog)' : ` (${reserved.pattern})`;
@@ -391,7 +427,8 @@ function checkRunDirFiles(top: Obj, runDir: string, eventLog: string, problems: 
     }
     const other = written.get(path);
     if (other !== undefined) {
-      const shared = other.service === name && other.field !== 'pidFile' && field !== 'pidFile';
+      const shared =
+        other.service === name && [other.field, field].every((f) => f === 'stdout' || f === 'stderr');
       if (shared) return;
       return problem(problems, at, path, collision(field, other) + hint);
     }
@@ -422,6 +459,11 @@ function checkRunDirFiles(top: Obj, runDir: string, eventLog: string, problems: 
   }
   for (const [name, raw] of services)
     for (const stream of ['stdout', 'stderr'] as const) place(name, stream, mapping(raw)[stream], false);
+  for (const [name, raw] of services) {
+    const log = mapping(raw).log;
+    if (log === true) place(name, 'log', defaultLogPath(name), true);
+    else if (isMapping(log)) place(name, 'log', log.path ?? defaultLogPath(name), log.path === undefined);
+  }
 }
 
 /** The directories above an absolute path, nearest first, up to and including `/`. */
@@ -434,9 +476,9 @@ function dirsAbove(path: string): string[] {
 
 function describe(w: Written): string {
   if (w.service === null) return w.what;
-  return w.field === 'pidFile'
-    ? `the PID file of service "${w.service}"`
-    : `the ${w.field} file of service "${w.service}"`;
+  if (w.field === 'pidFile') return `the PID file of service "${w.service}"`;
+  if (w.field === 'log') return `the log file of service "${w.service}"`;
+  return `the ${w.field} file of service "${w.service}"`;
 }
 
 function collision(field: string, other: Written): string {

@@ -96,6 +96,22 @@ export interface IntensityDef extends Infer<typeof intensityDefSchema> {}
  * How much of a child's last output its exit record keeps (when the output passes through
  * procreg): at most `lines` lines and `bytes` bytes of them. 0 keeps none.
  */
+/** The level a service's stderr lines get in procreg's log (its stdout lines are `info`). */
+export const STDERR_LEVELS = ['info', 'warn', 'error'] as const;
+export type StderrLevel = (typeof STDERR_LEVELS)[number];
+
+/**
+ * A log file procreg keeps for a service: its output lines (those not sent to `stdout` /
+ * `stderr` files), rotated past `maxSize` bytes into `path.1` … `path.<keep>`.
+ */
+export const serviceLogDefSchema = object({
+  /** Absolute path inside runDir. */
+  path: string(),
+  maxSize: integer(1, Number.MAX_SAFE_INTEGER),
+  keep: integer(0, 1000),
+});
+export interface ServiceLogDef extends Infer<typeof serviceLogDefSchema> {}
+
 export const lastWordsDefSchema = object({ lines: integer(0, 1000), bytes: integer(0, 1 << 20) });
 export interface LastWordsDef extends Infer<typeof lastWordsDefSchema> {}
 export const LAST_WORDS_DEFAULT: LastWordsDef = { lines: 10, bytes: 2048 };
@@ -126,6 +142,12 @@ export const serviceDefSchema = object({
   /** Likewise for stderr; it may name the same file as `stdout`. */
   stderr: nullable(string()),
   lastWords: withDefault(lastWordsDefSchema, LAST_WORDS_DEFAULT),
+  /** Level of its stderr lines in procreg's log. Configs logged before it existed: info. */
+  stderrLevel: withDefault(oneOf(STDERR_LEVELS), 'info' as StderrLevel),
+  /** The log file procreg writes its output lines to, or null: procreg's own log. */
+  log: withDefault(nullable(serviceLogDefSchema), null),
+  /** Sent to the running incarnation by a reload that names the service (`reload --services`). */
+  reloadSignal: withDefault(nullable(oneOf(SIGNALS)), null),
   /** Services that must be started (or healthy) before this one starts, by name. */
   dependsOn: withDefault(recordOf(dependencySchema), {}) as Schema<Readonly<Record<string, Dependency>>>,
   ...runAsFields,

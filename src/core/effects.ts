@@ -1,5 +1,5 @@
 import type { RunAs } from '../config/run-as.js';
-import type { LastWordsDef } from '../config/types.js';
+import type { LastWordsDef, ServiceLogDef, StderrLevel } from '../config/types.js';
 import type { Gen, Pid, TimerKey } from '../events/types.js';
 
 /** What the shell must do. Plain data; each outcome comes back as an event. */
@@ -20,6 +20,10 @@ export type Effect =
       readonly stderr: string | null;
       /** How much of its last output its exit record keeps. */
       readonly lastWords: LastWordsDef;
+      /** The level of its stderr lines in procreg's log. */
+      readonly stderrLevel: StderrLevel;
+      /** The log file its output lines go to instead of procreg's log, if any. */
+      readonly log: ServiceLogDef | null;
     }
   | {
       readonly do: 'run-check';

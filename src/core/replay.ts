@@ -218,6 +218,7 @@ const TOUCHES_WHOLE_REGISTRY: Readonly<
   'pidfile-removed': false,
   'log-gap': false,
   'segments-deleted': false,
+  'output-dropped': false,
 };
 
 /** PIDs and names an input, its decisions and its effects mention. */

@@ -94,7 +94,7 @@ function spawnNow(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequested['reason']
   });
   putService(ctx, next);
   record(ctx, { type: 'spawn-requested', name: svc.name, gen, incarnation, reason });
-  const { command, cwd, stdout, stderr, lastWords } = svc.def;
+  const { command, cwd, stdout, stderr, lastWords, stderrLevel, log } = svc.def;
   effect(ctx, {
     do: 'spawn',
     name: svc.name,
@@ -107,6 +107,8 @@ function spawnNow(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequested['reason']
     stdout,
     stderr,
     lastWords,
+    stderrLevel,
+    log,
   });
 }
 

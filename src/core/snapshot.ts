@@ -228,6 +228,7 @@ export const snapshotSchema = object({
   gen: nat,
   config: nullable(normalizedConfigSchema),
   reload: oneOf(['idle', 'loading', 'loading-again'] as const),
+  reloadSignals: withDefault(arrayOf(string(), 'must be a list of service names'), [] as readonly string[]),
   procs: arrayOf(procSchema, 'must be a list of [pid, entry] pairs'),
   stopping: arrayOf(stoppingSchema, 'must be a list of [pid, stop] pairs'),
   services: recordOf(serviceStatusSchema),
@@ -246,6 +247,7 @@ export interface Snapshot {
   readonly gen: number;
   readonly config: NormalizedConfig | null;
   readonly reload: State['reload'];
+  readonly reloadSignals: readonly string[];
   readonly procs: readonly (readonly [number, SnapshotEntry])[];
   readonly stopping: readonly (readonly [number, Stopping])[];
   readonly services: Readonly<
@@ -280,6 +282,7 @@ export function toSnapshot(state: State): Snapshot {
     gen: state.gen,
     config,
     reload: state.reload,
+    reloadSignals: state.reloadSignals,
     procs,
     stopping: [...state.stopping.entries()],
     services,
@@ -347,6 +350,7 @@ export function fromSnapshot(raw: unknown): SnapshotRead {
       gen: s.gen,
       config: s.config,
       reload: s.reload,
+      reloadSignals: s.reloadSignals,
       procs,
       orphans: countOrphans(procs, s.instanceGen),
       stopping,

@@ -194,6 +194,8 @@ export interface State {
   readonly config: NormalizedConfig | null;
   /** idle, a config load under way, or under way with another request that came in meanwhile. */
   readonly reload: 'idle' | 'loading' | 'loading-again';
+  /** Services the reload under way sends their reloadSignal once applied (`reload --services`). */
+  readonly reloadSignals: readonly string[];
   readonly procs: PidTree<Entry>;
   /**
    * How many entries of `procs` a predecessor left (gen < instanceGen): kept by addProc /
@@ -219,6 +221,7 @@ export function initialState(): State {
     gen: 0,
     config: null,
     reload: 'idle',
+    reloadSignals: [],
     procs: emptyPidTree<Entry>(),
     orphans: 0,
     stopping: emptyPidTree<Stopping>(),

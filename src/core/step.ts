@@ -78,6 +78,7 @@ function workingCopy(s: State, seq: number): Ctx['state'] {
     gen: s.gen,
     config: s.config,
     reload: s.reload,
+    reloadSignals: s.reloadSignals,
     procs: s.procs,
     orphans: s.orphans,
     stopping: s.stopping,
@@ -135,6 +136,7 @@ function apply(ctx: Ctx, ev: Event): void {
     case 'pidfile-removed':
     case 'log-gap':
     case 'segments-deleted':
+    case 'output-dropped':
       return;
     // Decision records are derived from the inputs; replaying them changes nothing.
     case 'spawn-requested':
@@ -149,6 +151,7 @@ function apply(ctx: Ctx, ev: Event): void {
     case 'check-health-changed':
     case 'reload-applied':
     case 'reload-coalesced':
+    case 'reload-signalled':
     case 'orphan-found':
     case 'orphan-forgotten':
     case 'request-answered':

@@ -134,6 +134,8 @@ export function describeStep(s: Step): string {
       return `request at seq ${e.ref} answered: ${e.outcome}, ${e.message}`;
     case 'log-gap':
       return `event log: seq ${e.fromSeq}-${e.toSeq} not in this file (${e.reason}${e.previous ? `; now ${e.previous}` : ''}); a snapshot follows`;
+    case 'output-dropped':
+      return `${droppedFrom(e.output)}: ${e.lines} line(s), ${e.bytes} bytes dropped while it did not drain`;
     case 'segments-deleted':
       return `event log: retention deleted ${e.segments.map((x) => `${x.file} (seq ${x.firstSeq}-${x.lastSeq}, ${x.reason})`).join(', ')}`;
     case 'orphan-reaped':
@@ -211,6 +213,8 @@ export function describeStep(s: Step): string {
     }
     case 'reload-coalesced':
       return `reload request (${e.source}) folded into the load under way`;
+    case 'reload-signalled':
+      return `${e.name}: ${e.signal} sent to process group ${e.pid}, to re-read its own config (reload --services)`;
     case 'orphan-found':
       return `${e.name} pid ${e.pid} was left running by the previous procreg: to be reaped`;
     case 'orphan-forgotten':
@@ -281,4 +285,9 @@ export interface RenderOptions extends TimeStyle {
 /** `03:12:04.117 web #7 exited code 1 after 0.4s` (and its seq with `seqs`). */
 export function renderEventLine(l: EventLine, opts: RenderOptions = {}): string {
   return `${clockTime(l.time, opts)} ${l.text}${opts.seqs ? `  [seq ${l.seq}]` : ''}`;
+}
+
+/** Whose output an output-dropped event is about. */
+function droppedFrom(output: string): string {
+  return output === 'procreg' ? "procreg's own log" : `${output}'s log file`;
 }

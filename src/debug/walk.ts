@@ -199,6 +199,7 @@ export class Walker {
       case 'pidfile-removed':
       case 'orphan-reaped':
       case 'stop-begun':
+      case 'reload-signalled':
         return this.byPid(e.pid, before);
       case 'orphan-found': {
         const k = this.byPid(e.pid, before);
@@ -238,6 +239,7 @@ export class Walker {
       case 'snapshot':
       case 'log-gap':
       case 'segments-deleted':
+      case 'output-dropped':
         return none;
     }
   }

@@ -28,6 +28,8 @@ const COMPILED = new Map<string, { names: string[]; checks: Check[] }>(
   ]),
 );
 const ENVELOPE_FIELDS = 5; // v, seq, time, mono, type
+/** `type.field` of fields an event may leave out (optional in its TypeScript type). */
+const OPTIONAL_FIELDS: ReadonlySet<string> = new Set(['reload-requested.services']);
 
 /**
  * Parse and validate one line. Never throws: a bad line is an error naming the field,
@@ -66,8 +68,14 @@ export function decodeEvent(line: string): DecodeResult {
   const schema = typeof o.type === 'string' ? COMPILED.get(o.type) : undefined;
   if (!schema) return { ok: false, error: `field type: unknown event type ${show(o.type)}` };
   const { names, checks } = schema;
+  let absent = 0;
   for (let i = 0; i < names.length; i++) {
     const field = names[i] as string;
+    // A field added later may be absent: a line from before it, or an event that leaves it out.
+    if (o[field] === undefined && OPTIONAL_FIELDS.has(`${o.type as string}.${field}`)) {
+      absent++;
+      continue;
+    }
     const bad = (checks[i] as Check)(o[field]);
     if (bad === null) continue;
     if (typeof bad === 'string')
@@ -77,7 +85,7 @@ export function decodeEvent(line: string): DecodeResult {
   // Every expected field is present (JSON has no undefined), so any extra key shows in the count.
   let keys = 0;
   for (const _ in o) keys++;
-  if (keys !== ENVELOPE_FIELDS + names.length) {
+  if (keys !== ENVELOPE_FIELDS + names.length - absent) {
     const extra = Object.keys(o).find(
       (k) => k !== 'v' && k !== 'seq' && k !== 'time' && k !== 'mono' && k !== 'type' && !names.includes(k),
     );

@@ -43,6 +43,8 @@ const diff: Simple = (v) => {
   for (const k of ['added', 'removed', 'changed', 'unchanged']) {
     if (names((v as Record<string, unknown>)[k])) return `an object whose ${k} is a list of names`;
   }
+  const inPlace = (v as Record<string, unknown>).inPlace;
+  if (inPlace !== undefined && names(inPlace)) return 'an object whose inPlace is a list of names';
   return null;
 };
 
@@ -117,7 +119,7 @@ export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
   'supervisor-stopping': { reason: str },
   'supervisor-stopped': {},
   'config-loaded': { source: str, config },
-  'reload-requested': { source: str },
+  'reload-requested': { source: str, services: names },
   'reload-failed': { reason: str },
   spawned: { name, gen: int, incarnation: int, pid, startTime: orNull(int), exe: orNull(str) },
   'spawn-failed': { name, gen: int, incarnation: int, error: str },
@@ -151,6 +153,7 @@ export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
     previous: orNull(str),
   },
   'segments-deleted': { segments: deletedSegments },
+  'output-dropped': { output: str, lines: int, bytes: int, since: int },
   'spawn-requested': {
     name,
     gen: int,
@@ -192,6 +195,7 @@ export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
   },
   'check-health-changed': { name, healthy: bool },
   'reload-applied': { gen: int, services: diff, checks: diff },
+  'reload-signalled': { name, pid, signal },
   'reload-coalesced': { source: str },
   'orphan-found': { pid, name, kind: oneOf('service', 'check'), startTime: orNull(int) },
   'orphan-forgotten': { pid, name, reason: str },

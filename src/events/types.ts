@@ -66,6 +66,11 @@ export interface ConfigLoaded {
 export interface ReloadRequested {
   readonly type: 'reload-requested';
   readonly source: string;
+  /**
+   * Services to send their `reloadSignal` once the config is applied, when the reload leaves
+   * them running (`procreg reload --services`). Absent in logs from before it existed: none.
+   */
+  readonly services?: readonly string[];
 }
 export interface ReloadFailed {
   readonly type: 'reload-failed';
@@ -264,6 +269,21 @@ export interface LogGap {
 }
 
 /**
+ * Output procreg could not write without stalling supervision, dropped and counted: its own
+ * log on a stdout that did not drain (`output`: `procreg`), or a service's log file on a
+ * disk that did not keep up (`output`: the service's name). Written once the output drains
+ * again. The fold ignores it.
+ */
+export interface OutputDropped {
+  readonly type: 'output-dropped';
+  readonly output: string;
+  readonly lines: number;
+  readonly bytes: number;
+  /** Wall time (epoch ms) of the first line dropped. */
+  readonly since: number;
+}
+
+/**
  * Retention deleted closed segments of the log (oldest first), written by the shell just
  * before it deletes them: which, with their seq ranges and sizes, and the bound that made
  * each go. The fold ignores it.
@@ -373,6 +393,13 @@ export interface ReloadApplied {
   readonly services: Diff;
   readonly checks: Diff;
 }
+/** A reload asked this service to re-read its own config: its reloadSignal sent to its group. */
+export interface ReloadSignalled {
+  readonly type: 'reload-signalled';
+  readonly name: string;
+  readonly pid: Pid;
+  readonly signal: string;
+}
 export interface ReloadCoalesced {
   readonly type: 'reload-coalesced';
   readonly source: string;
@@ -414,6 +441,11 @@ export interface Diff {
   readonly removed: readonly string[];
   readonly changed: readonly string[];
   readonly unchanged: readonly string[];
+  /**
+   * Of `changed`, those whose change only governs procreg's policy (backoff, stop signal and
+   * timeout, a check's interval…): applied in place, nothing restarted. Present when not empty.
+   */
+  readonly inPlace?: readonly string[];
 }
 
 export type InputEvent =
@@ -437,7 +469,8 @@ export type InputEvent =
   | SignalRequested
   | OrphanReaped;
 
-export type OutcomeEvent = SignalSent | PidfileWritten | PidfileRemoved | LogGap | SegmentsDeleted;
+export type OutcomeEvent =
+  SignalSent | PidfileWritten | PidfileRemoved | LogGap | SegmentsDeleted | OutputDropped;
 
 export type DecisionRecord =
   | SpawnRequested
@@ -452,6 +485,7 @@ export type DecisionRecord =
   | CheckHealthChanged
   | ReloadApplied
   | ReloadCoalesced
+  | ReloadSignalled
   | OrphanFound
   | OrphanForgotten
   | RequestAnswered
@@ -506,6 +540,7 @@ export const EVENT_KINDS: Readonly<Record<EventType, 'input' | 'outcome' | 'deci
   'pidfile-written': 'outcome',
   'pidfile-removed': 'outcome',
   'log-gap': 'outcome',
+  'output-dropped': 'outcome',
   'segments-deleted': 'outcome',
   'spawn-requested': 'decision',
   'restart-scheduled': 'decision',
@@ -519,6 +554,7 @@ export const EVENT_KINDS: Readonly<Record<EventType, 'input' | 'outcome' | 'deci
   'check-health-changed': 'decision',
   'reload-applied': 'decision',
   'reload-coalesced': 'decision',
+  'reload-signalled': 'decision',
   'orphan-found': 'decision',
   'orphan-forgotten': 'decision',
   'request-answered': 'decision',

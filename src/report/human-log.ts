@@ -140,6 +140,12 @@ export function describeEvent(e: EventBody, before: State): LogLine | null {
         { service: e.name, pid: e.pid, signal: e.signal },
         `${e.name}: ${e.signal} (${e.reason})`,
       );
+    case 'reload-signalled':
+      return line(
+        'info',
+        { service: e.name, pid: e.pid, signal: e.signal },
+        `${e.name}: ${e.signal} sent to re-read its own config (reload --services)`,
+      );
     case 'reload-applied':
       return line(
         'info',
@@ -157,6 +163,12 @@ export function describeEvent(e: EventBody, before: State): LogLine | null {
         msg: `event log: retention deleted ${n} old segment(s), seq ${first?.firstSeq}-${last?.lastSeq}, ${bytes} bytes (${[...new Set(e.segments.map((x) => RETENTION_REASON[x.reason]))].join(', ')})`,
       };
     }
+    case 'output-dropped':
+      return line(
+        'warn',
+        { output: e.output, dropped: e.lines, bytes: e.bytes, since: e.since },
+        `${e.output === 'procreg' ? "procreg's own log" : `the log file of ${e.output}`}: ${e.lines} line(s) (${e.bytes} bytes) dropped since ${new Date(e.since).toISOString()} while it did not drain; supervision went on`,
+      );
     case 'log-gap':
       return line(
         'warn',

@@ -3,6 +3,49 @@ import { type ConfigProblem, formatProblem, normalizeConfig } from '../../src/co
 
 const norm = (raw: unknown) => normalizeConfig(raw, { baseDir: '/etc/app' });
 
+describe('config normalization: output and reload keys', () => {
+  it('reads stderrLevel, log (true or its long form, inside runDir) and reloadSignal, and says what is allowed', () => {
+    const ok = normalizeConfig(
+      {
+        services: {
+          a: { command: ['a'], stderrLevel: 'warn', log: true, reloadSignal: 'SIGHUP' },
+          b: { command: ['b'], log: { path: 'out/b.txt', maxSize: '2MB', keep: 0 } },
+        },
+      },
+      { baseDir: '/srv/app' },
+    );
+    expect(ok.ok && ok.config.services.a).toMatchObject({
+      stderrLevel: 'warn',
+      log: { path: '/srv/app/run/logs/a.log', maxSize: 10 * 1024 ** 2, keep: 5 },
+      reloadSignal: 'SIGHUP',
+    });
+    expect(ok.ok && ok.config.services.b?.log).toEqual({
+      path: '/srv/app/run/out/b.txt',
+      maxSize: 2 * 1024 ** 2,
+      keep: 0,
+    });
+    const bad = normalizeConfig(
+      {
+        services: {
+          a: { command: ['a'], stderrLevel: 'debug', log: 'yes', reloadSignal: 'HUP' },
+          b: { command: ['b'], log: { path: '../b.log' } },
+          c: { command: ['c'], log: { path: 'a.pid' } },
+        },
+      },
+      { baseDir: '/srv/app' },
+    );
+    expect(bad.ok ? [] : bad.problems.map((p) => [p.path, p.message])).toEqual(
+      expect.arrayContaining([
+        ['services.a.stderrLevel', 'must be one of info | warn | error'],
+        ['services.a.log', 'must be true, false or { path, maxSize, keep }'],
+        ['services.a.reloadSignal', expect.stringContaining('must be one of SIGHUP')],
+        ['services.b.log.path', expect.stringContaining('')],
+        ['services.c.log.path', 'must not be the PID file of service "a"'],
+      ]),
+    );
+  });
+});
+
 describe('config normalization', () => {
   it('fills defaults, resolves paths against the config directory, and sorts names', () => {
     const res = norm({
@@ -27,6 +70,9 @@ describe('config normalization', () => {
       stdout: null,
       stderr: null,
       lastWords: { lines: 10, bytes: 2048 },
+      stderrLevel: 'info',
+      log: null,
+      reloadSignal: null,
       dependsOn: {},
       user: null,
       group: null,

@@ -13,7 +13,7 @@ describe('reload', () => {
   });
   const v2 = makeConfig({
     services: { keep: svc(), change: svc({ command: ['node', 'v2.js'] }), add: svc() },
-    checks: { same: chk({ rise: 1 }), tweak: chk({ fall: 5 }) },
+    checks: { same: chk({ rise: 1 }), tweak: chk({ command: ['sh', '-c', 'exit 0'] }) },
   });
 
   function loaded(...configs: ReturnType<typeof makeConfig>[]) {
@@ -90,6 +90,119 @@ describe('reload', () => {
     reload(w);
     expect(w.state.checks.get('same')).toMatchObject({ healthy: true, successes: 1, defGen: 1 });
     expect(w.state.checks.get('tweak')).toMatchObject({ healthy: null, failures: 0, defGen: 2 });
+    // A change of policy only keeps them too (see "applies a change of policy in place").
+  });
+
+  it('applies a change of policy in place: no restart, history kept, the running entry stops by the new rules', () => {
+    const p1 = makeConfig({
+      services: { web: svc({ reloadSignal: 'SIGHUP' }) },
+      checks: { alive: chk({ restarts: 'web', fall: 2 }) },
+    });
+    const p2 = makeConfig({
+      services: {
+        web: svc({
+          reloadSignal: 'SIGUSR1',
+          stopSignal: 'SIGQUIT',
+          stopTimeout: '9s',
+          backoff: { initial: '1s', max: '1m' },
+          maxRestarts: { count: 3, within: '10m' },
+          restart: 'on-failure',
+          fatalExitCodes: [2],
+        }),
+      },
+      checks: { alive: chk({ restarts: 'web', fall: 4, interval: '10s', timeout: '3s', rise: 2 }) },
+    });
+    const w = loaded(p1, p2);
+    const pid = w.state.services.get('web')?.pid as number;
+    runFinishes(w, 'alive', 1);
+    const before = w.state.checks.get('alive');
+    reload(w);
+    expect(logged(w, 'reload-applied')[0]).toMatchObject({
+      services: { changed: ['web'], inPlace: ['web'] },
+      checks: { changed: ['alive'], inPlace: ['alive'] },
+    });
+    expect(logged(w, 'stop-begun')).toEqual([]);
+    expect(w.state.services.get('web')).toMatchObject({ phase: 'running', pid, incarnation: 1, defGen: 2 });
+    expect(w.state.services.get('web')?.def.stopSignal).toBe('SIGQUIT');
+    const entry = w.state.procs.get(pid);
+    expect(entry?.kind === 'service' && entry.def?.stopTimeoutMs).toBe(9000);
+    // The check keeps its count of failures and its generation of definition; the next run
+    // is due one new interval from now.
+    expect(w.state.checks.get('alive')).toMatchObject({
+      failures: 1,
+      defGen: before?.defGen,
+      def: expect.objectContaining({ intervalMs: 10_000, fall: 4 }),
+    });
+    const timer = w.state.checks.get('alive')?.timer;
+    expect(timer).toMatchObject({ kind: 'check-interval', gen: 2 });
+    expect(w.lastEffects).toContainEqual({ do: 'arm-timer', timer, at: w.time + 10_000 });
+    // Stopping it now uses the new signal.
+    w.pending.push({ type: 'supervisor-stopping', reason: 'SIGTERM' });
+    deliverFirst(w, 'supervisor-stopping');
+    expect(logged(w, 'stop-begun').map((e) => [e.pid, e.signal])).toEqual([[pid, 'SIGQUIT']]);
+    expect(verifyInvariants(w.state)).toEqual([]);
+  });
+
+  it('restarts a service when a field of its process changes, even beside policy fields', () => {
+    for (const change of [
+      { command: ['node', 'v2.js'] },
+      { env: { A: '1' } },
+      { cwd: '/tmp' },
+      { stderrLevel: 'warn' },
+      { stdout: 'web.out' },
+    ]) {
+      const w = loaded(
+        makeConfig({ services: { web: svc() } }),
+        makeConfig({ services: { web: svc({ stopTimeout: '9s', ...change }) } }),
+      );
+      const pid = w.state.services.get('web')?.pid as number;
+      reload(w);
+      expect(
+        logged(w, 'stop-begun').map((e) => [e.pid, e.reason]),
+        JSON.stringify(change),
+      ).toEqual([[pid, 'reload-changed']]);
+      expect(logged(w, 'reload-applied')[0]?.services.inPlace).toBeUndefined();
+    }
+  });
+
+  it("reload --services: sends each named service's reloadSignal to its group once the config is applied, recorded", () => {
+    const c = makeConfig({
+      services: {
+        nginx: svc({ reloadSignal: 'SIGHUP' }),
+        plain: svc(),
+        moved: svc({ reloadSignal: 'SIGHUP' }),
+      },
+    });
+    const c2 = makeConfig({
+      services: {
+        nginx: svc({ reloadSignal: 'SIGHUP' }),
+        plain: svc(),
+        moved: svc({ reloadSignal: 'SIGHUP', command: ['node', 'v2.js'] }),
+      },
+    });
+    const w = loaded(c, c2);
+    const pid = (n: string) => w.state.services.get(n)?.pid as number;
+    const nginx = pid('nginx');
+    w.pending.push({ type: 'reload-requested', source: 'socket', services: ['nginx', 'plain'] });
+    deliverFirst(w, 'reload-requested');
+    // A second request while the first loads: coalesced, its names kept for the load after.
+    w.pending.push({ type: 'reload-requested', source: 'socket', services: ['moved', 'ghost'] });
+    deliverFirst(w, 'reload-requested');
+    expect(w.state.reloadSignals).toEqual(['ghost', 'moved', 'nginx', 'plain']);
+    deliverFirst(w, 'config-loaded');
+    expect(logged(w, 'reload-signalled')).toEqual([]); // the next load is still to come
+    deliverFirst(w, 'config-loaded');
+    expect(logged(w, 'reload-signalled').map((e) => [e.name, e.pid, e.signal])).toEqual([
+      ['nginx', nginx, 'SIGHUP'],
+    ]);
+    expect(w.lastEffects).toContainEqual({ do: 'signal-group', pid: nginx, signal: 'SIGHUP' });
+    expect(logged(w, 'event-ignored').map((e) => e.reason)).toEqual([
+      'reload --services ghost: no such service',
+      'reload --services moved: not signalled, it is restarting',
+      'reload --services plain: it has no reloadSignal',
+    ]);
+    expect(w.state.reloadSignals).toEqual([]);
+    expect(pid('nginx')).toBe(nginx); // signalled, not restarted
   });
 
   it('coalesces a storm of reload requests into at most one more load', () => {

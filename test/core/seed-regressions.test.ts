@@ -10,9 +10,10 @@ const withCheck = makeConfig({
   services: { web: svc() },
   checks: { probe: chk({ timeout: '1s', interval: '5s' }) },
 });
+// Its script changes (a new timeout alone would apply in place, the run still counting).
 const checkChanged = makeConfig({
   services: { web: svc() },
-  checks: { probe: chk({ timeout: '3s', interval: '5s' }) },
+  checks: { probe: chk({ command: ['sh', '-c', 'exit 0'], timeout: '3s', interval: '5s' }) },
 });
 const checkRemoved = makeConfig({ services: { web: svc() }, checks: {} });
 

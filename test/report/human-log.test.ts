@@ -43,6 +43,24 @@ describe('describeEvent: what a person watching the supervisor is told', () => {
       'event log: retention deleted 1 old segment(s), seq 1-4000, 262144 bytes (more segments than retain.segments)',
     ],
     [
+      S['reload-signalled'],
+      'info',
+      { service: 'web', pid: 4242, signal: 'SIGHUP' },
+      'web: SIGHUP sent to re-read its own config (reload --services)',
+    ],
+    [
+      S['output-dropped'],
+      'warn',
+      { output: 'procreg', dropped: 120, bytes: 9000, since: 1_700_000_000_000 },
+      "procreg's own log: 120 line(s) (9000 bytes) dropped since 2023-11-14T22:13:20.000Z while it did not drain; supervision went on",
+    ],
+    [
+      { type: 'output-dropped', output: 'web', lines: 2, bytes: 30, since: 1_700_000_000_000 },
+      'warn',
+      { output: 'web', dropped: 2, bytes: 30, since: 1_700_000_000_000 },
+      'the log file of web: 2 line(s) (30 bytes) dropped since 2023-11-14T22:13:20.000Z while it did not drain; supervision went on',
+    ],
+    [
       { type: 'log-gap', fromSeq: 1, toSeq: 40, reason: 'log-replaced', previous: '/run/app/events.1' },
       'warn',
       { fromSeq: 1, toSeq: 40, reason: 'log-replaced', previous: '/run/app/events.1' },

@@ -19,6 +19,8 @@ const spawn = (incarnation: number): Effect => ({
   stdout: null,
   stderr: null,
   lastWords: { lines: 10, bytes: 2048 },
+  stderrLevel: 'info',
+  log: null,
 });
 const backoff = (incarnation: number): TimerKey => ({ kind: 'backoff', name: 'web', gen: 1, incarnation });
 

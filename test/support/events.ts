@@ -14,7 +14,7 @@ export const SAMPLE_EVENTS: { readonly [T in EventType]: Extract<EventBody, { ty
     source: 'test',
     config: makeConfig({ services: { web: svc() } }),
   },
-  'reload-requested': { type: 'reload-requested', source: 'SIGHUP' },
+  'reload-requested': { type: 'reload-requested', source: 'SIGHUP', services: ['web'] },
   'reload-failed': { type: 'reload-failed', reason: 'app.yaml: services: must be a mapping' },
   spawned: { type: 'spawned', name: 'web', gen: 1, incarnation: 1, pid: 4242, startTime: 77, exe: null },
   'spawn-failed': { type: 'spawn-failed', name: 'web', gen: 1, incarnation: 1, error: 'ENOENT' },
@@ -78,6 +78,7 @@ export const SAMPLE_EVENTS: { readonly [T in EventType]: Extract<EventBody, { ty
     checks: { added: [], removed: ['alive'], changed: [], unchanged: [] },
   },
   'reload-coalesced': { type: 'reload-coalesced', source: 'SIGHUP' },
+  'reload-signalled': { type: 'reload-signalled', name: 'web', pid: 4242, signal: 'SIGHUP' },
   'orphan-found': { type: 'orphan-found', pid: 4242, name: 'web', kind: 'service', startTime: 77 },
   'orphan-forgotten': {
     type: 'orphan-forgotten',
@@ -93,6 +94,13 @@ export const SAMPLE_EVENTS: { readonly [T in EventType]: Extract<EventBody, { ty
     ref: 12,
     outcome: 'already',
     message: 'web is already running',
+  },
+  'output-dropped': {
+    type: 'output-dropped',
+    output: 'procreg',
+    lines: 120,
+    bytes: 9000,
+    since: 1_700_000_000_000,
   },
   'log-gap': { type: 'log-gap', fromSeq: 3, toSeq: 9, reason: 'queue-overflow', previous: null },
   'segments-deleted': {

@@ -64,9 +64,10 @@ export async function statusCommand(
 export async function reloadCommand(
   target: Target,
   io: CommandIO,
-  options: ControlCommandOptions = {},
+  options: ControlCommandOptions & { services?: readonly string[] } = {},
 ): Promise<number> {
   const say = (t: string) => io.err(`procreg reload: ${t}`);
+  const services = options.services ?? [];
   let runDir: string | number;
   if (target.config !== undefined && target.runDir === undefined) {
     // The config the supervisor will read: a config invalid here is not sent for.
@@ -79,6 +80,18 @@ export async function reloadCommand(
       return EXIT.usage;
     }
     runDir = res.config.runDir;
+    // --services names services of this config that have a reloadSignal to send.
+    const wrong = services.filter((n) => res.config.services[n]?.reloadSignal == null);
+    if (wrong.length > 0) {
+      const able = Object.keys(res.config.services).filter(
+        (n) => res.config.services[n]?.reloadSignal != null,
+      );
+      for (const n of wrong)
+        say(
+          `--services ${n}: ${res.config.services[n] ? 'has no reloadSignal in' : 'is not a service of'} ${target.config} (services with a reloadSignal: ${able.length ? able.join(', ') : 'none'})`,
+        );
+      return EXIT.usage;
+    }
   } else runDir = runDirFor('reload', target, io);
   if (typeof runDir === 'number') return runDir;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -95,7 +108,7 @@ export async function reloadCommand(
   }
   if (found.kind !== 'control') return notReachable(found, say);
   const pid = found.lock.pid;
-  const ans = await ask(found.session, 'reload', timeoutMs);
+  const ans = await ask(found.session, 'reload', timeoutMs, services.length > 0 ? { services } : {});
   found.session.close();
   if (typeof ans === 'string') {
     say(
@@ -107,7 +120,8 @@ export async function reloadCommand(
   }
   const reload = ans.reload as { gen?: unknown } | undefined;
   if (ans.ok && typeof reload?.gen === 'number') {
-    io.out(`procreg reload: generation ${reload.gen} applied`);
+    const signalled = services.length > 0 ? `; reloadSignal asked for: ${services.join(', ')}` : '';
+    io.out(`procreg reload: generation ${reload.gen} applied${signalled}`);
     return EXIT.ok;
   }
   if (typeof ans.refused === 'string') say(`failed, the running generation is unchanged: ${ans.refused}`);

@@ -124,11 +124,21 @@ export async function main(argv: string[]): Promise<number> {
     )
     .addOption(runDirOption())
     .addOption(timeoutOption())
-    .action(async (config: string | undefined, opts: { runDir?: string; timeout: number }) => {
-      code = await (
-        await import('./control-commands.js')
-      ).reloadCommand({ config, runDir: opts.runDir }, io, { timeoutMs: opts.timeout });
-    });
+    .option(
+      '--services <names>',
+      'also send these services (comma-separated) their reloadSignal once the config is applied, so they re-read their own config',
+    )
+    .action(
+      async (config: string | undefined, opts: { runDir?: string; timeout: number; services?: string }) => {
+        const services = (opts.services ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '');
+        code = await (
+          await import('./control-commands.js')
+        ).reloadCommand({ config, runDir: opts.runDir }, io, { timeoutMs: opts.timeout, services });
+      },
+    );
   program
     .command('stop')
     .description(
@@ -208,6 +218,26 @@ export async function main(argv: string[]): Promise<number> {
     .argument('<config>', 'config file (YAML or JSON)')
     .action(async (config: string) => {
       code = (await import('./validate-command.js')).validateCommand(config, io);
+    });
+  program
+    .command('logs')
+    .description(
+      "a service's log file (its `log:`): the last lines, then with -f what it appends, across rotations",
+    )
+    .argument('<config>', 'config file (YAML or JSON)')
+    .argument('<service>', 'service name')
+    .option('-n, --lines <n>', 'how many of the last lines to print', '100')
+    .option('-f, --follow', 'keep printing what is appended, until Ctrl-C')
+    .action(async (config: string, service: string, opts: { lines: string; follow?: boolean }) => {
+      const lines = Number(opts.lines);
+      if (!Number.isSafeInteger(lines) || lines < 0) {
+        io.err(`procreg logs: -n must be a non-negative integer, got ${JSON.stringify(opts.lines)}`);
+        code = 2;
+        return;
+      }
+      code = await (
+        await import('./logs-command.js')
+      ).logsCommand(config, service, io, { lines, follow: opts.follow ?? false });
     });
   // Debugging from the event log: events, history, why, diff, timeline.
   const many = (v: string, prev: string[]) => [...prev, v];

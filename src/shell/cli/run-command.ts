@@ -14,6 +14,7 @@ import { claimRunDir, type RunDirClaim } from '../files/run-dir-claim.js';
 import { openRunDir, type RunDir } from '../files/run-dir.js';
 import type { InstanceInfo } from '../instance-lock.js';
 import { humanLogger, type LogFormat } from '../logger.js';
+import { BoundedFdWriter, type DroppedOutput } from '../output/bounded-writer.js';
 import { ownIdentity, type ProcessIdentity } from '../proc/identity.js';
 import { type OrphanReaper, startOrphanReaper } from '../proc/reaper.js';
 import { type ReplayedLog, Supervisor } from '../supervisor/supervisor.js';
@@ -59,8 +60,50 @@ export async function runCommand(
   logFormat: LogFormat = 'auto',
   options: RunOptions = {},
 ): Promise<number> {
-  const logger = await humanLogger(options.logFormat ?? logFormat);
-  return new Run(configPath, version, io, logger, options).run();
+  const own = new OwnOutput();
+  const logger = await humanLogger(options.logFormat ?? logFormat, own.writer);
+  own.logger = logger;
+  const run = new Run(configPath, version, io, logger, options, own);
+  const code = await run.run();
+  if (!(await own.drained()))
+    io.err(`procreg: its own log could not be written (stdout does not drain); exiting without the rest`);
+  return code;
+}
+
+/** What the line saying that procreg's own log dropped lines says (see human-log.ts). */
+const DROP_NOTICE = 'while it did not drain';
+
+/** How long procreg waits at exit for its own log to drain. */
+const OUTPUT_DRAIN_MS = 1000;
+
+/**
+ * procreg's own log, written in the background and bounded (./output/bounded-writer.ts). What
+ * is dropped while stdout does not drain is said once it drains: as an output-dropped event
+ * while a supervisor runs (its log line then says it), else as a warning.
+ */
+class OwnOutput {
+  logger: Logger | null = null;
+  sup: Supervisor | null = null;
+  readonly writer = new BoundedFdWriter(1, {
+    onResumed: (d) => this.resumed(d),
+    noticeMarker: DROP_NOTICE,
+  });
+
+  private resumed(d: DroppedOutput): void {
+    if (this.sup) {
+      this.sup.push({ type: 'output-dropped', output: 'procreg', ...d });
+      return;
+    }
+    this.logger?.warn(
+      { output: 'procreg', dropped: d.lines, bytes: d.bytes, since: d.since },
+      `procreg's own log: ${d.lines} line(s) (${d.bytes} bytes) dropped ${DROP_NOTICE}`,
+    );
+  }
+
+  async drained(): Promise<boolean> {
+    await this.writer.drained(OUTPUT_DRAIN_MS);
+    return this.writer.queuedBytes === 0;
+  }
 }
 
 class Run {
@@ -79,6 +122,7 @@ class Run {
     private readonly io: CommandIO,
     private readonly logger: Logger,
     private readonly options: RunOptions,
+    private readonly own: OwnOutput,
   ) {}
 
   async run(): Promise<number> {
@@ -282,6 +326,7 @@ class Run {
       return this.failed(e);
     }
     this.sup = sup;
+    this.own.sup = sup;
     this.logger.info({ replayed: sup.replayed }, describeReplayed(sup.replayed));
     const configs = sup.states.subscribe((s) => {
       if (s.config) this.config = s.config;
@@ -301,6 +346,7 @@ class Run {
         this.logger.error({ socket }, `${reason}; stopping every service and check`);
         this.requestStop('control socket unusable');
         await sup.stopped;
+        this.own.sup = null; // its event log is closed: what is dropped from now on is only logged
         this.io.err(`procreg run: ${reason}; every service and check was stopped`);
         return 1;
       }
@@ -342,15 +388,21 @@ class Run {
     return {
       info: () => this.info(),
       status: () => sup.status(),
-      reload: () =>
+      reload: (services) =>
         reloadVerdict(
           {
             events: sup.events,
             phase: () => (this.phase === 'stopping' ? 'stopping' : sup.status().phase),
-            request: (source) => sup.push({ type: 'reload-requested', source }),
+            request: (source, names) =>
+              sup.push({
+                type: 'reload-requested',
+                source,
+                ...(names.length > 0 ? { services: names } : {}),
+              }),
           },
           'socket',
           RELOAD_VERDICT_MS,
+          services,
         ),
       operate: (req) => operate(sup, req, { source: 'socket' }),
       stop: () => {

@@ -7,7 +7,7 @@ import type { ReloadAnswer } from './server.js';
 export interface ReloadTarget {
   readonly events: Observable<Event>;
   phase(): string;
-  request(source: string): void;
+  request(source: string, services: readonly string[]): void;
 }
 
 /**
@@ -22,6 +22,7 @@ export function reloadVerdict(
   target: ReloadTarget,
   source: string,
   timeoutMs: number,
+  services: readonly string[] = [],
 ): Promise<ReloadAnswer> {
   const phase = target.phase();
   if (phase !== 'running')
@@ -65,6 +66,6 @@ export function reloadVerdict(
         else done(e.type === 'reload-applied' ? { ok: true, gen: e.gen } : { ok: false, refused: e.reason });
       }
     });
-    target.request(source);
+    target.request(source, services);
   });
 }

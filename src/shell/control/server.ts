@@ -49,7 +49,8 @@ export interface StopAck {
 export interface ControlPort {
   info(): InstanceInfo;
   status(): RegistryView;
-  reload(): Promise<ReloadAnswer>;
+  /** `services`: to send their reloadSignal once the config is applied (`reload --services`). */
+  reload(services: readonly string[]): Promise<ReloadAnswer>;
   stop(): StopAck;
   /** Start, stop, restart or signal single services (or checks), each followed to its outcome. */
   operate(req: OperateRequest): Promise<readonly OperateResult[]>;
@@ -221,7 +222,10 @@ async function answer(line: string, port: ControlPort, meta: { stopper: boolean 
     case 'signal':
       return operateAnswer(req as Record<string, unknown>, cmd, port);
     case 'reload': {
-      const res = await port.reload();
+      const services = (req as { services?: unknown }).services ?? [];
+      if (!Array.isArray(services) || !services.every((s) => typeof s === 'string'))
+        return { ok: false, error: 'services: must be a list of service names' };
+      const res = await port.reload(services as string[]);
       if (res.ok) return { ok: true, reload: { gen: res.gen } };
       if ('refused' in res)
         return { ok: false, refused: res.refused, error: `reload refused: ${res.refused}` };

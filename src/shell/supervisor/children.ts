@@ -1,12 +1,14 @@
 // Starting child processes: each in its own process group, its output to files or to lines.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, statSync } from 'node:fs';
+import { Socket } from 'node:net';
 import type { LastWordsDef } from '../../config/types.js';
 import { LineSplitter } from '../../events/line-splitter.js';
 import type { LastWords } from '../../events/types.js';
 import { openOutputFile } from '../files/output-file.js';
 import { LastLines } from './last-words.js';
 import { ownChildren } from '../proc/own-children.js';
+import { closePipes, type PipeEnds, takePipes } from './pipes.js';
 
 /** Longest line of child output logged as one entry; longer ones are logged in pieces. */
 export const OUTPUT_LINE_MAX = 64 * 1024;
@@ -41,47 +43,62 @@ export type SpawnOutcome = { readonly pid: number } | { readonly error: string }
  * hears the PID in this same turn as the fork — or why it could not start: at once for an
  * output file refused, on the next tick for what the kernel refused (Node reports those as
  * an event). Output files go to the child as its own descriptors: no copying through
- * procreg, and nothing lost if procreg itself goes away.
+ * procreg, and nothing lost if procreg itself goes away. Output that comes to procreg comes
+ * through real pipes (./pipes.ts), not libuv's sockets: a program may open /dev/stdout.
  */
 export function spawnChild(spec: ChildSpec, hooks: ChildHooks, onStarted: (o: SpawnOutcome) => void): void {
   const fds: number[] = [];
-  const open = (path: string | null): number | 'pipe' => {
-    if (path === null) return 'pipe';
+  const pipes: PipeEnds[] = [];
+  const open = (path: string | null): { fd: number; read: number | null } => {
+    if (path === null) {
+      const [p] = takePipes(1) as [PipeEnds];
+      pipes.push(p);
+      return { fd: p.write, read: p.read };
+    }
     const fd = openOutputFile(path);
     fds.push(fd);
-    return fd;
+    return { fd, read: null };
   };
   let child: ChildProcess;
+  let out: { fd: number; read: number | null } | null = null;
+  let err: { fd: number; read: number | null } | null = null;
   try {
-    const out = open(spec.stdout);
-    const err = spec.stderr !== null && spec.stderr === spec.stdout ? out : open(spec.stderr);
+    out = open(spec.stdout);
+    err = spec.stderr !== null && spec.stderr === spec.stdout ? out : open(spec.stderr);
     const argv = [...(spec.wrapper ?? []), ...spec.command];
     child = spawn(argv[0] as string, argv.slice(1), {
       cwd: spec.cwd ?? undefined,
       env: spec.inheritEnv === false ? spec.env : { ...process.env, ...spec.env },
       detached: true,
-      stdio: ['ignore', out, err],
+      stdio: ['ignore', out.fd, err.fd],
     });
   } catch (e) {
+    closePipes(pipes);
     onStarted({ error: whyNotStarted(spec, e) }); // an output file refused, or spawn's own synchronous error
     return;
   } finally {
     for (const fd of fds) closeSync(fd); // the child holds its own copies
   }
+  for (const p of pipes) closeSync(p.write); // likewise: the pipe ends at its last writer's exit
+  const readers = [out.read, err === out ? null : err.read].map((fd) =>
+    fd === null ? null : pipeReader(fd),
+  );
+  const [stdout, stderr] = readers;
   if (child.pid === undefined) {
+    for (const r of readers) r?.destroy();
     child.once('error', (e) => onStarted({ error: whyNotStarted(spec, e) }));
     return;
   }
   const pid = child.pid;
   ownChildren.add(pid); // before the event loop turns: the orphan reaper leaves it to Node
   const last = spec.lastWords ? new LastLines(spec.lastWords) : null;
-  const pipes = [child.stdout, child.stderr].filter((s) => s !== null);
-  const drained = pipes.map((s) => new Promise<void>((resolve) => s.once('close', resolve)));
+  const streams = readers.filter((s) => s !== null);
+  const drained = streams.map((s) => new Promise<void>((resolve) => s.once('close', resolve)));
   for (const [stream, name] of [
-    [child.stdout, 'stdout'],
-    [child.stderr, 'stderr'],
+    [stdout, 'stdout'],
+    [stderr, 'stderr'],
   ] as const) {
-    forwardLines(stream, (line) => {
+    forwardLines(stream ?? null, (line) => {
       last?.push(line);
       hooks.onLine(name, line);
     });
@@ -89,7 +106,7 @@ export function spawnChild(spec: ChildSpec, hooks: ChildHooks, onStarted: (o: Sp
   child.on('exit', (code, signal) => {
     ownChildren.delete(pid);
     const report = () => hooks.onExit(code, signal, lastWordsOf(spec, last));
-    if (pipes.length === 0) return report();
+    if (streams.length === 0) return report();
     // Its last lines may still be in the pipes: read them first, but never wait on a pipe
     // that a process left in its group holds open (that group is stopped next).
     let done = false;
@@ -103,6 +120,13 @@ export function spawnChild(spec: ChildSpec, hooks: ChildHooks, onStarted: (o: Sp
     void Promise.all(drained).then(once);
   });
   onStarted({ pid });
+}
+
+/** procreg's end of a child's pipe, as a stream (libuv reads it without blocking). */
+function pipeReader(fd: number): Socket {
+  const s = new Socket({ fd, readable: true, writable: false });
+  s.on('error', () => s.destroy()); // a read error ends the stream like EOF
+  return s;
 }
 
 /** What a person needs to fix it: the program, the directory, or procreg's own limits. */
@@ -122,6 +146,7 @@ export function whyNotStarted(spec: Pick<ChildSpec, 'command' | 'cwd'>, e: unkno
     case 'EAGAIN':
       return `cannot start ${cmd}: the process limit is reached (EAGAIN; ulimit -u, pids.max)`;
     case undefined:
+      if (err.message.startsWith('cannot make a pipe')) return `cannot start ${cmd}: ${err.message}`;
       return err.message; // one of procreg's own (an output file refused) says it all
     default:
       return `cannot start ${cmd}: ${err.message}`;

@@ -1,6 +1,7 @@
 // Carrying out the fold's effects on the OS; every outcome comes back as an event.
 import type { Logger } from 'pino';
 import { formatProblem } from '../../config/schema.js';
+import type { ServiceLogDef } from '../../config/types.js';
 import type { Effect } from '../../core/effects.js';
 import { assertNever } from '../../events/assert-never.js';
 import type { EventBody, LastWords } from '../../events/types.js';
@@ -14,6 +15,8 @@ import { DAEMONIZE_WINDOW_MS } from '../../core/daemonized.js';
 import { leftBehind } from '../proc/daemon-scan.js';
 import { findExecutable } from '../proc/executable.js';
 import { type GroupWatch, groupAlive } from './group-watch.js';
+import { LastLines } from './last-words.js';
+import { ServiceLog } from '../output/service-log.js';
 import { reapOrphan } from './orphans.js';
 import type { TimerTable } from './timers.js';
 import type { TurnBudget } from './turn-budget.js';
@@ -84,6 +87,7 @@ export function executeEffect(e: Effect, ports: EffectPorts): void {
     case 'watch-group':
       return ports.groups.watch(e.pid);
     case 'exit':
+      closeServiceLogs(ports);
       return ports.finish();
     default:
       return assertNever(e);
@@ -98,9 +102,13 @@ function startService(e: Extract<Effect, { do: 'spawn' }>, ports: EffectPorts): 
   let id: { startTime: number | null; exe: string | null } = { startTime: null, exe: null };
   const spec = { ...e, env: launch.env, wrapper: launch.wrapper, inheritEnv: false };
   const watch = { started: () => id, program: () => programExe(e, launch) };
+  const levels = { stdout: 'info', stderr: e.stderrLevel } as const;
+  const file = e.log ? serviceLog(ports, name, e.log) : null;
+  const onLine = (pid: number, stream: 'stdout' | 'stderr', line: string) =>
+    file ? file.line(stream, pid, line) : ports.log[levels[stream]]({ service: name, pid, stream }, line);
   startChild(
     spec,
-    { service: name },
+    onLine,
     ports,
     (started) => {
       if ('error' in started) return failed(started.error);
@@ -126,10 +134,32 @@ function startCheckRun(e: Extract<Effect, { do: 'run-check' }>, ports: EffectPor
     stderr: null,
     lastWords: e.lastWords,
   };
-  startChild(spec, { check: name }, ports, (started) =>
-    'error' in started
-      ? failed(started.error)
-      : { type: 'check-started', name, gen, run, pid: started.pid, ...identity(started.pid, launch) },
+  // A check's output is kept per run and logged only when its result changes or it fails: a
+  // `curl` without -o /dev/null would otherwise log a page every interval.
+  const kept = new LastLines(CHECK_OUTPUT_KEPT);
+  const onLine = (_pid: number, stream: 'stdout' | 'stderr', line: string) => kept.push(`${stream}\0${line}`);
+  const onExit = (pid: number, code: number | null, signal: string | null) => {
+    const ok = code === 0 && signal === null;
+    const results = lastCheckResults(ports);
+    const changed = results.get(name) !== ok;
+    results.set(name, ok);
+    if (ok && !changed) return;
+    for (const l of kept.lines()) {
+      const cut = l.indexOf('\0');
+      const stream = cut > 0 && l.slice(0, cut) === 'stderr' ? 'stderr' : 'stdout'; // a cut line lost its tag
+      ports.log[stream === 'stdout' ? 'info' : 'warn']({ check: name, pid, stream }, l.slice(cut + 1));
+    }
+  };
+  startChild(
+    spec,
+    onLine,
+    ports,
+    (started) =>
+      'error' in started
+        ? failed(started.error)
+        : { type: 'check-started', name, gen, run, pid: started.pid, ...identity(started.pid, launch) },
+    undefined,
+    onExit,
   );
 }
 
@@ -166,19 +196,20 @@ function prepare(
  */
 function startChild(
   spec: ChildSpec,
-  who: { service: string } | { check: string },
+  onLine: (pid: number, stream: 'stdout' | 'stderr', line: string) => void,
   ports: EffectPorts,
   outcome: (started: { pid: number } | { error: string }) => EventBody,
   daemon?: DaemonWatch,
+  onExit?: (pid: number, code: number | null, signal: string | null) => void,
 ): void {
   let pid = 0; // known before any line or exit can arrive: they come from the event loop
   const since = performance.now();
   spawnChild(
     spec,
     {
-      onLine: (stream, line) =>
-        ports.log[stream === 'stdout' ? 'info' : 'warn']({ ...who, pid, stream }, line),
+      onLine: (stream, line) => onLine(pid, stream, line),
       onExit: (code, signal, lastWords) => {
+        onExit?.(pid, code, signal);
         if (daemon && code === 0) suspectDaemon(pid, Math.round(performance.now() - since), daemon, ports);
         ports.emit(exited(pid, code, signal, lastWords));
       },
@@ -188,6 +219,38 @@ function startChild(
       ports.emit(outcome(started));
     },
   );
+}
+
+/** Each service's log file, per supervisor: one writer per file, kept across incarnations. */
+const serviceLogs = new WeakMap<TimerTable, Map<string, ServiceLog>>();
+function serviceLog(ports: EffectPorts, name: string, def: ServiceLogDef): ServiceLog {
+  let m = serviceLogs.get(ports.timers);
+  if (!m) serviceLogs.set(ports.timers, (m = new Map()));
+  const had = m.get(name);
+  if (had && JSON.stringify(had.def) === JSON.stringify(def)) return had;
+  had?.close(); // a reload moved or resized it
+  const log = new ServiceLog(
+    def,
+    (d) => ports.emit({ type: 'output-dropped', output: name, ...d }),
+    (message) => ports.log.error({ service: name }, message),
+  );
+  m.set(name, log);
+  return log;
+}
+function closeServiceLogs(ports: EffectPorts): void {
+  for (const log of serviceLogs.get(ports.timers)?.values() ?? []) log.close();
+  serviceLogs.delete(ports.timers);
+}
+
+/** The output of one check run kept until its result is known. */
+const CHECK_OUTPUT_KEPT = { lines: 50, bytes: 16 * 1024 };
+
+/** Each check's last result (exit 0 or not) as the shell saw it, per supervisor. */
+const checkResults = new WeakMap<TimerTable, Map<string, boolean>>();
+function lastCheckResults(ports: EffectPorts): Map<string, boolean> {
+  let m = checkResults.get(ports.timers);
+  if (!m) checkResults.set(ports.timers, (m = new Map()));
+  return m;
 }
 
 /**

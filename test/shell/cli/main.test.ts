@@ -70,7 +70,7 @@ describe('procreg (main)', () => {
     expect(await procreg('bogus')).toEqual({
       code: 2,
       stdout: '',
-      stderr: "error: unknown command 'bogus'\n",
+      stderr: "error: unknown command 'bogus'\n(Did you mean logs?)\n",
     });
     expect(await procreg('validate')).toEqual({
       code: 2,

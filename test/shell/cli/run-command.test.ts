@@ -1,8 +1,11 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
+  closeSync,
+  constants,
   existsSync,
   mkdirSync,
+  openSync,
   readFileSync,
   readdirSync,
   readlinkSync,
@@ -11,7 +14,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLog } from '../../../src/shell/event-log/reader.js';
@@ -145,7 +148,8 @@ describe('procreg run', () => {
           stream: 'stdout',
           msg: 'hello',
         });
-        expect(json).toContainEqual(expect.objectContaining({ level: 40, stream: 'stderr', msg: 'oops' }));
+        // stderr is not a warning unless the service says so (stderrLevel, default info)
+        expect(json).toContainEqual(expect.objectContaining({ level: 30, stream: 'stderr', msg: 'oops' }));
       } else {
         expect(lines).toContainEqual(
           expect.stringMatching(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO \(\d+\): talk: started, pid \d+$/),
@@ -153,7 +157,7 @@ describe('procreg run', () => {
         expect(lines).toContainEqual(
           expect.stringMatching(new RegExp(`^\\[[\\d:.]+\\] INFO \\(${talk}\\): talk\\| hello$`)),
         );
-        expect(lines).toContainEqual(expect.stringMatching(new RegExp(`WARN \\(${talk}\\): talk\\| oops$`)));
+        expect(lines).toContainEqual(expect.stringMatching(new RegExp(`INFO \\(${talk}\\): talk\\| oops$`)));
         expect(lines.some((l) => l.startsWith('{'))).toBe(false);
       }
     }
@@ -678,3 +682,227 @@ function traced(dir: string, config: string) {
     );
   return { proc, procreg, exit, printed, output: () => out };
 }
+
+describe('procreg run: its own output never stalls supervision', () => {
+  it('part 2: with stdout on a FIFO nobody reads, a crashing service is restarted on time and status answers; the drop is said once it drains', async () => {
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    otherLogs.add(eventLog(runDir));
+    // A chatty service fills the FIFO (64 KiB) and procreg's queue within moments.
+    const config = writeConfig(
+      dir,
+      `  chatty:
+    command: [${JSON.stringify(process.execPath)}, -e, "setInterval(() => { for (let i = 0; i < 2000; i++) console.log('line ' + i + ' ' + 'x'.repeat(100)) }, 50)"]
+  crash:
+    command: [sh, -c, "sleep 0.3; exit 1"]
+    backoff: { initial: 50ms }
+    maxRestarts: { count: 1000, within: 1m }
+`,
+    );
+    const fifo = join(dir, 'stdout.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK); // held, never read
+    const writer = openSync(fifo, constants.O_WRONLY);
+    let readerOpen = true;
+    let proc: ReturnType<typeof spawn>;
+    try {
+      proc = spawn(
+        process.execPath,
+        [join(process.cwd(), 'bin', 'procreg.js'), 'run', config, '--log-format', 'json'],
+        {
+          stdio: ['ignore', writer, 'pipe'],
+        },
+      );
+    } finally {
+      closeSync(writer);
+    }
+    let stderr = '';
+    proc.stderr?.on('data', (d) => (stderr += String(d)));
+    const exited = new Promise<number | string | null>((resolve) =>
+      proc.on('close', (code, sig) => resolve(code ?? sig)),
+    );
+    runs.track(proc.pid as number);
+    try {
+      // Well past the point where the FIFO is full: restarts go on at their pace.
+      const spawns = async () =>
+        existsSync(eventLog(runDir))
+          ? (await logEvents(eventLog(runDir))).filter((e) => e.type === 'spawned' && e.name === 'crash')
+              .length
+          : 0;
+      await waitFor('crash started', async () => ((await spawns()) >= 1 ? true : undefined), 10_000);
+      const t0 = Date.now();
+      const before = await spawns();
+      await waitFor(
+        'crash restarted 5 more times',
+        async () => ((await spawns()) >= before + 5 ? true : undefined),
+        10_000,
+      );
+      // Each incarnation lives 0.3 s, then 50-100 ms of backoff: 5 take about 2 s, not 7.
+      expect(Date.now() - t0).toBeLessThan(5000);
+      const status = await procreg('status', config, '--timeout', '3000');
+      expect(status.code).toBe(0);
+      expect(status.stdout).toContain('crash');
+
+      // Now read: what was dropped is said in procreg's log and in the event log.
+      const seen = await new Promise<string>((resolve, reject) => {
+        const stream = new Socket({ fd: reader, readable: true, writable: false });
+        readerOpen = false; // the stream closes it at the end
+        let text = '';
+        const timer = setTimeout(() => reject(new Error('no drop notice within 10 s')), 10_000);
+        stream.on('data', (d) => {
+          text += String(d);
+          if (text.includes('dropped since')) {
+            clearTimeout(timer);
+            resolve(text);
+            text = ''; // reading on to the end, as a reader that caught up would
+          }
+        });
+      });
+      expect(seen).toMatch(/procreg's own log: \d+ line\(s\) \(\d+ bytes\) dropped since/);
+      const dropped = (await logEvents(eventLog(runDir))).filter((e) => e.type === 'output-dropped');
+      expect(dropped[0]).toMatchObject({ output: 'procreg' });
+      expect((dropped[0] as { lines: number }).lines).toBeGreaterThan(0);
+      proc.kill('SIGTERM');
+      expect({ exit: await bounded(exited, 15_000, 'procreg to exit'), stderr }).toEqual({
+        exit: 0,
+        stderr: '',
+      });
+    } finally {
+      if (readerOpen) closeSync(reader);
+      proc.kill('SIGKILL'); // a test that failed: its children go in afterEach
+    }
+  }, 60_000);
+});
+
+describe('procreg reload: only what changed, and --services', () => {
+  it('part 5: a new stopTimeout or backoff applies in place (same PID); --services sends reloadSignal; a new command restarts', async () => {
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    const path = join(dir, 'procreg.yaml');
+    const write = (extra: string, command = 'trap "echo reloaded" HUP; while :; do sleep 0.1; done') =>
+      writeFileSync(
+        path,
+        `runDir: ./run
+services:
+  web:
+    command: [sh, -c, '${command}']
+    reloadSignal: SIGHUP
+${extra}`,
+      );
+    write('    stopTimeout: 2s\n');
+    const r = start(dir, path);
+    const web = await pidOf(runDir, 'web');
+
+    write('    stopTimeout: 7s\n    backoff: { initial: 1s, max: 1m }\n');
+    const inPlace = await procreg('reload', path);
+    expect(inPlace).toMatchObject({ code: 0, stdout: 'procreg reload: generation 2 applied\n' });
+    const applied = await logEvent(
+      eventLog(runDir),
+      ofType('reload-applied', (e) => e.gen === 2),
+      'gen 2',
+    );
+    expect(applied.services).toMatchObject({ changed: ['web'], inPlace: ['web'] });
+    expect(readPidFile(join(runDir, 'web.pid'))).toBe(web);
+
+    const signalled = await procreg('reload', path, '--services', 'web');
+    expect(signalled).toMatchObject({
+      code: 0,
+      stdout: 'procreg reload: generation 3 applied; reloadSignal asked for: web\n',
+    });
+    await logEvent(
+      eventLog(runDir),
+      ofType('reload-signalled', (e) => e.pid === web),
+      'web signalled',
+    );
+    await r.printed('reloaded'); // the service's own output: it got SIGHUP and lives on
+    expect(alive(web)).toBe(true);
+    expect(readPidFile(join(runDir, 'web.pid'))).toBe(web);
+
+    const unknown = await procreg('reload', path, '--services', 'web,nope');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain(
+      `--services nope: is not a service of ${path} (services with a reloadSignal: web)`,
+    );
+
+    write('    stopTimeout: 7s\n', 'while :; do sleep 0.1; done');
+    expect((await procreg('reload', path)).code).toBe(0);
+    expect(await pidOf(runDir, 'web', web)).not.toBe(web);
+  }, 60_000);
+});
+
+describe('procreg logs: service log files procreg keeps', () => {
+  it('part 2: writes output lines to the log file, rotates past maxSize keeping `keep`, and `procreg logs` reads and follows them', async () => {
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    const path = join(dir, 'procreg.yaml');
+    writeFileSync(
+      path,
+      `runDir: ./run
+services:
+  talk:
+    command: [sh, -c, 'i=0; while [ $i -lt 200 ]; do i=$((i+1)); echo "line $i of the talk service"; done; echo oops >&2; exec sleep 300']
+    log: { maxSize: 1kB, keep: 2 }
+  tick:
+    command: [sh, -c, 'i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.1; done']
+    log: true
+`,
+    );
+    const r = start(dir, path);
+    await pidOf(runDir, 'talk');
+    const file = join(runDir, 'logs', 'talk.log');
+    await waitFor('the last line in the log file', () =>
+      existsSync(file) && readFileSync(file, 'utf8').includes('stderr: oops') ? true : undefined,
+    );
+    // Rotated: the live file and two older ones, each at most 1 kB; older ones deleted.
+    expect(readdirSync(join(runDir, 'logs')).sort()).toEqual([
+      'talk.log',
+      'talk.log.1',
+      'talk.log.2',
+      'tick.log',
+    ]);
+    for (const f of ['talk.log', 'talk.log.1', 'talk.log.2'])
+      expect(statSync(join(runDir, 'logs', f)).size).toBeLessThanOrEqual(1024);
+    expect(readFileSync(file, 'utf8')).toMatch(
+      /^\d{4}-\d\d-\d\dT[\d:.]+Z \d+ stdout: line \d+ of the talk service$/m,
+    );
+    // Not in procreg's own log.
+    expect(r.output()).not.toContain('of the talk service');
+
+    const last = await procreg('logs', path, 'talk', '-n', '3');
+    expect(last.code).toBe(0);
+    expect(
+      last.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.replace(/^\S+ \d+ /, '')),
+    ).toEqual([
+      'stdout: line 199 of the talk service',
+      'stdout: line 200 of the talk service',
+      'stderr: oops',
+    ]);
+    // Lines reach back into the rotated files.
+    const many = await procreg('logs', path, 'talk', '-n', '25');
+    expect(many.stdout.trim().split('\n')).toHaveLength(25);
+
+    const f = spawn(
+      process.execPath,
+      [join(process.cwd(), 'bin', 'procreg.js'), 'logs', path, 'tick', '-f', '-n', '0'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    try {
+      let out = '';
+      f.stdout.on('data', (d) => (out += String(d)));
+      await waitFor('two followed lines', () =>
+        out.split('\n').filter((l) => l.includes('stdout: tick')).length >= 2 ? true : undefined,
+      );
+    } finally {
+      f.kill('SIGKILL');
+    }
+
+    const none = await procreg('logs', path, 'ghost');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('has no service ghost (its services: talk, tick)');
+  }, 60_000);
+});

@@ -1,4 +1,12 @@
-import { readdirSync, readFileSync, readlinkSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { ReplaySubject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -50,9 +58,11 @@ function start(command: string[], extra: Partial<ChildSpec> = {}) {
     },
     /** What onStarted hears, now or on the next tick. */
     outcome,
-    pid: () => {
-      if (!res || !('pid' in res)) throw new Error(`not started: ${JSON.stringify(res)}`);
-      return res.pid;
+    /** Its PID, once started (the fork may wait a moment for pipes). */
+    pid: async () => {
+      const r = await outcome;
+      if (!('pid' in r)) throw new Error(`not started: ${JSON.stringify(r)}`);
+      return r.pid;
     },
     seen,
     /** Resolves with the first line (from the start) matching `match`. */
@@ -82,7 +92,7 @@ const openOn = (path: string) =>
 describe('spawnChild', () => {
   it('starts the child in its own process group and session, so a group signal reaches its children too', async () => {
     const c = start(['sh', '-c', 'sleep 300 & echo $!; wait']);
-    const pid = c.pid();
+    const pid = await c.pid();
     const grandchild = Number((await c.line((l) => l.stream === 'stdout')).line);
     pids.add(grandchild);
     expect(pgrpOf(pid)).toBe(pid);
@@ -114,6 +124,56 @@ describe('spawnChild', () => {
     expect(await c.exit()).toEqual({ code: 0, signal: null });
   });
 
+  it('gives the child real pipes, so a program that opens /dev/stdout or /dev/stderr writes to them', async () => {
+    // A Unix socket (libuv's own stdio) cannot be opened through /proc/self/fd: ENXIO.
+    const c = start([
+      'sh',
+      '-c',
+      'echo to-stdout > /dev/stdout && echo to-stderr > /dev/stderr && exec sleep 300',
+    ]);
+    const pid = await c.pid();
+    await c.line((l) => l.line === 'to-stderr');
+    expect(c.seen).toEqual([
+      { stream: 'stdout', line: 'to-stdout' },
+      { stream: 'stderr', line: 'to-stderr' },
+    ]);
+    expect(statSync(`/proc/${pid}/fd/1`).isFIFO()).toBe(true);
+    expect(statSync(`/proc/${pid}/fd/2`).isFIFO()).toBe(true);
+    process.kill(pid, 'SIGKILL');
+    await c.exit();
+  });
+
+  it('lets a child running as another user open /dev/stdout too', async () => {
+    if (process.getuid?.() !== 0) return; // switching users takes root
+    const c = start([
+      'setpriv',
+      '--reuid=nobody',
+      '--regid=nogroup',
+      '--clear-groups',
+      'sh',
+      '-c',
+      'echo "$(id -un) wrote this" > /dev/stdout',
+    ]);
+    expect(await c.exit()).toEqual({ code: 0, signal: null });
+    expect(c.seen).toEqual([{ stream: 'stdout', line: 'nobody wrote this' }]);
+  });
+
+  it('keeps no pipe descriptor once the child has exited and its output is read', async () => {
+    const pipesOpen = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return statSync(`/proc/self/fd/${fd}`).isFIFO();
+        } catch {
+          return false;
+        }
+      }).length;
+    await start(['true']).exit(); // the pool of ready pipes is made
+    const before = pipesOpen();
+    for (let i = 0; i < 20; i++) await start(['sh', '-c', 'echo hi; echo ho >&2']).exit();
+    // The pool may hold more or fewer ready pipes, never more than one batch (16) more.
+    expect(pipesOpen()).toBeLessThanOrEqual(before + 16);
+  });
+
   it('passes a line longer than 64 KiB on in pieces of 64 KiB, nothing lost', async () => {
     expect(OUTPUT_LINE_MAX).toBe(64 * 1024);
     // Written in uneven pieces so that a line end can fall beyond 64 KiB within one read.
@@ -133,7 +193,7 @@ describe('spawnChild', () => {
     const dir = tmp();
     const both = join(dir, 'logs', 'both.out');
     const c = start(['sh', '-c', 'echo out; echo err >&2; exec sleep 300'], { stdout: both, stderr: both });
-    const pid = c.pid();
+    const pid = await c.pid();
     expect(openOn(both)).toEqual([]);
     // The child writes the file itself: no event says when, the file does.
     await waitFor('both lines in the file', () =>
@@ -197,7 +257,7 @@ describe('spawnChild', () => {
   it('reports the exit code, or the signal, to onExit', async () => {
     expect(await start(['sh', '-c', 'exit 3']).exit()).toEqual({ code: 3, signal: null });
     const c = start(['sleep', '300']);
-    const pid = c.pid();
+    const pid = await c.pid();
     expect(alive(pid)).toBe(true);
     process.kill(pid, 'SIGKILL');
     expect(await c.exit()).toEqual({ code: null, signal: 'SIGKILL' });

@@ -80,6 +80,8 @@ const spawnEffect = (command: string[], extra: Partial<Extract<Effect, { do: 'sp
   stdout: null,
   stderr: null,
   lastWords: { lines: 10, bytes: 2048 },
+  stderrLevel: 'info',
+  log: null,
   ...extra,
 });
 
@@ -121,7 +123,8 @@ describe('executeEffect', () => {
     expect(t.logged).toEqual(
       expect.arrayContaining([
         { level: 30, time: expect.any(Number), service: 'web', pid, stream: 'stdout', msg: 'hi' },
-        { level: 40, time: expect.any(Number), service: 'web', pid, stream: 'stderr', msg: 'oops' },
+        // stderr is not a warning unless the service says so (stderrLevel, default info)
+        { level: 30, time: expect.any(Number), service: 'web', pid, stream: 'stderr', msg: 'oops' },
       ]),
     );
   });
@@ -149,6 +152,63 @@ describe('executeEffect', () => {
     const spawned = await t.next('spawned');
     expect(spawned.exe).toBeNull(); // a helper may still be what runs when procreg hears the PID
     await t.line(`0077 64 ${spawned.pid}`);
+  });
+
+  it('spawn: logs stderr lines at the level the service gives (stderrLevel), stdout at info', async () => {
+    const t = ports();
+    executeEffect(spawnEffect(['sh', '-c', 'echo out; echo bad >&2'], { stderrLevel: 'error' }), t.ports);
+    await t.next('exited');
+    await t.line('out');
+    await t.line('bad');
+    expect(t.logged.map((l) => [l.msg, l.level])).toEqual(
+      expect.arrayContaining([
+        ['out', 30],
+        ['bad', 50],
+      ]),
+    );
+  });
+
+  it("run-check: logs a run's output only when its result changes or it fails", async () => {
+    const dir = tmp();
+    const t = ports();
+    let run = 0;
+    const check = (script: string): Effect => ({
+      do: 'run-check',
+      name: 'page',
+      gen: 1,
+      run: ++run,
+      command: ['sh', '-c', script],
+      lastWords: { lines: 10, bytes: 2048 },
+      cwd: dir,
+      env: {},
+      runAs: { user: null, group: null, umask: null, limits: {}, inheritEnv: true },
+    });
+    const runs: [string, boolean][] = [
+      ['echo "<html>1</html>"', true], // the first result: logged
+      ['echo "<html>2</html>"', false], // unchanged success: not logged
+      ['echo "<html>3</html>"', false],
+      ['echo "down 4" >&2; exit 7', true], // a failure: logged
+      ['echo "down 5" >&2; exit 7', true], // every failure is logged
+      ['echo "<html>6</html>"', true], // success again: the change is logged
+      ['echo "<html>7</html>"', false],
+    ];
+    for (const [script] of runs) {
+      const exitedBefore = t.bodies.filter((b) => b.type === 'exited').length;
+      executeEffect(check(script), t.ports);
+      await waitFor('the run exited', () =>
+        t.bodies.filter((b) => b.type === 'exited').length > exitedBefore ? true : undefined,
+      );
+    }
+    const msgs = t.logged.map((l) => l.msg);
+    const want = runs.map(([script], i) =>
+      script.includes('html') ? `<html>${i + 1}</html>` : `down ${i + 1}`,
+    );
+    expect(msgs).toEqual(want.filter((_, i) => (runs[i] as [string, boolean])[1]));
+    expect(t.logged.find((l) => l.msg === 'down 4')).toMatchObject({
+      check: 'page',
+      stream: 'stderr',
+      level: 40,
+    });
   });
 
   it('spawn: emits spawn-failed with the reason for a refused output file at once, for a missing executable on the next tick', async () => {

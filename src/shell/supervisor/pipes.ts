@@ -1,0 +1,141 @@
+// Real pipes for children's output: libuv's stdio pipes are Unix sockets, and a program that
+// opens /dev/stdout (nginx's `access_log /dev/stdout`) gets ENXIO on a socket.
+import { execFile, execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, rmSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Both ends of one pipe: procreg reads `read` (non-blocking), the child gets `write` (blocking). */
+export interface PipeEnds {
+  readonly read: number;
+  readonly write: number;
+}
+
+/** Pipes made per `mkfifo` run: one fork of mkfifo (~5 ms here) serves this many streams. */
+const BATCH = 32;
+/** Below this many ready pipes, the next batch is made in the background. */
+const LOW = 12;
+
+/**
+ * Node cannot call pipe(2), so the pipes are FIFOs: `mkfifo` makes a batch in a fresh private
+ * directory (mode 0700), both ends of each are opened, then every name is unlinked and the
+ * directory removed — what the pool holds are open, nameless pipes, and nothing stays on
+ * disk if procreg dies. A FIFO's ends are pipe ends: the child can reopen /dev/stdout
+ * (/proc/self/fd/1). Its inode is mode 0666 so a service running as another user can reopen
+ * it too; nobody else can reach it: its name lived only in the private directory, and
+ * /proc/<pid>/fd links are only followed by those who may ptrace that process.
+ *
+ * Taking a pipe never waits: batches are made in the background while enough are ready, and
+ * synchronously (one fork of mkfifo) only when none is — so a spawn stays one synchronous
+ * step, its PID known in the turn of the fork.
+ */
+class PipePool {
+  private readonly ready: PipeEnds[] = [];
+  private refilling = false;
+
+  take(): PipeEnds {
+    if (this.ready.length === 0) this.ready.push(...makeBatch(null));
+    const p = this.ready.shift() as PipeEnds;
+    if (this.ready.length < LOW) this.refillInBackground();
+    return p;
+  }
+
+  private refillInBackground(): void {
+    if (this.refilling) return;
+    this.refilling = true;
+    makeBatchAsync((made) => {
+      this.refilling = false;
+      if (made) this.ready.push(...made);
+    });
+  }
+}
+
+/** A batch of pipes; `mkfifo` is run synchronously unless `names` were made already. */
+function makeBatch(made: { dir: string; names: string[] } | null): PipeEnds[] {
+  const batch = made ?? namesForBatch();
+  try {
+    if (!made) execFileSync('mkfifo', ['-m', '0666', ...batch.names], { stdio: 'ignore' });
+    return openBatch(batch.names);
+  } finally {
+    rmSync(batch.dir, { recursive: true, force: true });
+  }
+}
+
+function makeBatchAsync(done: (made: PipeEnds[] | null) => void): void {
+  let batch: { dir: string; names: string[] };
+  try {
+    batch = namesForBatch();
+  } catch {
+    return done(null); // the next synchronous take says why
+  }
+  execFile('mkfifo', ['-m', '0666', ...batch.names], (err) => {
+    if (err) {
+      rmSync(batch.dir, { recursive: true, force: true });
+      return done(null);
+    }
+    try {
+      done(makeBatch(batch));
+    } catch {
+      done(null);
+    }
+  });
+}
+
+function namesForBatch(): { dir: string; names: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'procreg-pipes-'));
+  return { dir, names: Array.from({ length: BATCH }, (_, i) => join(dir, String(i))) };
+}
+
+function openBatch(names: readonly string[]): PipeEnds[] {
+  const made: PipeEnds[] = [];
+  try {
+    for (const name of names) {
+      // The read end first and non-blocking, so opening the write end does not wait for a
+      // reader (libuv opens every descriptor close-on-exec; spawn dup2s the one a child gets).
+      const read = openSync(name, constants.O_RDONLY | constants.O_NONBLOCK);
+      try {
+        made.push({ read, write: openSync(name, constants.O_WRONLY) });
+      } catch (e) {
+        closeSync(read);
+        throw e;
+      }
+      unlinkSync(name);
+    }
+    return made;
+  } catch (e) {
+    closePipes(made);
+    throw e;
+  }
+}
+
+const pool = new PipePool();
+
+/** `n` pipes, now; throws when they cannot be made (mkfifo missing, out of descriptors). */
+export function takePipes(n: number): PipeEnds[] {
+  const got: PipeEnds[] = [];
+  try {
+    for (let i = 0; i < n; i++) got.push(pool.take());
+    return got;
+  } catch (e) {
+    closePipes(got);
+    const code = (e as NodeJS.ErrnoException).code;
+    // Out of descriptors is said as such by whyNotStarted; anything else as it is.
+    if (code === 'EMFILE' || code === 'ENFILE') throw e;
+    throw new Error(`cannot make a pipe for its output: ${(e as Error).message}`);
+  }
+}
+
+export function closePipes(pipes: readonly PipeEnds[]): void {
+  for (const p of pipes) {
+    closeQuietly(p.read);
+    closeQuietly(p.write);
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+}

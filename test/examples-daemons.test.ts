@@ -1,0 +1,102 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, cpSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { procreg } from './support/cli.js';
+import { ofType } from './support/next-event.js';
+import { logEvent, pidFileOf, useProcregRun } from './support/procreg-run.js';
+import { useTmpDir } from './support/tmp.js';
+
+const tmp = useTmpDir();
+const runs = useProcregRun();
+
+const has = (cmd: string) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+const installed =
+  has('nginx') &&
+  has('curl') &&
+  has('pg_isready') &&
+  has('/usr/lib/postgresql/15/bin/postgres') &&
+  has('setpriv');
+const root = process.getuid?.() === 0;
+
+/** The real uid of a process, from /proc. */
+const uidOf = (pid: number) =>
+  Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+const uidOfUser = (name: string) => Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
+
+describe.skipIf(!installed || !root)('examples/daemons.yaml: nginx and PostgreSQL side by side', () => {
+  it('serves, logs nginx access to /dev/stdout, runs postgres as postgres, reloads nginx by SIGHUP, stops postgres by SIGINT', async () => {
+    const dir = tmp();
+    chmodSync(dir, 0o755); // postgres reaches its data directory through it
+    cpSync('examples/daemons.yaml', join(dir, 'daemons.yaml'));
+    cpSync('examples/daemons', join(dir, 'daemons'), { recursive: true });
+    const config = join(dir, 'daemons.yaml');
+    const runDir = join(dir, 'run-daemons');
+    const events = join(runDir, 'events.jsonl');
+    const r = runs.start(config, runDir);
+    const nginx = runs.track(await pidFileOf(runDir, 'nginx', undefined, 30_000));
+    for (const check of ['nginx_up', 'pg_ready'])
+      await logEvent(
+        events,
+        ofType('check-health-changed', (e) => e.name === check && e.healthy),
+        `${check} healthy`,
+        60_000,
+      );
+    const postgres = runs.track(await pidFileOf(runDir, 'postgres', undefined, 5_000));
+
+    // nginx's access log goes to /dev/stdout: a real pipe, its lines in procreg's log.
+    const res = await fetch('http://127.0.0.1:18081/from-the-test');
+    expect(await res.text()).toBe('hello from nginx under procreg\n');
+    await r.printed('GET /from-the-test HTTP/1.1'); // JSON lines: the quotes are escaped
+    const worker = Number(
+      execFileSync('pgrep', ['-P', String(nginx)], { encoding: 'utf8' })
+        .trim()
+        .split('\n')[0],
+    );
+    expect(uidOf(worker)).toBe(uidOfUser('www-data'));
+    expect(uidOf(postgres)).toBe(uidOfUser('postgres'));
+
+    // procreg reload --services nginx: SIGHUP to nginx, which reconfigures and lives on.
+    const reload = await procreg('reload', config, '--services', 'nginx');
+    expect(reload).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining('reloadSignal asked for: nginx'),
+    });
+    await logEvent(
+      events,
+      ofType('reload-signalled', (e) => e.pid === nginx && e.signal === 'SIGHUP'),
+      'nginx signalled',
+    );
+    await r.printed('reconfiguring');
+    expect(readFileSync(join(runDir, 'nginx.pid'), 'utf8')).toBe(`${nginx}\n`);
+
+    // PostgreSQL's own log lines are in its log file, at their level: `procreg logs`.
+    const logs = await procreg('logs', config, 'postgres', '-n', '50');
+    expect(logs.stdout).toContain('database system is ready to accept connections');
+
+    r.proc.kill('SIGTERM');
+    expect(await r.exit).toBe(0);
+    await logEvent(
+      events,
+      ofType('stop-begun', (e) => e.pid === postgres && e.signal === 'SIGINT'),
+      'SIGINT',
+    );
+    // A fast shutdown, not a crash: the next start needs no recovery.
+    expect(
+      await logEvent(
+        events,
+        ofType('exited', (e) => e.pid === postgres),
+        'postgres exit',
+      ),
+    ).toMatchObject({
+      code: 0,
+    });
+  }, 120_000);
+});
