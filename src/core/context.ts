@@ -1,6 +1,13 @@
 import type { DecisionRecord, Event, Pid, TimerKey } from '../events/types.js';
 import type { Effect } from './effects.js';
-import { type CheckStatus, type Entry, isOrphan, type ServiceStatus, type State, withService } from './state.js';
+import {
+  type CheckStatus,
+  type Entry,
+  isOrphan,
+  type ServiceStatus,
+  type State,
+  withService,
+} from './state.js';
 
 /**
  * The working copy of one fold step: the state's fields as local variables plus what the

@@ -212,7 +212,7 @@ describe('normalizedConfigSchema: the normalized config and its check are one de
         expect(res.problems.map((p) => [p.path, p.message])).toEqual([
           [
             'services.web.stopTimeout',
-            'unknown key; allowed: command, cwd, env, restart, backoff, maxRestarts, stopSignal, stopTimeoutMs, pidFile, fatalExitCodes, stdout, stderr, lastWords, dependsOn, user, group, umask, limits, inheritEnv, envFile, envFileValues',
+            'unknown key; allowed: command, cwd, env, restart, backoff, maxRestarts, stopSignal, stopTimeoutMs, pidFile, fatalExitCodes, stdout, stderr, lastWords, stderrLevel, log, reloadSignal, dependsOn, user, group, umask, limits, inheritEnv, envFile, envFileValues',
           ],
           ['services.web.stopTimeoutMs', 'must be an integer from 0 to 9007199254740991'],
         ]);

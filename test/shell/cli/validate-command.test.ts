@@ -126,7 +126,7 @@ describe('procreg validate', () => {
     const r = await procregCli('validate', path);
     expect(r.code).toBe(2);
     expect(r.stderr.split('\n').filter(Boolean)).toEqual([
-      `${path}: services.web.colour: unknown key; allowed: command, cwd, env, restart, backoff, maxRestarts, stopSignal, stopTimeout, pidFile, fatalExitCodes, stdout, stderr, lastWords, dependsOn, user, group, umask, limits, inheritEnv, envFile, got "blue" (string)`,
+      `${path}: services.web.colour: unknown key; allowed: command, cwd, env, restart, backoff, maxRestarts, stopSignal, stopTimeout, pidFile, fatalExitCodes, stdout, stderr, lastWords, stderrLevel, log, reloadSignal, dependsOn, user, group, umask, limits, inheritEnv, envFile, got "blue" (string)`,
       `${path}: services.web.command: must be a non-empty list of strings (argv; no shell unless you write one, e.g. [sh, -c, "..."]), got "node" (string)`,
       `${path}: services.web.restart: must be one of always | on-failure | never, got "sometimes" (string)`,
       `${path}: invalid, 3 error(s)`,
