@@ -25,8 +25,8 @@ const show = (title: string, rs: Result[]) => {
   log(
     table(
       title,
-      ['case', 'implementation', 'median', 'target'],
-      rs.map((r) => [r.case, r.impl, fmtValue(r), r.target ?? '']),
+      ['case', 'implementation', 'median', 'target', 'ratio'],
+      rs.map((r) => [r.case, r.impl, fmtValue(r), r.target ?? '', r.ratio ?? '']),
     ),
   );
 };
