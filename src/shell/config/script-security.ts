@@ -1,4 +1,4 @@
-import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { analyseCommand, type CommandUse } from '../../config/command-analysis.js';
 import type { ConfigProblem } from '../../config/schema.js';
@@ -63,7 +63,7 @@ export function commandProblems(
 ): ConfigProblem[] {
   // Where the spawn runs it: the given cwd, else procreg's own working directory.
   const dir = cwd ?? process.cwd();
-  const analysis = analyseCommand(command, { cwd: dir, env: { ...process.env, ...env } });
+  const analysis = analyseCommand(command, { cwd: dir, env: withProcessEnv(env) });
   if (!analysis.ok)
     return [
       {
@@ -84,21 +84,85 @@ export function commandProblems(
   return problems;
 }
 
-/** Verdicts on paths already looked at while checking one command (PATH is searched per program). */
+/**
+ * procreg's environment plus `env`, read key by key: the analysis looks at a few variables
+ * (PATH, LD_PRELOAD, BASH_ENV, CDPATH), and copying all of process.env (a call into C++ per
+ * variable) was a fifth of the check's time.
+ */
+function withProcessEnv(env: Readonly<Record<string, string>>): Readonly<Record<string, string | undefined>> {
+  return new Proxy(
+    {},
+    {
+      get: (_target, key) =>
+        typeof key !== 'string' ? undefined : Object.hasOwn(env, key) ? env[key] : process.env[key],
+    },
+  );
+}
+
+/**
+ * Verdicts on paths already looked at while checking one command: PATH is searched per
+ * program, and every candidate's directories share their ancestors, so each path is
+ * lstat'd, resolved and judged once per check (issue 15: the check runs before every spawn,
+ * and it cost a restart 0.4 ms of 60 lstat calls for a `sleep` found in the 9th PATH entry).
+ */
 class Memo {
   private readonly untrusted = new Map<string, string | null>();
   private readonly missing = new Map<string, string | null>();
+  private readonly stats = new Map<string, Stats | null>();
+  private readonly reals = new Map<string, string | null>();
+  private readonly chains = new Map<string, { readonly at: string; readonly why: string } | null>();
 
   untrustedFile(file: string): string | null {
     let v = this.untrusted.get(file);
-    if (v === undefined) this.untrusted.set(file, (v = untrusted(file)));
+    if (v === undefined) this.untrusted.set(file, (v = untrusted(file, this)));
     return v;
   }
 
   /** Why a file created in `dir` would be unsafe (the text after "`path` does not exist, and "). */
   missingIn(dir: string): string | null {
     let v = this.missing.get(dir);
-    if (v === undefined) this.missing.set(dir, (v = creatableIn(dir)));
+    if (v === undefined) this.missing.set(dir, (v = creatableIn(dir, this)));
+    return v;
+  }
+
+  /** lstat, null for a path that cannot be looked at. */
+  lstat(p: string): Stats | null {
+    let v = this.stats.get(p);
+    if (v === undefined) {
+      try {
+        v = lstatSync(p);
+      } catch {
+        v = null;
+      }
+      this.stats.set(p, v);
+    }
+    return v;
+  }
+
+  /** The real path (every link resolved), null when it cannot be resolved. */
+  realpath(p: string): string | null {
+    let v = this.reals.get(p);
+    if (v === undefined) {
+      try {
+        v = realpathSync.native(p);
+      } catch {
+        v = null;
+      }
+      this.reals.set(p, v);
+    }
+    return v;
+  }
+
+  /** The first of `p` and the directories above it a non-root user could change, and why. */
+  chain(p: string): { readonly at: string; readonly why: string } | null {
+    let v = this.chains.get(p);
+    if (v === undefined) {
+      const st = this.lstat(p);
+      const why = st === null ? null : pathProblem(st);
+      v =
+        st === null ? null : why !== null ? { at: p, why } : p === dirname(p) ? null : this.chain(dirname(p));
+      this.chains.set(p, v);
+    }
     return v;
   }
 }
@@ -166,37 +230,30 @@ const writers = (mode: number) =>
  * its real path (every link resolved) and on the path as written (a directory holding a
  * symlink could re-point it; a symlink not owned by root could be replaced by its owner).
  */
-function untrusted(file: string): string | null {
-  let real: string;
-  try {
-    real = realpathSync(file);
-  } catch {
-    return null; // vanished meanwhile: the spawn will fail and say so
-  }
-  return chainProblem(real, real) ?? (file === real ? null : chainProblem(resolve(file), resolve(file)));
+function untrusted(file: string, memo: Memo): string | null {
+  const real = memo.realpath(file);
+  if (real === null) return null; // vanished meanwhile: the spawn will fail and say so
+  return (
+    chainProblem(real, real, memo) ??
+    (file === real ? null : chainProblem(resolve(file), resolve(file), memo))
+  );
 }
 
 /** The first of `start` and the directories above it that a non-root user could change. */
-function chainProblem(start: string, named: string): string | null {
-  for (let p = start; ; p = dirname(p)) {
-    let st;
-    try {
-      st = lstatSync(p);
-    } catch {
-      return null;
-    }
-    const where = `${p}${p === named ? '' : ` (above ${named})`}`;
-    if (st.isSymbolicLink()) {
-      if (st.uid !== 0) return `${where} is a symlink owned by uid ${st.uid}, not root`;
-    } else {
-      const mode = st.mode & 0o7777;
-      const sharedSticky = st.isDirectory() && (mode & 0o1000) !== 0;
-      if (st.uid !== 0) return `${where} is owned by uid ${st.uid}, not root`;
-      if ((mode & 0o022) !== 0 && !sharedSticky)
-        return `${where} is writable by ${writers(mode)} (${modeText(mode)})`;
-    }
-    if (p === dirname(p)) return null;
-  }
+function chainProblem(start: string, named: string, memo: Memo): string | null {
+  const found = memo.chain(start);
+  if (found === null) return null;
+  return `${found.at}${found.at === named ? '' : ` (above ${named})`} ${found.why}`;
+}
+
+/** Why root must not trust this one path (not looking above it), or null. */
+function pathProblem(st: Stats): string | null {
+  if (st.isSymbolicLink()) return st.uid !== 0 ? `is a symlink owned by uid ${st.uid}, not root` : null;
+  const mode = st.mode & 0o7777;
+  const sharedSticky = st.isDirectory() && (mode & 0o1000) !== 0;
+  if (st.uid !== 0) return `is owned by uid ${st.uid}, not root`;
+  if ((mode & 0o022) !== 0 && !sharedSticky) return `is writable by ${writers(mode)} (${modeText(mode)})`;
+  return null;
 }
 
 /**
@@ -211,21 +268,16 @@ function missing(p: string, memo: Memo): string | null {
   return why ? `${p} does not exist, and ${why}` : null;
 }
 
-function creatableIn(d: string): string | null {
-  let real: string;
-  let st;
-  try {
-    real = realpathSync(d);
-    st = lstatSync(real);
-  } catch {
-    return null; // vanished meanwhile: the spawn will fail and say so
-  }
+function creatableIn(d: string, memo: Memo): string | null {
+  const real = memo.realpath(d);
+  const st = real === null ? null : memo.lstat(real);
+  if (real === null || st === null) return null; // vanished meanwhile: the spawn will fail and say so
   const mode = st.mode & 0o7777;
   const dir = d === real ? d : `${d} (${real})`;
   if (st.uid !== 0) return `${dir} is owned by uid ${st.uid}, not root: that user could create it`;
   if ((mode & 0o022) !== 0)
     return `${dir} is writable by ${writers(mode)} (${modeText(mode)}): another user could create it`;
-  const above = untrusted(d);
+  const above = untrusted(d, memo);
   return above ? `${above}: another user could create it` : null;
 }
 
