@@ -346,13 +346,20 @@ export class Supervisor {
     return sup;
   }
 
-  /** Resolves once no service is `starting`: each spawn asked for so far was reported (spawned or failed). */
+  /**
+   * Resolves once each service `starting` now has been reported (spawned or failed). Not "once
+   * no service is starting": under a crash storm some service always is, and open() (with it
+   * the control socket) would wait for ever.
+   */
   private firstSpawnsReported(): Promise<void> {
+    const waiting = new Set<string>();
+    for (const svc of this.state$.value.services.values())
+      if (svc.phase === 'starting') waiting.add(svc.name);
     const settled = (s: State) => {
-      for (const svc of s.services.values()) if (svc.phase === 'starting') return false;
-      return true;
+      for (const name of waiting) if (s.services.get(name)?.phase !== 'starting') waiting.delete(name);
+      return waiting.size === 0;
     };
-    if (settled(this.state$.value) || this.closed) return Promise.resolve();
+    if (waiting.size === 0 || this.closed) return Promise.resolve();
     return new Promise((resolve) => {
       const sub = this.state$.subscribe((s) => {
         if (!settled(s) && !this.closed) return;

@@ -28,13 +28,19 @@ export class TurnBudget {
     return this.queue.length;
   }
 
-  /** Resolves once no job waits (at once if none does). */
+  /**
+   * Resolves once every job waiting now has run (at once if none does). Jobs queued later are
+   * not waited for: under a crash storm the queue may never be empty.
+   */
   idle(): Promise<void> {
     if (this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    const target = this.started + this.queue.length;
+    return new Promise((resolve) => this.idleWaiters.push({ target, resolve }));
   }
 
-  private readonly idleWaiters: (() => void)[] = [];
+  private readonly idleWaiters: { readonly target: number; readonly resolve: () => void }[] = [];
+  /** Jobs taken off the queue so far. */
+  private started = 0;
 
   private exec(job: () => void): void {
     if (!this.turnOpen) {
@@ -59,9 +65,15 @@ export class TurnBudget {
     setImmediate(() => {
       this.draining = false;
       this.spent = 0;
-      while (this.queue.length > 0 && this.spent < this.budgetMs) this.exec(this.queue.shift() as () => void);
+      while (this.queue.length > 0 && this.spent < this.budgetMs) {
+        this.started++;
+        this.exec(this.queue.shift() as () => void);
+      }
       if (this.queue.length > 0) this.drainLater();
-      else for (const resolve of this.idleWaiters.splice(0)) resolve();
+      for (const w of this.idleWaiters.filter((x) => x.target <= this.started)) {
+        this.idleWaiters.splice(this.idleWaiters.indexOf(w), 1);
+        w.resolve();
+      }
     });
   }
 }

@@ -64,4 +64,22 @@ describe('TurnBudget', () => {
     await b.idle();
     expect(ran).toEqual([0, 1, 2, 3, 4, 5]);
   });
+  it('idle() waits for the jobs waiting when it is asked, not for jobs queued after (a crash storm never empties the queue)', async () => {
+    const c = clocked();
+    const b = new TurnBudget(10, c.now);
+    const ran: string[] = [];
+    const job = (name: string) => () => {
+      ran.push(name);
+      c.cost(6);
+    };
+    for (let i = 0; i < 4; i++) b.run(job(`first${i}`));
+    expect(ran.length).toBeLessThan(4);
+    const idle = b.idle();
+    for (let i = 0; i < 100; i++) b.run(job(`later${i}`));
+    await idle;
+    for (let i = 0; i < 4; i++) expect(ran).toContain(`first${i}`);
+    expect(b.waiting).toBeGreaterThan(0); // later jobs still wait: idle() did not wait for them
+    await b.idle();
+    expect(b.waiting).toBe(0);
+  });
 });
