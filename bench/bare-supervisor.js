@@ -10,10 +10,12 @@ import { join } from 'node:path';
 const [dir, count, command, ...args] = process.argv.slice(2);
 const children = new Set();
 let stopping = false;
+let spawns = 0;
 
 function run(name) {
   const child = spawn(command, args, { detached: true, stdio: 'ignore' });
   children.add(child);
+  spawns++;
   const file = join(dir, `${name}.pid`);
   writeFileSync(`${file}.tmp`, `${child.pid}\n`);
   renameSync(`${file}.tmp`, file);
@@ -24,6 +26,7 @@ function run(name) {
 }
 
 for (let i = 0; i < Number(count); i++) run(`s${i}`);
+process.on('SIGUSR2', () => process.stdout.write(`${spawns}\n`)); // how many so far, for the bench
 process.on('SIGTERM', () => {
   stopping = true;
   for (const c of children) c.kill('SIGKILL');

@@ -1,9 +1,10 @@
-// npm run bench [-- --json] [-- --quick] [-- --only tree,fold,replay,memory,restart,reload,idle]
+// npm run bench [-- --json] [-- --quick] [-- --only tree,fold,replay,memory,restart,reload,idle,storm]
 // Every benchmark runs procreg and its peers in one run, side by side; figures are medians.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { foldBench } from './fold.bench.js';
 import { replayBench } from './replay.bench.js';
+import { stormBench } from './storm.bench.js';
 import { idleBench, reloadBench, restartBench } from './supervisor.bench.js';
 import { treeChurn } from './tree-churn.bench.js';
 import { fmtRate, type Result, table } from './util.js';
@@ -81,5 +82,10 @@ if (want('idle'))
       quietMs: quick ? 3000 : 12_000,
       settleMaxMs: quick ? 20_000 : 120_000,
     }),
+  );
+if (want('storm'))
+  show(
+    'Status under a crash storm, with spawns/s and CPU per spawn (the bare Node loop as peer)',
+    await stormBench({ services: 300, windowMs: quick ? 5000 : 20_000 }),
   );
 if (json) process.stdout.write(`${JSON.stringify({ node: process.version, quick, results }, null, 2)}\n`);

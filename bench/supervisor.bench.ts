@@ -295,7 +295,7 @@ function killLeftovers(dir: string): void {
 }
 
 /** utime + stime of the process, all threads, in ms; RSS in bytes; voluntary+involuntary switches. */
-function sample(pid: number): { cpuMs: number; rss: number; switches: number } {
+export function sample(pid: number): { cpuMs: number; rss: number; switches: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const cpuMs = ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_S;
