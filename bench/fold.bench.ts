@@ -2,6 +2,7 @@
 // (crash, backoff, respawn, PID files) folded through `step` in a plain loop and through the
 // RxJS pipeline the shell uses (from -> scan). Also the cost of one Immer `produce` against a
 // spread, which is why the per-event path does not use Immer.
+import createRBTree, { type RBTree } from 'functional-red-black-tree';
 import { produce } from 'immer';
 import { from } from 'rxjs';
 import { foldRegistry } from '../src/core/fold-operator.js';
@@ -11,7 +12,7 @@ import type { State } from '../src/core/state.js';
 import { step } from '../src/core/step.js';
 import { type Event, isDecision } from '../src/events/types.js';
 import { World } from '../src/sim/world.js';
-import { median, type Result, rng } from './util.js';
+import { median, ratioOf, type Result, rng } from './util.js';
 
 export function manyServices(n: number): NormalizedConfig {
   const services: Record<string, unknown> = {};
@@ -71,6 +72,38 @@ function foldLoop(s0: State, events: Event[]): number {
   return effects;
 }
 
+interface RawEntry {
+  readonly kind: 'service';
+  readonly name: string;
+  readonly gen: number;
+  readonly incarnation: number;
+  readonly startTime: number | null;
+}
+
+/**
+ * The peer of issue 15: a bare reducer over raw functional-red-black-tree doing the PID-tree
+ * operations the fold does for the same events (an exit looks its PID up and removes it, a
+ * spawn inserts an entry shaped like the fold's), and nothing else: no status map, no
+ * decisions, no effects. What the fold costs on top of its tree.
+ */
+function rawTreeLoop(t0: RBTree<number, RawEntry>, events: Event[]): number {
+  let t = t0;
+  for (const e of events) {
+    if (e.type === 'exited') {
+      const it = t.find(e.pid);
+      if (it.valid) t = it.remove();
+    } else if (e.type === 'spawned')
+      t = t.insert(e.pid, {
+        kind: 'service',
+        name: e.name,
+        gen: e.gen,
+        incarnation: e.incarnation,
+        startTime: e.startTime,
+      });
+  }
+  return t.length;
+}
+
 function foldRx(s0: State, events: Event[]): number {
   let effects = 0;
   from(events)
@@ -104,24 +137,44 @@ export function foldBench(opts: { rounds: number; quick: boolean }): Result[] {
     }
     return xs;
   };
+  let raw = createRBTree<number, RawEntry>((a, b) => a - b);
+  for (const [pid, e] of startState.procs.entries())
+    if (e.kind === 'service')
+      raw = raw.insert(pid, {
+        kind: 'service',
+        name: e.name,
+        gen: e.gen,
+        incarnation: e.incarnation,
+        startTime: e.startTime,
+      });
   const folds: Result[] = [];
   for (const [label, events] of [
     [`10k live, inputs only (${inputs.length})`, inputs],
     [`10k live, inputs + outcomes (${stream.length})`, stream],
   ] as const) {
+    const peer = median(rate(events, (_s, es) => rawTreeLoop(raw, es)));
     for (const [impl, fold] of [
       ['step() loop', foldLoop],
       ['RxJS from+scan', foldRx],
     ] as const) {
+      const value = median(rate(events, fold));
       folds.push({
         bench: 'fold',
         case: label,
         impl,
-        value: median(rate(events, fold)),
+        value,
         unit: 'events/s',
-        target: '>= 500k/s',
+        target: '>= 500k/s, >= 0.8x raw tree',
+        ratio: `${ratioOf(value, peer)} raw tree`,
       });
     }
+    folds.push({
+      bench: 'fold',
+      case: label,
+      impl: 'raw functional-red-black-tree reducer (PID-tree ops only)',
+      value: peer,
+      unit: 'events/s',
+    });
   }
 
   // One status update: Immer produce vs object spread.

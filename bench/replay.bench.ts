@@ -21,7 +21,7 @@ import { bodyOf, decodeEvent } from '../src/events/codec.js';
 import { LOG_FORMAT_VERSION } from '../src/events/types.js';
 import { LogWriter } from '../src/shell/event-log/writer.js';
 import { recordChurn } from './fold.bench.js';
-import { median, type Result } from './util.js';
+import { median, ratioOf, type Result } from './util.js';
 
 const CHILD = fileURLToPath(new URL('./replay-child.js', import.meta.url));
 
@@ -76,9 +76,10 @@ interface ChildResult {
   bytes: number;
 }
 
-function runChild(path: string, check: boolean, heapCapMB?: number): ChildResult {
+function runChild(path: string, check: boolean | 'parse-ceiling', heapCapMB?: number): ChildResult {
   const flags = ['--expose-gc', ...(heapCapMB ? [`--max-old-space-size=${heapCapMB}`] : [])];
-  const out = execFileSync(process.execPath, [...flags, CHILD, path, check ? '--check' : ''], {
+  const mode = check === 'parse-ceiling' ? '--parse-ceiling' : check ? '--check' : '';
+  const out = execFileSync(process.execPath, [...flags, CHILD, path, mode], {
     encoding: 'utf8',
   });
   return JSON.parse(out) as ChildResult;
@@ -89,23 +90,47 @@ export function replayBench(opts: { rounds: number; quick: boolean }): Result[] 
   const full = ensureLog(total);
   const quarter = prefix(full, total / 4);
   const results: Result[] = [];
-  const row = (c: string, impl: string, value: number, unit: string, target?: string): Result => ({
+  const row = (
+    c: string,
+    impl: string,
+    value: number,
+    unit: string,
+    target?: string,
+    ratio?: string,
+  ): Result => ({
     bench: 'replay',
     case: c,
     impl,
     value,
     unit,
     ...(target ? { target } : {}),
+    ...(ratio ? { ratio } : {}),
   });
   for (const [label, path] of [
     [`${total / 4000}k events`, quarter],
     [`${total / 1000}k events`, full],
   ] as const) {
-    const runs = Array.from({ length: opts.rounds }, () => runChild(path, false));
+    // Alternating with the parse ceiling (read + split + JSON.parse only), so noise hits both.
+    const runs: ChildResult[] = [];
+    const ceiling: ChildResult[] = [];
+    for (let i = 0; i < opts.rounds; i++) {
+      runs.push(runChild(path, false));
+      ceiling.push(runChild(path, 'parse-ceiling'));
+    }
     const c = `${label} (${((runs[0] as ChildResult).bytes / 1e6).toFixed(0)} MB)`;
+    const ours = median(runs.map((r) => r.events / r.seconds));
+    const peer = median(ceiling.map((r) => r.events / r.seconds));
     results.push(
-      row(c, 'read+decode+fold', median(runs.map((r) => r.events / r.seconds)), 'events/s', '>= 400k/s'),
+      row(
+        c,
+        'read+decode+fold',
+        ours,
+        'events/s',
+        '>= 800k/s, >= 0.9x parse ceiling',
+        `${ratioOf(ours, peer)} parse ceiling`,
+      ),
     );
+    results.push(row(c, 'parse ceiling: read+split+JSON.parse', peer, 'events/s'));
     results.push(
       row(c, 'live heap after GC', median(runs.map((r) => r.liveHeapMB)), 'MB', 'flat in file size'),
     );

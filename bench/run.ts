@@ -1,4 +1,4 @@
-// npm run bench [-- --json] [-- --quick] [-- --only tree,fold,replay,memory,restart,reload,idle,spawn,startup,snapshots,size]
+// npm run bench [-- --json] [-- --quick] [-- --only tree,fold,replay,memory,restart,reload,idle,spawn,startup,snapshots,size,storm]
 // [-- --candidates 25000/8,50000/16]: more snapshot intervals (events/MB) to measure beside the default
 // Every benchmark runs procreg and its peers in one run, side by side; figures are medians.
 import { execFileSync } from 'node:child_process';
@@ -8,6 +8,7 @@ import { replayBench } from './replay.bench.js';
 import { snapshotsBench } from './snapshots.bench.js';
 import { startupBench } from './startup.bench.js';
 import { spawnBench } from './spawn.bench.js';
+import { stormBench } from './storm.bench.js';
 import { idleBench, reloadBench, restartBench } from './supervisor.bench.js';
 import { treeChurn } from './tree-churn.bench.js';
 import { fmtRate, type Result, table } from './util.js';
@@ -29,8 +30,8 @@ const show = (title: string, rs: Result[]) => {
   log(
     table(
       title,
-      ['case', 'implementation', 'median', 'target'],
-      rs.map((r) => [r.case, r.impl, fmtValue(r), r.target ?? '']),
+      ['case', 'implementation', 'median', 'target', 'ratio'],
+      rs.map((r) => [r.case, r.impl, fmtValue(r), r.target ?? '', r.ratio ?? '']),
     ),
   );
 };
@@ -115,4 +116,9 @@ if (want('snapshots') || want('size')) {
       rs.filter((r) => r.bench === 'size'),
     );
 }
+if (want('storm'))
+  show(
+    'Status under a crash storm, with spawns/s and CPU per spawn (the bare Node loop as peer)',
+    await stormBench({ services: 300, windowMs: quick ? 5000 : 20_000 }),
+  );
 if (json) process.stdout.write(`${JSON.stringify({ node: process.version, quick, results }, null, 2)}\n`);

@@ -25,11 +25,12 @@ import {
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, percentile, type Result } from './util.js';
+import { median, percentile, ratioOf, type Result } from './util.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PROCREG = join(ROOT, 'bin', 'procreg.js');
 const PM2 = join(ROOT, 'node_modules', 'pm2', 'bin', 'pm2');
+const BARE = join(ROOT, 'bench', 'bare-supervisor.js');
 const SLEEP = ['sleep', '3600'] as const;
 const TICKS_PER_S = 100; // USER_HZ on Linux: /proc/<pid>/stat times are in these
 
@@ -233,6 +234,45 @@ class Pm2 implements Peer {
   }
 }
 
+/** The physical limit: bench/bare-supervisor.js, respawn on `exit` + write and rename a PID file. */
+class Bare implements Peer {
+  readonly name = 'bare Node loop';
+  private readonly dir = mkdtempSync(join(tmpdir(), 'bare-bench-'));
+  private services: string[] = [];
+  private proc: ChildProcess | null = null;
+
+  async start(services: readonly string[]): Promise<void> {
+    this.services = [...services];
+    this.proc = spawn(process.execPath, [BARE, this.dir, String(services.length), ...SLEEP], {
+      stdio: 'ignore',
+    });
+    await allRunning(this, services);
+  }
+
+  pidFile(service: string): string {
+    return join(this.dir, `s${this.services.indexOf(service)}.pid`);
+  }
+
+  add(): Promise<void> {
+    return Promise.reject(new Error('the bare loop has no reload'));
+  }
+
+  pid(): number {
+    return this.proc?.pid ?? 0;
+  }
+
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (p && p.exitCode === null && p.signalCode === null) {
+      const exited = new Promise((r) => p.once('exit', r));
+      p.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    }
+    killLeftovers(this.dir);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
 function killQuietly(pid: number, group = false): void {
   try {
     process.kill(group ? -pid : pid, 'SIGKILL');
@@ -255,7 +295,7 @@ function killLeftovers(dir: string): void {
 }
 
 /** utime + stime of the process, all threads, in ms; RSS in bytes; voluntary+involuntary switches. */
-function sample(pid: number): { cpuMs: number; rss: number; switches: number } {
+export function sample(pid: number): { cpuMs: number; rss: number; switches: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const cpuMs = ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_S;
@@ -271,8 +311,8 @@ function sample(pid: number): { cpuMs: number; rss: number; switches: number } {
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function withPeers<T>(fn: (peers: Peer[]) => Promise<T>): Promise<T> {
-  const peers: Peer[] = [new Procreg(), new Pm2()];
+async function withPeers<T>(fn: (peers: Peer[]) => Promise<T>, bare = false): Promise<T> {
+  const peers: Peer[] = [new Procreg(), new Pm2(), ...(bare ? [new Bare()] : [])];
   try {
     return await fn(peers);
   } finally {
@@ -300,23 +340,40 @@ export async function restartBench(opts: { trials: number }): Promise<Result[]> 
         await pause(100); // let the supervisor finish its bookkeeping before the next kill
       }
     }
+    const med = (name: string) => median(ms.get(peers.find((p) => p.name === name) as Peer) ?? []);
+    const ours = med('procreg');
     return peers.flatMap((p) => {
       const xs = ms.get(p) ?? [];
       const note = polled.get(p) ? ` (${polled.get(p)} seen by the 20 ms poll)` : '';
       const c = `SIGKILL → new PID file, ${xs.length} trials${note}`;
+      const mine = p.name === 'procreg';
+      const m = median(xs);
+      const p99 = percentile(xs, 99);
       return [
         {
           bench: 'restart',
           case: c,
           impl: `${p.name} median`,
-          value: median(xs),
+          value: m,
           unit: 'ms',
-          ...(p.name === 'procreg' ? { target: '<= 5, < PM2' } : {}),
+          ...(mine
+            ? {
+                target: '<= 1.3x bare, <= 0.6x PM2',
+                ratio: `${ratioOf(ours, med('bare Node loop'))} bare, ${ratioOf(ours, med('PM2 7'))} PM2`,
+              }
+            : {}),
         },
-        { bench: 'restart', case: c, impl: `${p.name} p99`, value: percentile(xs, 99), unit: 'ms' },
+        {
+          bench: 'restart',
+          case: c,
+          impl: `${p.name} p99`,
+          value: p99,
+          unit: 'ms',
+          ...(mine ? { target: '<= 3x own median', ratio: `${ratioOf(p99, m)} own median` } : {}),
+        },
       ];
     });
-  });
+  }, true);
 }
 
 /** Add one service and tell the supervisor (procreg: SIGHUP; PM2: `pm2 reload <ecosystem>`). */
@@ -373,6 +430,8 @@ export async function idleBench(opts: {
     await pause(opts.windowMs);
     const after = peers.map((p) => sample(p.pid()));
     const s = opts.windowMs / 1000;
+    const rssOf = (name: string) => (after[peers.findIndex((p) => p.name === name)]?.rss ?? NaN) / 2 ** 20;
+    const ours = rssOf('procreg');
     return peers.flatMap((p, i) => {
       const a = after[i] as ReturnType<typeof sample>;
       const b = before[i] as ReturnType<typeof sample>;
@@ -385,7 +444,12 @@ export async function idleBench(opts: {
           impl: `${p.name} RSS`,
           value: a.rss / 2 ** 20,
           unit: 'MB',
-          ...(mine ? { target: '<= 60' } : {}),
+          ...(mine
+            ? {
+                target: '<= 50',
+                ratio: `${ratioOf(ours, rssOf('bare Node loop'))} bare, ${ratioOf(ours, rssOf('PM2 7'))} PM2`,
+              }
+            : {}),
         },
         {
           bench: 'idle',
@@ -404,5 +468,5 @@ export async function idleBench(opts: {
         },
       ];
     });
-  });
+  }, true);
 }

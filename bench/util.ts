@@ -85,4 +85,11 @@ export interface Result {
   readonly value: number;
   readonly unit: string;
   readonly target?: string;
+  /** procreg against its peer or limit measured in the same run, e.g. `1.12x bare`. */
+  readonly ratio?: string;
+}
+
+/** `a / b` as printed in the ratio column. */
+export function ratioOf(a: number, b: number): string {
+  return `${(a / b).toFixed(2)}x`;
 }

@@ -11,7 +11,8 @@ for (const s of process.argv[2] === 'run'
       'SIGUSR2',
       'SIGALRM',
       'SIGVTALRM',
-      'SIGPROF',
+      // V8's CPU profiler samples with SIGPROF: under `node --cpu-prof` it is V8's, not ours.
+      ...(process.execArgv.some((a) => a.startsWith('--cpu-prof') || a === '--prof') ? [] : ['SIGPROF']),
       'SIGXCPU',
       'SIGXFSZ',
       'SIGIO',

@@ -15,7 +15,8 @@ export type SignalMeaning = 'stop' | 'reload' | 'reserved' | 'ignored';
  * SIGILL (a fault: Node's own handling); SIGPIPE (Node ignores it: a write to a closed pipe
  * fails with EPIPE instead); SIGCHLD, SIGCONT, SIGURG, SIGWINCH (ignored by default);
  * SIGTSTP, SIGTTIN, SIGTTOU (they stop, not kill: job control). The real-time signals 34-64
- * cannot be named to Node at all, and keep their default (terminate).
+ * cannot be named to Node at all, and keep their default (terminate). Under `node --cpu-prof`
+ * (or `--prof`) the bin leaves SIGPROF to V8's sampling profiler.
  */
 export const RUN_SIGNALS = {
   SIGTERM: 'stop',

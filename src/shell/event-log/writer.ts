@@ -2,6 +2,7 @@ import {
   closeSync,
   constants,
   fstatSync,
+  fsync,
   fsyncSync,
   ftruncateSync,
   lstatSync,
@@ -69,6 +70,8 @@ export class LogWriter {
   /** Where the file ends: what a failed write is cut back to. */
   private end: number;
   private dirty = false;
+  /** Writes so far: a timed fsync clears `dirty` only if none came while it ran. */
+  private writes = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly durability: Durability;
   private readonly fsyncIntervalMs: number;
@@ -243,14 +246,33 @@ export class LogWriter {
     }
     this.end = start + line.length;
     this.dirty = true;
+    this.writes++;
     if (this.durability === 'every') this.sync();
     else if (this.durability === 'batch' && !this.timer) {
       this.timer = setTimeout(() => {
         this.timer = null;
-        this.syncQuietly();
+        this.syncInBackground();
       }, this.fsyncIntervalMs);
       this.timer.unref();
     }
+  }
+
+  /**
+   * The timed fsync runs on libuv's thread pool, not on the event loop: on a busy disk it
+   * took milliseconds to tens of them, and a restart due meanwhile waited for it (issue 15,
+   * the p99 of restart latency). `dirty` stays set until it succeeds, so a close or `every`
+   * in the meantime still syncs by itself; an fsync that fails is reported and the next
+   * write arms the next one.
+   */
+  private syncInBackground(): void {
+    if (this.fd === null || !this.dirty) return;
+    const fd = this.fd;
+    const writes = this.writes;
+    fsync(fd, (err) => {
+      if (this.fd !== fd) return; // closed meanwhile (close syncs by itself)
+      if (err) this.onSyncError(err);
+      else if (this.writes === writes) this.dirty = false;
+    });
   }
 
   /** An fsync failing (EIO) must not escape a timer: it is reported, and the next one retries. */

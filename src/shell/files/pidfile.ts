@@ -3,7 +3,6 @@ import {
   constants,
   fchmodSync,
   fstatSync,
-  fsyncSync,
   lstatSync,
   openSync,
   readSync,
@@ -16,10 +15,20 @@ import { resolveParent } from './run-dir.js';
 import { type DirHandle, DirWalkError } from './safe-dir.js';
 
 // DESIGN.md invariant 4 and keepalived #2460: a PID file either does not exist or holds
-// exactly `<pid>\n` of the live incarnation. It is written whole (temp file + fsync +
-// rename in the same directory), never appended or truncated in place, never through a
-// symlink, and removed only if it still names the exiting PID. Inside an open runDir every
-// step goes through the runDir's descriptor (see run-dir.ts).
+// exactly `<pid>\n` of the live incarnation. It is written whole (temp file + rename in the
+// same directory), never appended or truncated in place, never through a symlink, and removed
+// only if it still names the exiting PID. Inside an open runDir every step goes through the
+// runDir's descriptor (see run-dir.ts).
+//
+// No fsync, of the file or of its directory (issue 15). rename(2) makes the new content
+// visible whole to every reader at once whether or not it is on disk: fsync adds nothing to
+// what a reader sees while the machine runs. It only matters after a power loss or a kernel
+// crash, and then every PID a PID file names is stale: no process survives a reboot, so no
+// content, old, new or empty, would be right. procreg's next start treats what it finds as
+// untrusted anyway: a file whose content is not exactly `<pid>\n` (empty, torn) names no
+// process (readPidFile gives null) and is never removed as someone's, and each service's
+// file is replaced by a rename when it starts again. The fsync cost a restart 0.3-3 ms on
+// the journal of a busy disk, in the middle of the restart path.
 
 export type PidFileErrorCode = 'EPIDSYMLINK' | 'EPIDNOTFILE' | 'EPIDIO';
 
@@ -75,7 +84,6 @@ function writeIn(dir: DirHandle, name: string, path: string, pid: number): void 
     const buf = Buffer.from(`${pid}\n`);
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
     unlinkQuietly(tmp);
@@ -90,9 +98,7 @@ function writeIn(dir: DirHandle, name: string, path: string, pid: number): void 
     if (e instanceof PidFileError) throw e;
     throw ioError(path, 'cannot rename the temporary file into place', e);
   }
-  // No fsync of the directory: it would only make the rename survive a power loss, after which
-  // the process it names is gone anyway. What matters is that no reader ever sees a partial
-  // file (rename) and that the content is on disk before the name points at it (fsync above).
+  // No fsync of the file or the directory: see the top of this file.
 }
 
 export type RemoveOutcome = 'removed' | 'not-owner' | 'absent';
@@ -110,7 +116,7 @@ export function removePidFileIfOwned(path: string, pid: number): RemoveOutcome {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
       throw ioError(path, 'cannot remove it', e);
     }
-    return 'removed'; // no directory fsync, for the reason given in writePidFile
+    return 'removed'; // no directory fsync, for the reason given at the top of this file
   } finally {
     release();
   }

@@ -181,4 +181,21 @@ describe('procreg run and signals', () => {
     expect(await exit).toBe(0);
     expect(stderr).toBe('');
   });
+  it('under `node --cpu-prof` leaves SIGPROF to V8: the profile of a run is written (issue 15)', async () => {
+    const dir = tmp();
+    const runDir = join(dir, 'run');
+    const config = writeConfig(dir);
+    const profDir = join(dir, 'prof');
+    const proc = spawn(
+      process.execPath,
+      ['--cpu-prof', `--cpu-prof-dir=${profDir}`, join(process.cwd(), 'bin', 'procreg.js'), 'run', config],
+      { cwd: dir, stdio: 'ignore' },
+    );
+    others.push(proc.pid as number);
+    const exit = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    runs.track(await pidFileOf(runDir, 'web'));
+    proc.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    expect(readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'))).toHaveLength(1);
+  });
 });

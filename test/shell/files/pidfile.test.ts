@@ -43,6 +43,18 @@ describe('PID files', () => {
     expect(removePidFileIfOwned(path, 200)).toBe('absent');
   });
 
+  it('left empty or torn by a power loss (they are not fsync’d) name nobody, are removed as nobody’s, and are replaced whole', () => {
+    const path = join(tmp(), 'web.pid');
+    for (const leftover of ['', '12', '1234\n56']) {
+      writeFileSync(path, leftover); // what a rename without fsync can leave after a crash
+      expect(readPidFile(path)).toBeNull();
+      expect(removePidFileIfOwned(path, 12)).toBe('not-owner');
+      expect(readFileSync(path, 'utf8')).toBe(leftover);
+      writePidFile(path, 4242);
+      expect(readFileSync(path, 'utf8')).toBe('4242\n');
+    }
+  });
+
   it('refuse a symlink in their place, leaving its target untouched', () => {
     const dir = tmp();
     const target = join(dir, 'precious');

@@ -413,6 +413,43 @@ describe('Supervisor on real processes', () => {
   });
 });
 
+describe('a crash storm (issue 15, issue 9 part 6)', () => {
+  it('open() resolves once each first spawn is reported, though under the storm some service is always starting', async () => {
+    const dir = tmp();
+    const services: Record<string, unknown> = {};
+    // `true` exits at once and is restarted at once: more spawns are due than procreg can do,
+    // so forks always wait for a later turn and some service is always `starting`.
+    for (let i = 0; i < 60; i++)
+      services[`s${i}`] = {
+        command: ['true'],
+        backoff: { initial: '0ms' },
+        maxRestarts: { count: 1_000_000, within: '1s' },
+      };
+    const cfg = normalized({ runDir: './run', services }, dir);
+    const t0 = Date.now();
+    const opened = Supervisor.open({ config: cfg, logger: silent });
+    const sup = await Promise.race([
+      opened,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('open() did not resolve within 30 s of the storm')), 30_000),
+      ),
+    ]).catch(async (e: unknown) => {
+      // Whatever happens, the storm is stopped before the test ends.
+      void opened.then((s) => s.stop('test cleanup'));
+      throw e;
+    });
+    supervisors.push(sup);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    const status = sup.status();
+    expect(status.services).toHaveLength(60);
+    // Every service has had its first spawn reported: it ran (and restarted) at least once.
+    const spawnedOnce = status.services.filter((s) => s.restarts > 0 || s.pid !== null);
+    expect(spawnedOnce.length).toBe(60);
+    await finish(sup);
+    expect(sup.status().processes).toEqual([]);
+  }, 60_000);
+});
+
 describe('Service output files', () => {
   // Prints a line to each stream naming its PID, then stays up until killed.
   const talker = [
