@@ -65,17 +65,23 @@ export function act(w: World, x: Action): void {
         source: 'test',
       });
       return;
-    case 'crash': {
-      // The supervisor dies with its queued inputs; its children live on.
-      const outcomes = w.pending.filter((e) => e.type === 'spawned' || e.type === 'check-started');
-      w.pending.length = 0;
-      for (const e of outcomes) w.deliver(e);
-      w.timers.clear();
+    case 'crash':
+      crashSupervisor(w);
       w.start();
       return;
-    }
     case 'advance':
       w.advance(x.ms);
       return;
   }
+}
+
+/**
+ * The supervisor dies: its queued inputs and timers are lost, the outcomes of forks already
+ * made are logged, its children live on. Start it again with `w.start()`.
+ */
+export function crashSupervisor(w: World): void {
+  const outcomes = w.pending.filter((e) => e.type === 'spawned' || e.type === 'check-started');
+  w.pending.length = 0;
+  for (const e of outcomes) w.deliver(e);
+  w.timers.clear();
 }

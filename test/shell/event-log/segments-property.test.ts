@@ -18,35 +18,9 @@ import { replayLogFile } from '../../../src/shell/event-log/replay-file.js';
 import { allFiles, listLogFiles } from '../../../src/shell/event-log/segments.js';
 import { LogWriter } from '../../../src/shell/event-log/writer.js';
 import { World } from '../../../src/sim/world.js';
+import { act, actionArb, crashSupervisor } from '../../support/actions.js';
 import { RELOAD_POOL } from '../../support/configs.js';
 import { useTmpDir } from '../../support/tmp.js';
-
-type Action =
-  | { a: 'deliver' }
-  | { a: 'timer' }
-  | { a: 'exit'; pick: number; how: 'clean' | 'fail' | 'signal' }
-  | { a: 'reload' }
-  | { a: 'advance'; ms: number }
-  | { a: 'restart' };
-
-const actionArb: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 8, arbitrary: fc.constant({ a: 'deliver' as const }) },
-  { weight: 4, arbitrary: fc.constant({ a: 'timer' as const }) },
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      a: fc.constant('exit' as const),
-      pick: fc.nat(),
-      how: fc.constantFrom('clean' as const, 'fail' as const, 'signal' as const),
-    }),
-  },
-  { weight: 2, arbitrary: fc.constant({ a: 'reload' as const }) },
-  {
-    weight: 2,
-    arbitrary: fc.record({ a: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 20_000 }) }),
-  },
-  { weight: 1, arbitrary: fc.constant({ a: 'restart' as const }) },
-);
 
 /** Segments of a few hundred bytes to a few kB: a rotation every few events. */
 const policyArb: fc.Arbitrary<EventLogPolicy> = fc.record({
@@ -151,36 +125,16 @@ describe('a segmented log under random event sequences, tiny segments and random
           await open();
           w.start();
           for (const x of actions) {
-            switch (x.a) {
-              case 'deliver':
-                w.deliverNext();
-                break;
-              case 'timer':
-                w.fireNextTimer();
-                break;
-              case 'exit':
-                w.exitProcess(x.pick, x.how);
-                break;
-              case 'reload':
-                w.pending.push({ type: 'reload-requested', source: 'SIGHUP' });
-                break;
-              case 'advance':
-                w.advance(x.ms);
-                break;
-              case 'restart': {
-                // procreg stops and starts again: the outcomes of forks already made are
-                // logged, queued inputs are lost, the children live on.
-                const outcomes = w.pending.filter((e) => e.type === 'spawned' || e.type === 'check-started');
-                w.pending.length = 0;
-                for (const e of outcomes) w.deliver(e);
-                w.timers.clear();
-                rotations += (w.sink as LogSink).rotated;
-                (w.sink as LogSink).close(Date.now(), w.time);
-                await open();
-                w.start();
-                break;
-              }
+            if (x.a !== 'crash') {
+              act(w, x);
+              continue;
             }
+            // procreg stops and starts again: the log is closed and opened anew.
+            crashSupervisor(w);
+            rotations += (w.sink as LogSink).rotated;
+            (w.sink as LogSink).close(Date.now(), w.time);
+            await open();
+            w.start();
           }
           w.drain();
           const sink = w.sink as LogSink;
