@@ -57,7 +57,6 @@ export function openLog(given: string, io: CommandIO): OpenLog {
   };
   // The live segment's reader is the one a follower goes on with; the closed segments before
   // it are read each by its own, the seq chain carried from one to the next.
-  const closed = source.files.filter((f) => f !== source.path);
   const reader = new LogReader(source.path, {
     ...options,
     onNewLog: (first, before) =>
@@ -65,6 +64,26 @@ export function openLog(given: string, io: CommandIO): OpenLog {
         `${source.path}: a new log starts here at seq ${first} (the previous one ended at seq ${before}); reading it from its start`,
       ),
   });
+  /**
+   * The closed segments' events in seq order, listed again after each pass so one the
+   * supervisor closed meanwhile is read too (each file once), leaving `reader` (the live
+   * segment's) to go on after the last of them.
+   */
+  async function* closedBatches(): AsyncGenerator<readonly Event[]> {
+    const done = new Set<string>();
+    let lastSeq = 0;
+    for (;;) {
+      const next = listLogFiles(source.path).closed.filter((f) => !done.has(f.path));
+      if (next.length === 0) break;
+      for (const f of next) {
+        done.add(f.path);
+        const r = new LogReader(f.path, options, { lastSeq });
+        yield* r.batches(true);
+        lastSeq = Math.max(lastSeq, r.lastSeq);
+      }
+    }
+    reader.lastSeq = Math.max(reader.lastSeq, lastSeq);
+  }
   return {
     source,
     reader,
@@ -73,14 +92,8 @@ export function openLog(given: string, io: CommandIO): OpenLog {
     events(): BatchedEvents {
       async function* batches(): AsyncGenerator<readonly Event[]> {
         try {
-          let lastSeq = 0;
-          for (const file of closed) {
-            const r = new LogReader(file, options, { lastSeq });
-            yield* r.batches(true);
-            lastSeq = r.lastSeq;
-          }
+          yield* closedBatches();
           if (!source.files.includes(source.path)) return; // the live segment is missing (a crash mid-rotation)
-          reader.lastSeq = Math.max(reader.lastSeq, lastSeq);
           yield* reader.batches(true);
         } finally {
           progress.done();
@@ -94,23 +107,7 @@ export function openLog(given: string, io: CommandIO): OpenLog {
       };
     },
     async *closedEvents() {
-      let lastSeq = 0;
-      for (;;) {
-        // A closed segment holds the seqs from its first to the next one's first - 1; one not
-        // read yet starts after lastSeq.
-        const files = listLogFiles(source.path).closed;
-        const next = files.filter((f, i) => {
-          const after = files[i + 1]?.firstSeq ?? null;
-          return (f.firstSeq as number) > lastSeq || (after !== null && after > lastSeq + 1);
-        });
-        if (next.length === 0) break;
-        for (const f of next) {
-          const r = new LogReader(f.path, options, { lastSeq });
-          for await (const batch of r.batches(true)) yield* batch.filter((e) => e.seq > lastSeq);
-          lastSeq = Math.max(lastSeq, r.lastSeq);
-        }
-      }
-      reader.lastSeq = Math.max(reader.lastSeq, lastSeq);
+      for await (const batch of closedBatches()) yield* batch;
     },
   };
 }

@@ -134,6 +134,19 @@ checks:
     );
   });
 
+  it('reads each closed segment once before following, an empty one included (it never stalls there)', async () => {
+    const dir = tmp();
+    const demo = readFileSync('examples/demo.events.jsonl', 'utf8').trim().split('\n');
+    writeFileSync(join(dir, 'events.0000000000000001.jsonl'), `${demo.slice(0, 5).join('\n')}\n`);
+    writeFileSync(join(dir, 'events.0000000000000006.jsonl'), ''); // cut short by a crash, say
+    writeFileSync(join(dir, 'events.jsonl'), `${demo.slice(5, 10).join('\n')}\n`);
+    const f = follower([dir, '--follow', '--json']);
+    await waitFor('seq 1-10', () => (f.seqs().length >= 10 ? true : undefined));
+    f.proc.kill('SIGINT');
+    expect(await f.exit).toBe(0);
+    expect(f.seqs()).toEqual(range(1, 10));
+  });
+
   it('follows the log across a rotation (renamed away, a new file continuing the seqs) and a truncation', async () => {
     const dir = tmp();
     const log = join(dir, 'events.jsonl');
