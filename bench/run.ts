@@ -1,8 +1,18 @@
 // npm run bench [-- --json] [-- --quick] [-- --only tree,fold,replay,memory,restart,reload,idle,spawn,startup,snapshots,size,storm]
+// [-- --impl ./my-tree.js]... [-- --compare old.json new.json] [-- --help]
 // [-- --candidates 25000/8,50000/16]: more snapshot intervals (events/MB) to measure beside the default
 // Every benchmark runs procreg and its peers in one run, side by side; figures are medians.
+// The flags, the JSON report and the cleanup on SIGINT/SIGTERM/EPIPE are those of `procreg
+// bench` (src/shell/bench/): an unknown flag or section is refused with exit 2.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { parseBenchArgs } from '../src/shell/bench/args.js';
+import { CompareError, compareReports } from '../src/shell/bench/compare.js';
+import { type BenchReport, machine, procregVersion } from '../src/shell/bench/results.js';
+import { BENCH_USAGE, CHECKOUT_SECTIONS } from '../src/shell/bench/sections.js';
+import { startBenchSession } from '../src/shell/bench/session.js';
+import { AdapterError, loadAdapter, type TreeAdapter } from '../src/shell/bench/tree/adapter.js';
+import { treeBench } from '../src/shell/bench/tree/tree-bench.js';
 import { foldBench } from './fold.bench.js';
 import { replayBench } from './replay.bench.js';
 import { snapshotsBench } from './snapshots.bench.js';
@@ -13,13 +23,47 @@ import { idleBench, reloadBench, restartBench } from './supervisor.bench.js';
 import { treeChurn } from './tree-churn.bench.js';
 import { fmtRate, type Result, table } from './util.js';
 
-const args = process.argv.slice(2);
-const json = args.includes('--json');
-const quick = args.includes('--quick');
-const onlyArg = args[args.indexOf('--only') + 1];
-const only = args.includes('--only') && onlyArg ? new Set(onlyArg.split(',')) : null;
+const argv = process.argv.slice(2);
+const parsed = parseBenchArgs(argv, {
+  command: 'npm run bench --',
+  sections: CHECKOUT_SECTIONS,
+  positionalSections: true,
+  candidates: true,
+});
+if (!parsed.ok) {
+  process.stderr.write(`${parsed.message}\nnpm run bench -- --help prints the usage\n`);
+  process.exit(2);
+}
+const { json, quick, help, compare, impls } = parsed.args;
+if (help) {
+  process.stdout.write(
+    `${BENCH_USAGE('npm run bench --', CHECKOUT_SECTIONS, 'default: all of them, in this order.')}\n  --candidates 25000/8,50000/16\n                      more snapshot intervals (events/MB) for the snapshots and size sections\n`,
+  );
+  process.exit(0);
+}
+if (compare) {
+  try {
+    process.stdout.write(`${compareReports(compare[0], compare[1])}\n`);
+    process.exit(0);
+  } catch (e) {
+    if (!(e instanceof CompareError)) throw e;
+    process.stderr.write(`npm run bench -- --compare: ${e.message}\n`);
+    process.exit(2);
+  }
+}
+const user: { adapter: TreeAdapter; file: string }[] = [];
+try {
+  for (const file of impls) user.push({ adapter: await loadAdapter(file), file });
+} catch (e) {
+  if (!(e instanceof AdapterError)) throw e;
+  process.stderr.write(`npm run bench: ${e.message}\n`);
+  process.exit(2);
+}
+const only = parsed.args.sections.length > 0 ? new Set(parsed.args.sections) : null;
 const want = (name: string) => !only || only.has(name);
 const rounds = quick ? 3 : 7;
+const session = startBenchSession((line) => process.stderr.write(`${line}\n`));
+const date = new Date().toISOString();
 const log = (s: string) => {
   if (!json) process.stdout.write(`${s}\n`);
 };
@@ -41,9 +85,14 @@ function fmtValue(r: Result): string {
   return `${r.value.toFixed(r.value < 10 ? 2 : 0)} ${r.unit}`;
 }
 
-log(`procreg benchmarks — node ${process.version}, ${rounds} rounds${quick ? ' (quick)' : ''}`);
-if (want('tree'))
+const m = machine();
+log(
+  `procreg benchmarks — ${m.cpu}, ${m.cores} cores, node ${m.node}, ${date}, ${rounds} rounds${quick ? ' (quick)' : ''}`,
+);
+if (want('tree')) {
   show('PID tree under churn (remove a random live PID + insert a new one)', treeChurn({ rounds, quick }));
+  results.push(...(await treeBench({ quick, user, log })));
+}
 if (want('fold')) show('Fold at 10k live processes (crash-restart churn)', foldBench({ rounds, quick }));
 if (want('replay'))
   show('Replay: read + decode + validate + fold a JSONL log', replayBench({ rounds: quick ? 1 : 3, quick }));
@@ -98,8 +147,8 @@ if (want('startup'))
     await startupBench({ rounds: quick ? 3 : 5, quick }),
   );
 if (want('snapshots') || want('size')) {
-  const candidates = args.includes('--candidates')
-    ? (args[args.indexOf('--candidates') + 1] ?? '').split(',').map((c) => {
+  const candidates = parsed.args.candidates
+    ? parsed.args.candidates.split(',').map((c) => {
         const [events, mb] = c.split('/').map(Number);
         return { events: events as number, bytes: Math.round((mb as number) * 1024 ** 2) };
       })
@@ -121,4 +170,15 @@ if (want('storm'))
     'Status under a crash storm, with spawns/s and CPU per spawn (the bare Node loop as peer)',
     await stormBench({ services: 300, windowMs: quick ? 5000 : 20_000 }),
   );
-if (json) process.stdout.write(`${JSON.stringify({ node: process.version, quick, results }, null, 2)}\n`);
+if (json) {
+  const report: BenchReport = {
+    procreg: procregVersion(),
+    machine: m,
+    date,
+    command: ['npm', 'run', 'bench', '--', ...argv].join(' '),
+    quick,
+    results,
+  };
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+}
+session.close();

@@ -1,35 +1,23 @@
 /** Shared helpers for the benchmarks: timing, medians, and a side-by-side table. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { currentSession } from '../src/shell/bench/session.js';
 
-const tempDirs = new Set<string>();
-const removeTempDirs = () => {
-  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
-  tempDirs.clear();
-};
-/** Run before the temp dirs go on SIGINT/SIGTERM: e.g. stop a procreg writing into one. */
-const beforeRemoval = new Set<() => Promise<void>>();
+/**
+ * Run before the run's processes are killed on SIGINT/SIGTERM/EPIPE: e.g. stop a procreg
+ * writing into a temp dir. The runner's session (src/shell/bench/session.ts) calls it.
+ */
 export function onInterrupt(hook: () => Promise<void>): () => void {
-  beforeRemoval.add(hook);
-  return () => beforeRemoval.delete(hook);
+  return currentSession()?.onInterrupt(hook) ?? (() => false);
 }
 
-/** A temp dir removed when the benchmarks exit, also on SIGINT/SIGTERM (generated logs run to GBs). */
+/**
+ * A temp dir inside the run's temp root (its TMPDIR), removed when the benchmarks exit, also
+ * on SIGINT/SIGTERM/EPIPE (generated logs run to GBs).
+ */
 export function benchTempDir(prefix: string): string {
-  if (tempDirs.size === 0) {
-    process.once('exit', removeTempDirs);
-    for (const sig of ['SIGINT', 'SIGTERM'] as const)
-      process.once(sig, () => {
-        void Promise.allSettled([...beforeRemoval].map((h) => h())).then(() => {
-          removeTempDirs();
-          process.exit(130);
-        });
-      });
-  }
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.add(dir);
-  return dir;
+  return currentSession()?.tempDir(prefix) ?? mkdtempSync(join(tmpdir(), prefix));
 }
 
 export function median(xs: number[]): number {

@@ -341,6 +341,15 @@ export async function main(argv: string[]): Promise<number> {
         code = await (await import('./timeline-command.js')).timelineCommand(log, opts, io);
       },
     );
+  // Listed in --help; its words are parsed by src/shell/bench/args.ts (shared with npm run bench).
+  program
+    .command('bench')
+    .description(
+      'the PID tree under PID-shaped workloads, side by side with its peers and your own (--impl); procreg bench --help',
+    )
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments();
   // `procreg help <command>` is `procreg <command> --help`: an unknown one gets "did you mean".
   const [, , first, second, ...more] = argv;
   const known = (name: string) => program.commands.some((c) => c.name() === name);
@@ -348,6 +357,7 @@ export async function main(argv: string[]): Promise<number> {
     first === 'help' && second !== undefined && more.length === 0
       ? [...argv.slice(0, 2), second, ...(known(second) ? ['--help'] : [])]
       : argv;
+  if (args[2] === 'bench') return (await import('./bench-command.js')).benchCommand(args.slice(3), io);
   try {
     await program.parseAsync(args, { from: 'node' });
   } catch (e) {

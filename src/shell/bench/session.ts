@@ -1,0 +1,151 @@
+/**
+ * One benchmark run's footprint, and its removal. A run starts supervisors (procreg, PM2's
+ * daemon and its 100 children, a bare Node loop) and writes GBs of generated logs; Ctrl-C,
+ * SIGTERM or a reader gone from stdout (`| head -1`: EPIPE) must leave none of it behind.
+ *
+ * Two marks find everything without each benchmark having to register what it starts:
+ * - TMPDIR points into one temp root of the run, so every `mkdtemp(tmpdir())` of a benchmark
+ *   (and of the processes it starts, which inherit it) lands there, and one rm removes it;
+ * - PROCREG_BENCH_SESSION is in the environment of every process started, and stays there
+ *   when one detaches and is re-parented (PM2's daemon outlives the CLI that started it):
+ *   /proc/<pid>/environ names them, their descendants are found by parent PID.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readProcStat } from '../proc/proc-stat.js';
+
+export const SESSION_ENV = 'PROCREG_BENCH_SESSION';
+
+export interface BenchSession {
+  /** The run's temp root (also TMPDIR of this process and of every process it starts). */
+  readonly tempRoot: string;
+  /** A fresh directory inside the temp root. */
+  tempDir(prefix: string): string;
+  /** Run `hook` (bounded) before processes are killed on an interruption, e.g. a graceful stop. */
+  onInterrupt(hook: () => Promise<void>): () => void;
+  /** The normal end: kill whatever is left, remove the temp root, drop the handlers. */
+  close(): void;
+}
+
+let current: BenchSession | null = null;
+
+/** The session this process runs, if any (bench/util.ts hands its temp dirs and hooks to it). */
+export function currentSession(): BenchSession | null {
+  return current;
+}
+
+/** How long the interrupt hooks get before everything is killed anyway. */
+const HOOKS_MS = 3000;
+
+/**
+ * Start a session: the temp root, the environment mark, and the handlers of SIGINT, SIGTERM
+ * and EPIPE on stdout. `say` reports an interruption (stderr).
+ */
+export function startBenchSession(say: (line: string) => void): BenchSession {
+  const tempRoot = mkdtempSync(join(tmpdir(), 'procreg-bench-'));
+  const id = `${process.pid}-${tempRoot.slice(-6)}`;
+  process.env.TMPDIR = tempRoot;
+  process.env[SESSION_ENV] = id;
+  const hooks = new Set<() => Promise<void>>();
+  let stopping = false;
+
+  const interrupt = (why: string, code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say(`procreg bench: ${why}: stopping every process the run started and removing ${tempRoot}`);
+    const bounded = new Promise<void>((r) => setTimeout(r, HOOKS_MS).unref());
+    void Promise.race([Promise.allSettled([...hooks].map((h) => h())), bounded]).finally(() => {
+      killSession(id);
+      rmSync(tempRoot, { recursive: true, force: true });
+      process.exit(code);
+    });
+  };
+  const onSigint = () => interrupt('interrupted (SIGINT)', 130);
+  const onSigterm = () => interrupt('terminated (SIGTERM)', 143);
+  // The reader of stdout is gone: nobody reads the results, so the run stops; as every
+  // procreg command whose reader left, with the exit code it would have had.
+  const onStdoutError = (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') interrupt('stdout closed (EPIPE)', 0);
+  };
+  const onExit = () => {
+    killSession(id);
+    rmSync(tempRoot, { recursive: true, force: true });
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+  process.stdout.on('error', onStdoutError);
+  process.on('exit', onExit);
+
+  const session: BenchSession = {
+    tempRoot,
+    tempDir: (prefix) => mkdtempSync(join(tempRoot, prefix)),
+    onInterrupt(hook) {
+      hooks.add(hook);
+      return () => hooks.delete(hook);
+    },
+    close() {
+      onExit();
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigterm);
+      process.stdout.off('error', onStdoutError);
+      process.off('exit', onExit);
+      if (current === session) current = null;
+    },
+  };
+  current = session;
+  return session;
+}
+
+/**
+ * Kill every process of session `id` and every descendant of them or of this process.
+ * They are stopped first (SIGSTOP), found again until no new one appears (a supervisor
+ * cannot respawn while stopped), then killed together.
+ */
+export function killSession(id: string): void {
+  const stopped = new Set<number>();
+  for (let pass = 0; pass < 10; pass++) {
+    const found = sessionProcesses(id).filter((pid) => !stopped.has(pid));
+    if (found.length === 0) break;
+    for (const pid of found) {
+      signal(pid, 'SIGSTOP');
+      stopped.add(pid);
+    }
+  }
+  for (const pid of stopped) signal(pid, 'SIGKILL');
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // gone already
+  }
+}
+
+/** Live processes (not zombies) carrying the session mark, and their descendants; never this one. */
+export function sessionProcesses(id: string): number[] {
+  const mark = `${SESSION_ENV}=${id}\0`;
+  const parentOf = new Map<number, number>();
+  const roots = new Set<number>([process.pid]);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    const stat = readProcStat(pid);
+    if (stat === null || stat.state === 'Z' || pid === process.pid) continue;
+    parentOf.set(pid, stat.ppid);
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'latin1').includes(mark)) roots.add(pid);
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  const inSession = (pid: number): boolean => {
+    for (let p: number | undefined = pid, hops = 0; p !== undefined && p > 1 && hops < 64; hops++) {
+      if (roots.has(p)) return true;
+      p = parentOf.get(p);
+    }
+    return false;
+  };
+  return [...parentOf.keys()].filter(inSession);
+}
