@@ -14,19 +14,18 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bodyOf, decodeEvent } from '../src/events/codec.js';
 import { LOG_FORMAT_VERSION } from '../src/events/types.js';
 import { LogWriter } from '../src/shell/event-log/writer.js';
 import { recordChurn } from './fold.bench.js';
-import { median, ratioOf, type Result } from './util.js';
+import { benchCacheDir, median, ratioOf, type Result } from './util.js';
 
 const CHILD = fileURLToPath(new URL('./replay-child.js', import.meta.url));
 
 function ensureLog(events: number): string {
-  const path = join(tmpdir(), `procreg-bench-${events}-v${LOG_FORMAT_VERSION}.jsonl`);
+  const path = join(benchCacheDir(), `procreg-bench-${events}-v${LOG_FORMAT_VERSION}.jsonl`);
   if (existsSync(path) && stillDecodes(path)) return path;
   const tmp = `${path}.part`;
   const writer = LogWriter.open(tmp, { durability: 'none' });
@@ -52,7 +51,9 @@ function stillDecodes(path: string): boolean {
   const lines = head.subarray(0, n).toString('utf8').split('\n').slice(0, -1);
   const ok =
     lines.length > 0 && lines.every((l) => decodeEvent(l).ok && l.startsWith(`{"v":${LOG_FORMAT_VERSION},`));
-  if (!ok) for (const f of readdirSync(tmpdir())) if (f.startsWith(basename(path))) rmSync(join(tmpdir(), f));
+  if (!ok)
+    for (const f of readdirSync(benchCacheDir()))
+      if (f.startsWith(basename(path))) rmSync(join(benchCacheDir(), f));
   return ok;
 }
 

@@ -20,6 +20,14 @@ export function benchTempDir(prefix: string): string {
   return currentSession()?.tempDir(prefix) ?? mkdtempSync(join(tmpdir(), prefix));
 }
 
+/**
+ * Where a generated input kept between runs lives (the replay section's 1M-event log): the
+ * system's temp dir, not the run's temp root, which goes at the end of every run.
+ */
+export function benchCacheDir(): string {
+  return currentSession()?.cacheDir ?? tmpdir();
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

@@ -20,6 +20,8 @@ export const SESSION_ENV = 'PROCREG_BENCH_SESSION';
 export interface BenchSession {
   /** The run's temp root (also TMPDIR of this process and of every process it starts). */
   readonly tempRoot: string;
+  /** The temp dir from before the session (os.tmpdir()): for inputs cached between runs. */
+  readonly cacheDir: string;
   /** A fresh directory inside the temp root. */
   tempDir(prefix: string): string;
   /** Run `hook` (bounded) before processes are killed on an interruption, e.g. a graceful stop. */
@@ -43,7 +45,8 @@ const HOOKS_MS = 3000;
  * and EPIPE on stdout. `say` reports an interruption (stderr).
  */
 export function startBenchSession(say: (line: string) => void): BenchSession {
-  const tempRoot = mkdtempSync(join(tmpdir(), 'procreg-bench-'));
+  const cacheDir = tmpdir();
+  const tempRoot = mkdtempSync(join(cacheDir, 'procreg-bench-'));
   const id = `${process.pid}-${tempRoot.slice(-6)}`;
   process.env.TMPDIR = tempRoot;
   process.env[SESSION_ENV] = id;
@@ -79,6 +82,7 @@ export function startBenchSession(say: (line: string) => void): BenchSession {
 
   const session: BenchSession = {
     tempRoot,
+    cacheDir,
     tempDir: (prefix) => mkdtempSync(join(tempRoot, prefix)),
     onInterrupt(hook) {
       hooks.add(hook);
