@@ -23,7 +23,7 @@ export interface TreeBenchOptions {
 const VALUE = Object.freeze({ kind: 'service', name: 'web', gen: 1, incarnation: 1, startTime: 1 });
 
 /** Copies of each end state kept for bytes/entry: the heap's noise shared out over them. */
-const COPIES = 10;
+const COPIES = { full: 10, quick: 3 };
 
 type Loop = (
   a: TreeAdapter,
@@ -104,13 +104,14 @@ export async function treeBench(opts: TreeBenchOptions): Promise<BenchRow[]> {
   ];
   for (const note of skipped) opts.log(`note: ${note}`);
   const { sizes, steps, rounds } = treeSizes(opts.quick);
+  const copies = opts.quick ? COPIES.quick : COPIES.full;
   opts.log(
     [
       `\nEach step is what the registry does on an exit and a respawn: get the PID, remove it, insert the`,
       `new one; ops/s counts those calls (${steps * 3} per run, median of ${rounds} interleaved rounds), every`,
       `implementation through the same adapter loop. p99/op times each call alone (the timer's own`,
       `~100 ns included, alike for all). bytes/entry: heap after GC per live entry at ${Math.max(...sizes) / 1000}k live, the`,
-      `end state of the workload built 10 times over in a child with --expose-gc. vs raw: against`,
+      `end state of the workload built ${copies} times over in a child with --expose-gc. vs raw: against`,
       `functional-red-black-tree in the same run.`,
     ].join('\n'),
   );
@@ -118,7 +119,7 @@ export async function treeBench(opts: TreeBenchOptions): Promise<BenchRow[]> {
   const bytes = await bytesPerEntry(
     Math.max(...sizes),
     steps,
-    opts.quick ? 3 : 10,
+    copies,
     opts.user.map((u) => u.file),
   );
   const rows: BenchRow[] = [];
