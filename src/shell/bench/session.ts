@@ -1,7 +1,7 @@
 /**
  * One benchmark run's footprint, and its removal. A run starts supervisors (procreg, PM2's
  * daemon and its 100 children, a bare Node loop) and writes GBs of generated logs; Ctrl-C,
- * SIGTERM or a reader gone from stdout (`| head -1`: EPIPE) must leave none of it behind.
+ * SIGTERM, a reader gone from stdout (`| head -1`: EPIPE) or a crash must leave none of it.
  *
  * Two marks find everything without each benchmark having to register what it starts:
  * - TMPDIR points into one temp root of the run, so every `mkdtemp(tmpdir())` of a benchmark
@@ -10,9 +10,12 @@
  *   when one detaches and is re-parented (PM2's daemon outlives the CLI that started it):
  *   /proc/<pid>/environ names them, their descendants are found by parent PID.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { readProcStat } from '../proc/proc-stat.js';
 
 export const SESSION_ENV = 'PROCREG_BENCH_SESSION';
@@ -24,7 +27,7 @@ export interface BenchSession {
   readonly cacheDir: string;
   /** A fresh directory inside the temp root. */
   tempDir(prefix: string): string;
-  /** Run `hook` (bounded) before processes are killed on an interruption, e.g. a graceful stop. */
+  /** Run `hook` (bounded) before processes are killed when stdout closes, e.g. a graceful stop. */
   onInterrupt(hook: () => Promise<void>): () => void;
   /** The normal end: kill whatever is left, remove the temp root, drop the handlers. */
   close(): void;
@@ -39,10 +42,17 @@ export function currentSession(): BenchSession | null {
 
 /** How long the interrupt hooks get before everything is killed anyway. */
 const HOOKS_MS = 3000;
+const WATCHDOG = fileURLToPath(new URL('./watchdog.js', import.meta.url));
 
 /**
- * Start a session: the temp root, the environment mark, and the handlers of SIGINT, SIGTERM
- * and EPIPE on stdout. `say` reports an interruption (stderr).
+ * Start a session: the temp root, the environment mark, the watchdog, and the handler of
+ * EPIPE on stdout. `say` reports an interruption (stderr).
+ *
+ * SIGINT and SIGTERM keep their default action: the runner dies at once, even in the middle
+ * of a synchronous benchmark loop (a JavaScript handler would wait for the loop to end), and
+ * its watchdog — a small process of its own, which outlives it and ignores those signals —
+ * sees its end of a pipe close and stops everything the run started. It does the same after
+ * a crash or a SIGKILL.
  */
 export function startBenchSession(say: (line: string) => void): BenchSession {
   const cacheDir = tmpdir();
@@ -50,33 +60,37 @@ export function startBenchSession(say: (line: string) => void): BenchSession {
   const id = `${process.pid}-${tempRoot.slice(-6)}`;
   process.env.TMPDIR = tempRoot;
   process.env[SESSION_ENV] = id;
+  const watchdog = spawn(process.execPath, [WATCHDOG, id, tempRoot], {
+    detached: true,
+    stdio: ['pipe', 'ignore', 'inherit'],
+  });
+  watchdog.unref();
+  (watchdog.stdin as Socket).unref();
+  const spare = new Set(watchdog.pid === undefined ? [] : [watchdog.pid]);
   const hooks = new Set<() => Promise<void>>();
   let stopping = false;
 
-  const interrupt = (why: string, code: number) => {
-    if (stopping) return;
-    stopping = true;
-    say(`procreg bench: ${why}: stopping every process the run started and removing ${tempRoot}`);
-    const bounded = new Promise<void>((r) => setTimeout(r, HOOKS_MS).unref());
-    void Promise.race([Promise.allSettled([...hooks].map((h) => h())), bounded]).finally(() => {
-      killSession(id);
-      rmSync(tempRoot, { recursive: true, force: true });
-      process.exit(code);
-    });
+  const cleanUp = () => {
+    killSession(id, spare);
+    rmSync(tempRoot, { recursive: true, force: true });
   };
-  const onSigint = () => interrupt('interrupted (SIGINT)', 130);
-  const onSigterm = () => interrupt('terminated (SIGTERM)', 143);
   // The reader of stdout is gone: nobody reads the results, so the run stops; as every
   // procreg command whose reader left, with the exit code it would have had.
   const onStdoutError = (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') interrupt('stdout closed (EPIPE)', 0);
+    if (e.code !== 'EPIPE' || stopping) return;
+    stopping = true;
+    say(
+      `procreg bench: stdout closed (EPIPE): stopping every process the run started and removing ${tempRoot}`,
+    );
+    const bounded = new Promise<void>((r) => setTimeout(r, HOOKS_MS).unref());
+    void Promise.race([Promise.allSettled([...hooks].map((h) => h())), bounded]).finally(() =>
+      process.exit(0),
+    );
   };
   const onExit = () => {
-    killSession(id);
-    rmSync(tempRoot, { recursive: true, force: true });
+    cleanUp();
+    watchdog.stdin?.end('done\n');
   };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigterm);
   process.stdout.on('error', onStdoutError);
   process.on('exit', onExit);
 
@@ -90,8 +104,6 @@ export function startBenchSession(say: (line: string) => void): BenchSession {
     },
     close() {
       onExit();
-      process.off('SIGINT', onSigint);
-      process.off('SIGTERM', onSigterm);
       process.stdout.off('error', onStdoutError);
       process.off('exit', onExit);
       if (current === session) current = null;
@@ -106,10 +118,10 @@ export function startBenchSession(say: (line: string) => void): BenchSession {
  * They are stopped first (SIGSTOP), found again until no new one appears (a supervisor
  * cannot respawn while stopped), then killed together.
  */
-export function killSession(id: string): void {
+export function killSession(id: string, spare: ReadonlySet<number> = new Set()): number {
   const stopped = new Set<number>();
   for (let pass = 0; pass < 10; pass++) {
-    const found = sessionProcesses(id).filter((pid) => !stopped.has(pid));
+    const found = sessionProcesses(id).filter((pid) => !stopped.has(pid) && !spare.has(pid));
     if (found.length === 0) break;
     for (const pid of found) {
       signal(pid, 'SIGSTOP');
@@ -117,6 +129,7 @@ export function killSession(id: string): void {
     }
   }
   for (const pid of stopped) signal(pid, 'SIGKILL');
+  return stopped.size;
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {
@@ -152,4 +165,15 @@ export function sessionProcesses(id: string): number[] {
     return false;
   };
   return [...parentOf.keys()].filter(inSession);
+}
+
+/**
+ * The watchdog's work once its runner is gone (watchdog.ts): true if anything was left, i.e.
+ * the runner did not end normally.
+ */
+export function cleanUpAfter(id: string, tempRoot: string): { killed: number; removed: boolean } {
+  const killed = killSession(id);
+  const removed = existsSync(tempRoot);
+  rmSync(tempRoot, { recursive: true, force: true });
+  return { killed, removed };
 }
