@@ -106,7 +106,9 @@ describe('procreg replay still reads every event log', () => {
     writeFileSync(path, text.join('\n'));
     const r = await procreg(['replay', path]);
     expect(r.code).toBe(0);
-    expect(lines(r.stderr)[0]).toMatch(/events\.jsonl:1: invalid: snapshot field cause: expected one of start/);
+    expect(lines(r.stderr)[0]).toMatch(
+      /events\.jsonl:1: invalid: snapshot field cause: expected one of start/,
+    );
   });
 });
 
