@@ -60,6 +60,7 @@ describe.skipIf(!installed || !root)('examples/daemons.yaml: nginx and PostgreSQ
         events,
         ofType('check-health-changed', (e) => e.name === check && e.healthy),
         `${check} healthy`,
+        0,
         60_000,
       );
 
