@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { procreg } from './support/cli.js';
 import { ofType } from './support/next-event.js';
-import { logEvent, pidFileOf, useProcregRun } from './support/procreg-run.js';
+import { logEvent, logEvents, pidFileOf, useProcregRun } from './support/procreg-run.js';
 import { useTmpDir } from './support/tmp.js';
 
 const tmp = useTmpDir();
@@ -96,6 +96,11 @@ describe.skipIf(!installed || !root)('examples/daemons.yaml: nginx and PostgreSQ
     // PostgreSQL's own log lines are in its log file, at their level: `procreg logs`.
     const logs = await procreg('logs', config, 'postgres', '-n', '50');
     expect(logs.stdout).toContain('database system is ready to accept connections');
+
+    // Each started once: their checks' failures while they came up (startPeriod) restarted
+    // neither, and the SIGHUP reload left nginx running.
+    const started = (await logEvents(events)).filter((e) => e.type === 'spawned').map((e) => e.name);
+    expect(started.sort()).toEqual(['nginx', 'postgres']);
 
     r.proc.kill('SIGTERM');
     expect(await r.exit).toBe(0);
