@@ -1,4 +1,4 @@
-// npm run bench [-- --json] [-- --quick] [-- --only tree,fold,replay,memory,restart,reload,idle,spawn,startup,snapshots,size,storm]
+// npm run bench [-- --json] [-- --quick] [-- --only tree,fold,replay,memory,restart,reload,idle,spawn,vet,startup,snapshots,size,storm]
 // [-- --impl ./my-tree.js]... [-- --compare old.json new.json] [-- --help]
 // [-- --candidates 25000/8,50000/16]: more snapshot intervals (events/MB) to measure beside the default
 // Every benchmark runs procreg and its peers in one run, side by side; figures are medians.
@@ -21,6 +21,7 @@ import { spawnBench } from './spawn.bench.js';
 import { stormBench } from './storm.bench.js';
 import { idleBench, reloadBench, restartBench } from './supervisor.bench.js';
 import { treeChurn } from './tree-churn.bench.js';
+import { vetBench } from './vet.bench.js';
 import { fmtRate, type Result, table } from './util.js';
 
 const argv = process.argv.slice(2);
@@ -130,6 +131,11 @@ if (want('spawn'))
   show(
     'Spawn latency of user, umask and limits (helpers run between fork and the program; trials alternate)',
     await spawnBench({ trials: quick ? 20 : 200 }),
+  );
+if (want('vet'))
+  show(
+    'Script security before a spawn (vetCommand as root; trials alternate)',
+    vetBench({ trials: quick ? 5 : 25 }),
   );
 if (want('idle'))
   show(

@@ -128,6 +128,7 @@ describe("import { … } from 'procreg'", () => {
         "ReloadCoalesced",
         "ReloadFailed",
         "ReloadRequested",
+        "ReloadRule",
         "ReloadSignalled",
         "RemoveOutcome",
         "RemoveResult",

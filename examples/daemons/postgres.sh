@@ -1,15 +1,11 @@
 #!/bin/sh
-# PostgreSQL 15 in the foreground as the postgres user, data in ./daemons/pgdata (created on
-# first start), listening on a Unix socket in that directory only, port 55432.
+# PostgreSQL 15 in the foreground; procreg runs this as the postgres user (`user: postgres`).
+# The cluster is ./state/pgdata, made once by prepare.sh; it listens on a Unix socket in that
+# directory only, port 55432.
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-data="$here/pgdata"
-bin=/usr/lib/postgresql/15/bin
-as_postgres="setpriv --reuid=postgres --regid=postgres --init-groups"
+data="$(cd "$(dirname "$0")" && pwd)/state/pgdata"
 if [ ! -s "$data/PG_VERSION" ]; then
-  mkdir -p "$data"
-  chown postgres:postgres "$data"
-  chmod 700 "$data"
-  $as_postgres "$bin/initdb" -D "$data" -A trust -U postgres >/dev/null
+  echo "postgres.sh: no cluster in $data: run $(dirname "$0")/prepare.sh once, as root" >&2
+  exit 78 # EX_CONFIG: fatalExitCodes, not retried
 fi
-exec $as_postgres "$bin/postgres" -D "$data" -p 55432 -k "$data" -c listen_addresses=
+exec /usr/lib/postgresql/15/bin/postgres -D "$data" -p 55432 -k "$data" -c listen_addresses=

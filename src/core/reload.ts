@@ -1,5 +1,5 @@
 import type { CheckDef, NormalizedConfig, ServiceDef } from '../config/types.js';
-import type { ConfigLoaded, Diff, ReloadFailed, ReloadRequested } from '../events/types.js';
+import type { ConfigLoaded, Diff, ReloadFailed, ReloadRequested, ReloadRule } from '../events/types.js';
 import { newCheckStatus, runOrSkip } from './checks.js';
 import {
   armTimer,
@@ -71,6 +71,9 @@ function settleReload(ctx: Ctx): void {
   }
 }
 
+/** The rule this procreg applies a reload by, recorded on every config-loaded it writes. */
+export const RELOAD_RULE: ReloadRule = 'policy-in-place';
+
 /** A config to install becomes the next generation: the fold numbers it, the shell never does. */
 export function onConfigLoaded(ctx: Ctx, ev: ConfigLoaded): void {
   const phase = ctx.state.phase;
@@ -90,7 +93,8 @@ export function onConfigLoaded(ctx: Ctx, ev: ConfigLoaded): void {
       runOrSkip(ctx, newCheckStatus(name, def, gen));
     return;
   }
-  applyReload(ctx, before, ev.config, gen);
+  // A log from before the rule was recorded replays it from what it logged next (reload-rule.ts).
+  applyReload(ctx, before, ev.config, gen, ev.reloadRule ?? 'policy-in-place');
   if (ctx.state.reload !== 'loading-again') sendReloadSignals(ctx);
   settleReload(ctx);
 }
@@ -160,11 +164,19 @@ const onlyPolicy = (before: object, after: object, policy: ReadonlySet<string>):
   changedFields(before, after).every((f) => policy.has(f));
 
 /** Generation N+1 in one step: the diff decides what each service and check does next. */
-function applyReload(ctx: Ctx, before: NormalizedConfig, after: NormalizedConfig, gen: number): void {
+function applyReload(
+  ctx: Ctx,
+  before: NormalizedConfig,
+  after: NormalizedConfig,
+  gen: number,
+  rule: ReloadRule,
+): void {
   const serviceDiff = diffDefs(before.services, after.services);
   const checkDiff = diffDefs(before.checks, after.checks);
+  const inPlace = rule === 'policy-in-place';
   // A service given up or failed is started afresh by any change to it, as before.
   const servicesInPlace = serviceDiff.changed.filter((name) => {
+    if (!inPlace) return false;
     const svc = ctx.state.services.get(name);
     const def = after.services[name];
     return (
@@ -177,6 +189,7 @@ function applyReload(ctx: Ctx, before: NormalizedConfig, after: NormalizedConfig
     );
   });
   const checksInPlace = checkDiff.changed.filter((name) => {
+    if (!inPlace) return false;
     const chk = ctx.state.checks.get(name);
     const def = after.checks[name];
     return (

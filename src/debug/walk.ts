@@ -8,6 +8,7 @@
  * PIDs, so a line about a process that has already left the registry (the PID file removed
  * after an exit) is still attributed.
  */
+import { LegacyReloadRule } from '../core/reload-rule.js';
 import { step } from '../core/step.js';
 import { initialState, type State } from '../core/state.js';
 import { type DecisionRecord, EVENT_KINDS, type Event, isDecision, type Pid } from '../events/types.js';
@@ -96,6 +97,7 @@ export class Walker {
   private knownBefore = new Map<Pid, Known>();
   /** The last input walked and what it was about: an event-ignored record refers to it. */
   private lastInput: { seq: number; about: About } = { seq: 0, about: NOBODY };
+  private readonly legacyReload = new LegacyReloadRule();
 
   constructor(state: State = initialState()) {
     this.state = state;
@@ -103,6 +105,9 @@ export class Walker {
 
   push(event: Event): Step {
     this.count++;
+    // A load from an old log folded by the other reload rule (core/reload-rule.ts): the step
+    // returned for it stays as it was, the state from here on is the log's.
+    this.state = this.legacyReload.refold(event)?.state ?? this.state;
     const before = this.state;
     let after = before;
     let records: readonly DecisionRecord[] = [];
@@ -111,6 +116,7 @@ export class Walker {
       after = res.state;
       records = res.records;
       this.state = after;
+      this.legacyReload.folded(before, event, records);
     }
     const s = this.attribute(event, before, after);
     if (EVENT_KINDS[event.type] === 'input') this.lastInput = { seq: event.seq, about: s };

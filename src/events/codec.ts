@@ -29,7 +29,10 @@ const COMPILED = new Map<string, { names: string[]; checks: Check[] }>(
 );
 const ENVELOPE_FIELDS = 5; // v, seq, time, mono, type
 /** `type.field` of fields an event may leave out (optional in its TypeScript type). */
-const OPTIONAL_FIELDS: ReadonlySet<string> = new Set(['reload-requested.services']);
+const OPTIONAL_FIELDS: ReadonlySet<string> = new Set([
+  'reload-requested.services',
+  'config-loaded.reloadRule',
+]);
 
 /**
  * Parse and validate one line. Never throws: a bad line is an error naming the field,

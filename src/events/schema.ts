@@ -118,7 +118,7 @@ export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
   'supervisor-started': { pid, version: str, bootId: orNull(str) },
   'supervisor-stopping': { reason: str },
   'supervisor-stopped': {},
-  'config-loaded': { source: str, config },
+  'config-loaded': { source: str, config, reloadRule: oneOf('restart-changed', 'policy-in-place') },
   'reload-requested': { source: str, services: names },
   'reload-failed': { reason: str },
   spawned: { name, gen: int, incarnation: int, pid, startTime: orNull(int), exe: orNull(str) },

@@ -58,10 +58,23 @@ export interface SupervisorStopped {
   readonly type: 'supervisor-stopped';
 }
 /** A config to install: the first of an instance, or a reload. The fold numbers its generation. */
+/**
+ * How a reload decides what a changed definition does: `restart-changed` restarts every
+ * changed service and resets every changed check (procreg before reloads changed only what
+ * changed); `policy-in-place` applies a change of policy only in place (src/core/reload.ts).
+ */
+export type ReloadRule = 'restart-changed' | 'policy-in-place';
 export interface ConfigLoaded {
   readonly type: 'config-loaded';
   readonly source: string;
   readonly config: NormalizedConfig;
+  /**
+   * The rule this load is applied by, recorded so a log replays by the rule it was written
+   * under. Absent in logs from before it was recorded, which hold either rule: the fold then
+   * applies `policy-in-place`, and a replay takes the rule from the reload-applied logged
+   * next (src/core/reload-rule.ts).
+   */
+  readonly reloadRule?: ReloadRule;
 }
 export interface ReloadRequested {
   readonly type: 'reload-requested';

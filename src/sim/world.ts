@@ -2,6 +2,7 @@ import { assertNever } from '../events/assert-never.js';
 import { timerId } from '../events/timer-id.js';
 import type { NormalizedConfig } from '../config/types.js';
 import type { Effect } from '../core/effects.js';
+import { RELOAD_RULE } from '../core/reload.js';
 import { initialState, type State } from '../core/state.js';
 import { step } from '../core/step.js';
 import { stamp } from '../events/codec.js';
@@ -103,7 +104,12 @@ export class World {
 
   start(): void {
     this.deliver({ type: 'supervisor-started', pid: 1, version: 'sim', bootId: 'sim-boot' });
-    this.deliver({ type: 'config-loaded', source: 'sim', config: this.nextConfig() });
+    this.deliver({
+      type: 'config-loaded',
+      source: 'sim',
+      config: this.nextConfig(),
+      reloadRule: RELOAD_RULE,
+    });
   }
 
   /** Fire the earliest armed timer, moving time forward to it. */
@@ -227,7 +233,12 @@ export class World {
         this.timers.delete(timerId(e.timer));
         return;
       case 'load-config':
-        this.pending.push({ type: 'config-loaded', source: 'sim', config: this.nextConfig() });
+        this.pending.push({
+          type: 'config-loaded',
+          source: 'sim',
+          config: this.nextConfig(),
+          reloadRule: RELOAD_RULE,
+        });
         return;
       case 'reap-orphan': {
         // Not our child: its exit is never reported; the signal ends it and its group.

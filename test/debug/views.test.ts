@@ -55,16 +55,16 @@ describe('points of a log', () => {
   });
 
   it('replays to a seq, a time and a generation; refuses a seq past the end and a time before the start', async () => {
-    const at100 = await replayTo(demo, { kind: 'seq', seq: 100 });
-    expect(at100).toMatchObject({ ok: true, replay: { seq: 100, generation: 1 } });
-    if (!at100.ok) return;
-    expect(at100.replay.view.services.map((s) => [s.name, s.state])).toEqual([
+    const at70 = await replayTo(demo, { kind: 'seq', seq: 70 });
+    expect(at70).toMatchObject({ ok: true, replay: { seq: 70, generation: 1 } });
+    if (!at70.ok) return;
+    expect(at70.replay.view.services.map((s) => [s.name, s.state])).toEqual([
       ['clock', 'running'],
       ['flaky', 'backoff'],
       ['web', 'running'],
     ]);
     const gen2 = await replayTo(demo, { kind: 'gen', gen: 2 });
-    expect(gen2).toMatchObject({ ok: true, replay: { seq: 124, generation: 2 } });
+    expect(gen2).toMatchObject({ ok: true, replay: { seq: 128, generation: 2 } });
     const t = demo[40] as Event;
     expect(await replayTo(demo, { kind: 'time', time: t.time })).toMatchObject({
       ok: true,
@@ -72,12 +72,12 @@ describe('points of a log', () => {
     });
     expect(await replayTo(demo, { kind: 'seq', seq: 500 })).toEqual({
       ok: false,
-      error: 'seq 500 is past the end of the log (its last event is seq 198)',
+      error: 'seq 500 is past the end of the log (its last event is seq 207)',
     });
     expect(await replayTo(demo, { kind: 'time', time: (demo[0] as Event).time - 1 }, UTC)).toEqual({
       ok: false,
       error:
-        "2026-11-22 11:56:16.443 UTC is before the log's first event (seq 1 at 2026-11-22 11:56:16.444 UTC)",
+        "2026-12-07 01:09:16.173 UTC is before the log's first event (seq 1 at 2026-12-07 01:09:16.174 UTC)",
     });
     expect(await replayTo(demo, { kind: 'gen', gen: 3 })).toEqual({
       ok: false,
@@ -98,49 +98,49 @@ describe('events in plain words', () => {
   it('filters by service, check, type, generation and time, and collapses a crash loop', async () => {
     const flaky = await told(demo, { filter: { services: ['flaky'] } });
     expect(flaky).toContain(
-      '11:56:29.432 flaky #2–#4 exited code 1, restarted ×3 over 6.8s, backoff 400ms→1.6s (collapsed: seq 49–113; --all shows each)',
+      '01:09:26.437 flaky #2–#4 exited code 1, restarted ×3 over 5.4s, backoff 400ms→1.6s (collapsed: seq 33–81; --all shows each)',
     );
     expect(flaky.slice(-3)).toEqual([
-      '11:56:29.432 flaky #5 exited code 1 after 711ms',
-      '11:56:29.432 flaky given up: more than 4 restarts within 30s (4 restarts in all)',
-      '11:56:29.434 flaky #5: PID file /srv/demo/run/flaky.pid removed',
+      '01:09:26.437 flaky #5 exited code 1 after 2.8s (last words: "crashing" (+1 line before))',
+      '01:09:26.437 flaky given up: more than 4 restarts within 30s (4 restarts in all)',
+      '01:09:26.438 flaky #5: PID file /srv/demo/run/flaky.pid removed',
     ]);
     const all = await told(demo, { filter: { services: ['flaky'] }, all: true });
     expect(all.filter((l) => l.includes('exited'))).toHaveLength(5);
     const types = await told(demo, { filter: { types: ['check-health-changed'] } });
     expect(types).toEqual([
-      '11:56:17.589 web_alive turned healthy (2 successes in a row, rise 2)',
-      '11:56:26.545 web_alive turned unhealthy (2 failures in a row, fall 2); restarts web',
-      '11:56:28.605 web_alive turned healthy (2 successes in a row, rise 2)',
-      '11:56:36.612 web_alive turned unhealthy (2 failures in a row, fall 2); restarts web',
-      '11:56:38.602 web_alive turned healthy (2 successes in a row, rise 2)',
+      '01:09:17.246 web_alive turned healthy (2 successes in a row, rise 2)',
+      '01:09:25.447 web_alive turned unhealthy (2 failures in a row, fall 2); restarts web',
+      '01:09:27.374 web_alive turned healthy (2 successes in a row, rise 2)',
+      '01:09:35.761 web_alive turned unhealthy (2 failures in a row, fall 2); restarts web',
+      '01:09:37.799 web_alive turned healthy (2 successes in a row, rise 2)',
     ]);
     const gen2decisions = await told(demo, { filter: { gen: 2, types: ['decision'], services: ['web'] } });
     expect(gen2decisions).toEqual([
-      '11:56:36.612 SIGTERM to web #2, pid 11110: its check turned unhealthy',
-      '11:56:36.618 web #3 to start (restart)',
-      '11:56:41.135 SIGTERM to web #3, pid 11239: procreg is stopping',
+      '01:09:35.761 SIGTERM to web #2, pid 8665: its check turned unhealthy',
+      '01:09:35.765 web #3 to start (restart)',
+      '01:09:40.960 SIGTERM to web #3, pid 8789: procreg is stopping',
     ]);
-    const since = Date.parse('2026-11-22T11:56:41.140Z');
+    const since = Date.parse('2026-12-07T01:09:40.970Z');
     expect(await told(demo, { filter: { since, services: ['clock'] } })).toEqual([
-      '11:56:41.141 clock #1 killed by SIGTERM after 24.7s (stopped with SIGTERM)',
-      '11:56:41.143 clock #1: PID file /srv/demo/run/clock.pid removed',
+      '01:09:40.971 clock #1 killed by SIGTERM after 24.8s (stopped with SIGTERM) (last words in /srv/demo/run/clock.out at byte 600)',
+      '01:09:40.971 clock #1: PID file /srv/demo/run/clock.pid removed',
     ]);
-    expect(await told(demo, { filter: { afterSeq: 196 } })).toEqual([
-      '11:56:41.144 web #3: PID file /srv/demo/run/web.pid removed',
-      '11:56:41.145 procreg stopped',
+    expect(await told(demo, { filter: { afterSeq: 205 } })).toEqual([
+      '01:09:40.972 web #3: PID file /srv/demo/run/web.pid removed',
+      '01:09:40.972 procreg stopped',
     ]);
   });
 
   it('shows the last words an exit record carries', async () => {
     const log = demo.map((e) =>
-      e.type === 'exited' && e.seq === 114
+      e.type === 'exited' && e.seq === 105
         ? ({ ...e, lastWords: { lines: ['boom', 'Error: listen EADDRINUSE :8080'] } } as Event)
         : e,
     );
     const lines = await told(log, { filter: { services: ['flaky'], types: ['exited'] }, all: true });
     expect(lines.at(-1)).toBe(
-      '11:56:29.432 flaky #5 exited code 1 after 711ms (last words: "Error: listen EADDRINUSE :8080" (+1 line before))',
+      '01:09:26.437 flaky #5 exited code 1 after 2.8s (last words: "Error: listen EADDRINUSE :8080" (+1 line before))',
     );
     const h = await serviceHistory(log, 'flaky');
     expect(h.rows.at(-1)?.lastWords).toEqual({ lines: ['boom', 'Error: listen EADDRINUSE :8080'] });
@@ -153,9 +153,9 @@ describe('history of the demo', () => {
     expect(
       web.rows.map((r) => [r.incarnation, r.generation, r.pid, r.uptimeMs, r.endedBy?.text, r.then?.text]),
     ).toEqual([
-      [1, 1, 10945, 10051, 'check web_alive unhealthy', 'restarted at once'],
-      [2, 1, 11110, 10066, 'check web_alive unhealthy', 'restarted at once'],
-      [3, 2, 11239, 4521, 'procreg stop (SIGINT)', 'stays down (supervisor stopping)'],
+      [1, 1, 8338, 9231, 'check web_alive unhealthy', 'restarted at once'],
+      [2, 1, 8665, 10294, 'check web_alive unhealthy', 'restarted at once'],
+      [3, 2, 8789, 5203, 'procreg stop (SIGINT)', 'stays down (supervisor stopping)'],
     ]);
     const flaky = await serviceHistory(demo, 'flaky');
     expect(flaky.rows.map((r) => [r.then?.delayMs ?? null, r.then?.inWindow, r.then?.maxRestarts])).toEqual([
@@ -174,12 +174,12 @@ describe('history of the demo', () => {
 
 describe('diff between two points', () => {
   it('lists processes started and ended, health changes and reloads between gen:1 and the end', async () => {
-    const r = await diffPoints(demo, { kind: 'gen', gen: 1 }, { kind: 'seq', seq: 198 });
+    const r = await diffPoints(demo, { kind: 'gen', gen: 1 }, { kind: 'seq', seq: 207 });
     if (!r.ok) throw new Error(r.error);
     const d = r.diff;
-    expect(d.from).toMatchObject({ seq: 6, generation: 1, phase: 'running' });
-    expect(d.to).toMatchObject({ seq: 198, generation: 2, phase: 'stopped' });
-    expect(d.reloads).toEqual([{ gen: 2, seq: 124, time: expect.any(Number) }]);
+    expect(d.from).toMatchObject({ seq: 7, generation: 1, phase: 'running' });
+    expect(d.to).toMatchObject({ seq: 207, generation: 2, phase: 'stopped' });
+    expect(d.reloads).toEqual([{ gen: 2, seq: 128, time: expect.any(Number) }]);
     const flaky = d.services.find((s) => s.name === 'flaky');
     expect(flaky).toMatchObject({ started: 5, ended: 5, endedBy: { crash: 5 }, to: { state: 'given-up' } });
     expect(d.checks[0]).toMatchObject({
@@ -229,7 +229,7 @@ describe('timeline data', () => {
     expect(d.details[web1?.d ?? -1]).toContain(
       "root cause: web_alive's script failed with code 1: 2 times in a row (fall 2)",
     );
-    expect(d.stats).toMatchObject({ events: 198, aggregated: 0, bucketMs: null });
+    expect(d.stats).toMatchObject({ events: 207, aggregated: 0, bucketMs: null });
   });
 
   it('aggregates what is too dense to draw and stays within its budget', async () => {

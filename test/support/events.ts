@@ -13,6 +13,7 @@ export const SAMPLE_EVENTS: { readonly [T in EventType]: Extract<EventBody, { ty
     type: 'config-loaded',
     source: 'test',
     config: makeConfig({ services: { web: svc() } }),
+    reloadRule: 'policy-in-place',
   },
   'reload-requested': { type: 'reload-requested', source: 'SIGHUP', services: ['web'] },
   'reload-failed': { type: 'reload-failed', reason: 'app.yaml: services: must be a mapping' },

@@ -16,6 +16,7 @@ export const CHECKOUT_SECTIONS = [
   'restart',
   'reload',
   'spawn',
+  'vet',
   'idle',
   'startup',
   'snapshots',

@@ -68,7 +68,9 @@ export async function replayCommand(
   }
   const { result, problems: logProblems } = replayed;
   for (const p of logProblems) io.err(`${p.file ?? path}:${p.line}: ${p.kind}: ${p.message}`);
-  if (files.length > 1 || result.fromSnapshot) io.err(describeStart(files, result, from));
+  // One file from seq 1 (its head snapshot) needs no word on where the fold began.
+  if (files.length > 1 || from || (result.fromSnapshot && result.firstSeq > 1))
+    io.err(describeStart(files, result, from));
   const view = registryView(result.state, result.lastSeq);
   io.out(options.json ? JSON.stringify(view, null, 2) : formatView(view, result.events, result.lastTime));
   if (!check) return brokenChain(logProblems, io) ? 1 : 0;

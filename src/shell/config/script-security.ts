@@ -1,4 +1,4 @@
-import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { analyseCommand, type CommandUse } from '../../config/command-analysis.js';
 import type { ConfigProblem } from '../../config/schema.js';
@@ -61,8 +61,23 @@ export function vetCommand(
   options: VetOptions = {},
 ): ConfigProblem | null {
   if (!isRoot() || options.allowUnsafeScripts) return null;
-  const whole = options.wholeEnv ? env : { ...process.env, ...env };
+  const whole = options.wholeEnv ? env : withProcessEnv(env);
   return commandProblems(options.where ?? 'command', command, cwd, whole, options.runsAs ?? null)[0] ?? null;
+}
+
+/**
+ * procreg's environment under `env`, read variable by variable: the check reads a few (PATH,
+ * LD_PRELOAD, BASH_ENV, CDPATH), and copying all of process.env (a call into C++ per variable)
+ * cost more than the check itself.
+ */
+function withProcessEnv(env: Readonly<Record<string, string>>): Readonly<Record<string, string | undefined>> {
+  return new Proxy(
+    {},
+    {
+      get: (_target, name) =>
+        typeof name !== 'string' ? undefined : Object.hasOwn(env, name) ? env[name] : process.env[name],
+    },
+  );
 }
 
 const REFUSED = 'as root procreg refuses it (set allowUnsafeScripts: true to run it anyway)';
@@ -81,46 +96,161 @@ export function commandProblems(
 ): ConfigProblem[] {
   // Where the spawn runs it: the given cwd, else procreg's own working directory.
   const dir = cwd ?? process.cwd();
-  const analysis = analyseCommand(command, { cwd: dir, env });
-  if (!analysis.ok)
-    return [
-      {
-        path: where,
-        message: `cannot check the shell script: ${analysis.construct}; as root procreg refuses a script it cannot check (set allowUnsafeScripts: true to run it anyway)`,
-      },
-    ];
-  const seen = new Set<string>();
-  const problems: ConfigProblem[] = [];
-  const memo = new Memo(runsAs === 0 ? null : runsAs);
-  for (const u of analysis.uses) {
-    for (const why of useProblems(u, memo)) {
-      if (seen.has(why)) continue;
-      seen.add(why);
-      problems.push({ path: where, message: `${why}; ${REFUSED}` });
-    }
+  const owner = runsAs === 0 ? null : runsAs;
+  const key = JSON.stringify([command, dir, owner]);
+  let verdict = verdicts.get(key);
+  if (verdict !== undefined && stillHolds(verdict, env)) memoCounts.hits++;
+  else {
+    memoCounts.misses++;
+    verdict = judge(command, dir, env, owner);
+    verdicts.delete(key);
+    if (verdicts.size >= MAX_VERDICTS) verdicts.delete(verdicts.keys().next().value as string);
+    verdicts.set(key, verdict);
   }
-  return problems;
+  return verdict.messages.map((message) => ({ path: where, message }));
 }
 
-/** Verdicts on paths already looked at while checking one command (PATH is searched per program). */
+/**
+ * A verdict on one command (its program, cwd and run-as user), with what it was drawn from:
+ * every file looked at and every variable of the environment read, each with the part of the
+ * answer the verdict depends on. The check runs before every spawn — a crash loop runs it
+ * many times a second on the same command — and each time it would parse the command again
+ * and lstat every directory above every candidate in PATH. Instead, a verdict is kept and
+ * reused as long as each of those answers is still the same: the verdict is a function of them
+ * (and of the key), so equal answers give an equal verdict, and a file chmod'ed, chown'ed,
+ * replaced by a symlink, re-pointed or created in a PATH directory is judged again.
+ */
+interface Verdict {
+  readonly messages: readonly string[];
+  readonly seen: readonly Observation[];
+}
+/** [how, what, answer]: `s` stat, `l` lstat, `r` realpath of a path, `e` a variable. */
+type Observation = readonly ['s' | 'l' | 'r' | 'e', string, string];
+
+const MAX_VERDICTS = 1024;
+const verdicts = new Map<string, Verdict>();
+const memoCounts = { hits: 0, misses: 0 };
+
+/** Verdicts served from the memo and drawn afresh, since the process started (tests, benchmarks). */
+export function scriptSecurityMemo(): { readonly hits: number; readonly misses: number } {
+  return { ...memoCounts };
+}
+
+/** Forget every verdict kept (the benchmark's peer: every check drawn afresh, as before the memo). */
+export function forgetScriptSecurityVerdicts(): void {
+  verdicts.clear();
+}
+
+function stillHolds(verdict: Verdict, env: Readonly<Record<string, string | undefined>>): boolean {
+  for (const [how, what, answer] of verdict.seen) {
+    const now =
+      how === 'e'
+        ? variable(env[what])
+        : how === 's'
+          ? statAnswer(statOf(what))
+          : how === 'l'
+            ? statAnswer(lstatOf(what))
+            : (realpathOf(what) ?? NONE);
+    if (now !== answer) return false;
+  }
+  return true;
+}
+
+const NONE = '\0none';
+/** What the verdict reads of a stat: the file type, the permission bits and the owner. */
+const statAnswer = (st: Stats | undefined): string => (st === undefined ? NONE : `${st.mode}:${st.uid}`);
+const variable = (v: string | undefined): string => v ?? NONE;
+
+function judge(
+  command: readonly string[],
+  dir: string,
+  env: Readonly<Record<string, string | undefined>>,
+  owner: number | null,
+): Verdict {
+  const memo = new Memo(owner, env);
+  const analysis = analyseCommand(command, { cwd: dir, env: memo.env });
+  if (!analysis.ok)
+    return {
+      messages: [
+        `cannot check the shell script: ${analysis.construct}; as root procreg refuses a script it cannot check (set allowUnsafeScripts: true to run it anyway)`,
+      ],
+      seen: memo.seen(),
+    };
+  const messages = new Set<string>();
+  for (const u of analysis.uses) for (const why of useProblems(u, memo)) messages.add(`${why}; ${REFUSED}`);
+  return { messages: [...messages], seen: memo.seen() };
+}
+
+/**
+ * What one check looked at, each path and variable once (PATH is searched per program, and
+ * every candidate's directories share their ancestors), and its verdicts on paths.
+ */
 class Memo {
   private readonly untrusted = new Map<string, string | null>();
   private readonly missing = new Map<string, string | null>();
+  private readonly stats = new Map<string, Stats | undefined>();
+  private readonly lstats = new Map<string, Stats | undefined>();
+  private readonly reals = new Map<string, string | null>();
+  private readonly vars = new Map<string, string | undefined>();
+  /** The environment as the analysis reads it: each variable read is remembered. */
+  readonly env: Readonly<Record<string, string | undefined>>;
 
   /** `owner`: besides root, the uid the command runs as (null: root only). */
-  constructor(private readonly owner: number | null = null) {}
+  constructor(
+    readonly owner: number | null,
+    env: Readonly<Record<string, string | undefined>>,
+  ) {
+    const vars = this.vars;
+    this.env = new Proxy(
+      {},
+      {
+        get: (_target, name) => {
+          if (typeof name !== 'string') return undefined;
+          if (!vars.has(name)) vars.set(name, env[name]);
+          return vars.get(name);
+        },
+      },
+    );
+  }
 
   untrustedFile(file: string): string | null {
     let v = this.untrusted.get(file);
-    if (v === undefined) this.untrusted.set(file, (v = untrusted(file, this.owner)));
+    if (v === undefined) this.untrusted.set(file, (v = untrusted(file, this)));
     return v;
   }
 
   /** Why a file created in `dir` would be unsafe (the text after "`path` does not exist, and "). */
   missingIn(dir: string): string | null {
     let v = this.missing.get(dir);
-    if (v === undefined) this.missing.set(dir, (v = creatableIn(dir, this.owner)));
+    if (v === undefined) this.missing.set(dir, (v = creatableIn(dir, this)));
     return v;
+  }
+
+  stat(p: string): Stats | undefined {
+    if (!this.stats.has(p)) this.stats.set(p, statOf(p));
+    return this.stats.get(p);
+  }
+
+  lstat(p: string): Stats | undefined {
+    if (!this.lstats.has(p)) this.lstats.set(p, lstatOf(p));
+    return this.lstats.get(p);
+  }
+
+  /** The real path (every link resolved), null when it cannot be resolved. */
+  realpath(p: string): string | null {
+    let v = this.reals.get(p);
+    if (v === undefined) this.reals.set(p, (v = realpathOf(p)));
+    return v;
+  }
+
+  /** Everything looked at, with the answers the verdict was drawn from. */
+  seen(): Observation[] {
+    const out: Observation[] = [];
+    for (const [name, v] of this.vars) out.push(['e', name, variable(v)]);
+    for (const [p, st] of this.stats) out.push(['s', p, statAnswer(st)]);
+    for (const [p, st] of this.lstats) out.push(['l', p, statAnswer(st)]);
+    for (const [p, real] of this.reals) out.push(['r', p, real ?? NONE]);
+    return out;
   }
 }
 
@@ -138,7 +268,7 @@ function useProblems(u: CommandUse, memo: Memo): string[] {
   if (u.role === 'argument') {
     for (const c of u.cwds) {
       const p = resolve(c, u.word);
-      if (isFile(p)) add(memo.untrustedFile(p));
+      if (memo.stat(p)?.isFile()) add(memo.untrustedFile(p));
     }
     return out;
   }
@@ -146,7 +276,7 @@ function useProblems(u: CommandUse, memo: Memo): string[] {
     // A path (or a script, which shells also look for in the cwd): where it is, or would be.
     for (const c of u.cwds) {
       const p = resolve(c, u.word);
-      add(exists(p) ? memo.untrustedFile(p) : missing(p, memo));
+      add(memo.stat(p) !== undefined ? memo.untrustedFile(p) : missing(p, memo));
     }
   }
   if (u.searchPath) {
@@ -157,7 +287,7 @@ function useProblems(u: CommandUse, memo: Memo): string[] {
         let found = false;
         for (const d of dirs) {
           const p = join(d, u.word);
-          const st = statOf(p);
+          const st = memo.stat(p);
           if (st?.isFile()) {
             add(memo.untrustedFile(p));
             // execvp passes over a file it may not execute; a sourced script need only be readable.
@@ -180,8 +310,21 @@ function statOf(p: string) {
   }
 }
 
-const exists = (p: string): boolean => statOf(p) !== undefined;
-const isFile = (p: string): boolean => statOf(p)?.isFile() ?? false;
+function lstatOf(p: string): Stats | undefined {
+  try {
+    return lstatSync(p, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
+function realpathOf(p: string): string | null {
+  try {
+    return realpathSync.native(p);
+  } catch {
+    return null;
+  }
+}
 
 const modeText = (mode: number) => `mode ${mode.toString(8).padStart(4, '0')}`;
 const writers = (mode: number) =>
@@ -192,28 +335,21 @@ const writers = (mode: number) =>
  * its real path (every link resolved) and on the path as written (a directory holding a
  * symlink could re-point it; a symlink not owned by root could be replaced by its owner).
  */
-function untrusted(file: string, owner: number | null): string | null {
-  let real: string;
-  try {
-    real = realpathSync(file);
-  } catch {
-    return null; // vanished meanwhile: the spawn will fail and say so
-  }
+function untrusted(file: string, memo: Memo): string | null {
+  const real = memo.realpath(file);
+  if (real === null) return null; // vanished meanwhile: the spawn will fail and say so
   return (
-    chainProblem(real, real, owner) ??
-    (file === real ? null : chainProblem(resolve(file), resolve(file), owner))
+    chainProblem(real, real, memo) ??
+    (file === real ? null : chainProblem(resolve(file), resolve(file), memo))
   );
 }
 
 /** The first of `start` and the directories above it that a user other than root (or `owner`) could change. */
-function chainProblem(start: string, named: string, owner: number | null): string | null {
+function chainProblem(start: string, named: string, memo: Memo): string | null {
+  const owner = memo.owner;
   for (let p = start; ; p = dirname(p)) {
-    let st;
-    try {
-      st = lstatSync(p);
-    } catch {
-      return null;
-    }
+    const st = memo.lstat(p);
+    if (st === undefined) return null;
     const where = `${p}${p === named ? '' : ` (above ${named})`}`;
     if (st.isSymbolicLink()) {
       if (!trustedOwner(st.uid, owner)) return `${where} is a symlink ${notTrusted(st.uid, owner)}`;
@@ -235,30 +371,22 @@ function chainProblem(start: string, named: string, owner: number | null): strin
  */
 function missing(p: string, memo: Memo): string | null {
   let d = dirname(p);
-  while (!isDirectory(d) && d !== dirname(d)) d = dirname(d);
+  while (!(memo.stat(d)?.isDirectory() ?? false) && d !== dirname(d)) d = dirname(d);
   const why = memo.missingIn(d);
   return why ? `${p} does not exist, and ${why}` : null;
 }
 
-function creatableIn(d: string, owner: number | null): string | null {
-  let real: string;
-  let st;
-  try {
-    real = realpathSync(d);
-    st = lstatSync(real);
-  } catch {
-    return null; // vanished meanwhile: the spawn will fail and say so
-  }
+function creatableIn(d: string, memo: Memo): string | null {
+  const owner = memo.owner;
+  const real = memo.realpath(d);
+  const st = real === null ? undefined : memo.lstat(real);
+  if (real === null || st === undefined) return null; // vanished meanwhile: the spawn will fail and say so
   const mode = st.mode & 0o7777;
   const dir = d === real ? d : `${d} (${real})`;
   if (!trustedOwner(st.uid, owner))
     return `${dir} is ${notTrusted(st.uid, owner)}: that user could create it`;
   if ((mode & 0o022) !== 0)
     return `${dir} is writable by ${writers(mode)} (${modeText(mode)}): another user could create it`;
-  const above = untrusted(d, owner);
+  const above = untrusted(d, memo);
   return above ? `${above}: another user could create it` : null;
-}
-
-function isDirectory(p: string): boolean {
-  return statOf(p)?.isDirectory() ?? false;
 }

@@ -5,6 +5,7 @@ import { formatProblem } from '../../config/schema.js';
 import type { EventLogPolicy, NormalizedConfig, SignalName } from '../../config/types.js';
 import type { Effect } from '../../core/effects.js';
 import { foldRegistry } from '../../core/fold-operator.js';
+import { RELOAD_RULE } from '../../core/reload.js';
 import { snapshotState } from '../../core/snapshot.js';
 import type { State } from '../../core/state.js';
 import { type RegistryView, registryView } from '../../core/view.js';
@@ -342,7 +343,12 @@ export class Supervisor {
       version: options.version ?? '0',
       bootId: readBootId(),
     });
-    sup.inputs.next({ type: 'config-loaded', source: config.label, config: loaded.config });
+    sup.inputs.next({
+      type: 'config-loaded',
+      source: config.label,
+      config: loaded.config,
+      reloadRule: RELOAD_RULE,
+    });
     await sup.budget.idle(); // every first spawn attempted
     await sup.firstSpawnsReported(options.signal); // and answered: status() shows each running (or why not)
     return sup;
@@ -417,7 +423,7 @@ export class Supervisor {
     const res = this.config.accept(config, this.state$.value.config);
     this.inputs.next(
       res.ok
-        ? { type: 'config-loaded', source: 'api', config: res.config }
+        ? { type: 'config-loaded', source: 'api', config: res.config, reloadRule: RELOAD_RULE }
         : { type: 'reload-failed', reason: res.problems.map((p) => formatProblem(p)).join('; ') },
     );
   }
@@ -550,7 +556,7 @@ export class Supervisor {
     const res = this.config.load(this.state$.value.config);
     this.inputs.next(
       res.ok
-        ? { type: 'config-loaded', source: this.config.label, config: res.config }
+        ? { type: 'config-loaded', source: this.config.label, config: res.config, reloadRule: RELOAD_RULE }
         : { type: 'reload-failed', reason: res.problems.map((p) => formatProblem(p)).join('; ') },
     );
   }
@@ -587,7 +593,9 @@ function refuseOversizedConfig(config: NormalizedConfig, source: string): void {
 
 function configLineBytes(config: NormalizedConfig, source: string): number {
   const max = Number.MAX_SAFE_INTEGER; // the widest envelope there can be
-  return Buffer.byteLength(encodeEvent(stamp({ type: 'config-loaded', source, config }, max, max, max)));
+  return Buffer.byteLength(
+    encodeEvent(stamp({ type: 'config-loaded', source, config, reloadRule: RELOAD_RULE }, max, max, max)),
+  );
 }
 
 /** An input as the log can take it: a config too large becomes the reload failure it is, a long reason is cut. */

@@ -13,17 +13,17 @@ describe('procreg events on the recorded demo log', () => {
     const r = await procreg(['events', DEMO, '--service', 'flaky', '--utc']);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    expect(lines(r.stdout).slice(0, 2)).toEqual(['-- 2026-11-22 UTC --', '11:56:16.445 flaky #1 to start']);
+    expect(lines(r.stdout).slice(0, 2)).toEqual(['-- 2026-12-07 UTC --', '01:09:16.177 flaky #1 to start']);
     expect(r.stdout).toContain(
-      '11:56:29.432 flaky #2–#4 exited code 1, restarted ×3 over 6.8s, backoff 400ms→1.6s (collapsed: seq 49–113; --all shows each)\n',
+      '01:09:26.437 flaky #2–#4 exited code 1, restarted ×3 over 5.4s, backoff 400ms→1.6s (collapsed: seq 33–81; --all shows each)\n',
     );
     const all = await procreg(['events', DEMO, '--service', 'flaky', '--all', '--utc', '--type', 'exited']);
     expect(lines(all.stdout).slice(1)).toEqual([
-      '11:56:19.301 flaky #1 exited code 1 after 2.8s',
-      '11:56:21.884 flaky #2 exited code 1 after 2.4s',
-      '11:56:25.310 flaky #3 exited code 1 after 3.0s',
-      '11:56:27.118 flaky #4 exited code 1 after 1.0s',
-      '11:56:29.432 flaky #5 exited code 1 after 711ms',
+      '01:09:17.279 flaky #1 exited code 1 after 1.1s (last words: "crashing" (+1 line before))',
+      '01:09:18.291 flaky #2 exited code 1 after 809ms (last words: "crashing" (+1 line before))',
+      '01:09:19.873 flaky #3 exited code 1 after 1.2s (last words: "crashing" (+1 line before))',
+      '01:09:22.059 flaky #4 exited code 1 after 1.4s (last words: "crashing" (+1 line before))',
+      '01:09:26.437 flaky #5 exited code 1 after 2.8s (last words: "crashing" (+1 line before))',
     ]);
   });
 
@@ -41,21 +41,21 @@ describe('procreg events on the recorded demo log', () => {
     const objs = lines(r.stdout).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(objs).toHaveLength(5);
     expect(objs[1]).toEqual({
-      seq: 88,
-      time: '2026-11-22T11:56:26.545Z',
+      seq: 92,
+      time: '2026-12-07T01:09:25.447Z',
       type: 'check-health-changed',
       kind: 'decision',
       service: null,
       check: 'web_alive',
-      serial: 11,
+      serial: 10,
       gen: 1,
       text: 'web_alive turned unhealthy (2 failures in a row, fall 2); restarts web',
       lastWords: null,
       event: {
         v: 2,
-        seq: 88,
-        time: 1795348586545,
-        mono: 1795348586545,
+        seq: 92,
+        time: 1796605765447,
+        mono: 179338,
         type: 'check-health-changed',
         name: 'web_alive',
         healthy: false,
@@ -88,11 +88,14 @@ describe('procreg history, why, diff, replay --until on the demo log', () => {
     expect(r.code).toBe(0);
     expect(lines(r.stdout)).toEqual([
       'history of web in examples/demo.events.jsonl: 3 incarnation(s); now stopped',
-      'times are UTC, on 2026-11-22',
-      '#  GEN  PID    STARTED       ENDED         UPTIME  EXIT    ENDED BY                   THEN                              RESTARTS',
-      '1  1    10945  11:56:16.499  11:56:26.550  10.1s   code 0  check web_alive unhealthy  restarted at once                 1 of 10 in 60s',
-      '2  1    11110  11:56:26.552  11:56:36.618  10.1s   code 0  check web_alive unhealthy  restarted at once                 2 of 10 in 60s',
-      '3  2    11239  11:56:36.623  11:56:41.144  4.5s    code 0  procreg stop (SIGINT)      stays down (supervisor stopping)  -',
+      'times are UTC, on 2026-12-07',
+      '#  GEN  PID   STARTED       ENDED         UPTIME  EXIT    ENDED BY                   THEN                              RESTARTS',
+      '1  1    8338  01:09:16.223  01:09:25.454  9.2s    code 0  check web_alive unhealthy  restarted at once                 1 of 10 in 60s',
+      '    last words: "SIGTERM, shutting down" (+1 line before)',
+      '2  1    8665  01:09:25.472  01:09:35.765  10.3s   code 0  check web_alive unhealthy  restarted at once                 2 of 10 in 60s',
+      '    last words: "SIGTERM, shutting down" (+1 line before)',
+      '3  2    8789  01:09:35.768  01:09:40.971  5.2s    code 0  procreg stop (SIGINT)      stays down (supervisor stopping)  -',
+      '    last words: "SIGTERM, shutting down" (+1 line before)',
     ]);
     const j = await procreg(['history', DEMO, 'flaky', '--json']);
     const h = JSON.parse(j.stdout) as {
@@ -106,16 +109,16 @@ describe('procreg history, why, diff, replay --until on the demo log', () => {
       incarnation: 5,
       instance: 1,
       generation: 1,
-      pid: 11143,
-      startedAt: 1795348588721,
-      startSeq: 112,
+      pid: 8635,
+      startedAt: 1796605763661,
+      startSeq: 80,
       startReason: 'restart',
-      endedAt: 1795348589432,
-      endSeq: 114,
-      uptimeMs: 711,
+      endedAt: 1796605766437,
+      endSeq: 105,
+      uptimeMs: 2776,
       running: false,
       exit: { code: 1, signal: null, error: null },
-      endedBy: { kind: 'crash', text: 'crash', seq: 114 },
+      endedBy: { kind: 'crash', text: 'crash', seq: 105 },
       then: {
         kind: 'given-up',
         text: 'given up',
@@ -124,9 +127,9 @@ describe('procreg history, why, diff, replay --until on the demo log', () => {
         inWindow: 4,
         maxRestarts: 4,
         withinMs: 30000,
-        seq: 115,
+        seq: 106,
       },
-      lastWords: null,
+      lastWords: { lines: ['up, will crash in 2599 ms', 'crashing'] },
     });
     const c = await procreg(['history', DEMO, 'web_alive']);
     expect(c.code).toBe(1);
@@ -141,13 +144,14 @@ describe('procreg history, why, diff, replay --until on the demo log', () => {
     expect(lines(r.stdout)).toEqual([
       'why did web #1 end, and what followed?',
       '  restarted at once',
-      '11:56:26.550  web restarted at once as #2 (restart 1)  [seq 92]',
+      '01:09:25.454  web restarted at once as #2 (restart 1)  [seq 97]',
       '              rule: a restart a failed check asks for waits for the exit, not for a backoff; it counts: restarts in the last 60s: 1 of maxRestarts 10',
-      '11:56:26.550  ← web #1 (pid 10945) exited code 0 after 10.1s  [seq 91]',
-      "11:56:26.545  ← SIGTERM sent to web #1's process group: check web_alive turned unhealthy and restarts web  [seq 89]",
-      '11:56:26.545  ← web_alive turned unhealthy: 2 failures in a row reached fall 2  [seq 88]',
-      '11:56:26.545  ← web_alive run 11 failed: code 1 after 89ms  [seq 87]',
-      '11:56:25.583  ← web_alive run 10 failed: code 1 after 128ms  [seq 78]',
+      '01:09:25.454  ← web #1 (pid 8338) exited code 0 after 9.2s  [seq 96]',
+      '              ← last words: "SIGTERM, shutting down" (+1 line before)',
+      "01:09:25.447  ← SIGTERM sent to web #1's process group: check web_alive turned unhealthy and restarts web  [seq 93]",
+      '01:09:25.447  ← web_alive turned unhealthy: 2 failures in a row reached fall 2  [seq 92]',
+      '01:09:25.447  ← web_alive run 10 failed: code 1 after 234ms  [seq 91]',
+      '01:09:24.447  ← web_alive run 9 failed: code 1 after 233ms  [seq 86]',
       "root cause: web_alive's script failed with code 1: 2 times in a row (fall 2)",
     ]);
     expect((await procreg(['why', DEMO, 'web', '1', '--utc'])).stdout).toBe(r.stdout);
@@ -155,11 +159,11 @@ describe('procreg history, why, diff, replay --until on the demo log', () => {
     const a = JSON.parse(j.stdout) as Record<string, unknown>;
     expect(Object.keys(a)).toEqual(['log', 'subject', 'question', 'logEnd', 'answer', 'chain', 'root']);
     expect(a.answer).toMatch(/^given up at \d\d:\d\d:\d\d\.\d{3}: 5 restarts within 30s > maxRestarts 4$/);
-    const seq = await procreg(['why', DEMO, 'flaky', '@28', '--utc']);
+    const seq = await procreg(['why', DEMO, 'flaky', '@24', '--utc']);
     expect(lines(seq.stdout).slice(0, 3)).toEqual([
-      'why seq 28?',
+      'why seq 24?',
       '  restarted after 200ms',
-      '11:56:19.301  flaky restart as #2 scheduled in 200ms (restart 1)  [seq 28]',
+      '01:09:17.279  flaky restart as #2 scheduled in 200ms (restart 1)  [seq 24]',
     ]);
     const bad = await procreg(['why', DEMO, 'web', 'x7']);
     expect(bad.code).toBe(2);
@@ -172,12 +176,12 @@ describe('procreg history, why, diff, replay --until on the demo log', () => {
     const r = await procreg(['diff', DEMO, 'gen:1', 'gen:2', '--utc']);
     expect(r.code).toBe(0);
     expect(lines(r.stdout).slice(0, 4)).toEqual([
-      'diff from gen:1: seq 6 (11:56:16.445, generation 1, procreg running)',
-      '       to gen:2: seq 124 (11:56:30.142, generation 2, procreg running)',
-      'supervisor: 1 reload(s): generation 2 at 11:56:30.142',
+      'diff from gen:1: seq 7 (01:09:16.177, generation 1, procreg running)',
+      '       to gen:2: seq 128 (01:09:29.983, generation 2, procreg running)',
+      'supervisor: 1 reload(s): generation 2 at 01:09:29.983',
       'config: no change',
     ]);
-    const j = JSON.parse((await procreg(['diff', DEMO, '1', '198', '--json'])).stdout) as Record<
+    const j = JSON.parse((await procreg(['diff', DEMO, '1', '207', '--json'])).stdout) as Record<
       string,
       unknown
     >;
@@ -194,7 +198,7 @@ describe('procreg history, why, diff, replay --until on the demo log', () => {
     const past = await procreg(['diff', DEMO, '1', '500']);
     expect(past.code).toBe(1);
     expect(lines(past.stderr)).toEqual([
-      'procreg diff: examples/demo.events.jsonl: to seq 500: seq 500 is past the end of the log (its last event is seq 198)',
+      'procreg diff: examples/demo.events.jsonl: to seq 500: seq 500 is past the end of the log (its last event is seq 207)',
     ]);
   });
 
@@ -214,21 +218,21 @@ describe('procreg history, why, diff, replay --until on the demo log', () => {
       'config',
     ]);
     expect(v).toMatchObject({
-      seq: 124,
+      seq: 128,
       generation: 2,
-      time: 1795348590142,
-      at: { point: 'gen:2', seq: 124 },
+      time: 1796605769983,
+      at: { point: 'gen:2', seq: 128 },
     });
-    const text = await procreg(['replay', DEMO, '--at', '2026-11-22T11:56:27Z', '--utc']);
+    const text = await procreg(['replay', DEMO, '--at', '2026-12-07T01:09:26Z', '--utc']);
     expect(lines(text.stdout).slice(0, 3)).toEqual([
-      'at 2026-11-22 11:56:27.000 UTC: the last event at or before it is seq 95 (2026-11-22 11:56:26.559 UTC)',
+      'at 2026-12-07 01:09:26.000 UTC: the last event at or before it is seq 101 (2026-12-07 01:09:25.472 UTC)',
       'config in force: generation 1: services clock, flaky, web; checks web_alive (--json prints it whole)',
-      'registry after seq 95 (95 events): generation 1, supervisor running',
+      'registry after seq 101 (101 events): generation 1, supervisor running',
     ]);
     const before = await procreg(['replay', DEMO, '--at', '2020-01-01T00:00:00Z', '--utc']);
     expect(before.code).toBe(1);
     expect(lines(before.stderr)).toEqual([
-      "procreg replay: examples/demo.events.jsonl: 2020-01-01 00:00:00.000 UTC: 2020-01-01 00:00:00.000 UTC is before the log's first event (seq 1 at 2026-11-22 11:56:16.444 UTC)",
+      "procreg replay: examples/demo.events.jsonl: 2020-01-01 00:00:00.000 UTC: 2020-01-01 00:00:00.000 UTC is before the log's first event (seq 1 at 2026-12-07 01:09:16.174 UTC)",
     ]);
     expect((await procreg(['replay', DEMO, '--until', '999'])).code).toBe(1);
     expect((await procreg(['replay', DEMO, '--until', 'soon'])).code).toBe(2);
@@ -242,7 +246,7 @@ describe('procreg history, why, diff, replay --until on the demo log', () => {
     expect(lines(r.stderr)).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^procreg timeline: wrote ${out}: \\d+ KB; 198 events, 4 lanes, 29 marks drawn one by one$`,
+          `^procreg timeline: wrote ${out}: \\d+ KB; 207 events, 4 lanes, 29 marks drawn one by one$`,
         ),
       ),
     ]);
@@ -262,11 +266,11 @@ describe('bad input: one clear message naming the file, line or value, exit 1 (2
   }
 
   it('a torn last line: reported once, tolerated (exit 0)', async () => {
-    const path = logWith((ls) => `${ls.join('\n')}\n{"v":1,"seq":199,"ti`);
+    const path = logWith((ls) => `${ls.join('\n')}\n{"v":2,"seq":208,"ti`);
     const r = await procreg(['history', path, 'web']);
     expect(r.code).toBe(0);
     expect(lines(r.stderr)).toEqual([
-      `warning: ${path}:199: the last line is incomplete (not JSON (Unterminated string in JSON at position 20)): a write cut short by a crash; skipped`,
+      `warning: ${path}:208: the last line is incomplete (not JSON (Unterminated string in JSON at position 20)): a write cut short by a crash; skipped`,
     ]);
   });
 
@@ -301,7 +305,7 @@ describe('bad input: one clear message naming the file, line or value, exit 1 (2
   });
 
   it('a log of a foreign format version, a missing file, a directory, a config: one message each', async () => {
-    const foreign = logWith((ls) => ls.map((l) => l.replace('{"v":1,', '{"v":3,')));
+    const foreign = logWith((ls) => ls.map((l) => l.replace('{"v":2,', '{"v":3,')));
     const f = await procreg(['events', foreign]);
     expect(f.code).toBe(1);
     expect(lines(f.stderr)).toEqual([

@@ -20,7 +20,9 @@ const NODE_IDLE = JSON.stringify([process.execPath, '-e', 'setInterval(() => {},
 function usr2Service(dir: string): string {
   const mark = (who: string) =>
     `process.on('SIGUSR2', () => require('fs').writeFileSync(${JSON.stringify(join(dir, `usr2.${who}`))}, ''));`;
-  const child = `${mark('child')} setInterval(() => {}, 1000);`;
+  // The child says when its handler is in place: a SIGUSR2 before that would kill it.
+  const ready = JSON.stringify(join(dir, 'usr2.ready'));
+  const child = `${mark('child')} require('fs').writeFileSync(${ready}, ''); setInterval(() => {}, 1000);`;
   const parent = `${mark('parent')} require('child_process').spawn(process.execPath, ['-e', ${JSON.stringify(child)}], { stdio: 'inherit' }); setInterval(() => {}, 1000);`;
   return JSON.stringify([process.execPath, '-e', parent]);
 }
@@ -260,6 +262,9 @@ describe('procreg signal', () => {
     const r = runs.start(config, runDir);
     await r.printed('procreg running');
     const web = runs.track(await pidFileOf(runDir, 'web'));
+    await waitFor('the child ready for SIGUSR2', () =>
+      existsSync(join(dir, 'usr2.ready')) ? true : undefined,
+    );
     const res = await procreg('signal', config, 'web', 'usr2');
     expect(res).toMatchObject({
       code: 0,

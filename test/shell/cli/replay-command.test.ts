@@ -100,11 +100,15 @@ describe('procreg replay still reads every event log', () => {
   it('one whose first event is damaged: reported by line, as before', async () => {
     const path = join(tmp(), 'events.jsonl');
     const text = readFileSync('examples/demo.events.jsonl', 'utf8').split('\n');
-    text[0] = (text[0] as string).replace('"pid":', '"pid":"x","oops":');
+    // Its first line is the head snapshot (format v2): damage a field of it.
+    text[0] = (text[0] as string).replace('"cause":"start"', '"cause":"boot"');
+    expect(text[0]).toContain('"cause":"boot"');
     writeFileSync(path, text.join('\n'));
     const r = await procreg(['replay', path]);
     expect(r.code).toBe(0);
-    expect(lines(r.stderr)[0]).toMatch(/events\.jsonl:1: invalid: /);
+    expect(lines(r.stderr)[0]).toMatch(
+      /events\.jsonl:1: invalid: snapshot field cause: expected one of start/,
+    );
   });
 });
 

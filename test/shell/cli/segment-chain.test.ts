@@ -2,7 +2,8 @@
 // a segment's head, a segment of another log, two segments overlapping — is named for what it
 // is: `procreg replay` exits 1 naming the file and the seq; `procreg run` refuses it (exit 2,
 // ELOGCHAIN), says how to recover, and starts nothing. A log from before segments (v1) still
-// replays, and `procreg run` continues it as a segmented one.
+// replays, and `procreg run` continues it as a segmented one. Logs from before config-loaded
+// recorded its reload rule replay by the rule they show.
 import {
   copyFileSync,
   mkdirSync,
@@ -226,4 +227,15 @@ describe('a log from before segments (format v1)', () => {
     expect(r.stderr).toMatch(/^check: \d+ events, every invariant holds/m);
     expect(r.code).toBe(0);
   });
+});
+
+describe('logs from before config-loaded recorded its reload rule (test/core/reload-rule.test.ts)', () => {
+  it.each(['reload-restart-unrecorded', 'reload-in-place-unrecorded'])(
+    '%s replays --check clean',
+    async (name) => {
+      const r = await procreg('replay', `test/fixtures/${name}.events.jsonl`, '--check');
+      expect(r.stderr).toMatch(/^check: \d+ events, every invariant holds/m);
+      expect(r.code).toBe(0);
+    },
+  );
 });

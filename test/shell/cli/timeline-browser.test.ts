@@ -98,7 +98,7 @@ describe.skipIf(!present)('the timeline page in chromium', () => {
       const bar = page.locator('rect.bar[data-kind=check]').first();
       await bar.hover();
       await expect.poll(() => page.locator('#tooltip').isHidden()).toBe(false);
-      expect(await page.locator('#tooltip').textContent()).toMatch(/^web #1 {2}pid 10945 {2}gen 1\n/);
+      expect(await page.locator('#tooltip').textContent()).toMatch(/^web #1 {2}pid 8338 {2}gen 1\n/);
       await bar.click();
       const detail = (await page.locator('#detail-text').textContent()) ?? '';
       expect(detail).toContain('why did web #1 end, and what followed?');

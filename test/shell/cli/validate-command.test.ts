@@ -25,7 +25,7 @@ describe('procreg validate refuses files that are not configs: exit 2, one probl
     const r = await procreg(['validate', 'examples/demo.events.jsonl']);
     expect(r.code).toBe(2);
     expect(lines(r.stderr)[0]).toBe(
-      'examples/demo.events.jsonl: this is a procreg event log (its first line is a "supervisor-started" event), not a config: read it with procreg replay',
+      'examples/demo.events.jsonl: this is a procreg event log (its first line is a "snapshot" event), not a config: read it with procreg replay',
     );
     expect(lines(r.stderr)).toHaveLength(2);
   });

@@ -314,3 +314,44 @@ describe('loadConfigFile refuses what is not a config file, with one problem nam
     expect(problems[10]).toMatch(new RegExp(`^${junk}: and \\d+ more YAML error\\(s\\) not shown$`));
   });
 });
+
+describe('paths in a config file, as the README says', () => {
+  it('resolve against the directory of the path given (a symlinked config is not followed); programs against cwd; what procreg writes against runDir', () => {
+    const dir = tmp();
+    mkdirSync(join(dir, 'real'));
+    mkdirSync(join(dir, 'etc'));
+    writeFileSync(join(dir, 'etc', 'app.env'), 'A=1\n');
+    writeFileSync(
+      join(dir, 'real', 'app.yaml'),
+      [
+        'runDir: ./run',
+        'eventLog: ./run/log/events.jsonl',
+        'services:',
+        '  web:',
+        '    command: [./bin/web, ./arg]',
+        '    cwd: srv',
+        '    envFile: app.env',
+        '    pidFile: web.pid',
+        '    stdout: out/web.out',
+        '    log: { path: logs/web.log }',
+        '',
+      ].join('\n'),
+    );
+    const link = join(dir, 'etc', 'app.yaml');
+    symlinkSync(join(dir, 'real', 'app.yaml'), link);
+    const res = loadConfigFile(link);
+    if (!res.ok) throw new Error(res.problems.map((p) => formatProblem(p)).join('\n'));
+    const etc = join(dir, 'etc');
+    const run = join(etc, 'run');
+    expect(res.config).toMatchObject({ runDir: run, eventLog: join(run, 'log', 'events.jsonl') });
+    expect(res.config.services.web).toMatchObject({
+      cwd: join(etc, 'srv'),
+      command: [join(etc, 'srv', 'bin', 'web'), './arg'],
+      envFile: join(etc, 'app.env'),
+      envFileValues: { A: '1' },
+      pidFile: join(run, 'web.pid'),
+      stdout: join(run, 'out', 'web.out'),
+      log: { path: join(run, 'logs', 'web.log') },
+    });
+  });
+});

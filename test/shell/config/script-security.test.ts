@@ -1,11 +1,20 @@
-import { chmodSync, chownSync, lchownSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lchownSync,
+  mkdirSync,
+  renameSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { formatProblem } from '../../../src/config/schema.js';
 import type { Event } from '../../../src/events/types.js';
 import { loadConfigFile } from '../../../src/shell/config/load-config.js';
-import { vetCommand } from '../../../src/shell/config/script-security.js';
+import { scriptSecurityMemo, vetCommand } from '../../../src/shell/config/script-security.js';
 import { Supervisor } from '../../../src/shell/supervisor/supervisor.js';
 import { useTmpDir } from '../../support/tmp.js';
 import { killAll, waitFor } from '../../support/wait.js';
@@ -356,5 +365,98 @@ describe.runIf(asRoot)('script security against the user a program runs as', () 
     expect(vetCommand([run], app, {}, { runsAs: deploy })?.message).toBe(
       `${run} is writable by others (mode 0757); ${REFUSED}`,
     );
+  });
+});
+
+describe.runIf(asRoot)('the verdict kept between spawns', () => {
+  const NOBODY = 65534;
+  /** vetCommand's message, and whether the verdict was drawn afresh or served from the memo. */
+  const vet = (
+    command: string[],
+    cwd: string,
+    env: Record<string, string> = {},
+    runsAs: number | null = null,
+  ) => {
+    const before = scriptSecurityMemo();
+    const message = vetCommand(command, cwd, env, { runsAs })?.message ?? null;
+    return { message, fresh: scriptSecurityMemo().misses > before.misses };
+  };
+
+  it('is reused while nothing it looked at changed, and drawn again after a chmod, a chown or a new file', () => {
+    const bin = dirWith(0o755);
+    const app = script(join(bin, 'app.sh'));
+    expect(vet([app], bin)).toEqual({ message: null, fresh: true });
+    expect(vet([app], bin)).toEqual({ message: null, fresh: false });
+    expect(vet(['sh', '-c', `${app} && ${app}`], bin)).toEqual({ message: null, fresh: true });
+    expect(vet(['sh', '-c', `${app} && ${app}`], bin)).toEqual({ message: null, fresh: false });
+
+    chmodSync(app, 0o757); // between two spawns
+    expect(vet([app], bin)).toEqual({
+      message: `${app} is writable by others (mode 0757); ${REFUSED}`,
+      fresh: true,
+    });
+    expect(vet(['sh', '-c', `${app} && ${app}`], bin).message).toBe(
+      `${app} is writable by others (mode 0757); ${REFUSED}`,
+    );
+    chmodSync(app, 0o755);
+    expect(vet([app], bin)).toEqual({ message: null, fresh: true });
+
+    chownSync(app, NOBODY, NOBODY);
+    expect(vet([app], bin).message).toBe(`${app} is owned by uid ${NOBODY}, not root; ${REFUSED}`);
+    chownSync(app, 0, 0);
+    chownSync(bin, NOBODY, NOBODY); // a directory above it
+    expect(vet([app], bin).message).toBe(
+      `${bin} (above ${app}) is owned by uid ${NOBODY}, not root; ${REFUSED}`,
+    );
+    chownSync(bin, 0, 0);
+    expect(vet([app], bin).message).toBeNull();
+  });
+
+  it('keeps the run-as owner check: a verdict for one user is never served for another', () => {
+    const bin = dirWith(0o755);
+    const app = script(join(bin, 'app.sh'));
+    chownSync(app, NOBODY, NOBODY);
+    expect(vet([app], bin, {}, NOBODY)).toEqual({ message: null, fresh: true });
+    expect(vet([app], bin, {}, NOBODY)).toEqual({ message: null, fresh: false });
+    expect(vet([app], bin).message).toBe(`${app} is owned by uid ${NOBODY}, not root; ${REFUSED}`);
+    expect(vet([app], bin, {}, 1000).message).toBe(
+      `${app} is owned by uid ${NOBODY}, not root or uid 1000 it runs as; ${REFUSED}`,
+    );
+    // Made writable by others between two spawns as its own user: refused, whoever it runs as.
+    chmodSync(app, 0o757);
+    expect(vet([app], bin, {}, NOBODY).message).toBe(`${app} is writable by others (mode 0757); ${REFUSED}`);
+  });
+
+  it('is drawn again when a symlink is re-pointed, a program appears earlier in PATH, or PATH changes', () => {
+    const bin = dirWith(0o755);
+    const good = script(join(bin, 'good.sh'));
+    const bad = script(join(bin, 'bad.sh'), 0o757);
+    const link = join(bin, 'app');
+    symlinkSync(good, link);
+    expect(vet([link], bin).message).toBeNull();
+    expect(vet([link], bin).fresh).toBe(false);
+    const next = join(bin, 'app.next');
+    symlinkSync(bad, next);
+    renameSync(next, link); // re-pointed atomically, as a deploy would
+    expect(vet([link], bin).message).toBe(`${bad} is writable by others (mode 0757); ${REFUSED}`);
+
+    // `tool` found in the second PATH directory; the first one is root's and holds nothing yet.
+    const first = dirWith(0o755, 'first');
+    const second = dirWith(0o755, 'second');
+    script(join(second, 'tool'));
+    const env = { PATH: `${first}:${second}` };
+    expect(vet(['tool'], bin, env).message).toBeNull();
+    expect(vet(['tool'], bin, env).fresh).toBe(false);
+    const shadow = script(join(first, 'tool'));
+    chownSync(shadow, NOBODY, NOBODY);
+    expect(vet(['tool'], bin, env).message).toBe(`${shadow} is owned by uid ${NOBODY}, not root; ${REFUSED}`);
+    unlinkSync(shadow);
+    expect(vet(['tool'], bin, env).message).toBeNull();
+    // Another PATH: looked at afresh (a directory others may write, searched first, is refused).
+    const open = dirWith(0o777, 'open');
+    expect(vet(['tool'], bin, { PATH: `${open}:${second}` })).toEqual({
+      message: `${join(open, 'tool')} does not exist, and ${open} is writable by group and others (mode 0777): another user could create it; ${REFUSED}`,
+      fresh: true,
+    });
   });
 });

@@ -609,7 +609,14 @@ describe('hardening part 6: time — durations by the monotonic clock, a stalled
     await nextEvent(sup, ofType('restart-scheduled'));
     stepBack = 3_600_000;
     // Four more restarts across the step: none is given up, no duration is negative.
-    for (let i = 0; i < 4; i++) await nextEvent(sup, ofType('restart-scheduled'), 10_000);
+    for (let i = 0; i < 4; i++)
+      await nextEvent(sup, ofType('restart-scheduled'), 10_000).catch((e: Error) => {
+        // Say what happened instead (given up? a spawn stuck?), not only that nothing came.
+        const tail = seen.slice(-12).map((ev) => `${ev.seq} ${ev.type}`);
+        throw new Error(
+          `${e.message} (restart ${i + 1} of 4 after the step; last events: ${tail.join(', ')})`,
+        );
+      });
     expect(seen.some((e) => e.type === 'service-given-up')).toBe(false);
     const finished = seen.filter((e) => e.type === 'check-finished');
     expect(finished.length).toBeGreaterThan(0);
