@@ -116,20 +116,40 @@ export function startBenchSession(say: (line: string) => void): BenchSession {
 /**
  * Kill every process of session `id` and every descendant of them or of this process.
  * They are stopped first (SIGSTOP), found again until no new one appears (a supervisor
- * cannot respawn while stopped), then killed together.
+ * cannot respawn while stopped), then killed together; then looked for once more.
  */
 export function killSession(id: string, spare: ReadonlySet<number> = new Set()): number {
-  const stopped = new Set<number>();
-  for (let pass = 0; pass < 10; pass++) {
-    const found = sessionProcesses(id).filter((pid) => !stopped.has(pid) && !spare.has(pid));
-    if (found.length === 0) break;
-    for (const pid of found) {
-      signal(pid, 'SIGSTOP');
-      stopped.add(pid);
+  let killed = 0;
+  for (let sweep = 0; sweep < 5; sweep++) {
+    const stopped = new Set<number>();
+    for (let pass = 0; pass < 20; pass++) {
+      const found = sessionProcesses(id).filter((pid) => !stopped.has(pid) && !spare.has(pid));
+      if (found.length === 0) break;
+      for (const pid of found) {
+        signal(pid, 'SIGSTOP');
+        stopped.add(pid);
+      }
+      // A process stops on its way back from the kernel: a fork in progress completes first,
+      // and its child must be in the next pass.
+      waitUntilStopped(found);
     }
+    if (stopped.size === 0) break;
+    for (const pid of stopped) signal(pid, 'SIGKILL');
+    killed += stopped.size;
   }
-  for (const pid of stopped) signal(pid, 'SIGKILL');
-  return stopped.size;
+  return killed;
+}
+
+function waitUntilStopped(pids: readonly number[]): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let waited = 0; waited < 500; waited++) {
+    const running = pids.some((pid) => {
+      const state = readProcStat(pid)?.state;
+      return state !== undefined && state !== 'T' && state !== 't' && state !== 'Z' && state !== 'X';
+    });
+    if (!running) return;
+    Atomics.wait(pause, 0, 0, 1);
+  }
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {
