@@ -341,6 +341,26 @@ export async function main(argv: string[]): Promise<number> {
         code = await (await import('./timeline-command.js')).timelineCommand(log, opts, io);
       },
     );
+  program
+    .command('ship')
+    .description('ship an event log to a NATS JetStream stream (procreg runs it as procreg-ship for ship:)')
+    .argument('<log>', LOG)
+    .option('--to <url>', 'the NATS server: nats://host:port (default: the config\'s ship.to)')
+    .option('--stream <name>', 'the JetStream stream (default PROCREG; created when missing)')
+    .option('--host <name>', "this log's host name in the fleet (default: the config's host, else the machine's)")
+    .option('--once', 'ship what the log holds now and exit, instead of following it')
+    .action(async (log: string, opts: { to?: string; stream?: string; host?: string; once?: boolean }) => {
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        code = await (await import('./ship-command.js')).shipCommand(log, { ...opts, signal: stop.signal }, io);
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
   // `procreg help <command>` is `procreg <command> --help`: an unknown one gets "did you mean".
   const [, , first, second, ...more] = argv;
   const known = (name: string) => program.commands.some((c) => c.name() === name);
