@@ -258,7 +258,12 @@ export function normalizeConfig(raw: unknown, options: NormalizeOptions): Normal
   const eventLog = 'path' in log ? log.path : resolvePath(runDir, 'events.jsonl');
   checkRestartTargets(top, problems);
   if (top.ship !== undefined && Object.hasOwn(mapping(top.services), SHIP_SERVICE))
-    problem(problems, `services.${SHIP_SERVICE}`, {}, `is the name of the built-in shipper (ship:): name the service otherwise`);
+    problem(
+      problems,
+      `services.${SHIP_SERVICE}`,
+      {},
+      `is the name of the built-in shipper (ship:): name the service otherwise`,
+    );
   checkRunDirFiles(top, runDir, eventLog, problems);
   if (user !== INVALID) {
     const reported = new Set(Object.values(user.checks).flatMap((c) => [c.restarts, c.service]));

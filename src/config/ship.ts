@@ -5,7 +5,15 @@
  */
 import { SERVICE_DEFAULTS } from './defaults.js';
 import { resolvePath } from './paths.js';
-import { type ConfigProblem, INVALID, object, optional, problem, type Schema, withDefault } from './schema.js';
+import {
+  type ConfigProblem,
+  INVALID,
+  object,
+  optional,
+  problem,
+  type Schema,
+  withDefault,
+} from './schema.js';
 import { size } from './size.js';
 import { LAST_WORDS_DEFAULT, type ServiceDef, type ShipDef } from './types.js';
 
@@ -79,7 +87,16 @@ export function shipServiceDef(o: {
 }): ServiceDef {
   const hostArgs = o.host === null ? [] : ['--host', o.host];
   return {
-    command: [...o.procregArgv, 'ship', o.eventLog, '--to', o.ship.to, '--stream', o.ship.stream, ...hostArgs],
+    command: [
+      ...o.procregArgv,
+      'ship',
+      o.eventLog,
+      '--to',
+      o.ship.to,
+      '--stream',
+      o.ship.stream,
+      ...hostArgs,
+    ],
     cwd: o.cwd,
     env: {},
     restart: 'always',

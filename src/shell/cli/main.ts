@@ -65,6 +65,12 @@ export async function main(argv: string[]): Promise<number> {
       'the registry as it was at a time (ISO 8601, or relative: -10m); or a seq or gen:N',
     )
     .option('--utc', 'show times in UTC')
+    .option(
+      '--host <name>',
+      'on a stream (nats://host:port[/stream]): only this host (repeatable)',
+      (v: string, p: string[]) => [...p, v],
+      [],
+    )
     .action(
       async (
         log: string,
@@ -75,6 +81,7 @@ export async function main(argv: string[]): Promise<number> {
           at?: string;
           utc?: boolean;
           fromSnapshot?: boolean;
+          host?: string[];
         },
       ) => {
         code = await (await import('./replay-command.js')).replayCommand(log, opts, io);
@@ -266,6 +273,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'one JSON object per event per line')
     .option('--seq', 'end each line with its seq')
     .option('--utc', 'show times in UTC')
+    .option('--host <name>', 'on a stream (nats://host:port[/stream]): only this host (repeatable)', many, [])
     .action(async (log: string, opts: Record<string, unknown>) => {
       const stop = new AbortController();
       const onSignal = () => stop.abort();
@@ -341,13 +349,28 @@ export async function main(argv: string[]): Promise<number> {
         code = await (await import('./timeline-command.js')).timelineCommand(log, opts, io);
       },
     );
+  const fleet = program.command('fleet').description("a fleet's event logs on a NATS JetStream stream");
+  fleet
+    .command('status')
+    .description(
+      'one row per host: last event, generation, services running / backing off / given up, shipping lag',
+    )
+    .argument('<stream>', 'nats://host:port[/stream] (default stream PROCREG)')
+    .option('--host <name>', 'only this host (repeatable)', many, [])
+    .option('--json', 'one JSON object')
+    .action(async (stream: string, opts: { host?: string[]; json?: boolean }) => {
+      code = await (await import('./fleet-command.js')).fleetStatusCommand(stream, opts, io);
+    });
   program
     .command('ship')
     .description('ship an event log to a NATS JetStream stream (procreg runs it as procreg-ship for ship:)')
     .argument('<log>', LOG)
-    .option('--to <url>', 'the NATS server: nats://host:port (default: the config\'s ship.to)')
+    .option('--to <url>', "the NATS server: nats://host:port (default: the config's ship.to)")
     .option('--stream <name>', 'the JetStream stream (default PROCREG; created when missing)')
-    .option('--host <name>', "this log's host name in the fleet (default: the config's host, else the machine's)")
+    .option(
+      '--host <name>',
+      "this log's host name in the fleet (default: the config's host, else the machine's)",
+    )
     .option('--once', 'ship what the log holds now and exit, instead of following it')
     .action(async (log: string, opts: { to?: string; stream?: string; host?: string; once?: boolean }) => {
       const stop = new AbortController();
@@ -355,7 +378,9 @@ export async function main(argv: string[]): Promise<number> {
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
-        code = await (await import('./ship-command.js')).shipCommand(log, { ...opts, signal: stop.signal }, io);
+        code = await (
+          await import('./ship-command.js')
+        ).shipCommand(log, { ...opts, signal: stop.signal }, io);
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);

@@ -38,7 +38,11 @@ export interface StreamLimits {
 }
 export const DEFAULT_STREAM_LIMITS: StreamLimits = { maxAgeMs: 30 * 86_400_000, maxBytes: -1 };
 
-export async function connectNats(nats: NatsModules, server: string, timeoutMs = 3000): Promise<NatsConnection> {
+export async function connectNats(
+  nats: NatsModules,
+  server: string,
+  timeoutMs = 3000,
+): Promise<NatsConnection> {
   return nats.transport.connect({
     servers: server,
     timeout: timeoutMs,

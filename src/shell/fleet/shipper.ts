@@ -69,7 +69,9 @@ export async function shipLog(o: ShipOptions): Promise<number> {
         if (e instanceof ShipFailure) throw e;
         if (o.signal.aborted) return 0;
         delay = nextDelay(delay);
-        o.io.err(`procreg ship: ${o.to}: ${(e as Error).message}; retrying in ${(delay / 1000).toFixed(1)} s`);
+        o.io.err(
+          `procreg ship: ${o.to}: ${(e as Error).message}; retrying in ${(delay / 1000).toFixed(1)} s`,
+        );
         await sleep(delay, o.signal);
       } finally {
         await sink?.close();
@@ -116,7 +118,9 @@ async function follow(o: ShipOptions, sink: EventSink, log: LogIdentity, after: 
       for (const p of problems.splice(0)) o.io.err(`procreg ship: ${p}`);
       if (replaced) {
         saveCursor();
-        o.io.err(`procreg ship: ${o.live}: a new log (logId ${replaced.logId}) starts at seq ${replaced.seq}; shipping it`);
+        o.io.err(
+          `procreg ship: ${o.live}: a new log (logId ${replaced.logId}) starts at seq ${replaced.seq}; shipping it`,
+        );
         return false;
       }
     }
@@ -149,7 +153,9 @@ async function findLogId(live: string): Promise<string | null> {
 async function lockShipper(live: string): Promise<Server> {
   const path = resolveForLock(live);
   const address = `\0procreg-ship-${createHash('sha256').update(path).digest('hex').slice(0, 40)}`;
-  const server = createServer((c) => c.end(`${JSON.stringify({ procreg: 'ship', pid: process.pid, log: path })}\n`));
+  const server = createServer((c) =>
+    c.end(`${JSON.stringify({ procreg: 'ship', pid: process.pid, log: path })}\n`),
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(
