@@ -68,6 +68,8 @@ export async function shipLog(o: ShipOptions): Promise<number> {
         if (e instanceof SinkRefused) throw new ShipFailure(e.message, 2);
         if (e instanceof ShipFailure) throw e;
         if (o.signal.aborted) return 0;
+        if (o.once)
+          throw new ShipFailure(`${o.to}: ${(e as Error).message} (nothing lost: the log stays on disk)`, 1);
         delay = nextDelay(delay);
         o.io.err(
           `procreg ship: ${o.to}: ${(e as Error).message}; retrying in ${(delay / 1000).toFixed(1)} s`,
