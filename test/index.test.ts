@@ -149,6 +149,7 @@ describe("import { … } from 'procreg'", () => {
         "ServiceHistory",
         "ServicePhase",
         "ServiceStatus",
+        "ShipGap",
         "SignalName",
         "SignalRequested",
         "SignalSent",

@@ -1,4 +1,5 @@
 // The running supervisor: one event stream through the log, the fold and the effects.
+import { readShipCursor } from '../fleet/ship-cursor.js';
 import { resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { formatProblem } from '../../config/schema.js';
@@ -198,6 +199,13 @@ export class Supervisor {
       clock: this.clock,
       onLogged: (event) => this.logged(event, this.state$.value),
       onRunDirRecreated: () => this.runDirBack(),
+      shipHold: () => {
+        const ship = this.state$.value.config?.ship;
+        if (!ship) return null;
+        const cursor = readShipCursor(writer.path);
+        const shippedSeq = cursor !== null && cursor.logId === opened.logId ? cursor.seq : 0;
+        return { shippedSeq, maxBacklogBytes: ship.maxBacklogBytes };
+      },
       maxPending: options.logQueue?.maxEvents,
       maxPendingBytes: options.logQueue?.maxBytes,
     });

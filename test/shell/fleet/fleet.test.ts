@@ -4,7 +4,7 @@
  * restarted, the shipper killed, procreg restarted) lose and duplicate nothing.
  */
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -22,14 +22,20 @@ const natsServer = useNatsServer();
 const runs = useProcregRun();
 
 /** A config for host `host` whose service `api` crash-loops, shipping to `url`. */
-function hostConfig(host: string, url: string): { config: string; runDir: string; log: string } {
+function hostConfig(
+  host: string,
+  url: string,
+  more: string[] = [],
+  ship = `{ to: "${url}", stream: FLEET }`,
+): { config: string; runDir: string; log: string } {
   const dir = tmp();
   const config = join(dir, `${host}.yaml`);
   writeFileSync(
     config,
     [
       `host: ${host}`,
-      `ship: { to: "${url}", stream: FLEET }`,
+      `ship: ${ship}`,
+      ...more,
       'services:',
       '  api:',
       '    command: [sh, -c, "sleep 0.05; exit 3"]',
@@ -175,6 +181,44 @@ describe('fleet: procreg run ships to NATS JetStream', () => {
     );
     await stopAndFlush(run as never, h.config);
     await expectExactlyOnce(server.url, 'gamma', h.log);
+  }, 60_000);
+});
+
+describe('fleet: retention waits for the shipper', () => {
+  const small = ['eventLog: { segmentSize: 4kB, retain: { segments: 1 } }'];
+  const closedSegments = (runDir: string) =>
+    existsSync(runDir) ? readdirSync(runDir).filter((f) => /^events\.\d{16}\.jsonl$/.test(f)).length : 0;
+
+  it('keeps every unshipped segment while the broker is unreachable', async () => {
+    const url = `nats://127.0.0.1:${await freePort()}`;
+    const h = hostConfig('zeta', url, small, `{ to: "${url}", stream: FLEET }`);
+    const run = runs.start(h.config, h.runDir);
+    await waitFor('4 closed segments', () => (closedSegments(h.runDir) >= 4 ? true : undefined), 30_000);
+    run.proc.kill('SIGINT');
+    await run.exit;
+    const events = await logEvents(h.log);
+    expect(events.filter((e) => e.type === 'segments-deleted')).toEqual([]);
+    expect(closedSegments(h.runDir)).toBeGreaterThanOrEqual(4);
+  }, 60_000);
+
+  it('past ship.maxBacklog it deletes them and records the ship-gap', async () => {
+    const url = `nats://127.0.0.1:${await freePort()}`;
+    const h = hostConfig('eta', url, small, `{ to: "${url}", stream: FLEET, maxBacklog: 8kB }`);
+    const run = runs.start(h.config, h.runDir);
+    await waitFor(
+      'a ship-gap',
+      async () =>
+        existsSync(h.log) && (await logEvents(h.log)).some((e) => e.type === 'ship-gap') ? true : undefined,
+      30_000,
+    );
+    run.proc.kill('SIGINT');
+    await run.exit;
+    const events = await logEvents(h.log);
+    const gap = events.find((e) => e.type === 'ship-gap');
+    const deleted = events.find((e) => e.type === 'segments-deleted');
+    expect(gap).toMatchObject({ fromSeq: 1 });
+    expect(deleted?.seq).toBe((gap?.seq ?? 0) + 1);
+    expect((await procreg('replay', h.log, '--check')).code).toBe(0);
   }, 60_000);
 });
 
