@@ -165,6 +165,11 @@ export class LogSink {
   }
 
   /** The configured path of the log. */
+  /** The log's id (in every snapshot). */
+  get logId(): string {
+    return this.o.logId;
+  }
+
   get path(): string {
     return this.o.writer.path;
   }

@@ -158,6 +158,17 @@ describe('fleet: procreg run ships to NATS JetStream', () => {
       async () => ((await localSeq()) > atCrash + 30 ? true : undefined),
       20_000,
     );
+    const status = await procreg('status', h.config, '--json');
+    expect(status.code).toBe(0);
+    const lag = (JSON.parse(status.stdout) as { ship: { lagEvents: number; lagSeconds: number; to: string } })
+      .ship;
+    expect(lag.to).toBe(server.url);
+    expect(lag.lagEvents).toBeGreaterThan(30);
+    expect(lag.lagSeconds).toBeGreaterThan(0);
+    const human = await procreg('status', h.config);
+    expect(human.stdout).toMatch(
+      /shipping to nats:\/\/127\.0\.0\.1:\d+ \(stream FLEET\): shipped to seq \d+, \d+ event\(s\) behind, \d+\.\d s/,
+    );
     await server.restart();
     await waitFor(
       'shipping catches up after the broker restart',
