@@ -302,3 +302,59 @@ export function fleetStatusCommand(given: string, opts: FleetStatusOptions, io: 
     }),
   );
 }
+
+/**
+ * history, why and timeline on a stream: each selected host's current log read by the
+ * command as it reads a file (materialized: ../fleet/materialize.ts), one section per host
+ * (`== host (log …)`), the file's name in messages replaced by the host's. Hosts whose
+ * configs never had `name` are skipped (said once); none having it is the usual error.
+ */
+export function fleetPerHostCommand(
+  command: string,
+  given: string,
+  opts: FleetOptions,
+  name: string | null,
+  io: CommandIO,
+  body: (path: string, io: CommandIO, host: string) => Promise<number>,
+): Promise<number> {
+  return runCommand(command, io, () =>
+    withStream(given, async (fs) => {
+      const all = await logsOf(fs, opts, io, command);
+      const newest = new Map<string, StreamLog>();
+      for (const l of all) {
+        const had = newest.get(l.host);
+        if (!had || had.last.stored < l.last.stored) newest.set(l.host, l);
+      }
+      const problems: StreamProblem[] = [];
+      const { materializeLogs } = await import('../fleet/materialize.js');
+      const { files, dispose } = await materializeLogs(
+        fs,
+        [...newest.values()],
+        problemPrinter(io, command, problems),
+      );
+      try {
+        const having = name === null ? files : files.filter((f) => f.names.has(name));
+        if (having.length === 0)
+          throw new CommandFailure(
+            `service or check ${JSON.stringify(name)} not in any host's log on the stream (hosts: ${files.map((f) => f.log.host).join(', ')})`,
+          );
+        const without = files.filter((f) => !having.includes(f));
+        if (without.length)
+          io.err(`procreg ${command}: no ${name} on host(s) ${without.map((f) => f.log.host).join(', ')}`);
+        let code: number = problems.length > 0 ? EXIT.failed : EXIT.ok;
+        for (const f of having) {
+          const label = `${fs.server}/${fs.stream} host ${f.log.host}`;
+          const swap = (t: string) => t.split(f.path).join(label);
+          const hostIo: CommandIO = { out: (t) => io.out(swap(t)), err: (t) => io.err(swap(t)) };
+          // A section header; with --json on stderr, so that stdout holds only the JSON.
+          if (having.length > 1 || opts.host?.length)
+            ((opts as { json?: boolean }).json ? io.err : io.out)(`== ${f.log.host} (log ${f.log.logId})`);
+          code = Math.max(code, await body(f.path, hostIo, f.log.host));
+        }
+        return code;
+      } finally {
+        dispose();
+      }
+    }),
+  );
+}

@@ -296,9 +296,16 @@ export async function main(argv: string[]): Promise<number> {
     .option('--last <n>', 'only the last N incarnations')
     .option('--json', 'one JSON object')
     .option('--utc', 'show times in UTC')
-    .action(async (log: string, service: string, opts: { json?: boolean; utc?: boolean; last?: string }) => {
-      code = await (await import('./history-command.js')).historyCommand(log, service, opts, io);
-    });
+    .option('--host <name>', 'on a stream (nats://host:port[/stream]): only this host (repeatable)', many, [])
+    .action(
+      async (
+        log: string,
+        service: string,
+        opts: { json?: boolean; utc?: boolean; last?: string; host?: string[] },
+      ) => {
+        code = await (await import('./history-command.js')).historyCommand(log, service, opts, io);
+      },
+    );
   program
     .command('why')
     .description(
@@ -309,12 +316,13 @@ export async function main(argv: string[]): Promise<number> {
     .argument('[target]', "'#N' or N: an incarnation; @S: the decision at seq S; none: the current state")
     .option('--json', 'one JSON object')
     .option('--utc', 'show times in UTC')
+    .option('--host <name>', 'on a stream (nats://host:port[/stream]): only this host (repeatable)', many, [])
     .action(
       async (
         log: string,
         name: string,
         target: string | undefined,
-        opts: { json?: boolean; utc?: boolean },
+        opts: { json?: boolean; utc?: boolean; host?: string[] },
       ) => {
         code = await (await import('./why-command.js')).whyCommand(log, name, target, opts, io);
       },
@@ -341,10 +349,23 @@ export async function main(argv: string[]): Promise<number> {
     .option('--until <time>', 'up to this time')
     .option('--title <text>', 'the page title')
     .option('--utc', 'show times in UTC')
+    .option(
+      '--host <name>',
+      'on a stream (nats://host:port[/stream]): only this host (repeatable); one page per host',
+      many,
+      [],
+    )
     .action(
       async (
         log: string,
-        opts: { output?: string; since?: string; until?: string; title?: string; utc?: boolean },
+        opts: {
+          output?: string;
+          since?: string;
+          until?: string;
+          title?: string;
+          utc?: boolean;
+          host?: string[];
+        },
       ) => {
         code = await (await import('./timeline-command.js')).timelineCommand(log, opts, io);
       },

@@ -125,6 +125,22 @@ describe('fleet: procreg run ships to NATS JetStream', () => {
     const times = lines.map((l) => Date.parse(l.time));
     expect(times).toEqual([...times].sort((a, b) => a - b));
 
+    const history = await procreg('history', `${server.url}/FLEET`, 'api');
+    expect(history.code).toBe(0);
+    expect(history.stdout).toMatch(
+      /== alpha \(log [0-9a-f-]{36}\)\nhistory of api in nats:\/\/127\.0\.0\.1:\d+\/FLEET host alpha: \d+ incarnation/,
+    );
+    expect(history.stdout).toContain(`/FLEET host beta: `);
+    const why = await procreg('why', `${server.url}/FLEET`, 'api', '--host', 'beta', '--json');
+    expect(why.code).toBe(0);
+    expect(why.stderr).toContain('== beta (log ');
+    expect(JSON.parse(why.stdout)).toMatchObject({ log: expect.stringContaining('/FLEET host beta') });
+    const unknown = await procreg('why', `${server.url}/FLEET`, 'nope');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain(
+      `procreg why: service or check "nope" not in any host's log on the stream (hosts: alpha, beta)`,
+    );
+
     for (const h of hosts) {
       const fromStream = await procreg(
         'replay',
