@@ -429,7 +429,8 @@ function checkRunDirFiles(top: Obj, runDir: string, eventLog: string, problems: 
     [resolvePath(runDir, PROCREG_PID_FILE), { service: null, field: null, what: "procreg's own PID file" }],
     [resolvePath(runDir, PROCREG_SOCKET), { service: null, field: null, what: "procreg's control socket" }],
   ]);
-  if (top.ship !== undefined)
+  // The built-in shipper's PID file (a service that takes its name is reported as such instead).
+  if (top.ship !== undefined && !Object.hasOwn(mapping(top.services), SHIP_SERVICE))
     written.set(resolvePath(runDir, `${SHIP_SERVICE}.pid`), {
       service: null,
       field: null,
