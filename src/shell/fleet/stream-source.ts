@@ -12,6 +12,7 @@ import type { Event } from '../../events/types.js';
 import { CommandFailure } from '../debug/command-kit.js';
 import { connectNats, HDR_HOST, HDR_LOG_ID, snapshotIndexSubject } from './jetstream-sink.js';
 import { loadNats, NatsMissing, type NatsModules, parseNatsTarget } from './nats.js';
+import { inPool } from './pool.js';
 
 export interface FleetStream {
   readonly server: string;
@@ -90,29 +91,30 @@ export async function listLogs(
 ): Promise<StreamLog[]> {
   const info = await fs.jsm.streams.info(fs.stream, { subjects_filter: `${SHIP_SUBJECT_PREFIX}.>` });
   const subjects = (info.state.subjects ?? {}) as Record<string, number>;
-  const out: StreamLog[] = [];
   const wanted = new Set(hosts.map(subjectToken));
+  const candidates: [string, number][] = [];
   for (const [subject, messages] of Object.entries(subjects)) {
     const parts = subject.split('.');
-    if (parts.length !== 4) {
-      onForeign(subject);
-      continue;
-    }
-    if (wanted.size > 0 && !wanted.has(parts[2] as string)) continue;
+    if (parts.length !== 4) onForeign(subject);
+    else if (wanted.size === 0 || wanted.has(parts[2] as string)) candidates.push([subject, messages]);
+  }
+  const found = await inPool(candidates, 16, async ([subject, messages]): Promise<StreamLog | null> => {
+    const parts = subject.split('.');
     const last = await fs.jsm.streams.getMessage(fs.stream, { last_by_subj: subject });
-    if (last === null) continue;
+    if (last === null) return null;
     const host = last.header?.get(HDR_HOST) || (parts[2] as string);
     const logId = last.header?.get(HDR_LOG_ID) || (parts[3] as string);
-    if (hosts.length > 0 && !hosts.includes(host)) continue;
+    if (hosts.length > 0 && !hosts.includes(host)) return null;
     const decoded = decodeEvent(last.string());
-    out.push({
+    return {
       host,
       logId,
       subject,
       messages,
       last: { streamSeq: last.seq, stored: last.time.getTime(), event: decoded.ok ? decoded.event : null },
-    });
-  }
+    };
+  });
+  const out = found.filter((l): l is StreamLog => l !== null);
   return out.sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : a.last.stored - b.last.stored));
 }
 

@@ -112,8 +112,8 @@ export interface SupervisorStatus extends RegistryView {
   readonly log: LogHealth;
   /** The supervisor's wall and monotonic clocks as it answered: what uptimes and backoffs are relative to. */
   readonly at: { readonly time: number; readonly mono: number };
-  /** With `ship:`: how far behind the fleet's stream is (from the shipper's cursor); null without. */
-  readonly ship: ShipLag | null;
+  /** With `ship:`: how far behind the fleet's stream is (from the shipper's cursor); absent without. */
+  readonly ship?: ShipLag;
 }
 
 /** The shipping lag `procreg status` shows (issue 16). */
@@ -414,11 +414,12 @@ export class Supervisor {
 
   /** The registry (as replay --json shows it), and `log`: whether the event log is written. */
   status(): SupervisorStatus {
+    const ship = this.shipLag();
     return {
       ...registryView(this.state$.value, this.sink.lastSeq),
       log: this.sink.health(),
       at: { time: this.clock(), mono: this.mono() },
-      ship: this.shipLag(),
+      ...(ship ? { ship } : {}),
     };
   }
 
