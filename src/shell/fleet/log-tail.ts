@@ -22,6 +22,8 @@ export class LogTail {
     readonly live: string,
     /** The last seq already shipped: the events after it are read. */
     private shipped: number,
+    /** The log being shipped: a snapshot of another (the log was replaced) ends the tail there. */
+    private readonly logId: string,
     private readonly onProblem: (p: LogProblem) => void,
   ) {}
 
@@ -42,6 +44,16 @@ export class LogTail {
       const r = this.reader as LogReader;
       const reader = r.path === f.path ? r : this.open(f, r.offset, r.line, r.lastSeq);
       for await (const batch of reader.batches(!f.live)) {
+        // A new log starts over at seq 1: its events are not "already shipped"; the caller
+        // stops at its first snapshot and ships it under its own logId.
+        const other = batch.findIndex(
+          (e) => e.type === 'snapshot' && e.logId !== null && e.logId !== this.logId,
+        );
+        if (other >= 0) {
+          const before = batch.slice(0, other).filter((e) => e.seq > this.shipped);
+          yield [...before, ...batch.slice(other)];
+          return;
+        }
         const fresh = batch.filter((e) => e.seq > this.shipped);
         if (fresh.length === 0) continue;
         this.shipped = (fresh.at(-1) as Event).seq;

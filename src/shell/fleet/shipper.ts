@@ -87,7 +87,7 @@ export async function shipLog(o: ShipOptions): Promise<number> {
 /** Ship from `after` on; true when done (once, or stopped), false when the log was replaced. */
 async function follow(o: ShipOptions, sink: EventSink, log: LogIdentity, after: number): Promise<boolean> {
   const problems: string[] = [];
-  const tail = new LogTail(o.live, after, (p) => {
+  const tail = new LogTail(o.live, after, log.logId, (p) => {
     if (p.kind !== 'torn') problems.push(`${p.path}:${p.line}: ${p.kind}: ${p.message}`);
   });
   let cursorAt = 0;
