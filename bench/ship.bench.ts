@@ -1,7 +1,8 @@
 // Issue 16: events/s `procreg ship` moves from a storm log's files to a local JetStream
 // (nats-server -js on a free port, its store in a temp dir), side by side with the naive peer:
 // the same lines published one at a time, each awaited. Both in one run, on one server.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -15,6 +16,9 @@ import { loadNats } from '../src/shell/fleet/nats.js';
 import { shipLog } from '../src/shell/fleet/shipper.js';
 import { stormConfig, stormServices, writeStormLog } from './storm-log.js';
 import { benchTempDir, onInterrupt, ratioOf, type Result } from './util.js';
+
+/** bin/procreg.js, from dist-bench/bench. */
+const BIN = fileURLToPath(new URL('../../bin/procreg.js', import.meta.url));
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -102,6 +106,14 @@ export async function shipBench(o: { events: number; peerEvents: number }): Prom
       await js.publish('procreg.ev.peer.x', line, { msgID: `peer:${i}` });
     const peerRate = lines.length / ((performance.now() - t1) / 1000);
     await nc.close();
+    // Reading it back: fleet status folds from the newest snapshot, replay the whole subject.
+    const cli = (...args: string[]) => {
+      const t = performance.now();
+      execFileSync(process.execPath, [BIN, ...args, '--json'], { stdio: ['ignore', 'ignore', 'inherit'] });
+      return performance.now() - t;
+    };
+    const statusMs = cli('fleet', 'status', url);
+    const replayMs = cli('replay', url);
     const bytesPerEvent = written.bytes / written.events;
     return [
       {
@@ -112,6 +124,21 @@ export async function shipBench(o: { events: number; peerEvents: number }): Prom
         unit: 'events/s',
         target: '>= 100k/s',
         ratio: `${ratioOf(shipRate, peerRate)} awaited`,
+      },
+      {
+        bench: 'ship',
+        case: `reading ${written.events} events back (one host)`,
+        impl: 'procreg fleet status (from the newest snapshot)',
+        value: statusMs,
+        unit: 'ms',
+        ratio: `${ratioOf(statusMs, replayMs)} replay`,
+      },
+      {
+        bench: 'ship',
+        case: `reading ${written.events} events back (one host)`,
+        impl: 'procreg replay nats://… (the whole subject)',
+        value: replayMs,
+        unit: 'ms',
       },
       {
         bench: 'ship',
