@@ -219,6 +219,10 @@ describe('fleet: retention waits for the shipper', () => {
   it('keeps every unshipped segment while the broker is unreachable', async () => {
     const url = `nats://127.0.0.1:${await freePort()}`;
     const h = hostConfig('zeta', url, small, `{ to: "${url}", stream: FLEET }`);
+    // validate resolves every program: the built-in shipper's (node) too.
+    const valid = await procreg('validate', h.config);
+    expect(valid.code).toBe(0);
+    expect(valid.stdout).toContain('services (3): api, idle, procreg-ship');
     const run = runs.start(h.config, h.runDir);
     await waitFor('4 closed segments', () => (closedSegments(h.runDir) >= 4 ? true : undefined), 30_000);
     run.proc.kill('SIGINT');
