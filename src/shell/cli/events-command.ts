@@ -154,7 +154,8 @@ async function run(log: string, opts: EventsCommandOptions, io: CommandIO): Prom
   return EXIT.ok;
 }
 
-function parseFilter(opts: EventsCommandOptions, now: number): EventFilter {
+/** The filter options, checked (exit 2 naming the flag); also for a stream (fleet-command.ts). */
+export function parseFilter(opts: EventsCommandOptions, now: number): EventFilter {
   const time = (flag: string, v: string | undefined) => {
     if (v === undefined) return undefined;
     const t = parseTime(v, now);

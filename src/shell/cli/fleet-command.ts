@@ -21,7 +21,7 @@ import {
   type StreamProblem,
 } from '../fleet/stream-source.js';
 import { inPool } from '../fleet/pool.js';
-import type { EventsCommandOptions } from './events-command.js';
+import { type EventsCommandOptions, parseFilter } from './events-command.js';
 import type { CommandIO } from './io.js';
 
 export interface FleetOptions {
@@ -71,20 +71,18 @@ export function fleetEventsCommand(
   opts: EventsCommandOptions & FleetOptions,
   io: CommandIO,
 ): Promise<number> {
-  return runCommand('events', io, () =>
-    withStream(given, async (fs) => {
-      if (opts.follow || opts.cursorFile !== undefined)
-        throw new CommandFailure('--follow and --cursor-file read a log file; on a stream, give neither', 2);
+  return runCommand('events', io, () => {
+    if (opts.follow || opts.cursorFile !== undefined)
+      throw new CommandFailure('--follow and --cursor-file read a log file; on a stream, give neither', 2);
+    const filter = parseFilter(opts, Date.now());
+    return withStream(given, async (fs) => {
       const logs = await logsOf(fs, opts, io, 'events');
       const problems: StreamProblem[] = [];
       const onProblem = problemPrinter(io, 'events', problems);
       const told: { log: StreamLog; t: Told; time: number; seq: number }[] = [];
       const known = { services: new Set<string>(), checks: new Set<string>() };
       for (const log of logs) {
-        const query = new EventsQuery({
-          filter: { services: opts.service ?? [], checks: opts.check ?? [], types: opts.type ?? [] },
-          all: opts.all || opts.json,
-        });
+        const query = new EventsQuery({ filter, all: opts.all || opts.json });
         const keep = (ts: readonly Told[]) => {
           for (const t of ts)
             told.push({
@@ -149,8 +147,8 @@ export function fleetEventsCommand(
         io.out(`${log.host.padEnd(12)} ${text}`);
       }
       return problems.length > 0 ? EXIT.failed : EXIT.ok;
-    }),
-  );
+    });
+  });
 }
 
 function dayHeader(io: CommandIO, style: TimeStyle, time: number, day: string): string {

@@ -125,6 +125,21 @@ describe('fleet: procreg run ships to NATS JetStream', () => {
     const times = lines.map((l) => Date.parse(l.time));
     expect(times).toEqual([...times].sort((a, b) => a - b));
 
+    const typed = await procreg('events', `${server.url}/FLEET`, '--type', 'restart-scheduled', '--json');
+    expect(typed.code).toBe(0);
+    const types = typed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { type: string }).type);
+    expect(new Set(types)).toEqual(new Set(['restart-scheduled']));
+    const future = await procreg('events', `${server.url}/FLEET`, '--since', '2099-01-01');
+    expect(future).toMatchObject({
+      code: 0,
+      stdout: '# 2 logs of 2 host(s), merged in the order of their wall clocks (time, host, seq)\n',
+    });
+    const badType = await procreg('events', `${server.url}/FLEET`, '--type', 'nonsense');
+    expect(badType.code).toBe(2);
+
     const history = await procreg('history', `${server.url}/FLEET`, 'api');
     expect(history.code).toBe(0);
     expect(history.stdout).toMatch(
