@@ -1,4 +1,4 @@
-// npm run bench [-- --json] [-- --quick] [-- --only tree,fold,replay,memory,restart,reload,idle,spawn,vet,startup,snapshots,size,storm]
+// npm run bench [-- --json] [-- --quick] [-- --only tree,fold,replay,memory,restart,reload,idle,spawn,vet,startup,snapshots,size,storm,ship]
 // [-- --impl ./my-tree.js]... [-- --compare old.json new.json] [-- --help]
 // [-- --candidates 25000/8,50000/16]: more snapshot intervals (events/MB) to measure beside the default
 // Every benchmark runs procreg and its peers in one run, side by side; figures are medians.
@@ -15,6 +15,7 @@ import { AdapterError, loadAdapter, type TreeAdapter } from '../src/shell/bench/
 import { treeBench } from '../src/shell/bench/tree/tree-bench.js';
 import { foldBench } from './fold.bench.js';
 import { replayBench } from './replay.bench.js';
+import { shipBench } from './ship.bench.js';
 import { snapshotsBench } from './snapshots.bench.js';
 import { startupBench } from './startup.bench.js';
 import { spawnBench } from './spawn.bench.js';
@@ -175,6 +176,11 @@ if (want('storm'))
   show(
     'Status under a crash storm, with spawns/s and CPU per spawn (the bare Node loop as peer)',
     await stormBench({ services: 300, windowMs: quick ? 5000 : 20_000 }),
+  );
+if (want('ship'))
+  show(
+    'Shipping a storm log to a local NATS JetStream (issue 16)',
+    await shipBench({ events: quick ? 100_000 : 400_000, peerEvents: quick ? 5_000 : 20_000 }),
   );
 if (json) {
   const report: BenchReport = {

@@ -150,6 +150,7 @@ describe("import { … } from 'procreg'", () => {
         "ServiceHistory",
         "ServicePhase",
         "ServiceStatus",
+        "ShipGap",
         "SignalName",
         "SignalRequested",
         "SignalSent",

@@ -2,6 +2,7 @@ import { CHECK_DEFAULTS, defaultLogPath, SERVICE_DEFAULTS, SERVICE_LOG_DEFAULTS 
 import { dependencyProblems, normalizeDependsOn } from './depends-on.js';
 import { age, duration } from './duration.js';
 import { size } from './size.js';
+import { hostName, SHIP_SERVICE, shipServiceDef, userShip } from './ship.js';
 import { groupName, type RunAs, umask, userLimits, userName } from './run-as.js';
 import { basenameOf, isAbsolutePath, resolvePath } from './paths.js';
 import { eventLogPath, PROCREG_PID_FILE, PROCREG_SOCKET, reservedNameAt, runDirFile } from './run-dir.js';
@@ -45,6 +46,10 @@ export type NormalizeResult =
 export interface NormalizeOptions {
   /** Absolute directory that relative paths in the config are resolved against. */
   readonly baseDir: string;
+  /** The host name when the config gives none (the shell passes the machine's); default none. */
+  readonly defaultHost?: string;
+  /** How the built-in shipper runs procreg (the shell passes node and bin/procreg.js); default `procreg`. */
+  readonly procregArgv?: readonly string[];
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -222,6 +227,8 @@ const userConfig = object({
   allowSymlinkedRunDir: withDefault(boolean, false),
   services: withDefault(recordOf(userService, validName('service')), {}),
   checks: withDefault(recordOf(userCheck, validName('check')), {}),
+  host: optional(hostName),
+  ship: optional(userShip),
 });
 
 function validName(kind: string) {
@@ -250,6 +257,13 @@ export function normalizeConfig(raw: unknown, options: NormalizeOptions): Normal
     problem(problems, isMapping(top.eventLog) ? 'eventLog.path' : 'eventLog', givenLog, log.error);
   const eventLog = 'path' in log ? log.path : resolvePath(runDir, 'events.jsonl');
   checkRestartTargets(top, problems);
+  if (top.ship !== undefined && Object.hasOwn(mapping(top.services), SHIP_SERVICE))
+    problem(
+      problems,
+      `services.${SHIP_SERVICE}`,
+      {},
+      `is the name of the built-in shipper (ship:): name the service otherwise`,
+    );
   checkRunDirFiles(top, runDir, eventLog, problems);
   if (user !== INVALID) {
     const reported = new Set(Object.values(user.checks).flatMap((c) => [c.restarts, c.service]));
@@ -262,6 +276,13 @@ export function normalizeConfig(raw: unknown, options: NormalizeOptions): Normal
   for (const [name, s] of Object.entries(user.services)) services[name] = toServiceDef(name, s, runDir, base);
   const checks: Record<string, CheckDef> = {};
   for (const [name, c] of Object.entries(user.checks)) checks[name] = toCheckDef(c, base);
+  const host = user.host ?? options.defaultHost ?? null;
+  if (user.ship !== undefined) {
+    const ship = user.ship;
+    const procregArgv = options.procregArgv ?? ['procreg'];
+    services[SHIP_SERVICE] = shipServiceDef({ ship, host, eventLog, runDir, cwd: base, procregArgv });
+  }
+  const sortedServices = Object.fromEntries(Object.entries(services).sort(([a], [b]) => (a < b ? -1 : 1)));
   return {
     ok: true,
     config: {
@@ -270,8 +291,10 @@ export function normalizeConfig(raw: unknown, options: NormalizeOptions): Normal
       eventLogPolicy: user.eventLog?.policy ?? DEFAULT_POLICY,
       allowUnsafeScripts: user.allowUnsafeScripts,
       allowSymlinkedRunDir: user.allowSymlinkedRunDir,
-      services,
+      services: sortedServices,
       checks,
+      host,
+      ship: user.ship ?? null,
     },
   };
 }
@@ -406,6 +429,13 @@ function checkRunDirFiles(top: Obj, runDir: string, eventLog: string, problems: 
     [resolvePath(runDir, PROCREG_PID_FILE), { service: null, field: null, what: "procreg's own PID file" }],
     [resolvePath(runDir, PROCREG_SOCKET), { service: null, field: null, what: "procreg's control socket" }],
   ]);
+  // The built-in shipper's PID file (a service that takes its name is reported as such instead).
+  if (top.ship !== undefined && !Object.hasOwn(mapping(top.services), SHIP_SERVICE))
+    written.set(resolvePath(runDir, `${SHIP_SERVICE}.pid`), {
+      service: null,
+      field: null,
+      what: `the PID file of the built-in shipper (${SHIP_SERVICE})`,
+    });
   const place = (
     name: string,
     field: 'pidFile' | 'stdout' | 'stderr' | 'log',

@@ -70,6 +70,12 @@ export function reservedRunDirNames(eventLogBasename: string): readonly Reserved
       matches: (n) => n.startsWith(`${log}.displaced-`),
     },
     {
+      in: 'eventLogDir',
+      pattern: `${log}.ship-cursor*`,
+      what: "the shipper's cursor (how far the log is shipped)",
+      matches: (n) => n.startsWith(`${log}.ship-cursor`),
+    },
+    {
       in: 'runDir',
       pattern: PROCREG_PID_FILE,
       what: "procreg's own PID file",

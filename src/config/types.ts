@@ -218,6 +218,24 @@ export const EVENT_LOG_POLICY_DEFAULT: EventLogPolicy = {
 };
 
 /**
+ * Where the shipper (`procreg ship`, issue 16) sends the event log: a NATS JetStream stream.
+ * docs/fleet.md.
+ */
+export const shipDefSchema = object({
+  /** The NATS server: `nats://host:port`. */
+  to: string(),
+  /** The JetStream stream, created when missing. */
+  stream: string(),
+  /**
+   * Retention waits for the shipper: a closed segment not yet shipped is kept. Past this many
+   * bytes of such segments it deletes them anyway and records a `ship-gap`; null: it waits
+   * for ever (only `retain.maxBytes` is then exceeded).
+   */
+  maxBacklogBytes: nullable(integer(0, Number.MAX_SAFE_INTEGER)),
+});
+export interface ShipDef extends Infer<typeof shipDefSchema> {}
+
+/**
  * A config after validation and defaulting: every duration in ms, every path absolute,
  * keys sorted. It is what a `config-loaded` event carries, so a log is self-contained.
  */
@@ -236,5 +254,9 @@ export const normalizedConfigSchema = object({
   allowSymlinkedRunDir: optional(boolean),
   services: recordOf(serviceDefSchema) as Schema<Readonly<Record<string, ServiceDef>>>,
   checks: recordOf(checkDefSchema) as Schema<Readonly<Record<string, CheckDef>>>,
+  /** The name this supervisor has in a fleet (`host:`, default the machine's); null in configs logged before it. */
+  host: withDefault(nullable(string()), null),
+  /** Where its event log is shipped, or null: nowhere. */
+  ship: withDefault(nullable(shipDefSchema), null),
 });
 export interface NormalizedConfig extends Infer<typeof normalizedConfigSchema> {}

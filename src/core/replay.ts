@@ -232,6 +232,7 @@ const TOUCHES_WHOLE_REGISTRY: Readonly<
   'pidfile-removed': false,
   'log-gap': false,
   'segments-deleted': false,
+  'ship-gap': false,
   'output-dropped': false,
 };
 

@@ -136,6 +136,7 @@ function apply(ctx: Ctx, ev: Event): void {
     case 'pidfile-removed':
     case 'log-gap':
     case 'segments-deleted':
+    case 'ship-gap':
     case 'output-dropped':
       return;
     // Decision records are derived from the inputs; replaying them changes nothing.

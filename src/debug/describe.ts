@@ -136,6 +136,8 @@ export function describeStep(s: Step): string {
       return `event log: seq ${e.fromSeq}-${e.toSeq} not in this file (${e.reason}${e.previous ? `; now ${e.previous}` : ''}); a snapshot follows`;
     case 'output-dropped':
       return `${droppedFrom(e.output)}: ${e.lines} line(s), ${e.bytes} bytes dropped while it did not drain`;
+    case 'ship-gap':
+      return `event log: seq ${e.fromSeq}-${e.toSeq} deleted before it was shipped (${e.bytes} bytes past ship.maxBacklog): not on the fleet's stream`;
     case 'segments-deleted':
       return `event log: retention deleted ${e.segments.map((x) => `${x.file} (seq ${x.firstSeq}-${x.lastSeq}, ${x.reason})`).join(', ')}`;
     case 'orphan-reaped':

@@ -245,6 +245,7 @@ export class Walker {
       case 'snapshot':
       case 'log-gap':
       case 'segments-deleted':
+      case 'ship-gap':
       case 'output-dropped':
         return none;
     }

@@ -153,6 +153,7 @@ export const EVENT_SCHEMA: Record<EventType, Record<string, Check>> = {
     previous: orNull(str),
   },
   'segments-deleted': { segments: deletedSegments },
+  'ship-gap': { fromSeq: pos, toSeq: pos, bytes: int },
   'output-dropped': { output: str, lines: int, bytes: int, since: int },
   'spawn-requested': {
     name,

@@ -305,6 +305,19 @@ export interface SegmentsDeleted {
   readonly type: 'segments-deleted';
   readonly segments: readonly DeletedSegment[];
 }
+/**
+ * Retention deleted closed segments the shipper had not shipped yet (issue 16): their
+ * unshipped bytes passed `ship.maxBacklog`. The events `fromSeq`..`toSeq` never reach the
+ * fleet's stream. Written by the shell just before the `segments-deleted` that deletes them;
+ * the fold ignores it.
+ */
+export interface ShipGap {
+  readonly type: 'ship-gap';
+  readonly fromSeq: number;
+  readonly toSeq: number;
+  /** Bytes of the unshipped segments deleted. */
+  readonly bytes: number;
+}
 export interface DeletedSegment {
   /** The segment's file name (in the event log's directory). */
   readonly file: string;
@@ -483,7 +496,7 @@ export type InputEvent =
   | OrphanReaped;
 
 export type OutcomeEvent =
-  SignalSent | PidfileWritten | PidfileRemoved | LogGap | SegmentsDeleted | OutputDropped;
+  SignalSent | PidfileWritten | PidfileRemoved | LogGap | SegmentsDeleted | ShipGap | OutputDropped;
 
 export type DecisionRecord =
   | SpawnRequested
@@ -555,6 +568,7 @@ export const EVENT_KINDS: Readonly<Record<EventType, 'input' | 'outcome' | 'deci
   'log-gap': 'outcome',
   'output-dropped': 'outcome',
   'segments-deleted': 'outcome',
+  'ship-gap': 'outcome',
   'spawn-requested': 'decision',
   'restart-scheduled': 'decision',
   'service-given-up': 'decision',

@@ -152,6 +152,12 @@ export function describeEvent(e: EventBody, before: State): LogLine | null {
         { gen: e.gen, services: e.services, checks: e.checks },
         `config generation ${e.gen} applied`,
       );
+    case 'ship-gap':
+      return line(
+        'warn',
+        { fromSeq: e.fromSeq, toSeq: e.toSeq, bytes: e.bytes },
+        `event log: seq ${e.fromSeq}-${e.toSeq} (${e.bytes} bytes) deleted before the shipper shipped it (unshipped segments past ship.maxBacklog); they are not on the fleet's stream`,
+      );
     case 'segments-deleted': {
       const n = e.segments.length;
       const bytes = e.segments.reduce((a, x) => a + x.bytes, 0);

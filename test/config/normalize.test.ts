@@ -304,7 +304,7 @@ describe('config normalization', () => {
     const text = res.problems.map((p) => formatProblem(p, 'app.yaml'));
     expect(text).toEqual(
       expect.arrayContaining([
-        'app.yaml: servces: unknown key; allowed: runDir, eventLog, allowUnsafeScripts, allowSymlinkedRunDir, services, checks, got {} (object)',
+        'app.yaml: servces: unknown key; allowed: runDir, eventLog, allowUnsafeScripts, allowSymlinkedRunDir, services, checks, host, ship, got {} (object)',
         'app.yaml: services.web.command: must be a non-empty list of strings (argv; no shell unless you write one, e.g. [sh, -c, "..."]), got "node server.js" (string)',
         'app.yaml: services.web.restart: must be one of always | on-failure | never, got "sometimes" (string)',
         'app.yaml: services.web.stopTimeout: must be a duration such as "250ms", "2s", "1m", "1h", "1d", got "5 minutes" (string)',

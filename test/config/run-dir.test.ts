@@ -24,6 +24,7 @@ describe('reservedRunDirNames: the names procreg keeps for itself', () => {
         'events.jsonl.displaced-*',
         'a file that stood where procreg started a fresh event log',
       ],
+      ['eventLogDir', 'events.jsonl.ship-cursor*', "the shipper's cursor (how far the log is shipped)"],
       ['runDir', 'procreg.pid', "procreg's own PID file"],
       ['runDir', 'procreg.sock', "procreg's control socket"],
     ]);
@@ -38,6 +39,8 @@ describe('reservedRunDirNames: the names procreg keeps for itself', () => {
     expect(reserved('events.jsonl.torn-1024')).toEqual(['events.jsonl.torn-*']);
     expect(reserved('events.0000000000000042.jsonl.torn-77')).toEqual(['events.<digits>.jsonl.torn-*']);
     expect(reserved('events.jsonl.displaced-1795000000000')).toEqual(['events.jsonl.displaced-*']);
+    expect(reserved('events.jsonl.ship-cursor')).toEqual(['events.jsonl.ship-cursor*']);
+    expect(reserved('events.jsonl.ship-cursor.tmp')).toEqual(['events.jsonl.ship-cursor*']);
     expect(reserved('procreg.pid')).toEqual(['procreg.pid']);
     expect(reserved('procreg.sock')).toEqual(['procreg.sock']);
     for (const free of [

@@ -43,6 +43,12 @@ describe('describeEvent: what a person watching the supervisor is told', () => {
       'event log: retention deleted 1 old segment(s), seq 1-4000, 262144 bytes (more segments than retain.segments)',
     ],
     [
+      S['ship-gap'],
+      'warn',
+      { fromSeq: 1, toSeq: 4000, bytes: 262144 },
+      "event log: seq 1-4000 (262144 bytes) deleted before the shipper shipped it (unshipped segments past ship.maxBacklog); they are not on the fleet's stream",
+    ],
+    [
       S['reload-signalled'],
       'info',
       { service: 'web', pid: 4242, signal: 'SIGHUP' },

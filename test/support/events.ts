@@ -104,6 +104,7 @@ export const SAMPLE_EVENTS: { readonly [T in EventType]: Extract<EventBody, { ty
     since: 1_700_000_000_000,
   },
   'log-gap': { type: 'log-gap', fromSeq: 3, toSeq: 9, reason: 'queue-overflow', previous: null },
+  'ship-gap': { type: 'ship-gap', fromSeq: 1, toSeq: 4000, bytes: 262144 },
   'segments-deleted': {
     type: 'segments-deleted',
     segments: [

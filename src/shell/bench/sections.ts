@@ -22,6 +22,7 @@ export const CHECKOUT_SECTIONS = [
   'snapshots',
   'size',
   'storm',
+  'ship',
 ] as const;
 
 export const BENCH_USAGE = (command: string, sections: readonly string[], defaultNote: string) =>

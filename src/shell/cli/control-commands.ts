@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { ShipLag } from '../supervisor/supervisor.js';
 import { formatProblem } from '../../config/schema.js';
 import type { RegistryView } from '../../core/view.js';
 import { formatView } from '../../report/registry-table.js';
@@ -53,11 +54,22 @@ export async function statusCommand(
     say(`procreg pid ${pid}: ${ans.error ?? 'no status in its answer'}`);
     return EXIT.failed;
   }
-  const view = ans.status as RegistryView & { at?: StatusAt };
+  const view = ans.status as RegistryView & { at?: StatusAt; ship?: ShipLag | null };
   // Uptimes and backoffs as of the supervisor's own clocks when it answered.
   const at: StatusAt = view.at ?? { time: Date.now(), mono: null };
-  io.out(json ? JSON.stringify(explainView(view, at), null, 2) : formatView(view, view.seq, at));
+  const ship = view.ship ?? null;
+  if (json) io.out(JSON.stringify({ ...explainView(view, at), ...(ship ? { ship } : {}) }, null, 2));
+  else io.out(formatView(view, view.seq, at) + (ship ? `\n${shipLine(ship)}` : ''));
   return EXIT.ok;
+}
+
+/** The shipping lag (issue 16): how far the fleet's stream is behind this log. */
+function shipLine(s: ShipLag): string {
+  const behind =
+    s.lagEvents === 0
+      ? 'up to date'
+      : `${s.lagEvents} event(s) behind${s.lagSeconds === null ? ' (nothing shipped yet)' : `, ${s.lagSeconds.toFixed(1)} s`}`;
+  return `shipping to ${s.to} (stream ${s.stream}): shipped to seq ${s.shippedSeq}, ${behind}`;
 }
 
 /** `procreg reload`: the supervisor re-reads its config; its verdict, from the supervisor itself. */

@@ -24,6 +24,7 @@ import {
 import { type Cursor, readCursor, writeCursor } from '../debug/cursor.js';
 import { follow } from '../debug/follow.js';
 import { EVENT_BATCHES } from '../../debug/walk.js';
+import { isNatsTarget } from '../fleet/nats.js';
 import type { CommandIO } from './io.js';
 
 export interface EventsCommandOptions {
@@ -62,7 +63,16 @@ export interface EventJson {
   readonly event: Event;
 }
 
-export function eventsCommand(log: string, opts: EventsCommandOptions, io: CommandIO): Promise<number> {
+export async function eventsCommand(
+  log: string,
+  opts: EventsCommandOptions & { readonly host?: readonly string[] },
+  io: CommandIO,
+): Promise<number> {
+  if (isNatsTarget(log)) return (await import('./fleet-command.js')).fleetEventsCommand(log, opts, io);
+  if (opts.host?.length)
+    return runCommand('events', io, () =>
+      Promise.reject(usageError('--host reads a stream (nats://…); a log file has one host')),
+    );
   return runCommand('events', io, () => run(log, opts, io));
 }
 
@@ -144,7 +154,8 @@ async function run(log: string, opts: EventsCommandOptions, io: CommandIO): Prom
   return EXIT.ok;
 }
 
-function parseFilter(opts: EventsCommandOptions, now: number): EventFilter {
+/** The filter options, checked (exit 2 naming the flag); also for a stream (fleet-command.ts). */
+export function parseFilter(opts: EventsCommandOptions, now: number): EventFilter {
   const time = (flag: string, v: string | undefined) => {
     if (v === undefined) return undefined;
     const t = parseTime(v, now);

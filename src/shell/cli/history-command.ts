@@ -19,6 +19,7 @@ import {
   usageError,
 } from '../debug/command-kit.js';
 import { EVENT_BATCHES } from '../../debug/walk.js';
+import { isNatsTarget } from '../fleet/nats.js';
 import type { CommandIO } from './io.js';
 
 export interface HistoryCommandOptions {
@@ -33,12 +34,21 @@ export interface HistoryJson extends ServiceHistory {
   readonly log: string;
 }
 
-export function historyCommand(
+export async function historyCommand(
   log: string,
   service: string,
-  opts: HistoryCommandOptions,
+  opts: HistoryCommandOptions & { readonly host?: readonly string[] },
   io: CommandIO,
 ): Promise<number> {
+  if (isNatsTarget(log))
+    return (await import('./fleet-command.js')).fleetPerHostCommand(
+      'history',
+      log,
+      opts,
+      service,
+      io,
+      (path, hostIo) => historyCommand(path, service, opts, hostIo),
+    );
   return runCommand('history', io, async () => {
     let last: number | undefined;
     if (opts.last !== undefined) {

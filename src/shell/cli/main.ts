@@ -65,6 +65,12 @@ export async function main(argv: string[]): Promise<number> {
       'the registry as it was at a time (ISO 8601, or relative: -10m); or a seq or gen:N',
     )
     .option('--utc', 'show times in UTC')
+    .option(
+      '--host <name>',
+      'on a stream (nats://host:port[/stream]): only this host (repeatable)',
+      (v: string, p: string[]) => [...p, v],
+      [],
+    )
     .action(
       async (
         log: string,
@@ -75,6 +81,7 @@ export async function main(argv: string[]): Promise<number> {
           at?: string;
           utc?: boolean;
           fromSnapshot?: boolean;
+          host?: string[];
         },
       ) => {
         code = await (await import('./replay-command.js')).replayCommand(log, opts, io);
@@ -266,6 +273,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'one JSON object per event per line')
     .option('--seq', 'end each line with its seq')
     .option('--utc', 'show times in UTC')
+    .option('--host <name>', 'on a stream (nats://host:port[/stream]): only this host (repeatable)', many, [])
     .action(async (log: string, opts: Record<string, unknown>) => {
       const stop = new AbortController();
       const onSignal = () => stop.abort();
@@ -288,9 +296,16 @@ export async function main(argv: string[]): Promise<number> {
     .option('--last <n>', 'only the last N incarnations')
     .option('--json', 'one JSON object')
     .option('--utc', 'show times in UTC')
-    .action(async (log: string, service: string, opts: { json?: boolean; utc?: boolean; last?: string }) => {
-      code = await (await import('./history-command.js')).historyCommand(log, service, opts, io);
-    });
+    .option('--host <name>', 'on a stream (nats://host:port[/stream]): only this host (repeatable)', many, [])
+    .action(
+      async (
+        log: string,
+        service: string,
+        opts: { json?: boolean; utc?: boolean; last?: string; host?: string[] },
+      ) => {
+        code = await (await import('./history-command.js')).historyCommand(log, service, opts, io);
+      },
+    );
   program
     .command('why')
     .description(
@@ -301,12 +316,13 @@ export async function main(argv: string[]): Promise<number> {
     .argument('[target]', "'#N' or N: an incarnation; @S: the decision at seq S; none: the current state")
     .option('--json', 'one JSON object')
     .option('--utc', 'show times in UTC')
+    .option('--host <name>', 'on a stream (nats://host:port[/stream]): only this host (repeatable)', many, [])
     .action(
       async (
         log: string,
         name: string,
         target: string | undefined,
-        opts: { json?: boolean; utc?: boolean },
+        opts: { json?: boolean; utc?: boolean; host?: string[] },
       ) => {
         code = await (await import('./why-command.js')).whyCommand(log, name, target, opts, io);
       },
@@ -333,10 +349,23 @@ export async function main(argv: string[]): Promise<number> {
     .option('--until <time>', 'up to this time')
     .option('--title <text>', 'the page title')
     .option('--utc', 'show times in UTC')
+    .option(
+      '--host <name>',
+      'on a stream (nats://host:port[/stream]): only this host (repeatable); one page per host',
+      many,
+      [],
+    )
     .action(
       async (
         log: string,
-        opts: { output?: string; since?: string; until?: string; title?: string; utc?: boolean },
+        opts: {
+          output?: string;
+          since?: string;
+          until?: string;
+          title?: string;
+          utc?: boolean;
+          host?: string[];
+        },
       ) => {
         code = await (await import('./timeline-command.js')).timelineCommand(log, opts, io);
       },
@@ -350,6 +379,43 @@ export async function main(argv: string[]): Promise<number> {
     .helpOption(false)
     .allowUnknownOption()
     .allowExcessArguments();
+  const fleet = program.command('fleet').description("a fleet's event logs on a NATS JetStream stream");
+  fleet
+    .command('status')
+    .description(
+      'one row per host: last event, generation, services running / backing off / given up, shipping lag',
+    )
+    .argument('<stream>', 'nats://host:port[/stream] (default stream PROCREG)')
+    .option('--host <name>', 'only this host (repeatable)', many, [])
+    .option('--json', 'one JSON object')
+    .action(async (stream: string, opts: { host?: string[]; json?: boolean }) => {
+      code = await (await import('./fleet-command.js')).fleetStatusCommand(stream, opts, io);
+    });
+  program
+    .command('ship')
+    .description('ship an event log to a NATS JetStream stream (procreg runs it as procreg-ship for ship:)')
+    .argument('<log>', LOG)
+    .option('--to <url>', "the NATS server: nats://host:port (default: the config's ship.to)")
+    .option('--stream <name>', 'the JetStream stream (default PROCREG; created when missing)')
+    .option(
+      '--host <name>',
+      "this log's host name in the fleet (default: the config's host, else the machine's)",
+    )
+    .option('--once', 'ship what the log holds now and exit, instead of following it')
+    .action(async (log: string, opts: { to?: string; stream?: string; host?: string; once?: boolean }) => {
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        code = await (
+          await import('./ship-command.js')
+        ).shipCommand(log, { ...opts, signal: stop.signal }, io);
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
   // `procreg help <command>` is `procreg <command> --help`: an unknown one gets "did you mean".
   const [, , first, second, ...more] = argv;
   const known = (name: string) => program.commands.some((c) => c.name() === name);

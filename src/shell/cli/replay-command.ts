@@ -10,6 +10,7 @@ import type { LogProblem } from '../event-log/reader.js';
 import { replayLogFile } from '../event-log/replay-file.js';
 import { type BatchedEvents, EVENT_BATCHES } from '../../debug/walk.js';
 import type { Event } from '../../events/types.js';
+import { isNatsTarget } from '../fleet/nats.js';
 import type { CommandIO } from './io.js';
 
 export interface ReplayCommandOptions {
@@ -22,6 +23,8 @@ export interface ReplayCommandOptions {
   readonly utc?: boolean;
   /** Start at the newest snapshot instead of the oldest kept segment (faster; checks only what follows it). */
   readonly fromSnapshot?: boolean;
+  /** On a stream (nats://…): only these hosts. */
+  readonly host?: readonly string[];
 }
 
 /**
@@ -33,6 +36,13 @@ export async function replayCommand(
   options: ReplayCommandOptions,
   io: CommandIO,
 ): Promise<number> {
+  if (isNatsTarget(given)) {
+    if (options.until !== undefined || options.at !== undefined || options.fromSnapshot) {
+      io.err('procreg replay: --until, --at and --from-snapshot read a log file; on a stream, give none');
+      return 2;
+    }
+    return (await import('./fleet-command.js')).fleetReplayCommand(given, options, io);
+  }
   if (options.until !== undefined && options.at !== undefined) {
     io.err('procreg replay: give --until or --at, not both');
     return 2;

@@ -7,6 +7,7 @@ import { Story } from '../../debug/story.js';
 import { loadChartLibrary } from '../debug/chart-library.js';
 import { finishReport, openLog, runCommand, timeStyle, usageError } from '../debug/command-kit.js';
 import { EVENT_BATCHES } from '../../debug/walk.js';
+import { isNatsTarget } from '../fleet/nats.js';
 import type { CommandIO } from './io.js';
 
 export interface TimelineCommandOptions {
@@ -18,7 +19,33 @@ export interface TimelineCommandOptions {
   readonly utc?: boolean;
 }
 
-export function timelineCommand(log: string, opts: TimelineCommandOptions, io: CommandIO): Promise<number> {
+export async function timelineCommand(
+  log: string,
+  opts: TimelineCommandOptions & { readonly host?: readonly string[] },
+  io: CommandIO,
+): Promise<number> {
+  if (isNatsTarget(log)) {
+    // One page per host: timeline.html becomes timeline-<host>.html.
+    const out = opts.output ?? 'timeline.html';
+    return (await import('./fleet-command.js')).fleetPerHostCommand(
+      'timeline',
+      log,
+      opts,
+      null,
+      io,
+      (path, hostIo, host) =>
+        timelineCommand(
+          path,
+          {
+            ...opts,
+            title: opts.title ?? `procreg timeline: ${host}`,
+            output:
+              out === '-' ? out : out.replace(/(\.html)?$/, `-${host.replace(/[^A-Za-z0-9_.-]/g, '_')}$1`),
+          },
+          hostIo,
+        ),
+    );
+  }
   return runCommand('timeline', io, async () => {
     const now = Date.now();
     const time = (flag: string, v: string | undefined) => {

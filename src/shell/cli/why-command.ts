@@ -13,6 +13,7 @@ import {
   unknownNames,
   usageError,
 } from '../debug/command-kit.js';
+import { isNatsTarget } from '../fleet/nats.js';
 import type { CommandIO } from './io.js';
 
 export interface WhyCommandOptions {
@@ -25,13 +26,22 @@ export interface WhyJson extends WhyAnswer {
   readonly log: string;
 }
 
-export function whyCommand(
+export async function whyCommand(
   log: string,
   name: string,
   target: string | undefined,
-  opts: WhyCommandOptions,
+  opts: WhyCommandOptions & { readonly host?: readonly string[] },
   io: CommandIO,
 ): Promise<number> {
+  if (isNatsTarget(log))
+    return (await import('./fleet-command.js')).fleetPerHostCommand(
+      'why',
+      log,
+      opts,
+      name,
+      io,
+      (path, hostIo) => whyCommand(path, name, target, opts, hostIo),
+    );
   return runCommand('why', io, async () => {
     const t = parseWhyTarget(target !== undefined && /^\d+$/.test(target) ? `#${target}` : target);
     if (!t.ok) throw usageError(t.error);

@@ -1,4 +1,6 @@
 import { closeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { dirname, extname, resolve } from 'node:path';
 import { type Document, isMap, isScalar, isSeq, Lexer, LineCounter, parseDocument } from 'yaml';
 import { normalizeConfig } from '../../config/normalize.js';
@@ -9,6 +11,9 @@ import { runAsProblems, withEnvFiles } from './process-settings.js';
 import { unsafeScripts } from './script-security.js';
 
 const isRoot = () => process.getuid?.() === 0;
+
+/** How the built-in shipper runs this very procreg: node and bin/procreg.js (from dist/shell/config or src/shell/config). */
+const procregArgv = [process.execPath, fileURLToPath(new URL('../../../bin/procreg.js', import.meta.url))];
 
 /** Largest config file read. A real one is a few KiB; YAML this size already takes ~2 s to parse. */
 export const MAX_CONFIG_BYTES = 1 << 20;
@@ -52,7 +57,7 @@ export function loadConfigFile(file: string): LoadResult {
     ]);
   const parsed = parse(read.text, extname(path).toLowerCase() === '.json');
   if (!parsed.ok) return fail(parsed.problems);
-  const res = normalizeConfig(parsed.value, { baseDir: dirname(path) });
+  const res = normalizeConfig(parsed.value, { baseDir: dirname(path), defaultHost: hostname(), procregArgv });
   if (!res.ok) return fail(res.problems);
   const withEnv = withEnvFiles(res.config);
   // Every problem at once: a missing env file and an unknown user are both reported.

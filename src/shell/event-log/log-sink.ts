@@ -13,7 +13,7 @@ import {
   type SnapshotTaken,
 } from '../../events/types.js';
 import type { RunDir } from '../files/run-dir.js';
-import { deleteSegments, retentionPlan } from './retention.js';
+import { deleteSegments, retentionPlan, type ShipHold, unshippedRange } from './retention.js';
 import { listLogFiles } from './segments.js';
 import { encodeLine, type LogWriter } from './writer.js';
 
@@ -92,6 +92,8 @@ export interface LogSinkOptions {
   readonly onLogged: (event: Event) => void;
   /** The runDir was re-created after it was removed. */
   readonly onRunDirRecreated: () => void;
+  /** What the shipper has shipped (issue 16), read at each retention; null: the log is not shipped. */
+  readonly shipHold?: () => ShipHold | null;
   /** Most events kept in memory while the log cannot be written (default 10 000). */
   readonly maxPending?: number;
   /** Most bytes (encoded lines) kept in memory likewise (default 64 MiB). */
@@ -163,6 +165,11 @@ export class LogSink {
   }
 
   /** The configured path of the log. */
+  /** The log's id (in every snapshot). */
+  get logId(): string {
+    return this.o.logId;
+  }
+
   get path(): string {
     return this.o.writer.path;
   }
@@ -513,8 +520,19 @@ export class LogSink {
     if (writer === null || this.queue.length > 0 || this.gap !== null || this.live.firstSeq === null) return;
     try {
       const files = listLogFiles(this.path);
-      const doomed = retentionPlan(files, this.policy.retain, this.live.firstSeq, this.o.clock());
+      const hold = this.o.shipHold?.() ?? null;
+      const doomed = retentionPlan(files, this.policy.retain, this.live.firstSeq, this.o.clock(), hold);
       if (doomed.length === 0) return;
+      const lost = unshippedRange(doomed, hold);
+      if (lost) {
+        const gap = stamp({ type: 'ship-gap', ...lost }, this.seq + 1, time, mono);
+        const gapLine = encodeLine(gap, this.path);
+        writer.writeLines(gap.seq, gapLine);
+        this.seq = gap.seq;
+        this.folded = gap.seq;
+        this.wrote(gap.seq, gapLine.length);
+        this.o.onLogged(gap);
+      }
       const record = stamp({ type: 'segments-deleted', segments: doomed }, this.seq + 1, time, mono);
       const line = encodeLine(record, this.path);
       writer.writeLines(record.seq, line);

@@ -18,10 +18,16 @@ export function retentionPlan(
   retain: EventLogPolicy['retain'],
   liveFirstSeq: number,
   now: number,
+  hold: ShipHold | null = null,
 ): DeletedSegment[] {
   const closed = files.closed;
   let total = closed.reduce((a, f) => a + f.bytes, 0) + (files.liveFile?.bytes ?? 0);
   const out: DeletedSegment[] = [];
+  // Bytes of the closed segments the shipper has not shipped to their end.
+  let unshipped = 0;
+  for (let i = 0; i < closed.length; i++)
+    if (hold && (closed[i + 1]?.firstSeq ?? liveFirstSeq) - 1 > hold.shippedSeq)
+      unshipped += (closed[i] as (typeof closed)[number]).bytes;
   for (let i = 0; i < closed.length; i++) {
     const f = closed[i] as (typeof closed)[number];
     const kept = closed.length - i;
@@ -35,6 +41,11 @@ export function retentionPlan(
             : null;
     if (reason === null) break;
     const next = closed[i + 1]?.firstSeq ?? liveFirstSeq;
+    if (hold && next - 1 > hold.shippedSeq) {
+      // Not shipped yet: kept, unless the unshipped backlog is past its hard cap.
+      if (hold.maxBacklogBytes === null || unshipped <= hold.maxBacklogBytes) break;
+      unshipped -= f.bytes;
+    }
     out.push({
       file: f.name,
       firstSeq: f.firstSeq as number,
@@ -45,6 +56,31 @@ export function retentionPlan(
     total -= f.bytes;
   }
   return out;
+}
+
+/** Retention waits for the shipper (issue 16): what it has shipped, and the cap on what it may hold back. */
+export interface ShipHold {
+  /** The last seq the fleet's stream holds (the shipper's cursor). */
+  readonly shippedSeq: number;
+  /** Past this many bytes of unshipped closed segments they are deleted anyway (a ship-gap); null: never. */
+  readonly maxBacklogBytes: number | null;
+}
+
+/** The seqs of `deleted` the shipper had not shipped: the ship-gap to record, or null. */
+export function unshippedRange(
+  deleted: readonly DeletedSegment[],
+  hold: ShipHold | null,
+): { fromSeq: number; toSeq: number; bytes: number } | null {
+  if (!hold) return null;
+  const lost = deleted.filter((d) => d.lastSeq > hold.shippedSeq);
+  const first = lost[0];
+  const last = lost.at(-1);
+  if (!first || !last) return null;
+  return {
+    fromSeq: Math.max(first.firstSeq, hold.shippedSeq + 1),
+    toSeq: last.lastSeq,
+    bytes: lost.reduce((a, d) => a + d.bytes, 0),
+  };
 }
 
 /** Unlink the segments (files in the live segment's directory), then sync the directory. */

@@ -1,4 +1,5 @@
 // The running supervisor: one event stream through the log, the fold and the effects.
+import { readShipCursor } from '../fleet/ship-cursor.js';
 import { resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { formatProblem } from '../../config/schema.js';
@@ -112,6 +113,20 @@ export interface SupervisorStatus extends RegistryView {
   readonly log: LogHealth;
   /** The supervisor's wall and monotonic clocks as it answered: what uptimes and backoffs are relative to. */
   readonly at: { readonly time: number; readonly mono: number };
+  /** With `ship:`: how far behind the fleet's stream is (from the shipper's cursor); absent without. */
+  readonly ship?: ShipLag;
+}
+
+/** The shipping lag `procreg status` shows (issue 16). */
+export interface ShipLag {
+  readonly to: string;
+  readonly stream: string;
+  /** The last seq the stream holds, as the shipper's cursor says (0: nothing known shipped). */
+  readonly shippedSeq: number;
+  /** Events in the log the stream does not hold yet. */
+  readonly lagEvents: number;
+  /** While some are unshipped: the age of the newest shipped event, seconds (0 when none lag; null: nothing shipped yet). */
+  readonly lagSeconds: number | null;
 }
 
 function stoppedAnswer(): RequestAnswered {
@@ -199,6 +214,13 @@ export class Supervisor {
       clock: this.clock,
       onLogged: (event) => this.logged(event, this.state$.value),
       onRunDirRecreated: () => this.runDirBack(),
+      shipHold: () => {
+        const ship = this.state$.value.config?.ship;
+        if (!ship) return null;
+        const cursor = readShipCursor(writer.path);
+        const shippedSeq = cursor !== null && cursor.logId === opened.logId ? cursor.seq : 0;
+        return { shippedSeq, maxBacklogBytes: ship.maxBacklogBytes };
+      },
       maxPending: options.logQueue?.maxEvents,
       maxPendingBytes: options.logQueue?.maxBytes,
     });
@@ -398,10 +420,28 @@ export class Supervisor {
 
   /** The registry (as replay --json shows it), and `log`: whether the event log is written. */
   status(): SupervisorStatus {
+    const ship = this.shipLag();
     return {
       ...registryView(this.state$.value, this.sink.lastSeq),
       log: this.sink.health(),
       at: { time: this.clock(), mono: this.mono() },
+      ...(ship ? { ship } : {}),
+    };
+  }
+
+  private shipLag(): ShipLag | null {
+    const ship = this.state$.value.config?.ship;
+    if (!ship) return null;
+    const cursor = readShipCursor(this.sink.path);
+    const shippedSeq = cursor !== null && cursor.logId === this.sink.logId ? cursor.seq : 0;
+    const lagEvents = Math.max(0, this.sink.lastSeq - shippedSeq);
+    const since = cursor !== null && cursor.logId === this.sink.logId ? cursor.time : null;
+    return {
+      to: ship.to,
+      stream: ship.stream,
+      shippedSeq,
+      lagEvents,
+      lagSeconds: lagEvents === 0 ? 0 : since === null ? null : Math.max(0, (this.clock() - since) / 1000),
     };
   }
 
