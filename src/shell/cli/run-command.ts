@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { formatProblem } from '../../config/schema.js';
 import { formatSize } from '../../config/size.js';
+import { SHIP_SERVICE } from '../../config/ship.js';
 import type { NormalizedConfig } from '../../config/types.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { operate } from '../control/operate.js';
@@ -377,11 +379,46 @@ class Run {
       await sup.stopped;
       recreated.unsubscribe();
       await control.close(true);
+      await this.flushShipper();
       this.logger.info('procreg stopped: every service and check is gone');
       return 0;
     } finally {
       configs.unsubscribe();
     }
+  }
+
+  /**
+   * The shipper (procreg-ship) stopped with the other services, before the stop's own events
+   * were written: ship those now, once, so a fleet sees this host stopped — bounded by the
+   * shipper's stopTimeout, in a process of its own (a broker down or slow holds nothing of
+   * procreg's open). What it cannot send waits on disk for the next start, as before.
+   */
+  private async flushShipper(): Promise<void> {
+    const def = this.config?.ship ? this.config.services[SHIP_SERVICE] : undefined;
+    if (!def) return;
+    const [file, ...args] = def.command;
+    if (file === undefined) return;
+    const timeoutMs = def.stopTimeoutMs;
+    await new Promise<void>((done) => {
+      execFile(
+        file,
+        [...args, '--once'],
+        { cwd: def.cwd ?? undefined, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20 },
+        (err, _stdout, stderr) => {
+          if (!err) this.logger.info(`${SHIP_SERVICE}: the stop's last events shipped`);
+          else {
+            const why = err.killed
+              ? `not done within its stopTimeout ${timeoutMs} ms`
+              : (stderr.trim().split('\n').at(-1) ?? err.message);
+            this.logger.warn(
+              { service: SHIP_SERVICE },
+              `${SHIP_SERVICE}: the stop's last events were not shipped (${why}); they stay on disk and go out at the next start, or with procreg ship <config> --once`,
+            );
+          }
+          done();
+        },
+      );
+    });
   }
 
   private port(sup: Supervisor): ControlPort {

@@ -174,6 +174,43 @@ describe('fleet: procreg run ships to NATS JetStream', () => {
     }
   }, 60_000);
 
+  it("a clean stop ships the stop's own events; with the broker gone it still ends, within the shipper's stopTimeout, and says so", async () => {
+    const server = await natsServer();
+    const h = hostConfig('theta', server.url);
+    const run = runs.start(h.config, h.runDir);
+    await waitFor(
+      'theta shipped',
+      () => ((readShipCursor(h.log)?.seq ?? 0) >= 10 ? true : undefined),
+      20_000,
+    );
+    run.proc.kill('SIGINT');
+    const code = await run.exit;
+    expect({ code, signal: run.proc.signalCode, out: run.output().slice(-3000) }).toMatchObject({ code: 0 });
+    expect((await logEvents(h.log)).at(-1)?.type).toBe('supervisor-stopped');
+    // No procreg ship --once by hand: the stream holds the whole log, supervisor-stopped last.
+    await expectExactlyOnce(server.url, 'theta', h.log);
+    expect(run.output()).toMatch(/procreg-ship: the stop's last events shipped/);
+    const status = await procreg('fleet', 'status', `${server.url}/FLEET`, '--json');
+    expect(JSON.parse(status.stdout)).toMatchObject({ hosts: [{ host: 'theta', phase: 'stopped' }] });
+
+    const firstEnd = (await logEvents(h.log)).at(-1)?.seq ?? 0;
+    const again = runs.start(h.config, h.runDir);
+    await waitFor(
+      'theta ships again',
+      () => ((readShipCursor(h.log)?.seq ?? 0) > firstEnd + 5 ? true : undefined),
+      20_000,
+    );
+    await server.crash();
+    again.proc.kill('SIGINT');
+    const code2 = await again.exit;
+    expect({ code: code2, signal: again.proc.signalCode, out: again.output().slice(-3000) }).toMatchObject({
+      code: 0,
+    });
+    expect(again.output()).toMatch(
+      /procreg-ship: the stop's last events were not shipped \(.+\); they stay on disk and go out at the next start/,
+    );
+  }, 60_000);
+
   it('kill -9 of nats-server and of the shipper, and a procreg restart, lose and duplicate nothing', async () => {
     const server = await natsServer();
     const h = hostConfig('gamma', server.url);
