@@ -1,8 +1,13 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { basename } from 'node:path';
 
-/** How long a burst of directory events (an `rm -rf` emptying the runDir) may last before the check runs. */
-export const LOG_WATCH_SETTLE_MS = 100;
+/**
+ * How long after a rename or removal the check runs: a burst of directory events (an `rm -rf`
+ * emptying the runDir) is over by then, and the runDir is not re-created under it. A second,
+ * as soon as the once-a-second poll this replaces noticed it on average: what `procreg status`
+ * and `stop` see of a supervisor whose runDir was just removed is as before.
+ */
+export const LOG_WATCH_SETTLE_MS = 1000;
 
 /**
  * Wakes the supervisor's log check when something happens to what it checks — the runDir
