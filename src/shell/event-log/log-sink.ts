@@ -248,6 +248,22 @@ export class LogSink {
     }
   }
 
+  /**
+   * Something for the next checkpoint to try again even if no event comes: a degraded log
+   * (events waiting, a gap to record, a writer to reopen, a runDir to re-create) or a failed
+   * rotation's retry. While false, a checkpoint without an event has nothing to do.
+   */
+  retrying(): boolean {
+    return (
+      this.writer === null ||
+      this.since !== null ||
+      this.gap !== null ||
+      this.queue.length > 0 ||
+      this.runDirGone ||
+      this.rotateAfter > this.o.clock()
+    );
+  }
+
   /** The last chance to write what is pending; then the log is closed. */
   close(time: number, mono: number): void {
     this.checkpoint(time, mono);

@@ -1,6 +1,6 @@
 // The running supervisor: one event stream through the log, the fold and the effects.
 import { readShipCursor } from '../fleet/ship-cursor.js';
-import { resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { formatProblem } from '../../config/schema.js';
 import type { EventLogPolicy, NormalizedConfig, SignalName } from '../../config/types.js';
@@ -36,6 +36,7 @@ import { monotonicMs, readBootId, readProcStat } from '../proc/proc-stat.js';
 import { ConfigSource } from './config-source.js';
 import { type EffectPorts, executeEffect } from './execute-effect.js';
 import { GroupWatch } from './group-watch.js';
+import { LogWatch } from './log-watch.js';
 import { TimerTable } from './timers.js';
 import { TurnBudget } from './turn-budget.js';
 
@@ -88,8 +89,9 @@ export interface SupervisorOptions {
    */
   readonly logQueue?: { readonly maxEvents?: number; readonly maxBytes?: number };
   /**
-   * How often (ms, default 1000) a degraded log is retried and the runDir and the log file are
-   * checked for having been removed or moved away, besides at every event.
+   * How often (ms, default 1000) a degraded log is retried, and the runDir and the log file
+   * checked where they cannot be watched (inotify's limits). Where they can, their removal or
+   * move is noticed at once (besides at every event), and an idle supervisor polls nothing.
    */
   readonly logCheckIntervalMs?: number;
 }
@@ -151,7 +153,7 @@ export class Supervisor {
   private readonly events$ = new Subject<Event>();
   private readonly runDirRecreated$ = new Subject<{ readonly runDir: string }>();
   private readonly sink: LogSink;
-  private readonly maintenance: NodeJS.Timeout;
+  private readonly logWatch: LogWatch;
   private readonly timers: TimerTable;
   private readonly groups: GroupWatch;
   private readonly budget = new TurnBudget();
@@ -224,12 +226,20 @@ export class Supervisor {
       maxPending: options.logQueue?.maxEvents,
       maxPendingBytes: options.logQueue?.maxBytes,
     });
-    // Retry a degraded log, and notice a removed runDir or a moved log, also when nothing happens.
-    this.maintenance = setInterval(
+    // Notice a removed runDir or a moved log also when nothing happens (watched, not polled),
+    // and retry a degraded log (polled, while it is).
+    const logDir = dirname(writer.path);
+    const watched = [
+      { dir: runDir.path, files: logDir === runDir.path ? [basename(writer.path)] : [] },
+      ...(logDir === runDir.path ? [] : [{ dir: logDir, files: [basename(writer.path)] }]),
+    ];
+    this.logWatch = new LogWatch(
+      () => watched,
       () => queueScheduler.schedule(() => this.maintain()),
+      () => this.sink.retrying(),
       options.logCheckIntervalMs ?? 1000,
     );
-    this.maintenance.unref();
+    this.logWatch.arm();
     this.timers = new TimerTable(options.scheduler ?? asyncScheduler, this.mono, (timer) => {
       // A run that ended before its deadline is never a timeout: after a stall of procreg the
       // overdue timer can run before the exit is read; the exit is on its way, let it decide.
@@ -540,6 +550,7 @@ export class Supervisor {
     this.inputMono = this.mono();
     // Between two inputs: a degraded log is retried, a moved log or a removed runDir noticed.
     this.sink.checkpoint(this.inputTime, this.inputMono);
+    this.logWatch.arm();
     const event = this.append(fitForLog(body), this.inputTime, this.inputMono);
     if (event) this.logged(event, this.state$.value);
     return event;
@@ -557,7 +568,9 @@ export class Supervisor {
 
   /** Between inputs, on a timer. */
   private maintain(): void {
-    if (!this.closed) this.sink.checkpoint(this.clock(), this.mono());
+    if (this.closed) return;
+    this.sink.checkpoint(this.clock(), this.mono());
+    this.logWatch.arm();
   }
 
   /** The runDir is back (re-created): the PID files the registry says exist are written again. */
@@ -608,7 +621,7 @@ export class Supervisor {
     // Queued behind supervisor-stopped and the outcomes before it.
     queueScheduler.schedule(() => {
       this.closed = true;
-      clearInterval(this.maintenance);
+      this.logWatch.close();
       this.timers.clear();
       this.groups.clear();
       this.sink.close(this.clock(), this.mono());

@@ -322,6 +322,35 @@ describe('files moved or deleted under a running supervisor', () => {
     expect(await replayCheck(log)).toMatch(/^check: \d+ events, every invariant holds/m);
   });
 
+  it('noticed while nothing happens, without polling: the runDir and the log are watched (issue 15: idle CPU 0)', async () => {
+    const dir = tmp();
+    const run = join(dir, 'run');
+    const cfg = normalized(
+      { runDir: './run', eventLog: './run/log/events.jsonl', services: { web: sleeper } },
+      dir,
+    );
+    // A poll a minute apart cannot explain what follows within the bounded waits.
+    const { sup, said } = await open(cfg, { logCheckIntervalMs: 60_000 });
+    const moved = join(run, 'log', 'events.1');
+    const gap = nextEvent(sup, ofType('log-gap'), 3000);
+    renameSync(cfg.eventLog, moved);
+    expect(await gap).toMatchObject({ reason: 'log-replaced', previous: moved });
+
+    const recreated = firstMatch(sup.runDirRecreated, () => true, 'runDirRecreated', 3000);
+    const again = nextEvent(
+      sup,
+      ofType('log-gap', (e) => e.reason === 'run-dir-removed'),
+      3000,
+    );
+    rmSync(run, { recursive: true });
+    expect(await recreated).toEqual({ runDir: run });
+    await again;
+    await said(/^runDir .* was removed while procreg runs; re-creating it/);
+    expect(statSync(run).mode & 0o777).toBe(0o700);
+    await finish(sup);
+    expect(await replayCheck(cfg.eventLog)).toMatch(/every invariant holds/);
+  });
+
   it('the runDir removed (rm -rf): re-created 0700, a fresh log, the PID files of running services written again, and the owner told', async () => {
     const dir = tmp();
     const run = join(dir, 'run');
