@@ -4,7 +4,7 @@
  * while the storm lasts the shipping lag is read from `procreg status` (the shipper's cursor),
  * and the storm's spawns per second, the crash-to-respawn latency they imply and procreg's CPU
  * per spawn are measured in windows that alternate between the shipper running and stopped
- * (`procreg stop procreg-ship`), in the same supervisor: "no supervision was delayed" is their
+ * (`procreg stop procreg-ship`; with, without, without, with, …), in the same supervisor: "no supervision was delayed" is their
  * ratio.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -124,15 +124,19 @@ export async function shipStormBench(o: {
     const lagEvents: number[] = [];
     const lagSeconds: number[] = [];
     const windows: Window[] = [];
+    // With, without, without, with, …: a machine whose load drifts during the run favours
+    // neither.
+    let running = true;
     for (let k = 0; k < 2 * o.pairs; k++) {
-      const shipping = k % 2 === 0;
+      const shipping = ((k + 1) >> 1) % 2 === 0;
       if (shipping) {
-        if (k > 0) cli('start', SHIP_SERVICE);
+        if (!running) cli('start', SHIP_SERVICE);
         await caughtUp(30_000); // the backlog of the window without it: not a lag of the storm
-      } else {
+      } else if (running) {
         cli('stop', SHIP_SERVICE);
         await pause(1000);
       }
+      running = shipping;
       const before = await status(runDir);
       const shipper = before.view ? shipperPid(before.view) : null;
       const cpu0 = sample(p.pid as number).cpuMs;
@@ -180,11 +184,12 @@ export async function shipStormBench(o: {
     };
     const w = of(true);
     const wo = of(false);
-    // Each pair's own ratio (a window with the shipper over the next one without): the spread.
+    // Each pair's own ratio (its window with the shipper over its window without): the spread.
     const pairRatios: number[] = [];
     for (let k = 0; k + 1 < windows.length; k += 2) {
-      const a = windows[k] as Window;
-      const b = windows[k + 1] as Window;
+      const x = windows[k] as Window;
+      const y = windows[k + 1] as Window;
+      const [a, b] = x.shipping ? [x, y] : [y, x];
       pairRatios.push(a.spawns / a.seconds / (b.spawns / b.seconds));
     }
     const spread = `pairs ${Math.min(...pairRatios).toFixed(2)}-${Math.max(...pairRatios).toFixed(2)}`;
