@@ -30,7 +30,7 @@ export const snapshotIndexSubject = (host: string, logId: string): string =>
 /**
  * Messages in flight per window: enough to keep the connection full, few enough to bound
  * memory (about 3 MB of storm events). The reader's 1 MB chunks hold ~6000 of them: one window
- * each, one wait for the broker per chunk (windows of 4096 split them in two: 1.3x slower).
+ * each, one wait for the broker per chunk (windows of 4096 split a chunk in two: two waits).
  */
 const WINDOW = 16_384;
 
