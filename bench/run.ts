@@ -1,4 +1,4 @@
-// npm run bench [-- --json] [-- --quick] [-- --only tree,fold,replay,memory,restart,reload,idle,spawn,vet,startup,snapshots,size,storm,ship]
+// npm run bench [-- --json] [-- --quick] [-- --only tree,fold,replay,memory,restart,reload,idle,spawn,vet,startup,snapshots,size,storm,ship,ship-storm]
 // [-- --impl ./my-tree.js]... [-- --compare old.json new.json] [-- --help]
 // [-- --candidates 25000/8,50000/16]: more snapshot intervals (events/MB) to measure beside the default
 // Every benchmark runs procreg and its peers in one run, side by side; figures are medians.
@@ -16,6 +16,7 @@ import { treeBench } from '../src/shell/bench/tree/tree-bench.js';
 import { foldBench } from './fold.bench.js';
 import { replayBench } from './replay.bench.js';
 import { shipBench } from './ship.bench.js';
+import { shipStormBench } from './ship-storm.bench.js';
 import { snapshotsBench } from './snapshots.bench.js';
 import { startupBench } from './startup.bench.js';
 import { spawnBench } from './spawn.bench.js';
@@ -181,6 +182,11 @@ if (want('ship'))
   show(
     'Shipping a storm log to a local NATS JetStream (issue 16)',
     await shipBench({ events: quick ? 100_000 : 400_000, peerEvents: quick ? 5_000 : 20_000 }),
+  );
+if (want('ship-storm'))
+  show(
+    'Shipping during the crash storm: lag, and the storm with the shipper vs without it (windows alternate)',
+    await shipStormBench({ services: 300, windowMs: quick ? 4000 : 8000, pairs: quick ? 2 : 5 }),
   );
 if (json) {
   const report: BenchReport = {

@@ -15,12 +15,13 @@ import { JetStreamSink } from '../src/shell/fleet/jetstream-sink.js';
 import { loadNats } from '../src/shell/fleet/nats.js';
 import { shipLog } from '../src/shell/fleet/shipper.js';
 import { stormConfig, stormServices, writeStormLog } from './storm-log.js';
+import { sample } from './supervisor.bench.js';
 import { benchTempDir, onInterrupt, ratioOf, type Result } from './util.js';
 
 /** bin/procreg.js, from dist-bench/bench. */
 const BIN = fileURLToPath(new URL('../../bin/procreg.js', import.meta.url));
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
@@ -31,7 +32,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function startNats(dir: string, port: number): Promise<ChildProcess> {
+export async function startNats(dir: string, port: number): Promise<ChildProcess> {
   const proc = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -76,6 +77,8 @@ export async function shipBench(o: { events: number; peerEvents: number }): Prom
   const url = `nats://127.0.0.1:${port}`;
   const mods = await loadNats();
   try {
+    const natsCpu0 = sample(nats.pid as number).cpuMs;
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await shipLog({
       live: config.eventLog,
@@ -88,6 +91,10 @@ export async function shipBench(o: { events: number; peerEvents: number }): Prom
       io: { out: () => {}, err: (t) => process.stderr.write(`${t}\n`) },
     });
     const shipRate = written.events / ((performance.now() - t0) / 1000);
+    // CPU per event, the shipper's and the broker's: what the machine's load does not change.
+    const cpu = process.cpuUsage(cpu0);
+    const shipCpuUs = (cpu.user + cpu.system) / written.events;
+    const natsCpuUs = ((sample(nats.pid as number).cpuMs - natsCpu0) * 1000) / written.events;
     await expectAllShipped(mods, url, written.events);
 
     // The peer: the same lines, one publish at a time, each awaited before the next.
@@ -119,11 +126,25 @@ export async function shipBench(o: { events: number; peerEvents: number }): Prom
       {
         bench: 'ship',
         case: `${written.events} storm events, ${bytesPerEvent.toFixed(0)} bytes/event`,
-        impl: 'procreg ship --once (windows of 4096 in flight)',
+        impl: 'procreg ship --once (a window in flight per 1 MB read)',
         value: shipRate,
         unit: 'events/s',
         target: '>= 100k/s',
         ratio: `${ratioOf(shipRate, peerRate)} awaited`,
+      },
+      {
+        bench: 'ship',
+        case: `${written.events} storm events, ${bytesPerEvent.toFixed(0)} bytes/event`,
+        impl: 'procreg ship CPU per event',
+        value: shipCpuUs,
+        unit: 'µs',
+      },
+      {
+        bench: 'ship',
+        case: `${written.events} storm events, ${bytesPerEvent.toFixed(0)} bytes/event`,
+        impl: 'nats-server CPU per event (storing them)',
+        value: natsCpuUs,
+        unit: 'µs',
       },
       {
         bench: 'ship',

@@ -23,6 +23,7 @@ export const CHECKOUT_SECTIONS = [
   'size',
   'storm',
   'ship',
+  'ship-storm',
 ] as const;
 
 export const BENCH_USAGE = (command: string, sections: readonly string[], defaultNote: string) =>

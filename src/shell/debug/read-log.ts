@@ -17,6 +17,12 @@ export interface LogProblem {
   readonly message: string;
 }
 
+/** An event with its line as read (without the newline). */
+export interface RawEvent {
+  readonly event: Event;
+  readonly line: Buffer;
+}
+
 export interface ReaderOptions {
   readonly onProblem?: (p: LogProblem) => void;
   /** The file was replaced by a new log that starts over at seq 1 (told once per replacement). */
@@ -73,7 +79,25 @@ export class LogReader {
   }
 
   /** The same, one array per chunk read. */
-  async *batches(final: boolean, fd?: FileHandle): AsyncGenerator<Event[]> {
+  batches(final: boolean, fd?: FileHandle): AsyncGenerator<Event[]> {
+    return this.chunks(final, fd, (event) => event);
+  }
+
+  /**
+   * The same, each event with its line's bytes as read (without the newline): what a shipper
+   * sends on, with no encoding again. Each chunk is read into a buffer of its own, so the lines
+   * stay valid after the next read.
+   */
+  lines(final: boolean, fd?: FileHandle): AsyncGenerator<RawEvent[]> {
+    return this.chunks(final, fd, (event, line) => ({ event, line }), true);
+  }
+
+  private async *chunks<T>(
+    final: boolean,
+    fd: FileHandle | undefined,
+    make: (event: Event, line: Buffer) => T,
+    freshBuffers = false,
+  ): AsyncGenerator<T[]> {
     const handle = fd ?? (await open(this.path, 'r'));
     try {
       const total = (await handle.stat()).size;
@@ -83,6 +107,7 @@ export class LogReader {
       let pos = this.offset;
       let lastReport = 0;
       for (;;) {
+        if (freshBuffers) buf = Buffer.allocUnsafe(buf.length);
         const { bytesRead } = await handle.read(buf, 0, buf.length, pos);
         if (bytesRead === 0) break;
         pos += bytesRead;
@@ -93,11 +118,11 @@ export class LogReader {
         }
         let start = 0;
         let nl = chunk.indexOf(0x0a, start);
-        const out: Event[] = [];
+        const out: T[] = [];
         while (nl >= 0) {
           const ev = this.take(chunk.toString('utf8', start, nl), false);
           this.offset += nl - start + 1;
-          if (ev) out.push(ev);
+          if (ev) out.push(make(ev, chunk.subarray(start, nl)));
           start = nl + 1;
           nl = chunk.indexOf(0x0a, start);
         }
@@ -114,7 +139,7 @@ export class LogReader {
         const ev = this.take(carry.toString('utf8'), true);
         this.offset += carry.length;
         this.pending = 0;
-        if (ev) yield [ev];
+        if (ev) yield [make(ev, carry)];
       }
       this.options.onProgress?.(pos, total);
     } finally {

@@ -7,7 +7,7 @@
  * names its stream sequence: `fleet status` folds from there (docs/fleet.md).
  */
 import type { JetStreamClient, JetStreamManager, PubAck } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { shipMsgId, shipSubject, subjectToken } from '../../config/ship.js';
 import { type NatsModules } from './nats.js';
 import {
@@ -27,8 +27,12 @@ export const HDR_SEQ = 'Procreg-Seq';
 export const snapshotIndexSubject = (host: string, logId: string): string =>
   `procreg.snap.${subjectToken(host)}.${subjectToken(logId)}`;
 
-/** Messages in flight per window: enough to keep the connection full, few enough to bound memory. */
-const WINDOW = 4096;
+/**
+ * Messages in flight per window: enough to keep the connection full, few enough to bound
+ * memory (about 3 MB of storm events). The reader's 1 MB chunks hold ~6000 of them: one window
+ * each, one wait for the broker per chunk (windows of 4096 split a chunk in two: two waits).
+ */
+const WINDOW = 16_384;
 
 export interface StreamLimits {
   /** Age of the oldest message kept, ms. */
@@ -82,6 +86,24 @@ export async function ensureStream(
   });
 }
 
+/**
+ * The headers of a message published without an ack (`Nats-Msg-Id` and `Procreg-Seq`), encoded
+ * by hand from a prefix made once per window: the client's headers object checks and
+ * canonicalizes every name and value of every message. The publish only asks a headers object
+ * to encode itself; the names are fixed and the id is checked once per send.
+ */
+function plainHeaders(idPrefix: Buffer, seq: number): MsgHdrs {
+  const digits = String(seq);
+  const bytes = Buffer.allocUnsafe(idPrefix.length + 2 * digits.length + SEQ_HDR.length + 4);
+  let at = idPrefix.copy(bytes, 0);
+  at += bytes.write(digits, at, 'latin1');
+  at += SEQ_HDR.copy(bytes, at);
+  at += bytes.write(digits, at, 'latin1');
+  bytes.write('\r\n\r\n', at, 'latin1');
+  return { encode: () => bytes } as unknown as MsgHdrs;
+}
+const SEQ_HDR = Buffer.from(`\r\n${HDR_SEQ}: `);
+
 export class JetStreamSink implements EventSink {
   private lastStreamSeq = new Map<string, number>();
   private readonly js: JetStreamClient;
@@ -134,15 +156,21 @@ export class JetStreamSink implements EventSink {
   async send(log: LogIdentity, events: readonly ShippedEvent[]): Promise<void> {
     const subject = shipSubject(log.host, log.logId);
     const { headers } = this.nats.transport;
+    // `NATS/1.0\r\nNats-Msg-Id: <host>:<logId>:`, the seq follows (shipMsgId's form); the
+    // client's check of a header value, once, before any message is published.
+    headers().set(HDR_LOG_ID, shipMsgId(log.host, log.logId, 0));
+    const idPrefix = Buffer.from(
+      `NATS/1.0\r\nNats-Msg-Id: ${shipMsgId(log.host, log.logId, 0).slice(0, -1)}`,
+    );
     for (let i = 0; i < events.length; i += WINDOW) {
       const window = events.slice(i, i + WINDOW);
       const expected = this.lastStreamSeq.get(subject) ?? 0;
       const acked: { k: number; ack: Promise<PubAck> }[] = [];
       for (const [k, e] of window.entries()) {
-        const h = headers();
-        h.set(HDR_SEQ, String(e.seq));
-        const msgID = shipMsgId(log.host, log.logId, e.seq);
         if (k === 0 || k === window.length - 1 || e.snapshot) {
+          const msgID = shipMsgId(log.host, log.logId, e.seq);
+          const h = headers();
+          h.set(HDR_SEQ, String(e.seq));
           // The names as given (a subject token is sanitized), on the messages readers ask for.
           h.set(HDR_HOST, log.host);
           h.set(HDR_LOG_ID, log.logId);
@@ -156,8 +184,7 @@ export class JetStreamSink implements EventSink {
             }),
           });
         } else {
-          h.set('Nats-Msg-Id', msgID);
-          this.nc.publish(subject, e.line, { headers: h });
+          this.nc.publish(subject, e.line, { headers: plainHeaders(idPrefix, e.seq) });
         }
       }
       const settled = await Promise.allSettled(acked.map((a) => a.ack));

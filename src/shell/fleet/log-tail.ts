@@ -5,8 +5,7 @@
  * reader goes on in it where it was, then in the next file.
  */
 import { statSync } from 'node:fs';
-import type { Event } from '../../events/types.js';
-import { type LogProblem, LogReader } from '../debug/read-log.js';
+import { type LogProblem, LogReader, type RawEvent } from '../debug/read-log.js';
 import { allFiles, listLogFiles, type SegmentFile } from '../event-log/segments.js';
 
 interface Placed extends SegmentFile {
@@ -27,8 +26,11 @@ export class LogTail {
     private readonly onProblem: (p: LogProblem) => void,
   ) {}
 
-  /** The events after the last one read, up to the end of the live segment as it is now. */
-  async *read(): AsyncGenerator<Event[]> {
+  /**
+   * The events after the last one read, up to the end of the live segment as it is now, each
+   * with its line as read.
+   */
+  async *read(): AsyncGenerator<RawEvent[]> {
     let files = this.files();
     let at = this.ino === null ? -1 : files.findIndex((f) => f.ino === this.ino);
     if (at < 0) {
@@ -43,20 +45,20 @@ export class LogTail {
       const f = files[at] as Placed;
       const r = this.reader as LogReader;
       const reader = r.path === f.path ? r : this.open(f, r.offset, r.line, r.lastSeq);
-      for await (const batch of reader.batches(!f.live)) {
+      for await (const batch of reader.lines(!f.live)) {
         // A new log starts over at seq 1: its events are not "already shipped"; the caller
         // stops at its first snapshot and ships it under its own logId.
         const other = batch.findIndex(
-          (e) => e.type === 'snapshot' && e.logId !== null && e.logId !== this.logId,
+          ({ event: e }) => e.type === 'snapshot' && e.logId !== null && e.logId !== this.logId,
         );
         if (other >= 0) {
-          const before = batch.slice(0, other).filter((e) => e.seq > this.shipped);
+          const before = batch.slice(0, other).filter((r) => r.event.seq > this.shipped);
           yield [...before, ...batch.slice(other)];
           return;
         }
-        const fresh = batch.filter((e) => e.seq > this.shipped);
+        const fresh = batch.filter((r) => r.event.seq > this.shipped);
         if (fresh.length === 0) continue;
-        this.shipped = (fresh.at(-1) as Event).seq;
+        this.shipped = (fresh.at(-1) as RawEvent).event.seq;
         yield fresh;
       }
       if (f.live) return;

@@ -7,14 +7,13 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
-import { encodeEvent } from '../../events/codec.js';
 import type { Event } from '../../events/types.js';
 import type { CommandIO } from '../cli/io.js';
 import { resolveForLock } from '../instance-lock.js';
 import { LogTail } from './log-tail.js';
 import { writeShipCursor } from './ship-cursor.js';
 import { type EventSink, type LogIdentity, type ShippedEvent, SinkConflict, SinkRefused } from './sink.js';
-import { LogReader } from '../debug/read-log.js';
+import { LogReader, type RawEvent } from '../debug/read-log.js';
 import { allFiles, listLogFiles } from '../event-log/segments.js';
 
 export interface ShipOptions {
@@ -106,15 +105,15 @@ async function follow(o: ShipOptions, sink: EventSink, log: LogIdentity, after: 
     cursorAt = Date.now();
   };
   for (;;) {
-    for await (const batch of tail.read()) {
-      const replaced = batch.find(
-        (e): e is Extract<Event, { type: 'snapshot' }> =>
-          e.type === 'snapshot' && e.logId !== null && e.logId !== log.logId,
+    for await (const batch of readAhead(tail.read())) {
+      const at = batch.findIndex(
+        ({ event: e }) => e.type === 'snapshot' && e.logId !== null && e.logId !== log.logId,
       );
-      const events = replaced ? batch.slice(0, batch.indexOf(replaced)) : batch;
+      const replaced = at < 0 ? null : (batch[at]?.event as Extract<Event, { type: 'snapshot' }>);
+      const events = replaced ? batch.slice(0, at) : batch;
       if (events.length > 0) {
         await sink.send(log, events.map(shipped));
-        last = events.at(-1) as Event;
+        last = (events.at(-1) as RawEvent).event;
         if (Date.now() - cursorAt > 200) saveCursor();
       }
       for (const p of problems.splice(0)) o.io.err(`procreg ship: ${p}`);
@@ -132,8 +131,28 @@ async function follow(o: ShipOptions, sink: EventSink, log: LogIdentity, after: 
   }
 }
 
-function shipped(e: Event): ShippedEvent {
-  return { seq: e.seq, line: encodeEvent(e), snapshot: e.type === 'snapshot' };
+/**
+ * The same batches, the next one read (and decoded) while the caller sends this one: the
+ * reading overlaps the broker storing, instead of each waiting for the other.
+ */
+async function* readAhead<T>(it: AsyncGenerator<T>): AsyncGenerator<T> {
+  let next = it.next();
+  try {
+    for (;;) {
+      const r = await next;
+      if (r.done) return;
+      next = it.next();
+      next.catch(() => {}); // a failure is thrown where it is awaited, on the next turn
+      yield r.value;
+    }
+  } finally {
+    await it.return(undefined);
+  }
+}
+
+/** The line as read from the file: shipped as it is, not encoded again. */
+function shipped({ event: e, line }: RawEvent): ShippedEvent {
+  return { seq: e.seq, line, snapshot: e.type === 'snapshot' };
 }
 
 /**

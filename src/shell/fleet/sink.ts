@@ -3,10 +3,10 @@
  * could be a sink too. The JetStream one is ./jetstream-sink.ts.
  */
 
-/** One event as shipped: the log's line (without its newline) and who wrote it. */
+/** One event as shipped: the log's line as read (its bytes, without the newline) and who wrote it. */
 export interface ShippedEvent {
   readonly seq: number;
-  readonly line: string;
+  readonly line: Uint8Array;
   /** It is a snapshot: readers may start a fold here. */
   readonly snapshot: boolean;
 }
