@@ -180,6 +180,24 @@ describe('snapshots of the registry', () => {
     ]);
   });
 
+  it('written before a config field with a default existed (host, ship) still match; a changed value does not', () => {
+    const w = new World({ configs: RELOAD_POOL, seed: 9 });
+    w.start();
+    w.drain();
+    const s = roundTrip(toSnapshot(w.state)) as { config: Record<string, unknown> | null };
+    expect(s.config).toMatchObject({ host: null, ship: null });
+    delete s.config?.host;
+    delete s.config?.ship;
+    const seq = w.log.length + 1;
+    const old = stamp({ type: 'snapshot', logId: null, cause: null, state: s as never }, seq, 0, 0);
+    expect(replay([...w.log, old], { check: true }).problems).toEqual([]);
+    if (s.config) s.config.host = 'elsewhere';
+    const wrong = stamp({ type: 'snapshot', logId: null, cause: null, state: s as never }, seq, 0, 0);
+    expect(replay([...w.log, wrong], { check: true }).problems).toEqual([
+      expect.objectContaining({ seq, kind: 'snapshot-mismatch' }),
+    ]);
+  });
+
   it('of the initial state read back to it', () => {
     const read = fromSnapshot(roundTrip(toSnapshot(initialState())));
     expect(read.ok && plain(read.state)).toEqual(plain(initialState()));
