@@ -1,7 +1,16 @@
 // Real pipes for children's output: libuv's stdio pipes are Unix sockets, and a program that
 // opens /dev/stdout (nginx's `access_log /dev/stdout`) gets ENXIO on a socket.
 import { execFile, execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, rmSync, unlinkSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -19,8 +28,9 @@ const LOW = 12;
 /**
  * Node cannot call pipe(2), so the pipes are FIFOs: `mkfifo` makes a batch in a fresh private
  * directory (mode 0700), both ends of each are opened, then every name is unlinked and the
- * directory removed — what the pool holds are open, nameless pipes, and nothing stays on
- * disk if procreg dies. A FIFO's ends are pipe ends: the child can reopen /dev/stdout
+ * directory removed — what the pool holds are open, nameless pipes. A procreg killed while a
+ * batch is being made (a few ms of mkfifo) leaves its directory behind: it is named with the
+ * PID, and the next procreg to make a batch removes those of dead PIDs (sweepStalePipeDirs). A FIFO's ends are pipe ends: the child can reopen /dev/stdout
  * (/proc/self/fd/1). Its inode is mode 0666 so a service running as another user can reopen
  * it too; nobody else can reach it: its name lived only in the private directory, and
  * /proc/<pid>/fd links are only followed by those who may ptrace that process.
@@ -88,8 +98,55 @@ function makeBatchAsync(done: (made: PipeEnds[] | null) => void): void {
   });
 }
 
+const PREFIX = 'procreg-pipes-';
+let swept = false;
+
+/**
+ * Removes the batch directories of procregs that died while making one: named
+ * `procreg-pipes-<pid>-…`, that PID gone, and older than `minAgeMs` (a batch lives for
+ * milliseconds; the age keeps a live procreg in another PID namespace sharing this temp
+ * directory safe). Never throws: what it cannot remove stays.
+ */
+export function sweepStalePipeDirs(dir = tmpdir(), minAgeMs = 60_000, now = Date.now()): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = /^procreg-pipes-(\d+)-[^/]+$/.exec(name);
+    if (!m) continue;
+    const path = join(dir, name);
+    try {
+      const st = statSync(path);
+      if (!st.isDirectory() || now - st.mtimeMs < minAgeMs || alive(Number(m[1]))) continue;
+      rmSync(path, { recursive: true, force: true });
+      removed.push(path);
+    } catch {
+      // gone meanwhile, or not ours to remove
+    }
+  }
+  return removed;
+}
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
 function namesForBatch(): { dir: string; names: string[] } {
-  const dir = mkdtempSync(join(tmpdir(), 'procreg-pipes-'));
+  if (!swept) {
+    swept = true;
+    sweepStalePipeDirs();
+  }
+  const dir = mkdtempSync(join(tmpdir(), `${PREFIX}${process.pid}-`));
   return { dir, names: Array.from({ length: BATCH }, (_, i) => join(dir, String(i))) };
 }
 
