@@ -62,7 +62,15 @@ function startedSince(leader: number): (pid: number) => boolean {
   } catch {
     return () => true;
   }
+  return forkedAfter(leader, last);
+}
+
+/**
+ * The PIDs handed out after `leader`'s, when `last` is the last PID handed out: with no wrap
+ * since the leader (leader, last]; after a wrap at pid_max, above the leader or up to last.
+ * An unusable `last` admits every PID.
+ */
+export function forkedAfter(leader: number, last: number): (pid: number) => boolean {
   if (!Number.isSafeInteger(last) || last <= 0) return () => true;
-  // No wrap since the leader: (leader, last]; a wrap: above the leader, or up to last.
   return last >= leader ? (pid) => pid > leader && pid <= last : (pid) => pid > leader || pid <= last;
 }
