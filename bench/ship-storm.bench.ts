@@ -7,51 +7,30 @@
  * (`procreg stop procreg-ship`; with, without, without, with, …), in the same supervisor: "no supervision was delayed" is their
  * ratio.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SHIP_SERVICE } from '../src/config/ship.js';
 import type { RegistryView } from '../src/core/view.js';
-import { locateSupervisor } from '../src/shell/control/client.js';
 import type { ShipLag } from '../src/shell/supervisor/supervisor.js';
 import { freePort, startNats } from './ship.bench.js';
+import { pause, startStorm, status as stormStatus, stopChild } from './storm.bench.js';
 import { sample } from './supervisor.bench.js';
 import { median, onInterrupt, percentile, ratioOf, type Result } from './util.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PROCREG = join(ROOT, 'bin', 'procreg.js');
-/** The storm's service, as bench/storm.bench.ts has it: exits after 50 ms, restarted at once. */
-const CRASH = ['sleep', '0.05'] as const;
 const CRASH_MS = 50;
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Status = RegistryView & { ship?: ShipLag };
-
-/** One `procreg status` over the control socket, timed. */
-async function status(runDir: string): Promise<{ ms: number; view: Status | null }> {
-  const t0 = process.hrtime.bigint();
-  const found = await locateSupervisor(runDir, 10_000);
-  if (found.kind !== 'control') return { ms: NaN, view: null };
-  const ans = await found.session.request('status', 10_000);
-  found.session.close();
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  return { ms, view: ans && ans !== 'closed' && ans.ok ? (ans.status as Status) : null };
-}
+const status = (runDir: string) => stormStatus<Status>(runDir);
 
 /** Spawns of the storm's services (the shipper's own restarts not counted). */
 const stormSpawns = (v: Status) =>
   v.services.reduce((n, s) => (s.name === SHIP_SERVICE ? n : n + s.restarts), 0);
 const shipperPid = (v: Status) => v.services.find((s) => s.name === SHIP_SERVICE)?.pid ?? null;
-
-async function stopChild(p: ChildProcess, timeoutMs = 20_000): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  await Promise.race([exited, pause(timeoutMs)]);
-  if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-}
 
 interface Window {
   readonly shipping: boolean;
@@ -79,29 +58,12 @@ export async function shipStormBench(o: {
     const port = await freePort();
     const nats = await startNats(join(dir, 'js'), port);
     procs.push(nats);
-    const svc = (i: number) =>
-      `  s${i}:\n    command: ${JSON.stringify(CRASH)}\n    backoff: { initial: 0ms }\n` +
-      `    maxRestarts: { count: 1000000, within: 1s }\n`;
-    const config = join(dir, 'procreg.yaml');
-    writeFileSync(
-      config,
-      `runDir: ./run\nhost: bench\nship: { to: nats://127.0.0.1:${port} }\nservices:\n` +
-        Array.from({ length: o.services }, (_, i) => svc(i)).join(''),
+    const p = await startStorm(
+      dir,
+      o.services,
+      procs,
+      `host: bench\nship: { to: nats://127.0.0.1:${port} }\n`,
     );
-    const out = openSync(join(dir, 'procreg.out'), 'a');
-    const p = spawn(process.execPath, [PROCREG, 'run', config, '--log-format', 'json'], {
-      stdio: ['ignore', out, out],
-    });
-    closeSync(out);
-    procs.push(p);
-    const deadline = Date.now() + 240_000; // start-up under a storm on a loaded machine is slow
-    while ((await status(runDir)).view === null) {
-      if (p.exitCode !== null || Date.now() > deadline)
-        throw new Error(
-          `procreg run did not answer status: ${readFileSync(join(dir, 'procreg.out'), 'utf8')}`,
-        );
-      await pause(200);
-    }
     const cli = (...args: string[]) =>
       execFileSync(process.execPath, [PROCREG, ...args, '--run-dir', runDir], { stdio: 'ignore' });
 

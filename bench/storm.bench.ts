@@ -18,10 +18,11 @@ import { median, percentile, ratioOf, type Result } from './util.js';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PROCREG = join(ROOT, 'bin', 'procreg.js');
 const BARE = join(ROOT, 'bench', 'bare-supervisor.js');
-const CRASH = ['sleep', '0.05'] as const;
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The storm's service: exits after 50 ms, restarted at once. */
+export const CRASH = ['sleep', '0.05'] as const;
+export const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function stopChild(p: ChildProcess, timeoutMs = 20_000): Promise<void> {
+export async function stopChild(p: ChildProcess, timeoutMs = 20_000): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;
   const exited = new Promise((r) => p.once('exit', r));
   p.kill('SIGTERM');
@@ -30,15 +31,50 @@ async function stopChild(p: ChildProcess, timeoutMs = 20_000): Promise<void> {
 }
 
 /** One `procreg status` over the control socket: find the supervisor, ask, read the answer. */
-async function status(runDir: string): Promise<{ ms: number; view: RegistryView | null }> {
+export async function status<V extends RegistryView = RegistryView>(
+  runDir: string,
+): Promise<{ ms: number; view: V | null }> {
   const t0 = process.hrtime.bigint();
   const found = await locateSupervisor(runDir, 10_000);
   if (found.kind !== 'control') return { ms: NaN, view: null };
   const ans = await found.session.request('status', 10_000);
   found.session.close();
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  const view = ans && ans !== 'closed' && ans.ok ? (ans.status as RegistryView) : null;
+  const view = ans && ans !== 'closed' && ans.ok ? (ans.status as V) : null;
   return { ms, view };
+}
+
+/**
+ * `procreg run` of `services` storm services (runDir `<dir>/run`, `header` YAML lines before
+ * `services:`), its output in `<dir>/procreg.out`; resolves once it answers status.
+ */
+export async function startStorm(
+  dir: string,
+  services: number,
+  procs: ChildProcess[],
+  header = '',
+): Promise<ChildProcess> {
+  const svc = (i: number) =>
+    `  s${i}:\n    command: ${JSON.stringify(CRASH)}\n    backoff: { initial: 0ms }\n` +
+    `    maxRestarts: { count: 1000000, within: 1s }\n`;
+  const config = join(dir, 'procreg.yaml');
+  writeFileSync(
+    config,
+    `runDir: ./run\n${header}services:\n${Array.from({ length: services }, (_, i) => svc(i)).join('')}`,
+  );
+  const out = openSync(join(dir, 'procreg.out'), 'a');
+  const p = spawn(process.execPath, [PROCREG, 'run', config, '--log-format', 'json'], {
+    stdio: ['ignore', out, out],
+  });
+  closeSync(out);
+  procs.push(p);
+  const deadline = Date.now() + 240_000; // start-up under a storm on a loaded machine is slow
+  while ((await status(join(dir, 'run'))).view === null) {
+    if (p.exitCode !== null || Date.now() > deadline)
+      throw new Error(`procreg run did not answer status: ${readFileSync(join(dir, 'procreg.out'), 'utf8')}`);
+    await pause(200);
+  }
+  return p;
 }
 
 const restartsOf = (v: RegistryView) => v.services.reduce((n, s) => n + s.restarts, 0);
@@ -48,28 +84,7 @@ export async function stormBench(opts: { services: number; windowMs: number }): 
   const runDir = join(dir, 'run');
   const procs: ChildProcess[] = [];
   try {
-    const svc = (i: number) =>
-      `  s${i}:\n    command: ${JSON.stringify(CRASH)}\n    backoff: { initial: 0ms }\n` +
-      `    maxRestarts: { count: 1000000, within: 1s }\n`;
-    const config = join(dir, 'procreg.yaml');
-    writeFileSync(
-      config,
-      `runDir: ./run\nservices:\n${Array.from({ length: opts.services }, (_, i) => svc(i)).join('')}`,
-    );
-    const out = openSync(join(dir, 'procreg.out'), 'a');
-    const p = spawn(process.execPath, [PROCREG, 'run', config, '--log-format', 'json'], {
-      stdio: ['ignore', out, out],
-    });
-    closeSync(out);
-    procs.push(p);
-    const deadline = Date.now() + 240_000; // start-up under a storm on a loaded machine is slow
-    while ((await status(runDir)).view === null) {
-      if (p.exitCode !== null || Date.now() > deadline)
-        throw new Error(
-          `procreg run did not answer status: ${readFileSync(join(dir, 'procreg.out'), 'utf8')}`,
-        );
-      await pause(200);
-    }
+    const p = await startStorm(dir, opts.services, procs);
     await pause(2000); // into the storm
     const before = await status(runDir);
     const cpu0 = sample(p.pid as number).cpuMs;

@@ -74,16 +74,8 @@ export function table(title: string, head: string[], rows: (string | number)[][]
 /** Deterministic PRNG so every implementation sees the same operations (the world's own). */
 export { mulberry32 as rng } from '../src/sim/world.js';
 
-export interface Result {
-  readonly bench: string;
-  readonly case: string;
-  readonly impl: string;
-  readonly value: number;
-  readonly unit: string;
-  readonly target?: string;
-  /** procreg against its peer or limit measured in the same run, e.g. `1.12x bare`. */
-  readonly ratio?: string;
-}
+/** One figure of a bench: the row `procreg bench` reports too (its JSON and --compare read it). */
+export type { BenchRow as Result } from '../src/shell/bench/results.js';
 
 /** `a / b` as printed in the ratio column. */
 export function ratioOf(a: number, b: number): string {

@@ -63,6 +63,24 @@ export interface EventJson {
   readonly event: Event;
 }
 
+/** An event as `events --json` prints it (a stream's reader adds its host and logId first). */
+export function eventJson(t: Extract<Told, { kind: 'event' }>): EventJson {
+  const l = t.line;
+  return {
+    seq: l.seq,
+    time: isoTime(l.time),
+    type: l.type,
+    kind: l.kind,
+    service: l.service,
+    check: l.check,
+    serial: l.serial,
+    gen: l.gen,
+    text: l.text,
+    lastWords: l.lastWords,
+    event: t.event,
+  };
+}
+
 export async function eventsCommand(
   log: string,
   opts: EventsCommandOptions & { readonly host?: readonly string[] },
@@ -196,21 +214,7 @@ class Printer {
     for (const t of told) {
       if (this.opts.json) {
         if (t.kind !== 'event') continue;
-        const l = t.line;
-        const j: EventJson = {
-          seq: l.seq,
-          time: isoTime(l.time),
-          type: l.type,
-          kind: l.kind,
-          service: l.service,
-          check: l.check,
-          serial: l.serial,
-          gen: l.gen,
-          text: l.text,
-          lastWords: l.lastWords,
-          event: t.event,
-        };
-        this.io.out(JSON.stringify(j));
+        this.io.out(JSON.stringify(eventJson(t)));
         continue;
       }
       const time = t.kind === 'event' ? t.line.time : t.loop.time;

@@ -21,7 +21,7 @@ import {
   type StreamProblem,
 } from '../fleet/stream-source.js';
 import { inPool } from '../fleet/pool.js';
-import { type EventsCommandOptions, parseFilter } from './events-command.js';
+import { eventJson, type EventsCommandOptions, parseFilter } from './events-command.js';
 import type { CommandIO } from './io.js';
 
 export interface FleetOptions {
@@ -119,24 +119,7 @@ export function fleetEventsCommand(
       for (const { log, t } of told) {
         if (opts.json) {
           if (t.kind !== 'event') continue;
-          const l = t.line;
-          io.out(
-            JSON.stringify({
-              host: log.host,
-              logId: log.logId,
-              seq: l.seq,
-              time: isoTime(l.time),
-              type: l.type,
-              kind: l.kind,
-              service: l.service,
-              check: l.check,
-              serial: l.serial,
-              gen: l.gen,
-              text: l.text,
-              lastWords: l.lastWords,
-              event: t.event,
-            }),
-          );
+          io.out(JSON.stringify({ host: log.host, logId: log.logId, ...eventJson(t) }));
           continue;
         }
         day = dayHeader(io, style, t.kind === 'event' ? t.line.time : t.loop.time, day);

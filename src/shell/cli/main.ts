@@ -275,18 +275,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('--utc', 'show times in UTC')
     .option('--host <name>', 'on a stream (nats://host:port[/stream]): only this host (repeatable)', many, [])
     .action(async (log: string, opts: Record<string, unknown>) => {
-      const stop = new AbortController();
-      const onSignal = () => stop.abort();
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      try {
-        code = await (
-          await import('./events-command.js')
-        ).eventsCommand(log, { ...opts, signal: stop.signal }, io);
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
+      code = await untilSignalled(async (signal) =>
+        (await import('./events-command.js')).eventsCommand(log, { ...opts, signal }, io),
+      );
     });
   program
     .command('history')
@@ -403,18 +394,9 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option('--once', 'ship what the log holds now and exit, instead of following it')
     .action(async (log: string, opts: { to?: string; stream?: string; host?: string; once?: boolean }) => {
-      const stop = new AbortController();
-      const onSignal = () => stop.abort();
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      try {
-        code = await (
-          await import('./ship-command.js')
-        ).shipCommand(log, { ...opts, signal: stop.signal }, io);
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
+      code = await untilSignalled(async (signal) =>
+        (await import('./ship-command.js')).shipCommand(log, { ...opts, signal }, io),
+      );
     });
   // `procreg help <command>` is `procreg <command> --help`: an unknown one gets "did you mean".
   const [, , first, second, ...more] = argv;
@@ -434,4 +416,18 @@ export async function main(argv: string[]): Promise<number> {
     return e.exitCode === 0 ? 0 : 2;
   }
   return code;
+}
+
+/** Runs a command that follows something until SIGINT or SIGTERM aborts the signal it is given. */
+async function untilSignalled(run: (signal: AbortSignal) => Promise<number>): Promise<number> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await run(stop.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
