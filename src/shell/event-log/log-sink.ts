@@ -223,11 +223,12 @@ export class LogSink {
   /**
    * Between two inputs (everything stamped so far is folded): notice a removed runDir or a
    * replaced log, retry what is pending, and write a gap record and a snapshot where events
-   * were lost. Never throws.
+   * were lost. `lookForMoves` false skips the look at the runDir and the log file (4 stat
+   * calls): the supervisor looks once per turn of the event loop. Never throws.
    */
-  checkpoint(time: number, mono: number): void {
+  checkpoint(time: number, mono: number, lookForMoves = true): void {
     try {
-      this.noticeMoves();
+      if (lookForMoves || this.runDirGone) this.noticeMoves();
       if (this.runDirGone) return;
       if (this.writer === null) {
         try {

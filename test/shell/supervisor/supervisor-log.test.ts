@@ -322,6 +322,39 @@ describe('files moved or deleted under a running supervisor', () => {
     expect(await replayCheck(log)).toMatch(/^check: \d+ events, every invariant holds/m);
   });
 
+  it('looked for once per turn of the event loop: the rest of a turn goes to the moved file, the next turn starts the fresh log with the gap (issue 15: restart latency)', async () => {
+    const dir = tmp();
+    const cfg = normalized({ runDir: './run', services: { web: sleeper } }, dir);
+    // A minute-long interval: only the inputs below (and the watch, a second later) look.
+    const { sup } = await open(cfg, { logCheckIntervalMs: 60_000 });
+    const log = cfg.eventLog;
+    const moved = join(dir, 'run', 'events.1');
+    const ask = (name: string) =>
+      sup.push({ type: 'start-requested', target: 'service', name, source: 'test' });
+    const gap = nextEvent(sup, ofType('log-gap'));
+    await new Promise((r) => setImmediate(r)); // a turn of its own
+    // One turn: the first input looks (nothing moved yet), the log moves, two more inputs.
+    ask('first');
+    renameSync(log, moved);
+    ask('second');
+    ask('third');
+    const old = (await items(moved)).map((i) => (i as { event: Event }).event);
+    const names = old.flatMap((e) => (e.type === 'start-requested' ? [e.name] : []));
+    expect(names).toEqual(['first', 'second', 'third']);
+    // The next turn's first input looks: a fresh log, its gap naming the moved file.
+    await new Promise((r) => setImmediate(r));
+    ask('fourth');
+    const { toSeq, previous, reason } = await gap;
+    expect({ previous, reason }).toEqual({ previous: moved, reason: 'log-replaced' });
+    expect(old.at(-1)?.seq).toBeLessThanOrEqual(toSeq); // the gap covers what went to the moved file
+    await finish(sup);
+    const fresh = (await items(log)).map((i) => (i as { event: Event }).event);
+    expect(fresh.slice(0, 2).map((e) => e.type)).toEqual(['log-gap', 'snapshot']);
+    expect(fresh.some((e) => e.type === 'start-requested' && e.name === 'fourth')).toBe(true);
+    expect(fresh.some((e) => e.type === 'start-requested' && e.name === 'third')).toBe(false);
+    expect(await replayCheck(log)).toMatch(/^check: \d+ events, every invariant holds/m);
+  });
+
   it('noticed while nothing happens, without polling: the runDir and the log are watched (issue 15: idle CPU 0)', async () => {
     const dir = tmp();
     const run = join(dir, 'run');
