@@ -79,34 +79,42 @@ export function spawnChild(spec: ChildSpec, hooks: ChildHooks, onStarted: (o: Sp
   } finally {
     for (const fd of fds) closeSync(fd); // the child holds its own copies
   }
-  for (const p of pipes) closeSync(p.write); // likewise: the pipe ends at its last writer's exit
-  const readers = [out.read, err === out ? null : err.read].map((fd) =>
-    fd === null ? null : pipeReader(fd),
-  );
-  const [stdout, stderr] = readers;
   if (child.pid === undefined) {
-    for (const r of readers) r?.destroy();
+    closePipes(pipes);
     child.once('error', (e) => onStarted({ error: whyNotStarted(spec, e) }));
     return;
   }
   const pid = child.pid;
   ownChildren.add(pid); // before the event loop turns: the orphan reaper leaves it to Node
   const last = spec.lastWords ? new LastLines(spec.lastWords) : null;
-  const streams = readers.filter((s) => s !== null);
-  const drained = streams.map((s) => new Promise<void>((resolve) => s.once('close', resolve)));
-  for (const [stream, name] of [
-    [stdout, 'stdout'],
-    [stderr, 'stderr'],
-  ] as const) {
-    forwardLines(stream ?? null, (line) => {
-      last?.push(line);
-      hooks.onLine(name, line);
-    });
-  }
+  const outputs = [
+    { read: out.read, name: 'stdout' },
+    { read: err === out ? null : err.read, name: 'stderr' },
+  ] as const;
+  let drained: Promise<void>[] = [];
+  // procreg's ends of the pipes are set up once the work of this turn is done: after the
+  // events this spawn leads to are logged and its PID file is written (issue 15: restart
+  // latency). Nothing is lost meanwhile: the output waits in the pipes, and the exit comes
+  // from the event loop, later than any microtask.
+  queueMicrotask(() => {
+    for (const p of pipes) closeQuietly(p.write); // the child holds its own copies: EOF at its last writer's exit
+    const streams: Socket[] = [];
+    for (const { read, name } of outputs) {
+      if (read === null) continue;
+      const stream = pipeReader(read);
+      if (stream === null) continue;
+      streams.push(stream);
+      forwardLines(stream, (line) => {
+        last?.push(line);
+        hooks.onLine(name, line);
+      });
+    }
+    drained = streams.map((s) => new Promise<void>((resolve) => s.once('close', resolve)));
+  });
   child.on('exit', (code, signal) => {
     ownChildren.delete(pid);
     const report = () => hooks.onExit(code, signal, lastWordsOf(spec, last));
-    if (streams.length === 0) return report();
+    if (drained.length === 0) return report();
     // Its last lines may still be in the pipes: read them first, but never wait on a pipe
     // that a process left in its group holds open (that group is stopped next).
     let done = false;
@@ -122,11 +130,28 @@ export function spawnChild(spec: ChildSpec, hooks: ChildHooks, onStarted: (o: Sp
   onStarted({ pid });
 }
 
-/** procreg's end of a child's pipe, as a stream (libuv reads it without blocking). */
-function pipeReader(fd: number): Socket {
-  const s = new Socket({ fd, readable: true, writable: false });
-  s.on('error', () => s.destroy()); // a read error ends the stream like EOF
-  return s;
+/**
+ * procreg's end of a child's pipe, as a stream (libuv reads it without blocking); null, and
+ * the descriptor closed, if it cannot be one (its output is then not read: the child gets
+ * EPIPE, as if procreg had closed it).
+ */
+function pipeReader(fd: number): Socket | null {
+  try {
+    const s = new Socket({ fd, readable: true, writable: false });
+    s.on('error', () => s.destroy()); // a read error ends the stream like EOF
+    return s;
+  } catch {
+    closeQuietly(fd);
+    return null;
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
 }
 
 /** What a person needs to fix it: the program, the directory, or procreg's own limits. */
@@ -169,8 +194,7 @@ function lastWordsOf(spec: ChildSpec, last: LastLines | null): LastWords | null 
 }
 
 /** Line by line; a last line without a newline is passed on at the end, a longer one in pieces. */
-function forwardLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
-  if (!stream) return;
+function forwardLines(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
   const lines = new LineSplitter(onLine, OUTPUT_LINE_MAX);
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => lines.push(chunk));
