@@ -66,7 +66,9 @@ export function writePidFile(path: string, pid: number): void {
 }
 
 function writeIn(dir: DirHandle, name: string, path: string, pid: number): void {
-  refuseLinkOrNonFile(dir.at(name), path);
+  // What stands at the name is checked once, right before the rename (below): a check before
+  // the temporary file too spared only a file created and removed again when refusing, and
+  // cost every restart a system call before its PID file (issue 15).
   const tmpName = `.${name}.${process.pid}.${++tmpCounter}.tmp`;
   const tmp = dir.at(tmpName);
   let fd: number;
@@ -91,7 +93,7 @@ function writeIn(dir: DirHandle, name: string, path: string, pid: number): void 
   }
   closeSync(fd);
   try {
-    refuseLinkOrNonFile(dir.at(name), path); // checked again: the window between check and rename is ours only
+    refuseLinkOrNonFile(dir.at(name), path); // right before the rename: the window between check and rename is ours only
     renameSync(tmp, dir.at(name));
   } catch (e) {
     unlinkQuietly(tmp);
