@@ -84,7 +84,7 @@ describe('decodeEvent: the compiled checks', () => {
         expect(fast).toBe(walked.ok && !walkOnly);
         if (fast) expect(parsed).toStrictEqual(walked.ok && walked.event);
       }),
-      { numRuns: 3000 },
+      { numRuns: 1000 },
     );
   });
 
@@ -100,7 +100,7 @@ describe('decodeEvent: the compiled checks', () => {
         }
         expect(decodeEvent(line)).toStrictEqual(validateParsed(parsed));
       }),
-      { numRuns: 3000 },
+      { numRuns: 1000 },
     );
   });
 
