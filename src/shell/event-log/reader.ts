@@ -77,7 +77,7 @@ export async function* readLogParts(
   parts: readonly LogPart[],
   options: ReadLogOptions = {},
 ): AsyncGenerator<LogBatch> {
-  const chain: Chain = { lastSeq: 0, lastFile: null, logId: null, logIdFile: null };
+  const chain = newChain();
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i] as LogPart;
     const fd = openLogForReading(part.path);
@@ -98,12 +98,14 @@ export async function* readLogParts(
 }
 
 /** What carries from one file of a log to the next. */
-interface Chain {
+export interface Chain {
   lastSeq: number;
   lastFile: string | null;
   logId: string | null;
   logIdFile: string | null;
 }
+
+export const newChain = (): Chain => ({ lastSeq: 0, lastFile: null, logId: null, logIdFile: null });
 
 /** A descriptor on the log for reading: a regular file, or a ProcregError saying what is there instead. */
 export function openLogForReading(path: string): number {
@@ -137,7 +139,7 @@ export function openLogForReading(path: string): number {
 }
 
 /** Decodes the lines of one file of a log in order: line numbers, seq order, a torn last line. */
-class LogLines {
+export class LogLines {
   private lineNo = 0;
   private batch: LogBatch;
   private readonly where: { file: string; fromOffset?: number };
@@ -203,6 +205,15 @@ class LogLines {
     this.batch.problems.push({ ...this.where, line: this.lineNo, ...p });
   }
 
+  /** For a seq problem at the start of a file: the file the event before it was in. Only on a problem: not per line. */
+  private across(): { across: string; acrossField: { previousFile?: string } } {
+    const previousFile =
+      this.chain.lastFile !== null && this.chain.lastFile !== this.file ? this.chain.lastFile : null;
+    return previousFile
+      ? { across: ` (after ${previousFile})`, acrossField: { previousFile } }
+      : { across: '', acrossField: {} };
+  }
+
   private take(line: string, last: boolean): void {
     const out = this.batch;
     this.lineNo++;
@@ -222,11 +233,8 @@ class LogLines {
     }
     const event = res.event;
     const seq = event.seq;
-    const previousFile =
-      this.chain.lastFile !== null && this.chain.lastFile !== this.file ? this.chain.lastFile : null;
-    const across = previousFile ? ` (after ${previousFile})` : '';
-    const acrossField = previousFile ? { previousFile } : {};
-    if (seq <= this.lastSeq)
+    if (seq <= this.lastSeq) {
+      const { across, acrossField } = this.across();
       return this.problem({
         kind: 'seq-repeat',
         message: `seq ${seq} does not follow ${this.lastSeq}${across}; line skipped`,
@@ -234,7 +242,9 @@ class LogLines {
         previousSeq: this.lastSeq,
         ...acrossField,
       });
-    if (this.lastSeq > 0 && seq !== this.lastSeq + 1 && !explainsGap(event, this.lastSeq))
+    }
+    if (this.lastSeq > 0 && seq !== this.lastSeq + 1 && !explainsGap(event, this.lastSeq)) {
+      const { across, acrossField } = this.across();
       this.problem({
         kind: 'seq-gap',
         message: `seq jumps from ${this.lastSeq} to ${seq}${across}: ${seq - this.lastSeq - 1} event(s) missing`,
@@ -242,6 +252,7 @@ class LogLines {
         previousSeq: this.lastSeq,
         ...acrossField,
       });
+    }
     if (event.type === 'snapshot' && event.logId !== null) {
       if (this.chain.logId !== null && event.logId !== this.chain.logId)
         this.problem({

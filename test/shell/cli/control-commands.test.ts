@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, write
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CommandIO } from '../../../src/shell/cli/io.js';
 import { writePidFile } from '../../../src/shell/files/pidfile.js';
 import { lockAddress, printableAddress } from '../../../src/shell/instance-lock.js';
 import { readProcStat } from '../../../src/shell/proc/proc-stat.js';
@@ -296,14 +297,25 @@ describe('procreg stop', () => {
 
   it('part 3: finds a procreg whose runDir was deleted by its lock: status says so, stop signals that very process', async () => {
     const { runDir, config, r, web } = await running();
+    // The supervisor re-creates its removed runDir (and serves its socket again) a second after
+    // it notices; a `procreg status` process can take longer than that to start on a loaded
+    // machine. So the commands run in this process here, ready before the runDir goes (the
+    // binary's own handling of them is tested above).
+    const { statusCommand, stopCommand } = await import('../../../src/shell/cli/control-commands.js');
+    const inProcess = async (run: (io: CommandIO) => Promise<number>) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await run({ out: (t) => out.push(`${t}\n`), err: (t) => err.push(`${t}\n`) });
+      return { code, stdout: out.join(''), stderr: err.join('') };
+    };
     rmSync(runDir, { recursive: true });
-    const status = await procreg('status', config);
+    const status = await inProcess((io) => statusCommand({ config }, false, io));
     expect(status).toEqual({
       code: 1,
       stdout: '',
       stderr: `procreg status: procreg pid ${r.pid} still runs runDir ${runDir} but its control socket ${join(runDir, 'procreg.sock')} is gone\n`,
     });
-    const stop = await procreg('stop', config);
+    const stop = await inProcess((io) => stopCommand({ config }, io));
     expect(stop).toEqual({
       code: 0,
       stdout: `procreg stop: procreg pid ${r.pid} exited (its control socket ${join(runDir, 'procreg.sock')} is gone: it was sent SIGTERM, its identity checked)\n`,
