@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import type { Logger } from 'pino';
 import { formatProblem } from '../../config/schema.js';
 import { formatSize } from '../../config/size.js';
 import { SHIP_SERVICE } from '../../config/ship.js';
@@ -15,7 +14,7 @@ import { writePidFile } from '../files/pidfile.js';
 import { claimRunDir, type RunDirClaim } from '../files/run-dir-claim.js';
 import { openRunDir, type RunDir } from '../files/run-dir.js';
 import type { InstanceInfo } from '../instance-lock.js';
-import { humanLogger, type LogFormat } from '../logger.js';
+import { humanLogger, type LogFormat, type OwnLogger } from '../logger.js';
 import { BoundedFdWriter, type DroppedOutput } from '../output/bounded-writer.js';
 import { ownIdentity, type ProcessIdentity } from '../proc/identity.js';
 import { type OrphanReaper, startOrphanReaper } from '../proc/reaper.js';
@@ -84,7 +83,7 @@ const OUTPUT_DRAIN_MS = 1000;
  * while a supervisor runs (its log line then says it), else as a warning.
  */
 class OwnOutput {
-  logger: Logger | null = null;
+  logger: OwnLogger | null = null;
   sup: Supervisor | null = null;
   readonly writer = new BoundedFdWriter(1, {
     onResumed: (d) => this.resumed(d),
@@ -122,7 +121,7 @@ class Run {
     private readonly configPath: string,
     private readonly version: string,
     private readonly io: CommandIO,
-    private readonly logger: Logger,
+    private readonly logger: OwnLogger,
     private readonly options: RunOptions,
     private readonly own: OwnOutput,
   ) {}
@@ -479,3 +478,4 @@ function sizeOf(path: string): string {
     return 'none yet';
   }
 }
+
