@@ -45,7 +45,17 @@ if (process.argv[2] === 'run') {
 // would have been written is dropped, and the command ends with its own exit code.
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 
-const { main } = await import('../dist/shell/cli/main.js');
+// `run` loads the supervisor as one bundled file (scripts/bundle-run.js, made by `npm run
+// build`) instead of its ~140 modules one by one: no module records, no CommonJS loader, and
+// its source one-byte text (BENCHMARKS.md, "Supervisor memory (rss helper)"). A bundle older
+// than dist/ (tsc run alone since) would run stale code: then the modules themselves load.
+let entry = '../dist/shell/cli/main.js';
+if (process.argv[2] === 'run') {
+  const { statSync } = await import('node:fs');
+  const mtime = (rel) => statSync(new URL(rel, import.meta.url), { throwIfNoEntry: false })?.mtimeMs ?? -1;
+  if (mtime('../dist/shell/cli/run.bundle.js') >= mtime(entry)) entry = '../dist/shell/cli/run.bundle.js';
+}
+const { main } = await import(entry);
 const code = await main(process.argv).catch((err) => {
   try {
     process.stderr.write(`procreg: internal error: ${err?.stack ?? err}\n`);
