@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { setFlagsFromString } from 'node:v8';
 import { statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { formatProblem } from '../../config/schema.js';
@@ -375,6 +376,7 @@ class Run {
         { config: this.configPath, runDir: config.runDir, pid: process.pid },
         `procreg running: pid ${process.pid}, config ${this.configPath}, runDir ${config.runDir}`,
       );
+      optimizeFromNow();
       await sup.stopped;
       recreated.unsubscribe();
       await control.close(true);
@@ -479,3 +481,14 @@ function sizeOf(path: string): string {
   }
 }
 
+/**
+ * bin/procreg.js starts `run` without V8's optimizing compiler, so that the start-up burst
+ * leaves none of its memory behind; from here on code that runs hot (a crash storm, many
+ * status requests) is optimized as usual. The replay of the event log at start-up runs
+ * without it too (from the newest snapshot: at most a segment's worth of events). A node
+ * started with --no-turbofan (--no-opt) or --jitless stays without.
+ */
+function optimizeFromNow(): void {
+  if (process.execArgv.some((a) => a === '--no-opt' || a === '--jitless' || a === '--no-turbofan')) return;
+  setFlagsFromString('--turbofan');
+}
