@@ -310,6 +310,9 @@ class Run {
       `replaying event log ${config.eventLog} (live segment: ${sizeOf(config.eventLog)})`,
     );
     let sup: Supervisor;
+    // A long replay is worth optimizing: a live segment past a few MiB (tens of thousands of
+    // events since its snapshot) is replayed with TurboFan on.
+    if (bytesOf(config.eventLog) > REPLAY_OPTIMIZED_BYTES) optimizeFromNow();
     try {
       sup = await Supervisor.open({
         configPath: this.configPath,
@@ -481,12 +484,22 @@ function sizeOf(path: string): string {
   }
 }
 
+/** Live segment size past which the start-up replay runs with TurboFan (see optimizeFromNow). */
+const REPLAY_OPTIMIZED_BYTES = 4 * 1024 * 1024;
+
+function bytesOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * bin/procreg.js starts `run` without V8's optimizing compiler, so that the start-up burst
  * leaves none of its memory behind; from here on code that runs hot (a crash storm, many
- * status requests) is optimized as usual. The replay of the event log at start-up runs
- * without it too (from the newest snapshot: at most a segment's worth of events). A node
- * started with --no-turbofan (--no-opt) or --jitless stays without.
+ * status requests) is optimized as usual — and from before the replay when the live segment
+ * is long. A node started with --no-turbofan (--no-opt) or --jitless stays without.
  */
 function optimizeFromNow(): void {
   if (process.execArgv.some((a) => a === '--no-opt' || a === '--jitless' || a === '--no-turbofan')) return;
