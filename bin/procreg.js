@@ -39,13 +39,34 @@ if (process.argv[2] === 'run') {
   // from. (V8 reads this flag each time it would grow the space, so setting it now works.)
   const v8 = await import('node:v8');
   v8.setFlagsFromString('--semi-space-growth-factor=1');
+  // No optimizing compiler (TurboFan) during the start-up burst: what it compiles there (the
+  // config's parse and validation, the first spawns) runs once, but its compile jobs leave
+  // 4-8 MB in malloc arenas of V8's threads and page in the compiler's code, for good. The
+  // run command turns it back on once procreg runs (src/shell/cli/run-command.ts).
+  v8.setFlagsFromString('--no-turbofan');
+  // And what ran only at start-up (the config's parse and validation, the command line's
+  // parser) is dropped by the next full GCs: V8 flushes the bytecode and baseline code of a
+  // function not run since the last full GC (default: 5 GCs, which an idle procreg never
+  // reaches). Such a function is compiled again if it runs again (a reload). About 2-6 MB.
+  v8.setFlagsFromString('--bytecode-old-age=1');
+  v8.setFlagsFromString('--flush-baseline-code');
 }
 
 // A closed stdout or stderr (`procreg status ... | head -1`) is no error of procreg's: what
 // would have been written is dropped, and the command ends with its own exit code.
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 
-const { main } = await import('../dist/shell/cli/main.js');
+// `run` loads the supervisor as one bundled file (scripts/bundle-run.js, made by `npm run
+// build`) instead of its ~140 modules one by one: no module records, no CommonJS loader, and
+// its source one-byte text (BENCHMARKS.md, "Supervisor memory (rss helper)"). A bundle older
+// than dist/ (tsc run alone since) would run stale code: then the modules themselves load.
+let entry = '../dist/shell/cli/main.js';
+if (process.argv[2] === 'run') {
+  const { statSync } = await import('node:fs');
+  const mtime = (rel) => statSync(new URL(rel, import.meta.url), { throwIfNoEntry: false })?.mtimeMs ?? -1;
+  if (mtime('../dist/shell/cli/run.bundle.js') >= mtime(entry)) entry = '../dist/shell/cli/run.bundle.js';
+}
+const { main } = await import(entry);
 const code = await main(process.argv).catch((err) => {
   try {
     process.stderr.write(`procreg: internal error: ${err?.stack ?? err}\n`);

@@ -1,26 +1,27 @@
 // procreg's own human-facing log on stdout, as the `run` command writes it.
 import type { Writable } from 'node:stream';
-import { type Logger, pino } from 'pino';
+import { JsonLineLogger, type OwnLogger } from './json-logger.js';
 
+export type { OwnLogger } from './json-logger.js';
 export type LogFormat = 'auto' | 'json' | 'pretty';
 
 /**
- * JSON lines for collectors, or pino-pretty's rendering for a person at a terminal (the
- * default when stdout is one). No transport worker: in order with what procreg does. Written
- * to `dest` (`procreg run` gives a BoundedFdWriter, so a stdout that does not drain never
- * stalls supervision), else synchronously to stdout.
+ * JSON lines for collectors (pino's shape, written by ./json-logger.ts), or pino-pretty's
+ * rendering for a person at a terminal (the default when stdout is one; pino and
+ * pino-pretty are only loaded then). No transport worker: in order with what procreg does.
+ * Written to `dest` (`procreg run` gives a BoundedFdWriter, so a stdout that does not drain
+ * never stalls supervision).
  */
-export async function humanLogger(format: LogFormat, dest?: Writable): Promise<Logger> {
+export async function humanLogger(format: LogFormat, dest: Writable): Promise<OwnLogger> {
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   // No base fields: a line's `pid` is the process it is about (procreg's own is in "procreg running").
-  if (!pretty)
-    return pino({ name: 'procreg', base: null }, dest ?? pino.destination({ dest: 1, sync: true }));
-  const { PinoPretty } = await import('pino-pretty'); // only loaded for a person at a terminal
-  return pino(
+  if (!pretty) return new JsonLineLogger(dest);
+  const [{ pino }, { PinoPretty }] = await Promise.all([import('pino'), import('pino-pretty')]);
+  const logger: OwnLogger = pino(
     { name: 'procreg', base: null },
     PinoPretty({
       sync: true,
-      ...(dest ? { destination: dest } : {}),
+      destination: dest,
       colorize: process.stdout.isTTY === true,
       translateTime: 'SYS:HH:MM:ss.l',
       hideObject: true, // every message says what it is about; the fields are for JSON consumers
@@ -29,4 +30,5 @@ export async function humanLogger(format: LogFormat, dest?: Writable): Promise<L
         log.stream ? `${String(log.service ?? log.check)}| ${String(log[key])}` : String(log[key]),
     }),
   );
+  return logger;
 }

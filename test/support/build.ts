@@ -11,8 +11,10 @@ export default function setup(): void {
     .split(':')
     .filter((dir) => dir !== '' && existsSync(dir))
     .join(':');
-  // The CLI tests run the real `bin/procreg.js`, which loads the compiled dist/.
+  // The CLI tests run the real `bin/procreg.js`, which loads the compiled dist/...
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], {
     stdio: 'inherit',
   });
+  // And `procreg run` loads the bundle `npm run build` makes of what it runs (scripts/bundle-run.js).
+  execFileSync(process.execPath, ['scripts/bundle-run.js'], { stdio: 'inherit' });
 }

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
+import { setFlagsFromString } from 'node:v8';
 import { statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import type { Logger } from 'pino';
 import { formatProblem } from '../../config/schema.js';
 import { formatSize } from '../../config/size.js';
 import { SHIP_SERVICE } from '../../config/ship.js';
@@ -15,7 +15,7 @@ import { writePidFile } from '../files/pidfile.js';
 import { claimRunDir, type RunDirClaim } from '../files/run-dir-claim.js';
 import { openRunDir, type RunDir } from '../files/run-dir.js';
 import type { InstanceInfo } from '../instance-lock.js';
-import { humanLogger, type LogFormat } from '../logger.js';
+import { humanLogger, type LogFormat, type OwnLogger } from '../logger.js';
 import { BoundedFdWriter, type DroppedOutput } from '../output/bounded-writer.js';
 import { ownIdentity, type ProcessIdentity } from '../proc/identity.js';
 import { type OrphanReaper, startOrphanReaper } from '../proc/reaper.js';
@@ -84,7 +84,7 @@ const OUTPUT_DRAIN_MS = 1000;
  * while a supervisor runs (its log line then says it), else as a warning.
  */
 class OwnOutput {
-  logger: Logger | null = null;
+  logger: OwnLogger | null = null;
   sup: Supervisor | null = null;
   readonly writer = new BoundedFdWriter(1, {
     onResumed: (d) => this.resumed(d),
@@ -122,7 +122,7 @@ class Run {
     private readonly configPath: string,
     private readonly version: string,
     private readonly io: CommandIO,
-    private readonly logger: Logger,
+    private readonly logger: OwnLogger,
     private readonly options: RunOptions,
     private readonly own: OwnOutput,
   ) {}
@@ -310,6 +310,9 @@ class Run {
       `replaying event log ${config.eventLog} (live segment: ${sizeOf(config.eventLog)})`,
     );
     let sup: Supervisor;
+    // A long replay is worth optimizing: a live segment past a few MiB (tens of thousands of
+    // events since its snapshot) is replayed with TurboFan on.
+    if (bytesOf(config.eventLog) > REPLAY_OPTIMIZED_BYTES) optimizeFromNow();
     try {
       sup = await Supervisor.open({
         configPath: this.configPath,
@@ -376,6 +379,7 @@ class Run {
         { config: this.configPath, runDir: config.runDir, pid: process.pid },
         `procreg running: pid ${process.pid}, config ${this.configPath}, runDir ${config.runDir}`,
       );
+      optimizeFromNow();
       await sup.stopped;
       recreated.unsubscribe();
       await control.close(true);
@@ -478,4 +482,26 @@ function sizeOf(path: string): string {
   } catch {
     return 'none yet';
   }
+}
+
+/** Live segment size past which the start-up replay runs with TurboFan (see optimizeFromNow). */
+const REPLAY_OPTIMIZED_BYTES = 4 * 1024 * 1024;
+
+function bytesOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * bin/procreg.js starts `run` without V8's optimizing compiler, so that the start-up burst
+ * leaves none of its memory behind; from here on code that runs hot (a crash storm, many
+ * status requests) is optimized as usual — and from before the replay when the live segment
+ * is long. A node started with --no-turbofan (--no-opt) or --jitless stays without.
+ */
+function optimizeFromNow(): void {
+  if (process.execArgv.some((a) => a === '--no-opt' || a === '--jitless' || a === '--no-turbofan')) return;
+  setFlagsFromString('--turbofan');
 }

@@ -1,5 +1,5 @@
 // Carrying out the fold's effects on the OS; every outcome comes back as an event.
-import type { Logger } from 'pino';
+import type { OwnLogger } from '../json-logger.js';
 import { formatProblem } from '../../config/schema.js';
 import type { ServiceLogDef } from '../../config/types.js';
 import type { Effect } from '../../core/effects.js';
@@ -29,7 +29,7 @@ export interface EffectPorts {
   readonly groups: GroupWatch;
   /** Forks are spread over turns of the event loop when many come at once. */
   readonly budget: TurnBudget;
-  readonly log: Logger;
+  readonly log: OwnLogger;
   /** Re-read the config (file or given object) and emit config-loaded or reload-failed. */
   readonly loadConfig: () => void;
   /** Every process is gone after a stop: close the log and resolve `stopped`. */

@@ -1,7 +1,6 @@
 // The running supervisor: one event stream through the log, the fold and the effects.
 import { readShipCursor } from '../fleet/ship-cursor.js';
 import { basename, dirname, resolve } from 'node:path';
-import { type Logger, pino } from 'pino';
 import { formatProblem } from '../../config/schema.js';
 import type { EventLogPolicy, NormalizedConfig, SignalName } from '../../config/types.js';
 import type { Effect } from '../../core/effects.js';
@@ -14,6 +13,7 @@ import { encodeEvent, stamp } from '../../events/codec.js';
 import type { Event, EventBody, RequestAnswered } from '../../events/types.js';
 import { describeEvent } from '../../report/human-log.js';
 import { ConfigError, ProcregError } from '../errors.js';
+import type { OwnLogger } from '../json-logger.js';
 import { describeLimit, MAX_CONFIG_LINE_BYTES } from '../event-log/limits.js';
 import { type LogHealth, LogSink, type RotationStep } from '../event-log/log-sink.js';
 import { type OpenedLog, openEventLog, type ReplayStart } from '../event-log/open-log.js';
@@ -51,8 +51,11 @@ export interface SupervisorOptions {
   readonly configPath?: string;
   /** A normalized config object (library use); `reload(config)` replaces it. */
   readonly config?: NormalizedConfig;
-  /** procreg's own log of what happens (pino). Default: none; the library prints nothing. */
-  readonly logger?: Logger;
+  /**
+   * procreg's own log of what happens: a pino Logger, or anything with its `info`, `warn`,
+   * `error` and `fatal`. Default: none; the library prints nothing.
+   */
+  readonly logger?: OwnLogger;
   /**
    * The event log's live segment: a path to use instead of the config's `eventLog` (its
    * closed segments lie beside it). Default: the config's `eventLog`.
@@ -139,7 +142,7 @@ function stoppedAnswer(): RequestAnswered {
 const MAX_REASON = 64 * 1024;
 
 /** A library prints nothing unless given a logger. */
-const silent = pino({ level: 'silent' });
+const silent: OwnLogger = { info: () => {}, warn: () => {}, error: () => {}, fatal: () => {} };
 
 /**
  * The imperative shell around the pure fold: it owns the event log, the child processes,
@@ -159,7 +162,7 @@ export class Supervisor {
   private readonly budget = new TurnBudget();
   private readonly clock: () => number;
   private readonly mono: () => number;
-  private readonly log: Logger;
+  private readonly log: OwnLogger;
   /** Times of the input being folded: its decisions are stamped with them. */
   private inputTime = 0;
   private inputMono = 0;
