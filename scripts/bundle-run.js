@@ -56,6 +56,9 @@ const result = await build({
   // Names stay (stack traces), and the source map (node --enable-source-maps) maps to dist/.
   minifyWhitespace: true,
   minifySyntax: true,
+  // Two modules' classes of one name are renamed apart in one scope (CommanderError2): keep
+  // each class's and function's own `name`, which an error's type and messages show.
+  keepNames: true,
   charset: 'ascii',
   sourcemap: true,
   legalComments: 'none',

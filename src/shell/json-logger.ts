@@ -40,25 +40,48 @@ export class JsonLineLogger implements OwnLogger {
     else if (isErrorLike(a)) {
       fields = { err: a };
       msg ??= a.message;
-    } else if (a !== null && typeof a === 'object') fields = a;
-    else if (a !== undefined && a !== null) msg = a; // pino: a number or boolean is the message
+    } else if (a !== null && typeof a === 'object') {
+      fields = a;
+      // pino: `{ err }` with no message has the error's message as its own.
+      const err = (a as { err?: unknown }).err;
+      if (msg === undefined && isErrorLike(err)) msg = err.message;
+    } else if (a !== undefined && a !== null) msg = a; // pino: a number or boolean is the message
     let out = `{"level":${level},"time":${this.now()}`;
-    if (fields !== null)
-      for (const [key, value] of Object.entries(fields)) {
-        const text = stringify(key === 'err' ? serializeErr(value) : value);
+    if (fields !== null) {
+      let entries: [string, unknown][] = [];
+      try {
+        entries = Object.entries(fields);
+      } catch {
+        out += `,"fields":${UNSERIALIZABLE}`; // a Proxy whose keys throw
+      }
+      for (const [key, value] of entries) {
+        const text = stringify(key, value);
         if (text !== undefined) out += `,${JSON.stringify(key)}:${text}`;
       }
-    if (msg !== undefined) out += `,"msg":${stringify(String(msg))}`;
+    }
+    if (msg !== undefined) out += `,"msg":${stringify('msg', msg, String) ?? UNSERIALIZABLE}`;
     this.sink.write(`${out}}\n`);
   }
 }
 
-/** JSON text of a value, or undefined to leave the field out (undefined, a function, a symbol). */
-function stringify(value: unknown): string | undefined {
+/** What pino writes for a value it cannot serialize: logging never throws. */
+const UNSERIALIZABLE = '"[unable to serialize, circular reference is too complex to analyze]"';
+
+/**
+ * JSON text of a field, or undefined to leave it out (undefined, a function, a symbol). Never
+ * throws: a value whose toJSON or getter throws, or whose text is too long for a string, is
+ * written as pino writes it.
+ */
+function stringify(key: string, value: unknown, as?: (v: unknown) => unknown): string | undefined {
   try {
-    return JSON.stringify(value, bigints);
+    const v = as ? as(value) : key === 'err' ? serializeErr(value) : value;
+    try {
+      return JSON.stringify(v, bigints);
+    } catch {
+      return JSON.stringify(v, decycled()); // a circular structure: "[Circular]" where it loops
+    }
   } catch {
-    return JSON.stringify(value, decycled()); // a circular structure: "[Circular]" where it loops
+    return UNSERIALIZABLE;
   }
 }
 

@@ -34,6 +34,18 @@ function calls(log: Pick<JsonLineLogger, 'info' | 'warn' | 'error' | 'fatal'>): 
   log.info({ c, again: { d: 1 } }, 'circular');
   log.warn(agg);
   log.error({ err: looped }, 'a cause loop');
+  log.error({ err: e, service: 'web' }); // no message: the error's
+  log.info(
+    {
+      x: {
+        toJSON: () => {
+          throw new Error('toJSON');
+        },
+      },
+      y: 1,
+    },
+    'a field that cannot be written',
+  );
 }
 
 describe('JsonLineLogger: the JSON lines pino writes, without pino', () => {
@@ -47,12 +59,38 @@ describe('JsonLineLogger: the JSON lines pino writes, without pino', () => {
         { write: (l: string) => void theirs.push(l) },
       ),
     );
-    expect(ours).toHaveLength(11);
+    expect(ours).toHaveLength(13);
     expect(ours).toEqual(theirs);
     const first = JSON.parse(ours[0] as string) as Record<string, unknown>;
     expect(Object.keys(first)).toEqual(['level', 'time', 'service', 'pid', 'nested', 'msg']);
     expect(ours.map((l) => (JSON.parse(l) as { level: number }).level)).toEqual([
-      30, 50, 40, 50, 30, 60, 30, 30, 30, 40, 50,
+      30, 50, 40, 50, 30, 60, 30, 30, 30, 40, 50, 50, 30,
+    ]);
+  });
+
+  it('never throws, whatever it is given: keys that throw, an error whose stack throws', () => {
+    const lines: string[] = [];
+    const log = new JsonLineLogger({ write: (l) => lines.push(l) }, () => 1000);
+    const keysThrow = new Proxy(
+      {},
+      {
+        ownKeys: () => {
+          throw new Error('ownKeys');
+        },
+      },
+    );
+    const stackThrows = new Error('s');
+    Object.defineProperty(stackThrows, 'stack', {
+      get: () => {
+        throw new Error('stack');
+      },
+    });
+    expect(() => log.info(keysThrow, 'proxy')).not.toThrow();
+    expect(() => log.error({ err: stackThrows }, 'stack getter')).not.toThrow();
+    const unable = '[unable to serialize, circular reference is too complex to analyze]';
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+      { level: 30, time: 1000, fields: unable, msg: 'proxy' },
+      { level: 50, time: 1000, err: unable, msg: 'stack getter' },
     ]);
   });
 

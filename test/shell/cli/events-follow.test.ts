@@ -103,7 +103,23 @@ checks:
     );
 
     const second = follower(args);
-    await waitFor('60 events followed again', () => (second.seqs().length >= 60 ? true : undefined), 20_000);
+    await waitFor(
+      '60 events followed again',
+      () => (second.seqs().length >= 60 ? true : undefined),
+      20_000,
+    ).catch(async (e: Error) => {
+      // Say where it stood: how far it got, what it said, how far the log is.
+      const got = second.seqs();
+      throw new Error(
+        `${e.message}: followed ${got.length} (${got[0]}..${got.at(-1)}) after ${gapFrom}; the live segment ends at ${await lastSeqOf(log)}; segments ${readdirSync(
+          join(dir, 'run'),
+        )
+          .filter((f) => f.startsWith('events'))
+          .join(
+            ' ',
+          )}; follower stderr: ${JSON.stringify(second.stderr())}; exit ${second.proc.exitCode ?? second.proc.signalCode}`,
+      );
+    });
     second.proc.kill('SIGTERM');
     expect(await second.exit).toBe(0);
 
