@@ -52,26 +52,8 @@ export async function timeAsync(fn: () => Promise<void>): Promise<number> {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-export function fmtRate(perSec: number): string {
-  if (perSec >= 1e6) return `${(perSec / 1e6).toFixed(2)}M/s`;
-  if (perSec >= 1e3) return `${(perSec / 1e3).toFixed(0)}k/s`;
-  return `${perSec.toFixed(0)}/s`;
-}
-
-export function table(title: string, head: string[], rows: (string | number)[][]): string {
-  const cells = [head, ...rows.map((r) => r.map(String))];
-  const widths = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) =>
-    r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  return [
-    `\n## ${title}`,
-    line(head),
-    widths.map((w) => '-'.repeat(w)).join('  '),
-    ...cells.slice(1).map(line),
-  ].join('\n');
-}
-
-/** Deterministic PRNG so every implementation sees the same operations (the world's own). */
+/** The same figures and tables as `procreg bench` prints (src/shell/bench/results.ts). */
+export { fmtRate, table } from '../src/shell/bench/results.js';
 export { mulberry32 as rng } from '../src/sim/world.js';
 
 /** One figure of a bench: the row `procreg bench` reports too (its JSON and --compare read it). */
