@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
+import { freePort } from './free-port.js';
 
 /** A real `nats-server -js` on a free loopback port with its own store directory. */
 export interface NatsServer {
@@ -17,18 +17,6 @@ export interface NatsServer {
 }
 
 export const NATS_SERVER = process.env.NATS_SERVER ?? 'nats-server';
-
-/** A port nothing listens on now (the kernel's pick, released at once). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Start nats-servers; after each test, kill them and remove their stores, whatever happened. */
 export function useNatsServer(): () => Promise<NatsServer> {

@@ -2,26 +2,17 @@
 // listens only a while after it starts is not restarted by its check's early failures when the
 // check has a startPeriod (and is, without one: the spurious restart); a check turning
 // unhealthy while its crashed service waits out its backoff does not cut the backoff short.
-import { createServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Event } from '../../../src/events/types.js';
 import { ofType } from '../../support/next-event.js';
 import { logEvent, logEvents, useProcregRun } from '../../support/procreg-run.js';
+import { freePort } from '../../support/free-port.js';
 import { useTmpDir } from '../../support/tmp.js';
 
 const tmp = useTmpDir();
 const runs = useProcregRun();
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 
 /** Listens on the port only 1.5 s after it starts, as a server busy with its start-up would. */
 const SLOW_SERVER = `

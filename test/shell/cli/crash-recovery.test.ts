@@ -3,7 +3,6 @@
 // sends the orphan its stopSignal, SIGKILLs it only after its stopTimeout, and starts the new
 // incarnation only once the old group is gone — so the new one gets the lock at its first
 // start, and nothing counts against maxRestarts.
-import { createServer } from 'node:net';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,21 +10,12 @@ import type { Event } from '../../../src/events/types.js';
 import { procreg } from '../../support/cli.js';
 import { ofType } from '../../support/next-event.js';
 import { logEvent, logEvents, pidFileOf, useProcregRun } from '../../support/procreg-run.js';
+import { freePort } from '../../support/free-port.js';
 import { useTmpDir } from '../../support/tmp.js';
 import { alive, waitFor } from '../../support/wait.js';
 
 const tmp = useTmpDir();
 const runs = useProcregRun();
-
-/** A port free now: the lock the program takes. */
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 
 /**
  * Holds 127.0.0.1:<port> while it runs (exit 1 when another copy holds it), and forks a helper
