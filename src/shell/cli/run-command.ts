@@ -305,14 +305,15 @@ class Run {
 
   private async supervise(config: NormalizedConfig, claim: RunDirClaim): Promise<number> {
     if (this.stopReason) return this.abandoned('after taking the runDir lock');
+    const liveBytes = bytesOf(config.eventLog);
     this.logger.info(
       { eventLog: config.eventLog },
-      `replaying event log ${config.eventLog} (live segment: ${sizeOf(config.eventLog)})`,
+      `replaying event log ${config.eventLog} (live segment: ${liveBytes === null ? 'none yet' : `${liveBytes} bytes`})`,
     );
     let sup: Supervisor;
     // A long replay is worth optimizing: a live segment past a few MiB (tens of thousands of
     // events since its snapshot) is replayed with TurboFan on.
-    if (bytesOf(config.eventLog) > REPLAY_OPTIMIZED_BYTES) optimizeFromNow();
+    if ((liveBytes ?? 0) > REPLAY_OPTIMIZED_BYTES) optimizeFromNow();
     try {
       sup = await Supervisor.open({
         configPath: this.configPath,
@@ -476,22 +477,15 @@ export function describeReplayed(r: ReplayedLog): string {
   return `replayed ${where}: ${read}${migrated}`;
 }
 
-function sizeOf(path: string): string {
-  try {
-    return `${statSync(path).size} bytes`;
-  } catch {
-    return 'none yet';
-  }
-}
-
 /** Live segment size past which the start-up replay runs with TurboFan (see optimizeFromNow). */
 const REPLAY_OPTIMIZED_BYTES = 4 * 1024 * 1024;
 
-function bytesOf(path: string): number {
+/** A file's size, or null when there is none (yet). */
+function bytesOf(path: string): number | null {
   try {
     return statSync(path).size;
   } catch {
-    return 0;
+    return null;
   }
 }
 
