@@ -31,6 +31,10 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PROCREG = join(ROOT, 'bin', 'procreg.js');
 const PM2 = join(ROOT, 'node_modules', 'pm2', 'bin', 'pm2');
 const BARE = join(ROOT, 'bench', 'bare-supervisor.js');
+/** The bare loop spawning through procreg's own spawnChild (compiled beside this file). */
+const BARE_SPAWN = join(dirname(fileURLToPath(import.meta.url)), 'bare-spawn-supervisor.js');
+const BARE_NAME = 'bare Node loop';
+const BARE_SPAWN_NAME = "bare loop with procreg's spawn options and output capture";
 const SLEEP = ['sleep', '3600'] as const;
 const TICKS_PER_S = 100; // USER_HZ on Linux: /proc/<pid>/stat times are in these
 
@@ -234,16 +238,27 @@ class Pm2 implements Peer {
   }
 }
 
-/** The physical limit: bench/bare-supervisor.js, respawn on `exit` + write and rename a PID file. */
+/**
+ * The physical limit: bench/bare-supervisor.js, respawn on `exit` + write and rename a PID file
+ * (stdio ignored). With `spawnAsProcreg`, bench/bare-spawn-supervisor.ts: the same loop, each
+ * spawn through procreg's spawnChild (own process group, whole environment, stdout and stderr
+ * on pipes whose lines it reads): what of procreg's restart is output capture, not bookkeeping.
+ */
 class Bare implements Peer {
-  readonly name = 'bare Node loop';
+  readonly name: string;
   private readonly dir = mkdtempSync(join(tmpdir(), 'bare-bench-'));
+  private readonly script: string;
   private services: string[] = [];
   private proc: ChildProcess | null = null;
 
+  constructor(spawnAsProcreg = false) {
+    this.name = spawnAsProcreg ? BARE_SPAWN_NAME : BARE_NAME;
+    this.script = spawnAsProcreg ? BARE_SPAWN : BARE;
+  }
+
   async start(services: readonly string[]): Promise<void> {
     this.services = [...services];
-    this.proc = spawn(process.execPath, [BARE, this.dir, String(services.length), ...SLEEP], {
+    this.proc = spawn(process.execPath, [this.script, this.dir, String(services.length), ...SLEEP], {
       stdio: 'ignore',
     });
     await allRunning(this, services);
@@ -311,8 +326,16 @@ export function sample(pid: number): { cpuMs: number; rss: number; switches: num
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function withPeers<T>(fn: (peers: Peer[]) => Promise<T>, bare = false): Promise<T> {
-  const peers: Peer[] = [new Procreg(), new Pm2(), ...(bare ? [new Bare()] : [])];
+async function withPeers<T>(
+  fn: (peers: Peer[]) => Promise<T>,
+  bare: 'none' | 'bare' | 'both' = 'none',
+): Promise<T> {
+  const peers: Peer[] = [
+    new Procreg(),
+    new Pm2(),
+    ...(bare === 'none' ? [] : [new Bare()]),
+    ...(bare === 'both' ? [new Bare(true)] : []),
+  ];
   try {
     return await fn(peers);
   } finally {
@@ -359,7 +382,9 @@ export async function restartBench(opts: { trials: number }): Promise<Result[]> 
           ...(mine
             ? {
                 target: '<= 1.3x bare, <= 0.6x PM2',
-                ratio: `${ratioOf(ours, med('bare Node loop'))} bare, ${ratioOf(ours, med('PM2 7'))} PM2`,
+                ratio:
+                  `${ratioOf(ours, med(BARE_NAME))} bare, ${ratioOf(ours, med('PM2 7'))} PM2, ` +
+                  `${ratioOf(ours, med(BARE_SPAWN_NAME))} bare with procreg's spawn`,
               }
             : {}),
         },
@@ -373,7 +398,7 @@ export async function restartBench(opts: { trials: number }): Promise<Result[]> 
         },
       ];
     });
-  }, true);
+  }, 'both');
 }
 
 /** Add one service and tell the supervisor (procreg: SIGHUP; PM2: `pm2 reload <ecosystem>`). */
@@ -451,7 +476,7 @@ export async function idleBench(opts: {
           ...(mine
             ? {
                 target: '<= 50',
-                ratio: `${ratioOf(ours, rssOf('bare Node loop'))} bare, ${ratioOf(ours, rssOf('PM2 7'))} PM2`,
+                ratio: `${ratioOf(ours, rssOf(BARE_NAME))} bare, ${ratioOf(ours, rssOf('PM2 7'))} PM2`,
               }
             : {}),
         },
@@ -472,5 +497,5 @@ export async function idleBench(opts: {
         },
       ];
     });
-  }, true);
+  }, 'bare');
 }
