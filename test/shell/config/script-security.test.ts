@@ -459,4 +459,58 @@ describe.runIf(asRoot)('the verdict kept between spawns', () => {
       fresh: true,
     });
   });
+
+  // A kept verdict is checked without the stat of a path whose lstat it keeps, nor the realpath
+  // of a path none of whose components was a symlink: the lstats stand for them (issue 15).
+  it('is drawn again when a directory on the path as written becomes a symlink, or a program in PATH is replaced by one', () => {
+    const bin = dirWith(0o755);
+    mkdirSync(join(bin, 'app'), { mode: 0o755 });
+    const app = script(join(bin, 'app', 'run.sh'));
+    expect(vet([app], bin)).toEqual({ message: null, fresh: true });
+    expect(vet([app], bin)).toEqual({ message: null, fresh: false });
+    // bin/app becomes a link to a directory others may write: the same name, another real path.
+    const open = dirWith(0o777, 'open');
+    const planted = script(join(open, 'run.sh'));
+    renameSync(join(bin, 'app'), join(bin, 'app.old'));
+    symlinkSync(open, join(bin, 'app'));
+    expect(vet([app], bin)).toEqual({
+      message: `${open} (above ${planted}) is writable by group and others (mode 0777); ${REFUSED}`,
+      fresh: true,
+    });
+    unlinkSync(join(bin, 'app'));
+    renameSync(join(bin, 'app.old'), join(bin, 'app'));
+    expect(vet([app], bin)).toEqual({ message: null, fresh: true });
+
+    // `tool` found in a PATH directory, then replaced by a symlink to a script others may write.
+    const dir = dirWith(0o755, 'tools');
+    const tool = script(join(dir, 'tool'));
+    const env = { PATH: dir };
+    expect(vet(['tool'], bin, env)).toEqual({ message: null, fresh: true });
+    expect(vet(['tool'], bin, env)).toEqual({ message: null, fresh: false });
+    const bad = script(join(bin, 'bad.sh'), 0o757);
+    symlinkSync(bad, `${tool}.next`);
+    renameSync(`${tool}.next`, tool);
+    expect(vet(['tool'], bin, env)).toEqual({
+      message: `${bad} is writable by others (mode 0757); ${REFUSED}`,
+      fresh: true,
+    });
+  });
+
+  it('is drawn again when a symlinked directory on its path is re-pointed, and kept while it is not', () => {
+    const releases = dirWith(0o755, 'releases');
+    for (const v of ['v1', 'v2']) mkdirSync(join(releases, v), { mode: 0o755 });
+    script(join(releases, 'v1', 'run.sh'));
+    const unsafe = script(join(releases, 'v2', 'run.sh'), 0o757);
+    const current = join(releases, 'current');
+    symlinkSync(join(releases, 'v1'), current);
+    const app = join(current, 'run.sh');
+    expect(vet([app], releases)).toEqual({ message: null, fresh: true });
+    expect(vet([app], releases)).toEqual({ message: null, fresh: false });
+    symlinkSync(join(releases, 'v2'), `${current}.next`);
+    renameSync(`${current}.next`, current); // a deploy switching releases
+    expect(vet([app], releases)).toEqual({
+      message: `${unsafe} is writable by others (mode 0757); ${REFUSED}`,
+      fresh: true,
+    });
+  });
 });
