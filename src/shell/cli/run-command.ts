@@ -17,6 +17,7 @@ import { openRunDir, type RunDir } from '../files/run-dir.js';
 import type { InstanceInfo } from '../instance-lock.js';
 import { humanLogger, type LogFormat, type OwnLogger } from '../logger.js';
 import { BoundedFdWriter, type DroppedOutput } from '../output/bounded-writer.js';
+import { watchEnvironmentWrites } from '../proc/environment.js';
 import { ownIdentity, type ProcessIdentity } from '../proc/identity.js';
 import { type OrphanReaper, startOrphanReaper } from '../proc/reaper.js';
 import { type ReplayedLog, Supervisor } from '../supervisor/supervisor.js';
@@ -62,6 +63,7 @@ export async function runCommand(
   logFormat: LogFormat = 'auto',
   options: RunOptions = {},
 ): Promise<number> {
+  watchEnvironmentWrites(); // procreg's environment copied once, not at every spawn (issue 15)
   const own = new OwnOutput();
   const logger = await humanLogger(options.logFormat ?? logFormat, own.writer);
   own.logger = logger;

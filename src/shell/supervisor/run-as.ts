@@ -6,6 +6,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LimitName, LimitPair, RunAs } from '../../config/run-as.js';
 import { type Account, lookUpGroup, lookUpUser } from '../config/accounts.js';
+import { inheritedEnv } from '../proc/environment.js';
 import { DEFAULT_PATH, findExecutable } from '../proc/executable.js';
 
 /** What a spawn needs: the argv to put before the command, the whole environment, and whose it is. */
@@ -57,20 +58,18 @@ export function launchOf(
     if ('error' in g) return { error: `${where}.group: ${g.error}` };
     gid = g.gid;
   }
-  const base: Record<string, string> = runAs.inheritEnv
-    ? (Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined)) as Record<
-        string,
-        string
-      >)
-    : { PATH: DEFAULT_PATH };
-  if (account)
-    Object.assign(base, {
-      HOME: account.home,
-      USER: account.name,
-      LOGNAME: account.name,
-      SHELL: account.shell,
-    });
-  const childEnv = { ...base, ...env };
+  // procreg's environment is kept between spawns while nothing changes it (./environment.ts).
+  const base = runAs.inheritEnv ? inheritedEnv() : { PATH: DEFAULT_PATH };
+  const childEnv = account
+    ? {
+        ...base,
+        HOME: account.home,
+        USER: account.name,
+        LOGNAME: account.name,
+        SHELL: account.shell,
+        ...env,
+      }
+    : { ...base, ...env };
 
   const wrapper: string[] = [];
   const limits = Object.entries(runAs.limits) as [LimitName, LimitPair][];
