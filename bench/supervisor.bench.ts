@@ -349,6 +349,7 @@ export async function restartBench(opts: { trials: number }): Promise<Result[]> 
     for (const p of peers) await p.start(['svc']);
     const ms = new Map<Peer, number[]>(peers.map((p) => [p, []]));
     const polled = new Map<Peer, number>(peers.map((p) => [p, 0]));
+    const cpuBefore = peers.map((p) => sample(p.pid()).cpuMs);
     for (let i = 0; i < opts.trials; i++) {
       for (const p of peers) {
         const path = p.pidFile('svc');
@@ -363,9 +364,14 @@ export async function restartBench(opts: { trials: number }): Promise<Result[]> 
         await pause(100); // let the supervisor finish its bookkeeping before the next kill
       }
     }
+    await pause(200); // the last restart's bookkeeping after its PID file
+    // Each supervisor's CPU time (utime + stime) over all its trials, per restart: it includes
+    // what comes after the PID file (the pipe readers, the rest of the log), not idle time.
+    const cpu = peers.map((p, i) => (sample(p.pid()).cpuMs - (cpuBefore[i] as number)) / opts.trials);
+    const cpuOf = (name: string) => cpu[peers.findIndex((p) => p.name === name)] ?? NaN;
     const med = (name: string) => median(ms.get(peers.find((p) => p.name === name) as Peer) ?? []);
     const ours = med('procreg');
-    return peers.flatMap((p) => {
+    return peers.flatMap((p, i) => {
       const xs = ms.get(p) ?? [];
       const note = polled.get(p) ? ` (${polled.get(p)} seen by the 20 ms poll)` : '';
       const c = `SIGKILL → new PID file, ${xs.length} trials${note}`;
@@ -395,6 +401,20 @@ export async function restartBench(opts: { trials: number }): Promise<Result[]> 
           value: p99,
           unit: 'ms',
           ...(mine ? { target: '<= 3x own median', ratio: `${ratioOf(p99, m)} own median` } : {}),
+        },
+        {
+          bench: 'restart',
+          case: c,
+          impl: `${p.name} CPU per restart`,
+          value: cpu[i] as number,
+          unit: 'ms',
+          ...(mine
+            ? {
+                ratio:
+                  `${ratioOf(cpu[i] as number, cpuOf(BARE_NAME))} bare, ` +
+                  `${ratioOf(cpu[i] as number, cpuOf(BARE_SPAWN_NAME))} bare with procreg's spawn`,
+              }
+            : {}),
         },
       ];
     });
