@@ -1,4 +1,4 @@
-import { readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 
 /** What procreg needs from /proc/<pid>/stat: state (field 3), parent (4), group (5), session (6), start time (22). */
 export interface ProcStat {
@@ -13,12 +13,8 @@ export interface ProcStat {
 
 /** /proc/<pid>/stat, or null when there is no such process or no /proc. */
 export function readProcStat(pid: number, procRoot = '/proc'): ProcStat | null {
-  let stat: string;
-  try {
-    stat = readFileSync(`${procRoot}/${pid}/stat`, 'latin1');
-  } catch {
-    return null;
-  }
+  const stat = readSmallFile(`${procRoot}/${pid}/stat`);
+  if (stat === null) return null;
   // The command name (field 2) is in parentheses and may itself hold spaces and ')'.
   const close = stat.lastIndexOf(')');
   if (close < 0) return null;
@@ -32,6 +28,34 @@ export function readProcStat(pid: number, procRoot = '/proc'): ProcStat | null {
   const ints = [ppid, pgrp, session, startTime].every((n) => Number.isSafeInteger(n) && n >= 0);
   if (!fields[0] || !ints) return null;
   return { state: fields[0], ppid, pgrp, session, startTime };
+}
+
+/** One read(2) into a kept buffer serves a /proc/<pid>/stat (at most ~1 KiB); a longer file is read whole. */
+const small = Buffer.alloc(4096);
+
+/**
+ * A file's text (latin1), or null when it cannot be read. readFileSync took an fstat and a
+ * second read besides the open, the read and the close, on the path of every spawn (the
+ * child's start time is part of its `spawned` event: issue 15).
+ */
+function readSmallFile(path: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const n = readSync(fd, small, 0, small.length, null);
+    if (n < small.length) return small.toString('latin1', 0, n);
+    // As long as the buffer, or longer: read what is left (from where the first read ended).
+    const rest = readFileSync(fd);
+    return Buffer.concat([small, rest]).toString('latin1');
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

@@ -58,4 +58,13 @@ describe('readProcStartTime', () => {
     expect(readProcStat(77, root)).toEqual({ state: 'S', ppid: 1, pgrp: 77, session: 77, startTime: 123456 });
     expect(readProcStartTime(78, root)).toBeNull();
   });
+
+  it('reads a stat line longer than its buffer whole', () => {
+    const root = tmp();
+    mkdirSync(join(root, '79'));
+    // A command name of 5000 bytes: past the 4 KiB one read takes (the kernel's are ~1 KiB).
+    const rest = ['R', '1', '79', '79', ...Array.from({ length: 15 }, () => '0'), '654321', '7'];
+    writeFileSync(join(root, '79', 'stat'), `79 (${'n'.repeat(5000)}) ${rest.join(' ')}\n`);
+    expect(readProcStat(79, root)).toEqual({ state: 'R', ppid: 1, pgrp: 79, session: 79, startTime: 654321 });
+  });
 });
