@@ -1,6 +1,11 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { inheritedEnv, watchEnvironmentWrites } from '../../../src/shell/proc/environment.js';
 import { launchOf } from '../../../src/shell/supervisor/run-as.js';
+import { useTmpDir } from '../../support/tmp.js';
+
+const tmp = useTmpDir();
 
 const NAME = 'PROCREG_ENV_TEST';
 const runAs = { user: null, group: null, umask: null, limits: {}, inheritEnv: true } as const;
@@ -61,6 +66,18 @@ describe.each([
     expect(inheritedEnv() === a).toBe(watched);
     process.env[NAME] = 'x';
     expect(inheritedEnv()).not.toBe(a);
+  });
+});
+
+describe('process.loadEnvFile after process.env was watched', () => {
+  it('is seen by the next spawn', () => {
+    watchEnvironmentWrites();
+    const before = childEnv();
+    const file = join(tmp(), 'vars.env');
+    writeFileSync(file, `${NAME}=from-file\n`);
+    process.loadEnvFile(file); // written by Node's C++, not through process.env
+    expect(childEnv()[NAME]).toBe('from-file');
+    expect(NAME in before).toBe(false);
   });
 });
 
