@@ -152,10 +152,10 @@ async function run(log: string, opts: EventsCommandOptions, io: CommandIO): Prom
   }
 
   const signal = opts.signal ?? new AbortController().signal;
-  for await (const e of open.closedEvents()) take(e);
   for await (const item of follow(open.reader, {
     signal,
     pollMs: opts.pollMs,
+    closed: open.closed,
     onSwitch: (what) => io.err(`procreg events: ${what}`),
   })) {
     if (item === 'idle') {

@@ -8,7 +8,7 @@ import type { TimeStyle } from '../../debug/format.js';
 import type { Event } from '../../events/types.js';
 import { type BatchedEvents, EVENT_BATCHES } from '../../debug/walk.js';
 import type { CommandIO } from '../cli/io.js';
-import { listLogFiles } from '../event-log/segments.js';
+import { ClosedSegments } from './closed-segments.js';
 import { type LogSource, resolveLog } from './log-source.js';
 import { type LogProblem as ReaderProblem, LogReader } from './read-log.js';
 import { ProblemReport, ProgressBar } from './report.js';
@@ -35,11 +35,10 @@ export interface OpenLog {
   /** The events of the whole file as it is now (the progress bar cleared when done), also in batches. */
   events(): BatchedEvents;
   /**
-   * For a follower: the events of the closed segments, as they are when each is reached — the
-   * segments are listed again after each pass, so one the supervisor closed meanwhile is read
-   * too — leaving `reader` (the live segment's) to go on after the last of them.
+   * The closed segments, each read once (for a follower, again whenever the live segment may
+   * have been rotated), leaving `reader` (the live segment's) to go on after the last of them.
    */
-  closedEvents(): AsyncGenerator<Event>;
+  readonly closed: ClosedSegments;
 }
 
 export function openLog(given: string, io: CommandIO): OpenLog {
@@ -64,35 +63,17 @@ export function openLog(given: string, io: CommandIO): OpenLog {
         `${source.path}: a new log starts here at seq ${first} (the previous one ended at seq ${before}); reading it from its start`,
       ),
   });
-  /**
-   * The closed segments' events in seq order, listed again after each pass so one the
-   * supervisor closed meanwhile is read too (each file once), leaving `reader` (the live
-   * segment's) to go on after the last of them.
-   */
-  async function* closedBatches(): AsyncGenerator<readonly Event[]> {
-    const done = new Set<string>();
-    let lastSeq = 0;
-    for (;;) {
-      const next = listLogFiles(source.path).closed.filter((f) => !done.has(f.path));
-      if (next.length === 0) break;
-      for (const f of next) {
-        done.add(f.path);
-        const r = new LogReader(f.path, options, { lastSeq });
-        yield* r.batches(true);
-        lastSeq = Math.max(lastSeq, r.lastSeq);
-      }
-    }
-    reader.lastSeq = Math.max(reader.lastSeq, lastSeq);
-  }
+  const closed = new ClosedSegments(reader, options);
   return {
     source,
     reader,
     report,
     progress,
+    closed,
     events(): BatchedEvents {
       async function* batches(): AsyncGenerator<readonly Event[]> {
         try {
-          yield* closedBatches();
+          yield* closed.batches();
           if (!source.files.includes(source.path)) return; // the live segment is missing (a crash mid-rotation)
           yield* reader.batches(true);
         } finally {
@@ -105,9 +86,6 @@ export function openLog(given: string, io: CommandIO): OpenLog {
           for await (const b of batches()) yield* b;
         },
       };
-    },
-    async *closedEvents() {
-      for await (const batch of closedBatches()) yield* batch;
     },
   };
 }

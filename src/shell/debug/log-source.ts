@@ -33,7 +33,7 @@ export function resolveLog(given: string): Resolved {
     st = statSync(given);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { ok: false, message: `${given}: no such event log file` };
+    if (code === 'ENOENT') return missing(given);
     return { ok: false, message: `${given}: cannot read it: ${(e as Error).message}` };
   }
   if (st.isDirectory()) {
@@ -45,10 +45,13 @@ export function resolveLog(given: string): Resolved {
       message: `${given} is a directory without an event log (looked for ${live} and its segments)`,
     };
   }
-  const refused = notAnEventLog(given);
+  const why = whyNotAnEventLog(given);
+  if (why?.gone) return missing(given); // renamed away since the stat
+  const refused = why?.message ?? null;
   if (refused === null) {
     const live = liveSegmentOf(given, false);
-    return logAt(given, live, null) ?? checked({ given, path: given, files: [given], via: null });
+    const found = logAt(given, live, null) ?? checked({ given, path: given, files: [given], via: null });
+    return found === 'gone' ? missing(given) : found;
   }
   if (!st.isFile()) return { ok: false, message: `${given}: ${refused}` };
   // Not an event log: maybe a config, whose event log is what was meant.
@@ -72,8 +75,33 @@ export function resolveLog(given: string): Resolved {
   return { ok: false, message: `${given}: ${refused}` };
 }
 
+/**
+ * A path that names no file: a live segment in the instant of a rotation (renamed, its
+ * successor not yet created), or after a crash in it, is its closed segments.
+ */
+function missing(given: string): Resolved {
+  return logAt(given, given, null) ?? { ok: false, message: `${given}: no such event log file` };
+}
+
 /** The log whose live segment is `live`, with its segments, or null when it has no file at all. */
 function logAt(given: string, live: string, via: string | null): Resolved | null {
+  // A file listed can be gone when it is looked at — the live segment renamed by a rotation, a
+  // closed one deleted by retention — and the listing is taken again (a few times at most).
+  for (let attempt = 1; ; attempt++) {
+    const found = logAtOnce(given, live, via);
+    if (found !== 'gone' || attempt === MAX_LISTINGS) return found === 'gone' ? logGone(live) : found;
+  }
+}
+
+/** How many times a log's files are listed when one of them is gone by the time it is read. */
+const MAX_LISTINGS = 10;
+
+const logGone = (live: string): Resolved => ({
+  ok: false,
+  message: `${live}: its files change faster than they can be listed and read; try again`,
+});
+
+function logAtOnce(given: string, live: string, via: string | null): Resolved | null | 'gone' {
   let files;
   try {
     files = allFiles(listLogFiles(live)).map((f) => f.path);
@@ -81,21 +109,30 @@ function logAt(given: string, live: string, via: string | null): Resolved | null
     return { ok: false, message: `${live}: cannot list the event log's segments: ${(e as Error).message}` };
   }
   if (files.length === 0) return null;
-  const first = files[0] as string;
   // A segment whose first line is damaged is damage in a log, reported by line and seq like
   // any other (exit 1 for replay), not a file that is no event log; only when no file of the
-  // log starts with an event is the whole refused as that.
-  const refusals = files.map((f) => ({ f, why: whyNotAnEventLog(f) }));
+  // log starts with an event is the whole refused as that. A file gone since
+  // the listing (renamed by a rotation, deleted by retention) is no longer one of the log's;
+  // the readers list them again as they go.
+  const refusals = files.map((f) => ({ f, why: whyNotAnEventLog(f) })).filter((r) => !r.why?.gone);
+  if (refusals.length === 0) return 'gone';
+  files = refusals.map((r) => r.f);
   const hard = refusals.find((r) => r.why !== null && (!r.why.headOnly || files.length === 1));
   const anyLog = refusals.some((r) => r.why === null);
   const refused = hard ?? (anyLog ? undefined : refusals[0]);
   if (refused?.why) return { ok: false, message: `${refused.f}: ${refused.why.message}` };
-  return checked({ given, path: live, files, via }, refusals.find((r) => r.why === null)?.f ?? first);
+  // The first file that starts with an event says the format; one deleted meanwhile, the next.
+  for (const r of refusals.filter((r) => r.why === null)) {
+    const c = checked({ given, path: live, files, via }, r.f);
+    if (c !== 'gone') return c;
+  }
+  return 'gone';
 }
 
 /** Refuse, in one message, a log of a format version this procreg cannot read. */
-function checked(source: LogSource, headOf: string = source.path): Resolved {
+function checked(source: LogSource, headOf: string = source.path): Resolved | 'gone' {
   const opened = openRegularFile(headOf);
+  if (!opened.ok && opened.code === 'ENOENT') return 'gone';
   if (!opened.ok) return { ok: false, message: `${headOf}: ${opened.reason}` };
   let head: Buffer;
   try {
@@ -129,11 +166,11 @@ export function notAnEventLog(path: string): string | null {
 }
 
 /** The same, and whether the only fault is its first line (`headOnly`): in a segment, damage. */
-function whyNotAnEventLog(path: string): { message: string; headOnly: boolean } | null {
+function whyNotAnEventLog(path: string): { message: string; headOnly: boolean; gone?: true } | null {
   const no = (message: string) => ({ message, headOnly: false });
   const opened = openRegularFile(path);
   if (!opened.ok) {
-    if (opened.code === 'ENOENT') return no('no such event log file');
+    if (opened.code === 'ENOENT') return { ...no('no such event log file'), gone: true };
     if (opened.code) return no(`cannot read the event log: ${opened.reason}`);
     return no(`not an event log: ${opened.reason}`);
   }

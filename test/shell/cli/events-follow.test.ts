@@ -62,6 +62,27 @@ async function lastSeqOf(log: string): Promise<number> {
 
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
+const demo = readFileSync('examples/demo.events.jsonl', 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => {
+    const r = decodeEvent(l);
+    if (!r.ok) throw new Error(r.error);
+    return r.event;
+  });
+/** The demo log's event `i` (from 0) as the line of seq i + 1. */
+const line = (i: number) => {
+  const e = demo[i] as (typeof demo)[number];
+  return `${encodeEvent(stamp(bodyOf(e), i + 1, e.time, e.mono))}\n`;
+};
+/** Appends seqs from + 1 … to. */
+const write = (path: string, from: number, to: number) => {
+  for (let i = from; i < to; i++) appendFileSync(path, line(i));
+};
+/** The seq a cursor file holds, once it exists. */
+const cursorSeq = (path: string) =>
+  existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { seq: number }).seq : undefined;
+
 describe('procreg events --follow --cursor-file', () => {
   it('is lossless and duplicate-free across a stop and a start of the follower while a real supervisor appends and rotates', async () => {
     const dir = tmp();
@@ -87,8 +108,19 @@ checks:
     await waitFor('the event log', () => (existsSync(log) && statSync(log).size > 0 ? true : undefined));
     const args = [config, '--follow', '--json', '--cursor-file', cursor];
 
+    /** Where a follower stood when it did not get as far as awaited. */
+    const stood = async (f: ReturnType<typeof follower>, after: number) => {
+      const got = f.seqs();
+      const segments = readdirSync(join(dir, 'run')).filter((n) => n.startsWith('events'));
+      return `followed ${got.length} (${got[0]}..${got.at(-1)}) after ${after}; the live segment ends at ${await lastSeqOf(log)}; segments ${segments.join(' ')}; follower stderr: ${JSON.stringify(f.stderr())}; exit ${f.proc.exitCode ?? f.proc.signalCode}`;
+    };
+
     const first = follower(args);
-    await waitFor('40 events followed', () => (first.seqs().length >= 40 ? true : undefined), 20_000);
+    await waitFor('40 events followed', () => (first.seqs().length >= 40 ? true : undefined), 20_000).catch(
+      async (e: Error) => {
+        throw new Error(`${e.message}: ${await stood(first, 0)}`);
+      },
+    );
     first.proc.kill('SIGINT');
     expect(await first.exit).toBe(0);
     const printed1 = first.seqs();
@@ -108,17 +140,7 @@ checks:
       () => (second.seqs().length >= 60 ? true : undefined),
       20_000,
     ).catch(async (e: Error) => {
-      // Say where it stood: how far it got, what it said, how far the log is.
-      const got = second.seqs();
-      throw new Error(
-        `${e.message}: followed ${got.length} (${got[0]}..${got.at(-1)}) after ${gapFrom}; the live segment ends at ${await lastSeqOf(log)}; segments ${readdirSync(
-          join(dir, 'run'),
-        )
-          .filter((f) => f.startsWith('events'))
-          .join(
-            ' ',
-          )}; follower stderr: ${JSON.stringify(second.stderr())}; exit ${second.proc.exitCode ?? second.proc.signalCode}`,
-      );
+      throw new Error(`${e.message}: ${await stood(second, gapFrom)}`);
     });
     second.proc.kill('SIGTERM');
     expect(await second.exit).toBe(0);
@@ -150,6 +172,57 @@ checks:
     );
   });
 
+  it('waits for a live segment missing in the instant of a rotation, and reads the segment closed meanwhile before it', async () => {
+    // A rotation is two steps: the live segment renamed to its closed name, then the next one
+    // created. A follower that starts between them finds no live segment.
+    const dir = tmp();
+    const cursor = join(dir, 'cursor.json');
+    write(join(dir, 'events.0000000000000001.jsonl'), 0, 5);
+    const f = follower([dir, '--follow', '--json', '--cursor-file', cursor]);
+    // Caught up with all there is (its cursor saved), it waits for the live segment.
+    await waitFor('the cursor at seq 5', () => (cursorSeq(cursor) === 5 ? true : undefined)).catch(
+      (e: Error) => {
+        throw new Error(
+          `${e.message}: followed ${JSON.stringify(f.seqs())}; stderr ${JSON.stringify(f.stderr())}; exit ${f.proc.exitCode}`,
+        );
+      },
+    );
+    // Meanwhile the supervisor filled another segment and closed it, then created the live one.
+    write(join(dir, 'events.0000000000000006.jsonl'), 5, 10);
+    write(join(dir, 'events.jsonl'), 10, 15);
+    await waitFor('seq 1-15', () => (f.seqs().length >= 15 ? true : undefined));
+    f.proc.kill('SIGINT');
+    expect(await f.exit).toBe(0);
+    expect(f.seqs()).toEqual(range(1, 15));
+    expect(f.stderr()).toBe('');
+  });
+
+  it('reads a segment closed and followed by another rotation between two looks at the live one', async () => {
+    const dir = tmp();
+    const log = join(dir, 'events.jsonl');
+    const cursor = join(dir, 'cursor.json');
+    write(log, 0, 5);
+    const f = follower([dir, '--follow', '--json', '--cursor-file', cursor]);
+    await waitFor('the cursor at seq 5', () => (cursorSeq(cursor) === 5 ? true : undefined));
+    // Two rotations at once (a follower stalled, a supervisor writing fast): the file it
+    // follows is closed, and so is the next one, before it looks again.
+    renameSync(log, join(dir, 'events.0000000000000001.jsonl'));
+    write(log, 5, 10);
+    renameSync(log, join(dir, 'events.0000000000000006.jsonl'));
+    write(log, 10, 15);
+    await waitFor('seq 1-15', () => (f.seqs().length >= 15 ? true : undefined)).catch((e: Error) => {
+      throw new Error(
+        `${e.message}: followed ${JSON.stringify(f.seqs())}; stderr ${JSON.stringify(f.stderr())}`,
+      );
+    });
+    write(log, 15, 20);
+    await waitFor('seq 1-20', () => (f.seqs().length >= 20 ? true : undefined));
+    f.proc.kill('SIGINT');
+    expect(await f.exit).toBe(0);
+    expect(f.seqs()).toEqual(range(1, 20));
+    expect(f.stderr()).toBe('');
+  });
+
   it('reads each closed segment once before following, an empty one included (it never stalls there)', async () => {
     const dir = tmp();
     const demo = readFileSync('examples/demo.events.jsonl', 'utf8').trim().split('\n');
@@ -166,21 +239,6 @@ checks:
   it('follows the log across a rotation (renamed away, a new file continuing the seqs) and a truncation', async () => {
     const dir = tmp();
     const log = join(dir, 'events.jsonl');
-    const demo = readFileSync('examples/demo.events.jsonl', 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => {
-        const r = decodeEvent(l);
-        if (!r.ok) throw new Error(r.error);
-        return r.event;
-      });
-    const line = (i: number) => {
-      const e = demo[i] as (typeof demo)[number];
-      return `${encodeEvent(stamp(bodyOf(e), i + 1, e.time, e.mono))}\n`;
-    };
-    const write = (path: string, from: number, to: number) => {
-      for (let i = from; i < to; i++) appendFileSync(path, line(i));
-    };
     write(log, 0, 60);
     const f = follower([log, '--follow', '--json']);
     await waitFor('the first 60', () => (f.seqs().length >= 60 ? true : undefined));

@@ -593,9 +593,12 @@ describe('hardening part 6: time — durations by the monotonic clock, a stalled
           services: {
             // Restarts every ~0.5 s: at most 2 in any second, under the limit of 3. Restarts
             // measured by the wall clock would sit "in the future" after the step and never
-            // leave the window: the service would be given up two restarts after it.
+            // leave the window: the service would be given up two restarts after it. It exits
+            // 1, not 0: an exit 0 within 3 s of the start is looked at as a daemon's parent,
+            // and a `sleep` of another test re-parented to init, leading a session of its own,
+            // passes for the daemon it left (daemon-suspected: the service fails, no restart).
             crash: {
-              command: ['sh', '-c', 'exec sleep 0.5'],
+              command: ['sh', '-c', 'sleep 0.5; exit 1'],
               backoff: { initial: '10ms' },
               maxRestarts: { count: 3, within: '1s' },
             },
