@@ -43,6 +43,10 @@ class PipePool {
   private readonly ready: PipeEnds[] = [];
   private refilling = false;
 
+  get readyCount(): number {
+    return this.ready.length;
+  }
+
   take(): PipeEnds {
     if (this.ready.length === 0) this.ready.push(...makeBatch(null));
     const p = this.ready.shift() as PipeEnds;
@@ -61,7 +65,11 @@ class PipePool {
     setImmediate(() =>
       makeBatchAsync((made) => {
         this.refilling = false;
-        if (made) this.ready.push(...made);
+        if (!made) return;
+        this.ready.push(...made);
+        // A take that found none ready meanwhile made a batch synchronously (under load the
+        // spawns can outrun mkfifo): the pool keeps at most one batch, the rest is closed.
+        if (this.ready.length > BATCH) closePipes(this.ready.splice(BATCH));
       }),
     );
   }
@@ -173,6 +181,11 @@ function openBatch(names: readonly string[]): PipeEnds[] {
 }
 
 const pool = new PipePool();
+
+/** Pipes the pool holds ready (each two descriptors), at most one batch: for tests. */
+export function readyPipes(): number {
+  return pool.readyCount;
+}
 
 /** `n` pipes, now; throws when they cannot be made (mkfifo missing, out of descriptors). */
 export function takePipes(n: number): PipeEnds[] {

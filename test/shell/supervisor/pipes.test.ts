@@ -57,3 +57,32 @@ describe('the pipe pool leaves nothing on disk', () => {
     expect(existsSync(stale)).toBe(false);
   });
 });
+
+describe('the pipe pool holds at most one batch', () => {
+  it('a background batch that lands after a synchronous one (spawns outran mkfifo) is cut back to one batch', async () => {
+    const dir = tmp();
+    // mkfifo that takes 300 ms: the background batch is still being made when the pool runs dry.
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    const real = ['/usr/bin/mkfifo', '/bin/mkfifo'].find((p) => existsSync(p)) as string;
+    writeFileSync(join(bin, 'mkfifo'), `#!/bin/sh\nsleep 0.3\nexec ${real} "$@"\n`, { mode: 0o755 });
+    const script = `
+      import { takePipes, closePipes, readyPipes } from ${JSON.stringify(PIPES)};
+      // 40 takes in one turn: the first batch (32) runs low at 21 (a background batch is asked
+      // for, after this turn), dry at 33 (a batch made at once), 8 taken from that one.
+      for (let i = 0; i < 40; i++) closePipes(takePipes(1));
+      const during = readyPipes();
+      const deadline = Date.now() + 10000;
+      while (readyPipes() === during && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      console.log(JSON.stringify({ during, after: readyPipes() }));`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, TMPDIR: dir, PATH: `${bin}:${process.env.PATH}` },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);
+    // Without the cut: 24 + 32 = 56 ready pipes, 112 descriptors held for nothing.
+    expect(JSON.parse(out)).toEqual({ during: 24, after: 32 });
+  });
+});
