@@ -1,5 +1,6 @@
 // What a main process that just exited left running: the members of its process group, or
 // copies of its program that escaped into a session of their own (a daemon's double fork).
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { readProcExe, readProcStat } from './proc-stat.js';
 
@@ -12,13 +13,33 @@ export interface LeftBehind {
 }
 
 /**
+ * The variable procreg puts in every service process's environment, a fresh value per
+ * incarnation (as systemd's INVOCATION_ID): what the incarnation forks inherits it, so an
+ * escaped copy of its program can be told from an unrelated one.
+ */
+export const INVOCATION_VAR = 'PROCREG_INVOCATION_ID';
+
+/** A fresh invocation ID: 32 hex digits. */
+export function newInvocationId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/**
  * The processes `leader` (exited, started at tick `startTime`, running `exe`) left running:
  * members of its process group; else processes of the same executable, started since it was,
- * that lead a session of their own and were re-parented (to init, or to procreg as PID 1) —
- * what `daemon(3)` leaves. Null when there are none. Only looked for, never signalled: the
- * escaped ones are matched by program and time, which proves no ownership.
+ * that lead a session of their own, were re-parented (to init, or to procreg as PID 1) — what
+ * `daemon(3)` leaves — and carry the leader's `invocation` ID in their environment
+ * (/proc/<pid>/environ: the environment a process was exec'd with) unless that cannot be told
+ * (see `carries`). Without the ID an unrelated program that happened to start meanwhile in a
+ * session of its own (another unit's `sleep`, a cron job's shell) passed for the daemon.
+ * Null when there are none. Only looked for, never signalled.
  */
-export function leftBehind(leader: number, startTime: number | null, exe: string | null): LeftBehind | null {
+export function leftBehind(
+  leader: number,
+  startTime: number | null,
+  exe: string | null,
+  invocation: string | null,
+): LeftBehind | null {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
@@ -38,12 +59,31 @@ export function leftBehind(leader: number, startTime: number | null, exe: string
       if (inGroup.length < MAX_LEFT) inGroup.push(pid);
       continue;
     }
-    if (inGroup.length > 0 || exe === null || startTime === null) continue;
+    if (inGroup.length > 0 || exe === null || startTime === null || invocation === null) continue;
     if (st.session !== pid || !reapers.has(st.ppid) || st.startTime < startTime) continue;
-    if (escaped.length < MAX_LEFT && readProcExe(pid) === exe) escaped.push(pid);
+    if (escaped.length < MAX_LEFT && readProcExe(pid) === exe && carries(pid, invocation) !== 'no')
+      escaped.push(pid);
   }
   if (inGroup.length > 0) return { left: inGroup.sort((a, b) => a - b), escaped: false };
   return escaped.length > 0 ? { left: escaped.sort((a, b) => a - b), escaped: true } : null;
+}
+
+/**
+ * Whether the environment `pid` was exec'd with holds INVOCATION_VAR=`invocation`: yes, no, or
+ * unknown — unreadable (another user's, to a procreg that is not root), or written over: a
+ * program that sets its process title (redis, nginx, postgres) overwrites the memory
+ * /proc/<pid>/environ shows, and no `NAME=value` entry is left in it.
+ */
+function carries(pid: number, invocation: string): 'yes' | 'no' | 'unknown' {
+  let env: string;
+  try {
+    env = readFileSync(`/proc/${pid}/environ`, 'latin1');
+  } catch {
+    return 'unknown';
+  }
+  const entries = env.split('\0');
+  if (entries.includes(`${INVOCATION_VAR}=${invocation}`)) return 'yes';
+  return entries.some((e) => /^[A-Za-z_][A-Za-z0-9_]*=/.test(e)) ? 'no' : 'unknown';
 }
 
 /**

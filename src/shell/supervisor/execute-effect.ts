@@ -12,7 +12,7 @@ import { type ChildSpec, spawnChild } from './children.js';
 import { type Launch, launchOf, programProblem } from './run-as.js';
 import { realpathSync } from 'node:fs';
 import { DAEMONIZE_WINDOW_MS } from '../../core/daemonized.js';
-import { leftBehind } from '../proc/daemon-scan.js';
+import { INVOCATION_VAR, leftBehind, newInvocationId } from '../proc/daemon-scan.js';
 import { findExecutable } from '../proc/executable.js';
 import { type GroupWatch, groupAlive } from './group-watch.js';
 import { LastLines } from './last-words.js';
@@ -100,8 +100,11 @@ function startService(e: Extract<Effect, { do: 'spawn' }>, ports: EffectPorts): 
   const launch = prepare(e, `services.${name}`, ports);
   if ('error' in launch) return ports.emit(failed(launch.error));
   let id: { startTime: number | null; exe: string | null } = { startTime: null, exe: null };
-  const spec = { ...e, env: launch.env, wrapper: launch.wrapper, inheritEnv: false };
-  const watch = { started: () => id, program: () => programExe(e, launch) };
+  // What this incarnation forks inherits the ID: how its escaped copies are told (daemon-scan).
+  const invocation = newInvocationId();
+  const env = { ...launch.env, [INVOCATION_VAR]: invocation };
+  const spec = { ...e, env, wrapper: launch.wrapper, inheritEnv: false };
+  const watch = { started: () => id, program: () => programExe(e, launch), invocation };
   const levels = { stdout: 'info', stderr: e.stderrLevel } as const;
   const file = e.log ? serviceLog(ports, name, e.log) : null;
   const onLine = (pid: number, stream: 'stdout' | 'stderr', line: string) =>
@@ -267,6 +270,8 @@ function identity(pid: number, launch: Launch): { startTime: number | null; exe:
 interface DaemonWatch {
   readonly started: () => { startTime: number | null; exe: string | null };
   readonly program: () => string | null;
+  /** The incarnation's PROCREG_INVOCATION_ID. */
+  readonly invocation: string;
 }
 
 /**
@@ -276,7 +281,7 @@ interface DaemonWatch {
 function suspectDaemon(pid: number, afterMs: number, watch: DaemonWatch, ports: EffectPorts): void {
   if (afterMs >= DAEMONIZE_WINDOW_MS) return;
   const { startTime, exe } = watch.started();
-  const found = leftBehind(pid, startTime, exe ?? watch.program());
+  const found = leftBehind(pid, startTime, exe ?? watch.program(), watch.invocation);
   if (found) ports.emit({ type: 'daemon-suspected', pid, left: found.left, escaped: found.escaped, afterMs });
 }
 

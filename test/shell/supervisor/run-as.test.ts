@@ -43,7 +43,7 @@ describe.runIf(asRoot)('user, group, umask, limits, envFile, inheritEnv on real 
       '# settings\nexport GREETING="hello world"\nPLAIN=abc # a comment\nPORT=1\n',
     );
     const report =
-      'echo "uid=$(id -u) gid=$(id -g) groups=$(id -G) nofile=$(ulimit -n) hardnofile=$(ulimit -Hn) core=$(ulimit -c) umask=$(umask) home=$HOME user=$USER greeting=$GREETING plain=$PLAIN port=$PORT debug=$DEBUG leaked=${LEAKED:-none} path=$PATH"';
+      'echo "uid=$(id -u) gid=$(id -g) groups=$(id -G) nofile=$(ulimit -n) hardnofile=$(ulimit -Hn) core=$(ulimit -c) umask=$(umask) home=$HOME user=$USER greeting=$GREETING plain=$PLAIN port=$PORT debug=$DEBUG leaked=${LEAKED:-none} path=$PATH inv=$PROCREG_INVOCATION_ID"';
     const config = join(dir, 'procreg.yaml');
     writeFileSync(
       config,
@@ -60,7 +60,7 @@ services:
     stdout: who.out
 checks:
   probe:
-    command: [sh, -c, 'echo "check uid=$(id -u) groups=$(id -G) x=$X leaked=\${LEAKED:-none}"']
+    command: [sh, -c, 'echo "check uid=$(id -u) groups=$(id -G) x=$X leaked=\${LEAKED:-none} inv=\${PROCREG_INVOCATION_ID:-none}"']
     user: postgres
     env: { X: 1.5 }
     interval: 10s
@@ -83,13 +83,15 @@ checks:
       const t = existsSync(f) ? readFileSync(f, 'utf8') : '';
       return t.endsWith('\n') ? t.trim() : undefined;
     });
-    expect(line).toBe(
+    // Its invocation ID (32 hex digits, fresh per incarnation), even with nothing inherited.
+    expect(line).toMatch(/ inv=[0-9a-f]{32}$/);
+    expect(line.replace(/ inv=[0-9a-f]{32}$/, '')).toBe(
       `uid=65534 gid=65534 groups=65534 nofile=1000 hardnofile=2000 core=unlimited umask=0027 home=${id('-un', 'nobody') === 'nobody' ? '/nonexistent' : ''} user=nobody greeting=hello world plain=abc port=8080 debug=true leaked=none path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
     );
     // The same process, as procreg reports it: the PID is the service's own, not a helper's.
     expect(readFileSync(`/proc/${pid}/status`, 'utf8')).toMatch(/^Uid:\t65534\t65534\t65534\t65534$/m);
     await r.printed(
-      `check uid=${id('-u', 'postgres')} groups=${id('-G', 'postgres')} x=1.5 leaked=from procreg`,
+      `check uid=${id('-u', 'postgres')} groups=${id('-G', 'postgres')} x=1.5 leaked=from procreg inv=none`,
     );
     const sslCert = execFileSync('getent', ['group', 'ssl-cert'], { encoding: 'utf8' }).split(':')[2];
     await r.printed(`grp uid=0 gid=${sslCert} groups=${sslCert}`); // group alone: no other groups kept
