@@ -197,27 +197,3 @@ export const envOf = (d: {
   readonly envFileValues: Readonly<Record<string, string>>;
 }): Readonly<Record<string, string>> =>
   Object.keys(d.envFileValues).length === 0 ? d.env : { ...d.envFileValues, ...d.env };
-
-type Launchable = RunAs & Parameters<typeof envOf>[0];
-
-/** What a spawn or check-run effect carries of its definition besides the definition's own fields. */
-export interface LaunchSettings {
-  readonly env: Readonly<Record<string, string>>;
-  readonly runAs: RunAs;
-}
-
-const SETTINGS = new WeakMap<Launchable, LaunchSettings>();
-
-/**
- * envOf and runAsOf of a (normalized, never changed) definition, computed once per definition
- * object: a spawn or check run carries them in its effect, and a definition lives for as long
- * as its config generation. A cache of a pure function of its key, so the fold stays pure.
- */
-export function launchSettingsOf(d: Launchable): LaunchSettings {
-  let s = SETTINGS.get(d);
-  if (s === undefined) {
-    s = { env: envOf(d), runAs: runAsOf(d) };
-    SETTINGS.set(d, s);
-  }
-  return s;
-}

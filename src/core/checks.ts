@@ -1,6 +1,6 @@
 import { reclaimPid } from './missed-exit.js';
 import { CHECK_DEFAULTS } from '../config/defaults.js';
-import { launchSettingsOf } from '../config/run-as.js';
+import { envOf, runAsOf } from '../config/run-as.js';
 import type { CheckDef } from '../config/types.js';
 import type { CheckStarted, CheckStartFailed, Pid, TimerKey } from '../events/types.js';
 import {
@@ -104,7 +104,7 @@ export function runOrSkip(ctx: Ctx, chk: CheckStatus): void {
   putCheck(ctx, withCheck(chk, { run, inFlight, timer, startPeriodFrom }));
   record(ctx, { type: 'check-run-requested', name: chk.name, gen, run });
   const { command, cwd, lastWords } = chk.def;
-  const { env, runAs } = launchSettingsOf(chk.def);
+  const [env, runAs] = [envOf(chk.def), runAsOf(chk.def)];
   effect(ctx, { do: 'run-check', name: chk.name, gen, run, command, cwd, env, runAs, lastWords });
   armTimer(ctx, timer, ctx.mono + intervalMs);
 }

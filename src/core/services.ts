@@ -1,6 +1,6 @@
 import { reclaimPid } from './missed-exit.js';
 import { SERVICE_DEFAULTS } from '../config/defaults.js';
-import { launchSettingsOf } from '../config/run-as.js';
+import { envOf, runAsOf } from '../config/run-as.js';
 import type { ServiceDef } from '../config/types.js';
 import type {
   DaemonSuspected,
@@ -95,7 +95,6 @@ function spawnNow(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequested['reason']
   putFresh(ctx, next);
   record(ctx, { type: 'spawn-requested', name: svc.name, gen, incarnation, reason });
   const def = svc.def;
-  const { env, runAs } = launchSettingsOf(def);
   effect(ctx, {
     do: 'spawn',
     name: svc.name,
@@ -103,8 +102,8 @@ function spawnNow(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequested['reason']
     incarnation,
     command: def.command,
     cwd: def.cwd,
-    env,
-    runAs,
+    env: envOf(def),
+    runAs: runAsOf(def),
     stdout: def.stdout,
     stderr: def.stderr,
     lastWords: def.lastWords,
