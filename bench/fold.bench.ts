@@ -1,16 +1,19 @@
 // Fold throughput at 10k live processes: recorded inputs of a supervisor running 10k services
 // (crash, backoff, respawn, PID files) folded through `step` in a plain loop and through the
-// RxJS pipeline the shell uses (from -> scan). Also the cost of one Immer `produce` against a
-// spread, which is why the per-event path does not use Immer.
+// RxJS pipeline the shell uses (from -> scan), beside two peers: the raw PID tree alone, and
+// the raw tree plus the least persistent per-service state a fold can keep. Also the cost of
+// one Immer `produce` against a spread, which is why the per-event path does not use Immer.
 import createRBTree, { type RBTree } from 'functional-red-black-tree';
 import { produce } from 'immer';
 import { from } from 'rxjs';
 import { foldRegistry } from '../src/core/fold-operator.js';
 import { normalizeConfig } from '../src/config/normalize.js';
 import type { NormalizedConfig } from '../src/config/types.js';
-import type { State } from '../src/core/state.js';
+import { copyService, type State } from '../src/core/state.js';
 import { step } from '../src/core/step.js';
 import { type Event, isDecision } from '../src/events/types.js';
+import type { HashMap } from '../src/tree/hash-map.js';
+import type { ServiceStatus } from '../src/core/state.js';
 import { World } from '../src/sim/world.js';
 import { median, ratioOf, type Result, rng } from './util.js';
 
@@ -104,6 +107,48 @@ function rawTreeLoop(t0: RBTree<number, RawEntry>, events: Event[]): number {
   return t.length;
 }
 
+/**
+ * The floor for any fold that keeps a persistent status per service: the raw tree reducer
+ * above plus, per event, one copy of the service's status (`copyService`, one field changed)
+ * stored with one `HashMap.set` — the least a step can do to record what an event did to a
+ * service. Outcomes that touch no service (PID files written, signals sent) change nothing here,
+ * as in the fold.
+ */
+function rawTreeStatusLoop(
+  t0: RBTree<number, RawEntry>,
+  m0: HashMap<ServiceStatus>,
+  events: Event[],
+): number {
+  let t = t0;
+  let m = m0;
+  for (const e of events) {
+    let name: string | undefined;
+    if (e.type === 'exited') {
+      const it = t.find(e.pid);
+      if (it.valid) {
+        name = (it.value as RawEntry).name;
+        t = it.remove();
+      }
+    } else if (e.type === 'spawned') {
+      name = e.name;
+      t = t.insert(e.pid, {
+        kind: 'service',
+        name: e.name,
+        gen: e.gen,
+        incarnation: e.incarnation,
+        startTime: e.startTime,
+      });
+    } else if (e.type === 'timer-fired') name = e.timer.name;
+    if (name === undefined) continue;
+    const s = m.get(name);
+    if (s === undefined) continue;
+    const c = copyService(s);
+    c.restarts++;
+    m = m.set(name, c);
+  }
+  return t.length + m.size;
+}
+
 function foldRx(s0: State, events: Event[]): number {
   let effects = 0;
   from(events)
@@ -153,6 +198,7 @@ export function foldBench(opts: { rounds: number; quick: boolean }): Result[] {
     [`10k live, inputs + outcomes (${stream.length})`, stream],
   ] as const) {
     const peer = median(rate(events, (_s, es) => rawTreeLoop(raw, es)));
+    const floor = median(rate(events, (s, es) => rawTreeStatusLoop(raw, s.services, es)));
     for (const [impl, fold] of [
       ['step() loop', foldLoop],
       ['RxJS from+scan', foldRx],
@@ -165,7 +211,7 @@ export function foldBench(opts: { rounds: number; quick: boolean }): Result[] {
         value,
         unit: 'events/s',
         target: '>= 500k/s, >= 0.8x raw tree',
-        ratio: `${ratioOf(value, peer)} raw tree`,
+        ratio: `${ratioOf(value, peer)} raw tree, ${ratioOf(value, floor)} tree+status`,
       });
     }
     folds.push({
@@ -173,6 +219,13 @@ export function foldBench(opts: { rounds: number; quick: boolean }): Result[] {
       case: label,
       impl: 'raw functional-red-black-tree reducer (PID-tree ops only)',
       value: peer,
+      unit: 'events/s',
+    });
+    folds.push({
+      bench: 'fold',
+      case: label,
+      impl: 'raw tree + persistent status map (one status copy + HashMap.set per event)',
+      value: floor,
       unit: 'events/s',
     });
   }

@@ -19,8 +19,13 @@ export function wasStable(b: BackoffDef, uptimeMs: number | null): boolean {
  */
 export function admitRestart(limit: IntensityDef, recent: readonly number[], now: number): number[] | null {
   const windowStart = now - limit.withinMs;
-  const kept = recent.filter((t) => t > windowStart);
-  if (kept.length >= limit.count) return null;
-  kept.push(now);
+  let n = 0;
+  for (const t of recent) if (t > windowStart) n++;
+  if (n >= limit.count) return null;
+  // Sized exactly: the array stays in the status until the next exit.
+  const kept = new Array<number>(n + 1);
+  let i = 0;
+  for (const t of recent) if (t > windowStart) kept[i++] = t;
+  kept[n] = now;
   return kept;
 }

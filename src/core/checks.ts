@@ -59,6 +59,7 @@ export function newCheckStatus(
  * restart the service.
  */
 export function startPeriodBegins(ctx: Ctx, service: string): void {
+  if (ctx.state.checks.size === 0) return;
   for (const chk of ctx.state.checks.values())
     if (!chk.removed && chk.def.startPeriodMs > 0 && reportsOn(chk.def) === service)
       putCheck(ctx, withCheck(chk, { startPeriodFrom: ctx.mono, failures: 0 }));

@@ -1,9 +1,11 @@
 import type { DecisionRecord, Event, Pid, TimerKey } from '../events/types.js';
 import type { Effect } from './effects.js';
+import type { RemoveResult } from '../tree/ordered-map.js';
 import {
   type CheckStatus,
   type Entry,
   isOrphan,
+  type Mutable,
   type ServiceStatus,
   type State,
   withService,
@@ -43,6 +45,20 @@ export function putService(ctx: Ctx, svc: ServiceStatus): void {
   const before = ctx.state.services.get(svc.name);
   const next = before?.phase === svc.phase ? svc : withService(svc, { phaseSince: ctx.time });
   ctx.state.services = ctx.state.services.set(svc.name, next);
+}
+
+/**
+ * putService for a status this step has just made (`copyService`) and that nothing else
+ * holds yet: one entering a new phase is stamped in place, not copied a second time.
+ * `stored` is the status the map holds for it now, when the caller has it at hand.
+ */
+export function putFresh(
+  ctx: Ctx,
+  svc: Mutable<ServiceStatus>,
+  stored: ServiceStatus | undefined = ctx.state.services.get(svc.name),
+): void {
+  if (stored?.phase !== svc.phase) svc.phaseSince = ctx.time;
+  ctx.state.services = ctx.state.services.set(svc.name, svc);
 }
 
 export function dropService(ctx: Ctx, name: string): void {
@@ -97,9 +113,17 @@ export function replaceProc(ctx: Ctx, pid: Pid, entry: Entry): void {
   ctx.state.procs = ctx.state.procs.update(pid, entry);
 }
 
-/** Takes a process out of the registry: its entry, and whether a stop of it was in progress. */
-export function removeProc(ctx: Ctx, pid: Pid): { entry: Entry; wasStopping: boolean } | undefined {
-  const res = ctx.state.procs.remove(pid);
+/**
+ * Takes a process out of the registry: its entry, and whether a stop of it was in progress.
+ * `removed` is `ctx.state.procs.remove(pid)` when the caller has it already (one descent of
+ * the tree instead of two).
+ */
+export function removeProc(
+  ctx: Ctx,
+  pid: Pid,
+  removed?: RemoveResult<Pid, Entry>,
+): { entry: Entry; wasStopping: boolean } | undefined {
+  const res = removed ?? ctx.state.procs.remove(pid);
   if (!res.removed) return undefined;
   ctx.state.procs = res.map;
   if (isOrphan(ctx.state, res.value)) ctx.state.orphans -= 1;

@@ -15,7 +15,10 @@ export function predecessorOf(state: State, name: string): Pid | null {
 
 /** The first dependency that is not met now, in name order, or null when all are. */
 export function unmetDependency(state: State, def: ServiceDef): { name: string; condition: string } | null {
-  for (const [name, dep] of Object.entries(def.dependsOn)) {
+  const deps = def.dependsOn;
+  // for-in, not Object.entries: no array per spawn (most services depend on nothing).
+  for (const name in deps) {
+    const dep = deps[name] as (typeof deps)[string];
     const s = state.services.get(name);
     const started = s !== undefined && s.desired !== 'removed' && s.phase === 'running';
     if (!started || (dep.condition === 'healthy' && !healthy(state, name)))
@@ -43,6 +46,8 @@ export function holdBack(state: State, name: string, def: ServiceDef): string | 
   return unmet ? `waiting for ${unmet.name} (${unmet.condition})` : null;
 }
 
+const NONE: readonly string[] = [];
+
 const DEPENDENTS = new WeakMap<NormalizedConfig, ReadonlyMap<string, readonly string[]>>();
 
 /**
@@ -59,5 +64,5 @@ export function dependentsOf(config: NormalizedConfig | null, name: string): rea
     index = m;
     DEPENDENTS.set(config, index);
   }
-  return index.get(name) ?? [];
+  return index.get(name) ?? NONE;
 }

@@ -25,6 +25,7 @@ import {
   effect,
   isStopping,
   knownGen,
+  putFresh,
   putService,
   record,
   recordIgnored,
@@ -83,32 +84,31 @@ export function requestSpawn(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequeste
 function spawnNow(ctx: Ctx, svc: ServiceStatus, reason: SpawnRequested['reason']): void {
   const incarnation = svc.incarnation + 1;
   const gen = ctx.state.gen;
-  const next = withService(svc, {
-    phase: 'starting',
-    incarnation,
-    spawnGen: gen,
-    restartAfterExit: null,
-    timer: null,
-    reason: null,
-    daemonized: null,
-  });
-  putService(ctx, next);
+  const next = copyService(svc);
+  next.phase = 'starting';
+  next.incarnation = incarnation;
+  next.spawnGen = gen;
+  next.restartAfterExit = null;
+  next.timer = null;
+  next.reason = null;
+  next.daemonized = null;
+  putFresh(ctx, next);
   record(ctx, { type: 'spawn-requested', name: svc.name, gen, incarnation, reason });
-  const { command, cwd, stdout, stderr, lastWords, stderrLevel, log } = svc.def;
+  const def = svc.def;
   effect(ctx, {
     do: 'spawn',
     name: svc.name,
     gen,
     incarnation,
-    command,
-    cwd,
-    env: envOf(svc.def),
-    runAs: runAsOf(svc.def),
-    stdout,
-    stderr,
-    lastWords,
-    stderrLevel,
-    log,
+    command: def.command,
+    cwd: def.cwd,
+    env: envOf(def),
+    runAs: runAsOf(def),
+    stdout: def.stdout,
+    stderr: def.stderr,
+    lastWords: def.lastWords,
+    stderrLevel: def.stderrLevel,
+    log: def.log,
   });
 }
 
@@ -152,14 +152,13 @@ export function onSpawned(ctx: Ctx, ev: Spawned): void {
     stopService(ctx, ev.pid, entry, svc?.def ?? null, 'unwanted');
     return;
   }
-  const running = withService(svc, {
-    phase: 'running',
-    pid: ev.pid,
-    startedAt: ctx.time,
-    startedMono: ctx.mono,
-    pidFile: { path: svc.def.pidFile, pid: ev.pid },
-  });
-  putService(ctx, running);
+  const running = copyService(svc);
+  running.phase = 'running';
+  running.pid = ev.pid;
+  running.startedAt = ctx.time;
+  running.startedMono = ctx.mono;
+  running.pidFile = { path: svc.def.pidFile, pid: ev.pid };
+  putFresh(ctx, running, svc);
   startPeriodBegins(ctx, svc.name);
   // keepalived #2460: the PID file is a projection of the registry, rewritten whole per incarnation.
   effect(ctx, { do: 'write-pidfile', path: svc.def.pidFile, pid: ev.pid });
@@ -240,36 +239,36 @@ function incarnationEnded(ctx: Ctx, svc: ServiceStatus, exit: ExitInfo): void {
   // only if the file still names this PID, and where it was written (a reload may have moved it).
   if (ownsPidFile) effect(ctx, { do: 'remove-pidfile', path: written.path, ifPid: written.pid });
   const pidFile = ownsPidFile ? null : written;
-  // The status after the exit, with what the decision adds on top: one copy per event.
-  const ended = (patch: Partial<ServiceStatus> = {}): ServiceStatus => {
-    const s = copyService(svc);
-    s.pid = null;
-    s.lastExit = exit;
-    s.pidFile = pidFile;
-    return Object.assign(s, patch);
-  };
   const next = decideAfterExit(svc, exit, ctx.state.phase, ctx.mono);
+  if (next.kind === 'drop') return dropService(ctx, svc.name);
+  // The status after the exit, with what the decision adds on top: one copy per event.
+  const ended = copyService(svc);
+  ended.pid = null;
+  ended.lastExit = exit;
+  ended.pidFile = pidFile;
   switch (next.kind) {
-    case 'drop':
-      return dropService(ctx, svc.name);
     case 'stay-down':
-      return putService(ctx, ended({ phase: 'stopped', reason: next.reason }));
+      ended.phase = 'stopped';
+      ended.reason = next.reason;
+      return putFresh(ctx, ended, svc);
     case 'respawn':
-      requestSpawn(ctx, ended(), next.cause);
+      requestSpawn(ctx, ended, next.cause);
       return;
     case 'restart-now':
-      requestSpawn(
-        ctx,
-        ended({ restarts: svc.restarts + 1, recentRestarts: next.recentRestarts }),
-        'restart',
-      );
+      ended.restarts = svc.restarts + 1;
+      ended.recentRestarts = next.recentRestarts;
+      requestSpawn(ctx, ended, 'restart');
       return;
     case 'fail':
-      putService(ctx, ended({ phase: 'failed', reason: next.reason }));
+      ended.phase = 'failed';
+      ended.reason = next.reason;
+      putFresh(ctx, ended, svc);
       record(ctx, { type: 'service-failed', name: svc.name, code: next.code, reason: next.reason });
       return;
     case 'give-up': {
-      putService(ctx, ended({ phase: 'given-up', reason: next.reason }));
+      ended.phase = 'given-up';
+      ended.reason = next.reason;
+      putFresh(ctx, ended, svc);
       const { withinMs } = svc.def.maxRestarts;
       record(ctx, { type: 'service-given-up', name: svc.name, restarts: svc.restarts, withinMs });
       return;
@@ -278,16 +277,12 @@ function incarnationEnded(ctx: Ctx, svc: ServiceStatus, exit: ExitInfo): void {
       const incarnation = svc.incarnation + 1;
       const timer = { kind: 'backoff', name: svc.name, gen: ctx.state.gen, incarnation } as const;
       const restarts = svc.restarts + 1;
-      putService(
-        ctx,
-        ended({
-          phase: 'backoff',
-          restarts,
-          recentRestarts: next.recentRestarts,
-          quickFailures: next.quickFailures + 1,
-          timer,
-        }),
-      );
+      ended.phase = 'backoff';
+      ended.restarts = restarts;
+      ended.recentRestarts = next.recentRestarts;
+      ended.quickFailures = next.quickFailures + 1;
+      ended.timer = timer;
+      putFresh(ctx, ended, svc);
       record(ctx, {
         type: 'restart-scheduled',
         name: svc.name,

@@ -235,7 +235,7 @@ export function isOrphan(state: Pick<State, 'instanceGen'>, entry: Entry): boole
   return entry.gen < state.instanceGen;
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * The one idiom for changing a status: `withService(s, patch)` / `withCheck(c, patch)`, a

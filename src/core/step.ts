@@ -13,6 +13,7 @@ import {
   sameTimer,
 } from './context.js';
 import type { Effect } from './effects.js';
+import type { RemoveResult } from '../tree/ordered-map.js';
 import { formatProblem } from '../config/schema.js';
 import { onRestartRequested, onSignalRequested, onStartRequested, onStopRequested } from './operator.js';
 import { onConfigLoaded, onReloadFailed, onReloadRequested } from './reload.js';
@@ -179,11 +180,14 @@ function onSnapshot(ctx: Ctx, ev: Extract<Event, { type: 'snapshot' }>): void {
 }
 
 function onExited(ctx: Ctx, ev: Exited): void {
-  const entry = ctx.state.procs.get(ev.pid);
+  // Looked up by removing it: an exit almost always ends the entry, and the removal's one
+  // descent of the tree also finds it. Where it does not end it, that new tree is dropped.
+  const removed = ctx.state.procs.remove(ev.pid);
+  const entry = removed.removed ? removed.value : undefined;
   if (!entry || entry.leaderExit !== null)
     return recordIgnored(ctx, `pid ${ev.pid} is not registered (unknown, or its exit was already handled)`);
   if (ev.groupAlive && !isOrphan(ctx.state, entry)) return leaderLeftGroup(ctx, ev, entry);
-  processEnded(ctx, ev.pid, { code: ev.code, signal: ev.signal, lastWords: ev.lastWords });
+  processEnded(ctx, ev.pid, { code: ev.code, signal: ev.signal, lastWords: ev.lastWords }, removed);
 }
 
 /**
@@ -211,12 +215,15 @@ function onGroupExited(ctx: Ctx, ev: GroupExited): void {
   recordIgnored(ctx, `process group ${ev.pid} reported empty while its leader is registered as running`);
 }
 
-/** The one place an entry leaves the tree when its process is gone: removal is total, so it happens once. */
-function processEnded(ctx: Ctx, pid: Pid, how: LeaderExit): void {
-  const entry = ctx.state.procs.get(pid) as Entry;
+/**
+ * The one place an entry leaves the tree when its process is gone: removal is total, so it
+ * happens once. `removed` is `ctx.state.procs.remove(pid)` when the caller has it already.
+ */
+function processEnded(ctx: Ctx, pid: Pid, how: LeaderExit, removed?: RemoveResult<Pid, Entry>): void {
+  const entry = (removed?.removed ? removed.value : ctx.state.procs.get(pid)) as Entry;
   // An orphan of a crashed predecessor that exited on its own.
   if (isOrphan(ctx.state, entry)) return orphanGone(ctx, pid);
-  const { wasStopping } = removeProc(ctx, pid) as { wasStopping: boolean };
+  const { wasStopping } = removeProc(ctx, pid, removed) as { wasStopping: boolean };
   if (entry.kind === 'service') onServiceExit(ctx, pid, entry, wasStopping, how);
   else onCheckExit(ctx, pid, entry, wasStopping, how.code, how.signal);
   stopAfterDependents(ctx);

@@ -94,9 +94,9 @@ export class HashMap<V> {
 
   /** Insert or replace. */
   set(key: string, value: V): HashMap<V> {
-    const added = { yes: false };
-    const root = setIn(this.root, 0, new Leaf(this.hash(key), key, value), added) as Branch<V>;
-    return new HashMap(root, added.yes ? this.size + 1 : this.size, this.hash);
+    added = false;
+    const root = setIn(this.root, 0, new Leaf(this.hash(key), key, value)) as Branch<V>;
+    return new HashMap(root, added ? this.size + 1 : this.size, this.hash);
   }
 
   remove(key: string): HashRemoveResult<V> {
@@ -126,23 +126,26 @@ function* walk<V>(node: Child<V>): Generator<[string, V]> {
   else for (const c of node.children) yield* walk(c);
 }
 
-function setIn<V>(node: Child<V>, shift: number, leaf: Leaf<V>, added: { yes: boolean }): Child<V> {
+/** Whether the setIn under way added a key (rather than replaced one): no object per set. */
+let added = false;
+
+function setIn<V>(node: Child<V>, shift: number, leaf: Leaf<V>): Child<V> {
   if (node instanceof Branch) {
     const bit = 1 << ((leaf.hash >>> shift) & MASK);
     const idx = popcount(node.bitmap & (bit - 1));
     if ((node.bitmap & bit) === 0) {
-      added.yes = true;
+      added = true;
       const children = node.children.slice();
       children.splice(idx, 0, leaf);
       return new Branch(node.bitmap | bit, children);
     }
     const children = node.children.slice();
-    children[idx] = setIn(node.children[idx] as Child<V>, shift + BITS, leaf, added);
+    children[idx] = setIn(node.children[idx] as Child<V>, shift + BITS, leaf);
     return new Branch(node.bitmap, children);
   }
   if (node instanceof Leaf) {
     if (node.key === leaf.key) return leaf;
-    added.yes = true;
+    added = true;
     if (node.hash === leaf.hash) return new Collision(node.hash, byKey([node, leaf]));
     return merge(node, leaf, shift);
   }
@@ -154,10 +157,10 @@ function setIn<V>(node: Child<V>, shift: number, leaf: Leaf<V>, added: { yes: bo
       leaves[i] = leaf;
       return new Collision(node.hash, leaves);
     }
-    added.yes = true;
+    added = true;
     return new Collision(node.hash, byKey([...node.leaves, leaf]));
   }
-  added.yes = true;
+  added = true;
   return merge(node, leaf, shift);
 }
 

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { verifyInvariants } from '../../src/core/invariants.js';
 import { replay } from '../../src/core/replay.js';
-import { isOrphan } from '../../src/core/state.js';
+import { initialState, isOrphan, type State } from '../../src/core/state.js';
+import { step } from '../../src/core/step.js';
 import { World } from '../../src/sim/world.js';
 import { RELOAD_POOL } from '../support/configs.js';
 import { plain } from '../support/plain.js';
@@ -205,6 +206,37 @@ describe('the fold under random event sequences', () => {
         },
       ),
       { numRuns: Number(process.env.FUZZ_RUNS ?? 1000) },
+    );
+  });
+  it('never changes the state it is given, and stamps phaseSince exactly when a phase changes', () => {
+    // The step copies a status once and stamps a fresh copy in place (putFresh): a copy the
+    // state it was given still held would show here as a changed earlier state.
+    const json = (s: State) => JSON.stringify(plain(s));
+    fc.assert(
+      fc.property(
+        fc.array(actionArb, { minLength: 1, maxLength: 200 }),
+        fc.integer({ min: 1, max: 1000 }),
+        (actions, seed) => {
+          const w = new World({ configs: RELOAD_POOL, seed, spawnFailure: 0.05, lingering: 0.15 });
+          w.start();
+          for (const x of actions) act(w, x);
+          w.drain();
+          let s = initialState();
+          for (const e of w.log) {
+            const before = json(s);
+            const next = step(s, e).state;
+            expect(json(s)).toBe(before);
+            for (const [name, now] of next.services.entries()) {
+              const was = s.services.get(name);
+              if (was === undefined || e.type === 'snapshot') continue;
+              if (now.phase !== was.phase) expect(now.phaseSince, `${name} ${e.type}`).toBe(e.time);
+              else expect([was.phaseSince, e.time]).toContain(now.phaseSince);
+            }
+            s = next;
+          }
+        },
+      ),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 300) },
     );
   });
 });
