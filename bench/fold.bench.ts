@@ -149,6 +149,24 @@ function rawTreeStatusLoop(
   return t.length + m.size;
 }
 
+/** A world with `live` services running, then stopped: the stop's inputs and outcomes. */
+function recordStop(live: number): { startState: State; events: Event[] } {
+  const w = new World({ configs: [manyServices(live)], seed: 3 });
+  w.start();
+  w.drain(live * 4);
+  const startState = w.state;
+  const from = w.log.length;
+  w.deliver({ type: 'supervisor-stopping', reason: 'bench' });
+  w.drain(live * 4);
+  for (const pid of [...w.live.keys()]) {
+    w.live.delete(pid);
+    w.deliver({ type: 'exited', pid, code: null, signal: 'SIGTERM', groupAlive: false, lastWords: null });
+  }
+  w.drain(live * 4);
+  if (!w.exitRequested) throw new Error('the stop did not finish');
+  return { startState, events: w.log.slice(from).filter((e) => !isDecision(e)) };
+}
+
 function foldRx(s0: State, events: Event[]): number {
   let effects = 0;
   from(events)
@@ -229,6 +247,24 @@ export function foldBench(opts: { rounds: number; quick: boolean }): Result[] {
       unit: 'events/s',
     });
   }
+
+  // A whole stop at 10k live: supervisor-stopping, then every process's exit. Each exit looks
+  // for services held back for their dependents; that was a walk of every service per exit.
+  const stop = recordStop(10_000);
+  const stopRates: number[] = [];
+  foldLoop(stop.startState, stop.events); // warm-up
+  for (let i = 0; i < opts.rounds; i++) {
+    const t0 = process.hrtime.bigint();
+    foldLoop(stop.startState, stop.events);
+    stopRates.push(stop.events.length / (Number(process.hrtime.bigint() - t0) / 1e9));
+  }
+  folds.push({
+    bench: 'fold',
+    case: `stop of 10k live services (${stop.events.length} inputs + outcomes)`,
+    impl: 'step() loop',
+    value: median(stopRates),
+    unit: 'events/s',
+  });
 
   // One status update: Immer produce vs object spread.
   const status = startState.services.get('svc1');

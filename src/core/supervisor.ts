@@ -106,17 +106,24 @@ export function onSupervisorStopping(ctx: Ctx, ev: SupervisorStopping): void {
   exitIfQuiet(ctx);
 }
 
-/** While procreg stops: stop the services held back for their dependents, once those are gone. */
+/**
+ * While procreg stops: stop the services held back for their dependents, once those are gone.
+ * Called after every exit, so it must not walk every service each time (a stop of 10k
+ * services was 10k walks of 10k: 15 s of fold at 8k). Only a live process that is not being
+ * stopped can be held back (a running service's PID is in the tree, and every PID being
+ * stopped is too): there are `procs.size - stopping.size` of them, none once all are being
+ * stopped, and the walk ends when it has seen them all. Same services, same order.
+ */
 export function stopAfterDependents(ctx: Ctx): void {
   if (ctx.state.phase !== 'stopping') return;
-  for (const svc of ctx.state.services.values())
-    if (
-      svc.phase === 'running' &&
-      svc.pid !== null &&
-      !ctx.state.stopping.has(svc.pid) &&
-      !dependentsRunning(ctx, svc.name)
-    )
+  let unseen = ctx.state.procs.size - ctx.state.stopping.size;
+  if (unseen <= 0) return;
+  for (const svc of ctx.state.services.values()) {
+    if (svc.pid === null || ctx.state.stopping.has(svc.pid)) continue;
+    if (svc.phase === 'running' && !dependentsRunning(ctx, svc.name))
       stopCurrent(ctx, svc, 'supervisor-stopping');
+    if (--unseen === 0) return;
+  }
 }
 
 /** Some service depending on `name` has a process, or is about to. */
