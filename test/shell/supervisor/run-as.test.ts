@@ -277,10 +277,6 @@ services:
       const r = runs.start(config, runDir);
       await r.printed('redis: looks like it daemonized itself', 20_000);
       await r.printed('forks: looks like it daemonized itself', 20_000);
-      const daemon = await waitFor('redis.pid', () =>
-        existsSync(redisPid) ? Number(readFileSync(redisPid, 'utf8')) : undefined,
-      );
-      expect(alive(daemon)).toBe(true);
       const status = await waitFor('both failed', async () => {
         const s = JSON.parse((await procreg('status', config, '--json')).stdout) as {
           services: { name: string; state: string; reason: string }[];
@@ -294,15 +290,26 @@ services:
             /^looks like it daemonized itself: its main process exited 0 after \d+ms and pid \d+ it forked stayed in its process group \(stopped with it\); run it in the foreground/,
           ),
         }),
-        expect.objectContaining({
-          name: 'redis',
-          reason: expect.stringMatching(
-            new RegExp(
-              `^looks like it daemonized itself: its main process exited 0 after \\d+ms and pid ${daemon} it forked lives on in a session of its own, out of procreg's reach \\(stop it yourself\\); run it in the foreground \\(redis-server --daemonize no`,
-            ),
-          ),
-        }),
+        expect.objectContaining({ name: 'redis' }),
       ]);
+      const redis = status[1]?.reason ?? '';
+      if (redis.includes('stayed in its process group')) {
+        // procreg looked before redis's child had left the group (its setsid, right after the
+        // fork, had not run yet on a loaded machine): it was stopped with the group, as documented.
+        expect(redis).toMatch(
+          /^looks like it daemonized itself: its main process exited 0 after \d+ms and pid \d+ it forked stayed in its process group \(stopped with it\); run it in the foreground \(redis-server --daemonize no/,
+        );
+      } else {
+        const daemon = await waitFor('redis.pid', () =>
+          existsSync(redisPid) ? Number(readFileSync(redisPid, 'utf8')) : undefined,
+        );
+        expect(alive(daemon)).toBe(true);
+        expect(redis).toMatch(
+          new RegExp(
+            `^looks like it daemonized itself: its main process exited 0 after \\d+ms and pid ${daemon} it forked lives on in a session of its own, out of procreg's reach \\(stop it yourself\\); run it in the foreground \\(redis-server --daemonize no`,
+          ),
+        );
+      }
       r.proc.kill('SIGTERM');
       expect(await r.exit).toBe(0);
       const events = await logEvents(join(runDir, 'events.jsonl'));
