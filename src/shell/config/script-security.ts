@@ -1,5 +1,5 @@
 import { constants, lstatSync, realpathSync, type Stats, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { analyseCommand, type CommandUse } from '../../config/command-analysis.js';
 import type { ConfigProblem } from '../../config/schema.js';
 import { envOf, runAsOf } from '../../config/run-as.js';
@@ -298,7 +298,7 @@ function useProblems(u: CommandUse, memo: Memo): string[] {
   };
   if (u.role === 'argument') {
     for (const c of u.cwds) {
-      const p = resolve(c, u.word);
+      const p = kernelResolve(c, u.word, memo);
       if (memo.stat(p)?.isFile()) add(memo.untrustedFile(p));
     }
     return out;
@@ -306,7 +306,7 @@ function useProblems(u: CommandUse, memo: Memo): string[] {
   if (!u.searchPath || u.role === 'script') {
     // A path (or a script, which shells also look for in the cwd): where it is, or would be.
     for (const c of u.cwds) {
-      const p = resolve(c, u.word);
+      const p = kernelResolve(c, u.word, memo);
       add(memo.stat(p) !== undefined ? memo.untrustedFile(p) : missing(p, memo));
     }
   }
@@ -314,10 +314,10 @@ function useProblems(u: CommandUse, memo: Memo): string[] {
     for (const path of u.paths) {
       for (const entry of path.split(':')) {
         // An empty or relative PATH entry is relative to the working directory.
-        const dirs = isAbsolute(entry) ? [entry] : u.cwds.map((c) => resolve(c, entry || '.'));
+        const dirs = isAbsolute(entry) ? [entry] : u.cwds.map((c) => `${c}/${entry || '.'}`);
         let found = false;
         for (const d of dirs) {
-          const p = join(d, u.word);
+          const p = kernelResolve(d, u.word, memo);
           const st = memo.stat(p);
           if (st?.isFile()) {
             add(memo.untrustedFile(p));
@@ -330,6 +330,24 @@ function useProblems(u: CommandUse, memo: Memo): string[] {
     }
   }
   return out;
+}
+
+/**
+ * `rel` against `base` as the kernel resolves it at exec time. path.resolve drops `x/..` as
+ * text, but the kernel goes up from where `x` leads: with `link -> user/app`, `link/../bin/tool`
+ * is `user/bin/tool`, not `bin/tool` — the file checked would not be the one run. The part up
+ * to the last `..` is looked up for real (through the memo, so a kept verdict notices a
+ * re-pointed link); the rest has no `..` and resolves as text.
+ */
+function kernelResolve(base: string, rel: string, memo: Memo): string {
+  const joined = isAbsolute(rel) ? rel : `${base}/${rel}`;
+  const parts = joined.split('/');
+  const lastUp = parts.lastIndexOf('..');
+  if (lastUp < 0) return resolve(joined);
+  const head = parts.slice(0, lastUp + 1).join('/') || '/';
+  const real = memo.realpath(head);
+  // Not there: nothing can be run through it; said as the textual path would be.
+  return real === null ? resolve(joined) : resolve(real, parts.slice(lastUp + 1).join('/'));
 }
 
 /** stat without an exception for a missing path (exceptions are what makes a PATH search slow). */

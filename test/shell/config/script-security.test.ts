@@ -291,6 +291,37 @@ describe.runIf(asRoot)('vetCommand: the check at exec time', () => {
     expect(vetCommand([bad], bin, {}, { allowUnsafeScripts: true })).toBeNull();
   });
 
+  it('resolves `..` as the kernel does: after a symlink it goes up from where the link leads, not from the link', () => {
+    // root/link -> root/user/app; root/bin/tool is root's, root/user/bin/tool another user's.
+    const root = dirWith(0o755, 'dotdot');
+    mkdirSync(join(root, 'bin'));
+    script(join(root, 'bin', 'tool'));
+    mkdirSync(join(root, 'user', 'app'), { recursive: true });
+    mkdirSync(join(root, 'user', 'bin'));
+    const theirs = script(join(root, 'user', 'bin', 'tool'));
+    for (const p of [join(root, 'user'), join(root, 'user', 'app'), join(root, 'user', 'bin'), theirs])
+      chownSync(p, 65534, 65534);
+    symlinkSync(join(root, 'user', 'app'), join(root, 'link'));
+    const refused = (problem: ReturnType<typeof vetCommand>) => problem?.message.split(';')[0];
+    // The path as written, from a working directory through the link, and a PATH entry through it:
+    // each runs root/user/bin/tool (path.resolve would have checked root/bin/tool).
+    expect(refused(vetCommand(['../bin/tool'], join(root, 'link'), {}))).toMatch(/owned by uid 65534/);
+    expect(refused(vetCommand([`${root}/link/../bin/tool`], root, {}))).toMatch(/owned by uid 65534/);
+    expect(refused(vetCommand(['tool'], root, { PATH: `${root}/link/../bin` }))).toMatch(
+      /owned by uid 65534/,
+    );
+    // Without a link in the way `..` is plain: root's own tool is fine.
+    expect(vetCommand(['../bin/tool'], join(root, 'user'), {})).toBeNull();
+    expect(vetCommand([`${root}/bin/../bin/tool`], root, {})).toBeNull();
+    expect(vetCommand(['tool'], root, { PATH: `${root}/user/../bin` })).toBeNull();
+    // The link re-pointed at a directory of root's: the kept verdict is drawn again, and now
+    // `link/..` is root, whose bin/tool is root's.
+    mkdirSync(join(root, 'app'));
+    unlinkSync(join(root, 'link'));
+    symlinkSync(join(root, 'app'), join(root, 'link'));
+    expect(vetCommand(['../bin/tool'], join(root, 'link'), {})).toBeNull();
+  });
+
   it('a program made unsafe after the config was loaded is refused at its next spawn and check run', async () => {
     const dir = tmp();
     const svc = script(join(dir, 'svc.sh'));
