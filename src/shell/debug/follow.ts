@@ -60,8 +60,13 @@ export async function* follow(reader: LogReader, options: FollowOptions): AsyncG
         if (!(await pause())) return null;
         continue;
       }
-      if (options.closed.unread().length === 0) return { handle, ino: (await handle.stat()).ino };
-      await handle.close();
+      let ino: number | null = null;
+      try {
+        if (options.closed.unread().length === 0) ino = (await handle.stat()).ino;
+      } finally {
+        if (ino === null) await handle.close(); // a segment closed meanwhile, or the look failed
+      }
+      if (ino !== null) return { handle, ino };
     }
   }
 
@@ -91,11 +96,15 @@ export async function* follow(reader: LogReader, options: FollowOptions): AsyncG
         if ((await live.handle.stat()).size > reader.offset + reader.pending) continue;
         const old = live;
         live = null;
-        await old.handle.close();
         options.closed.readLive(old.ino);
         // A rotation is the log going on as designed: nothing to say. A file that does not
         // continue the seqs is told by the reader (a new log), a gap reported as a problem.
-        live = yield* openLive();
+        // The old file stays open until the next is: its inode cannot be reused meanwhile.
+        try {
+          live = yield* openLive();
+        } finally {
+          await old.handle.close();
+        }
         reader.restart();
         continue;
       }
