@@ -83,6 +83,11 @@ interface RawEntry {
   readonly startTime: number | null;
 }
 
+/** The entry the raw peers insert for a spawn, shaped like the fold's. */
+function rawEntry(e: Omit<RawEntry, 'kind'>): RawEntry {
+  return { kind: 'service', name: e.name, gen: e.gen, incarnation: e.incarnation, startTime: e.startTime };
+}
+
 /**
  * The peer of issue 15: a bare reducer over raw functional-red-black-tree doing the PID-tree
  * operations the fold does for the same events (an exit looks its PID up and removes it, a
@@ -95,14 +100,7 @@ function rawTreeLoop(t0: RBTree<number, RawEntry>, events: Event[]): number {
     if (e.type === 'exited') {
       const it = t.find(e.pid);
       if (it.valid) t = it.remove();
-    } else if (e.type === 'spawned')
-      t = t.insert(e.pid, {
-        kind: 'service',
-        name: e.name,
-        gen: e.gen,
-        incarnation: e.incarnation,
-        startTime: e.startTime,
-      });
+    } else if (e.type === 'spawned') t = t.insert(e.pid, rawEntry(e));
   }
   return t.length;
 }
@@ -131,13 +129,7 @@ function rawTreeStatusLoop(
       }
     } else if (e.type === 'spawned') {
       name = e.name;
-      t = t.insert(e.pid, {
-        kind: 'service',
-        name: e.name,
-        gen: e.gen,
-        incarnation: e.incarnation,
-        startTime: e.startTime,
-      });
+      t = t.insert(e.pid, rawEntry(e));
     } else if (e.type === 'timer-fired') name = e.timer.name;
     if (name === undefined) continue;
     const s = m.get(name);
@@ -202,14 +194,7 @@ export function foldBench(opts: { rounds: number; quick: boolean }): Result[] {
   };
   let raw = createRBTree<number, RawEntry>((a, b) => a - b);
   for (const [pid, e] of startState.procs.entries())
-    if (e.kind === 'service')
-      raw = raw.insert(pid, {
-        kind: 'service',
-        name: e.name,
-        gen: e.gen,
-        incarnation: e.incarnation,
-        startTime: e.startTime,
-      });
+    if (e.kind === 'service') raw = raw.insert(pid, rawEntry(e));
   const folds: Result[] = [];
   for (const [label, events] of [
     [`10k live, inputs only (${inputs.length})`, inputs],

@@ -15,10 +15,10 @@ import { fileURLToPath } from 'node:url';
 import { SHIP_SERVICE } from '../src/config/ship.js';
 import type { RegistryView } from '../src/core/view.js';
 import type { ShipLag } from '../src/shell/supervisor/supervisor.js';
-import { freePort, startNats } from './ship.bench.js';
+import { startNats } from './ship.bench.js';
 import { pause, startStorm, status as stormStatus, stopChild } from './storm.bench.js';
 import { sample } from './supervisor.bench.js';
-import { median, onInterrupt, percentile, ratioOf, type Result } from './util.js';
+import { freePort, median, onInterrupt, percentile, ratioOf, type Result } from './util.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PROCREG = join(ROOT, 'bin', 'procreg.js');

@@ -4,7 +4,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { DEFAULT_SHIP_STREAM } from '../src/config/ship.js';
 import { encodeEvent } from '../src/events/codec.js';
@@ -16,21 +15,10 @@ import { loadNats } from '../src/shell/fleet/nats.js';
 import { shipLog } from '../src/shell/fleet/shipper.js';
 import { stormConfig, stormServices, writeStormLog } from './storm-log.js';
 import { sample } from './supervisor.bench.js';
-import { benchTempDir, onInterrupt, ratioOf, type Result } from './util.js';
+import { benchTempDir, freePort, onInterrupt, ratioOf, type Result } from './util.js';
 
 /** bin/procreg.js, from dist-bench/bench. */
 const BIN = fileURLToPath(new URL('../../bin/procreg.js', import.meta.url));
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startNats(dir: string, port: number): Promise<ChildProcess> {
   const proc = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], {

@@ -1,5 +1,6 @@
 /** Shared helpers for the benchmarks: timing, medians, and a side-by-side table. */
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { currentSession } from '../src/shell/bench/session.js';
@@ -62,4 +63,16 @@ export type { BenchRow as Result } from '../src/shell/bench/results.js';
 /** `a / b` as printed in the ratio column. */
 export function ratioOf(a: number, b: number): string {
   return `${(a / b).toFixed(2)}x`;
+}
+
+/** A loopback port nothing listens on now (the kernel's pick, released at once). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
 }

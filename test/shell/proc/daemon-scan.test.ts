@@ -17,24 +17,34 @@ afterEach(() => {
 });
 
 /**
- * A leader that starts `sleep 30` in a session of its own (setsid -f: re-parented to init)
- * with `env`, and exits 0 at once — what daemon(3) leaves: its PID and start time, and the
- * escaped sleeper's PID (which it prints before the exec).
+ * A leader that starts `program` (a shell command that prints its own PID first) in a session
+ * of its own (setsid -f: re-parented to init) with `env`, and exits 0 at once — what daemon(3)
+ * leaves: the leader's PID and start time, and the escaped process's PID.
  */
-async function escapedSleeper(env: Record<string, string>) {
-  const leader = spawn(
-    'sh',
-    ['-c', `setsid -f sh -c 'echo $$; exec sleep 30 >/dev/null 2>&1 </dev/null'; exit 0`],
-    { detached: true, stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } },
-  );
+async function escapedFrom(program: string, env: Record<string, string>) {
+  const leader = spawn('sh', ['-c', `setsid -f ${program}; exit 0`], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env: { ...process.env, ...env },
+  });
   const pid = leader.pid as number;
   const started = readProcStat(pid)?.startTime ?? null;
   let out = '';
   leader.stdout.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise((resolve) => leader.stdout.on('close', resolve));
-  const sleeper = Number(out.trim());
-  if (!Number.isInteger(sleeper) || sleeper <= 0) throw new Error(`no sleeper PID: ${JSON.stringify(out)}`);
-  escapedPids.add(sleeper);
+  const escaped = Number(out.trim());
+  if (!Number.isInteger(escaped) || escaped <= 0) throw new Error(`no escaped PID: ${JSON.stringify(out)}`);
+  escapedPids.add(escaped);
+  return { pid, started, escaped };
+}
+
+/** escapedFrom for `sleep 30`, once the leader is gone and the sleeper exec'd and re-parented. */
+async function escapedSleeper(env: Record<string, string>) {
+  const {
+    pid,
+    started,
+    escaped: sleeper,
+  } = await escapedFrom(`sh -c 'echo $$; exec sleep 30 >/dev/null 2>&1 </dev/null'`, env);
   await waitFor("the leader gone and the sleeper exec'd, re-parented", () =>
     readProcStat(pid) === null && readProcStat(sleeper)?.ppid === 1 && realExe(sleeper) === SLEEP
       ? true
@@ -118,21 +128,10 @@ describe('daemon detection looks only at PIDs handed out after the leader', () =
     // Like redis, nginx or postgres setting their title: perl's $0 overwrites /proc/<pid>/environ.
     const perl = realpathSync(execFileSync('sh', ['-c', 'command -v perl'], { encoding: 'utf8' }).trim());
     const id = newInvocationId();
-    const leader = spawn(
-      'sh',
-      [
-        '-c',
-        `setsid -f perl -e 'print "$$\\n"; close STDOUT; close STDERR; $0 = "x" x 4000; sleep 30'; exit 0`,
-      ],
-      { detached: true, stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, [INVOCATION_VAR]: id } },
+    const { pid, started, escaped } = await escapedFrom(
+      `perl -e 'print "$$\\n"; close STDOUT; close STDERR; $0 = "x" x 4000; sleep 30'`,
+      { [INVOCATION_VAR]: id },
     );
-    const pid = leader.pid as number;
-    const started = readProcStat(pid)?.startTime ?? null;
-    let out = '';
-    leader.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await new Promise((resolve) => leader.stdout.on('close', resolve));
-    const escaped = Number(out.trim());
-    escapedPids.add(escaped);
     await waitFor('its environment written over', () => {
       const env = readFileSync(`/proc/${escaped}/environ`, 'latin1');
       return !env.includes('=') && readProcStat(pid) === null ? true : undefined;
